@@ -1,0 +1,165 @@
+//! Use cases: Slack asked for something → the domain decides → the store records it → the job
+//! worker makes it true in Slack.
+//!
+//! [`App`] wires the adapters together. [`App::build`] connects and migrates the database, checks
+//! the bot token with `auth.test` (a bad token fails startup loudly) and resolves the announce
+//! channel; [`App::run`] starts Socket Mode and the job worker and runs until shutdown.
+//!
+//! - [`commands`]: the `/inc` handler — decides the ack within one database transaction.
+//! - [`steps`]: the declaration saga as durable, idempotent job steps.
+//! - [`worker`]: claims due jobs (replica-safe), runs them, retries with backoff or reports.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tracing::info;
+
+use crate::config::Settings;
+use crate::domain::severity::DEFAULT_LEVELS;
+use crate::slack::{self, BotIdentity, SlackApi, SlackError, SocketMode};
+use crate::store::{self, Store, StoreError};
+
+pub mod clock;
+mod commands;
+pub mod steps;
+mod worker;
+
+pub use clock::{Clock, SystemClock};
+
+/// Why the process could not start; `Display` is the one line printed before exiting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("Slack rejected SLACK_BOT_TOKEN ({0}); check the bot token from OAuth & Permissions")]
+    BadBotToken(String),
+    #[error("cannot reach Slack at SLACK_API_URL {url}: {error}")]
+    SlackUnreachable { url: String, error: SlackError },
+    #[error("ANNOUNCE_CHANNEL {0}: no such channel visible to the bot")]
+    NoAnnounceChannel(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[from] std::io::Error),
+    #[error("cannot start Socket Mode: {0}")]
+    SocketMode(String),
+}
+
+/// What every use case shares. Cheap to clone through `Arc`.
+pub(crate) struct Shared {
+    pub settings: Settings,
+    pub store: Arc<dyn Store>,
+    pub slack: SlackApi,
+    pub bot: BotIdentity,
+    /// The announce channel's id, resolved at startup from `ANNOUNCE_CHANNEL`.
+    pub announce_channel: Option<String>,
+    pub clock: Arc<dyn Clock>,
+    /// Wakes the job worker when new work was recorded.
+    pub wake: Notify,
+    /// This process's lease owner id: random, so a restarted process never mistakes an old
+    /// lease for its own.
+    pub owner: String,
+    pub severity_levels: u8,
+}
+
+/// The incident-commander application.
+pub struct App {
+    shared: Arc<Shared>,
+}
+
+impl App {
+    /// Connects everything and checks the configuration against Slack.
+    pub async fn build(settings: Settings) -> Result<App, StartupError> {
+        App::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<App, StartupError> {
+        let client = slack::api::client(&settings.slack_api_url)?;
+        let api = SlackApi::new(client, &settings.bot_token, settings.slack_timeout);
+        let bot = match api.auth_test().await {
+            Ok(bot) => bot,
+            Err(SlackError::Api { code }) => return Err(StartupError::BadBotToken(code)),
+            Err(error) => {
+                return Err(StartupError::SlackUnreachable {
+                    url: settings.slack_api_url.to_string(),
+                    error,
+                });
+            }
+        };
+        info!(team = %bot.team, bot_user = %bot.user_id, "authenticated with Slack");
+        let announce_channel = match &settings.announce_channel {
+            None => None,
+            Some(target) => Some(resolve_channel(&api, target).await?),
+        };
+        let store = store::connect(&settings.database_url).await?;
+        info!(backend = store.backend(), "database ready");
+        Ok(App {
+            shared: Arc::new(Shared {
+                settings,
+                store,
+                slack: api,
+                bot,
+                announce_channel,
+                clock,
+                wake: Notify::new(),
+                owner: uuid::Uuid::new_v4().to_string(),
+                severity_levels: DEFAULT_LEVELS,
+            }),
+        })
+    }
+
+    /// The store, for tests and offline commands.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.shared.store.clone()
+    }
+
+    /// Who the bot is.
+    pub fn bot(&self) -> &BotIdentity {
+        &self.shared.bot
+    }
+
+    /// Runs Socket Mode and the job worker until `shutdown` completes, then stops both: the
+    /// listener first (no new work), then the worker after its in-flight jobs.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), StartupError> {
+        let inbound: Arc<dyn slack::Inbound> =
+            Arc::new(commands::Handler::new(self.shared.clone()));
+        let socket = SocketMode::start(
+            &self.shared.slack,
+            &self.shared.settings.app_token,
+            self.shared.settings.socket_connections,
+            inbound,
+        )
+        .await
+        .map_err(|e| StartupError::SocketMode(e.to_string()))?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(worker::run(self.shared.clone(), stop_rx));
+        info!("incident-commander is running");
+        shutdown.await;
+        info!("shutting down");
+        socket.shutdown().await;
+        let _ = stop_tx.send(true);
+        let _ = worker.await;
+        Ok(())
+    }
+}
+
+/// `C123` stays as it is; `#name` is looked up once.
+async fn resolve_channel(api: &SlackApi, target: &str) -> Result<String, StartupError> {
+    let Some(name) = target.strip_prefix('#') else {
+        return Ok(target.to_string());
+    };
+    match api.find_channel(name).await {
+        Ok(Some(channel)) => Ok(channel.id),
+        Ok(None) => Err(StartupError::NoAnnounceChannel(target.to_string())),
+        Err(error) => Err(StartupError::SlackUnreachable {
+            url: "conversations.list".into(),
+            error,
+        }),
+    }
+}
+
+/// How long a claimed job is this process's before another may take it over.
+pub(crate) const JOB_LEASE: Duration = Duration::from_secs(60);

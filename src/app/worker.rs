@@ -1,0 +1,194 @@
+//! The job worker: claims due jobs, runs them concurrently, records their outcome.
+//!
+//! Claims are leases ([`super::JOB_LEASE`]) owned by this process's random id; on PostgreSQL they
+//! are taken `FOR UPDATE SKIP LOCKED`, so any number of replicas share the queue and a job whose
+//! owner died is taken over when its lease expires. Completion is fenced on the lease, so a
+//! worker that lost its lease writes nothing.
+//!
+//! A failed step is retried with capped exponential backoff and jitter, or after Slack's
+//! `Retry-After` on a 429; a permanent error (or too many attempts) marks it failed and enqueues a
+//! report to the user. The worker wakes on [`Shared::wake`] (work was just recorded), when a job
+//! finishes (its follow-ups are due), and otherwise polls every [`POLL_INTERVAL`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tracing::{Instrument, error, info, info_span, warn};
+
+use super::Shared;
+use super::steps::{self, Step, StepError};
+use crate::store::{Job, Outcome};
+
+/// How often the queue is polled when nothing wakes the worker.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// Jobs this process runs at once.
+const CONCURRENCY: usize = 8;
+/// Attempts before a transient failure counts as permanent (about 20 minutes of retrying).
+const MAX_ATTEMPTS: i64 = 12;
+/// How long shutdown waits for jobs in flight.
+const DRAIN: Duration = Duration::from_secs(10);
+
+pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let slots = Arc::new(Semaphore::new(CONCURRENCY));
+    let mut running = JoinSet::new();
+    loop {
+        let free = slots.available_permits();
+        let mut claimed_all = false;
+        if free > 0 {
+            let now = shared.clock.now();
+            match shared
+                .store
+                .claim_jobs(&shared.owner, now, super::JOB_LEASE, free as i64)
+                .await
+            {
+                Ok(jobs) => {
+                    claimed_all = jobs.len() == free;
+                    for job in jobs {
+                        let Ok(permit) = slots.clone().acquire_owned().await else {
+                            break;
+                        };
+                        let shared = shared.clone();
+                        running.spawn(async move {
+                            run_job(&shared, job).await;
+                            drop(permit);
+                        });
+                    }
+                }
+                Err(e) => error!(error = %e, "claiming jobs failed"),
+            }
+        }
+        if claimed_all {
+            // There may be more due work than slots: come back as soon as one frees up.
+            if running.join_next().await.is_some() {
+                continue;
+            }
+        }
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = shared.wake.notified() => {}
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+            _ = tokio::time::sleep(POLL_INTERVAL) => {}
+        }
+    }
+    if tokio::time::timeout(DRAIN, async {
+        while running.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
+    {
+        warn!(
+            "jobs still running at shutdown; their leases will expire and another run will redo them"
+        );
+    }
+}
+
+async fn run_job(shared: &Shared, job: Job) {
+    let span = info_span!(
+        "job",
+        job.id = job.id,
+        job.kind = %job.kind,
+        incident.id = job.incident_id,
+        attempt = job.attempt
+    );
+    async {
+        let step: Step = match serde_json::from_value(job.payload.clone()) {
+            Ok(step) => step,
+            Err(e) => {
+                let reason = format!("unreadable job payload: {e}");
+                error!(%reason);
+                record(
+                    shared
+                        .store
+                        .fail_job(&job, &reason, Outcome::default(), shared.clock.now())
+                        .await,
+                );
+                return;
+            }
+        };
+        match steps::execute(shared, &job, &step).await {
+            Ok(outcome) => {
+                let wake = !outcome.follow_ups.is_empty();
+                let now = shared.clock.now();
+                if record(shared.store.complete_job(&job, outcome, now).await) && wake {
+                    shared.wake.notify_one();
+                }
+            }
+            Err(e) if e.is_transient() && job.attempt < MAX_ATTEMPTS => {
+                let delay = e.retry_after().unwrap_or_else(|| backoff(job.attempt));
+                warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "step will be retried");
+                let now = shared.clock.now();
+                let at = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+                record(shared.store.retry_job(&job, at, &e.to_string(), now).await);
+            }
+            Err(e) => fail(shared, &job, &step, e).await,
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn fail(shared: &Shared, job: &Job, step: &Step, error: StepError) {
+    error!(error = %error, "step failed for good");
+    let outcome = steps::failure_outcome(shared, job, step, &error).await;
+    let wake = !outcome.follow_ups.is_empty();
+    let now = shared.clock.now();
+    if record(
+        shared
+            .store
+            .fail_job(job, &error.to_string(), outcome, now)
+            .await,
+    ) && wake
+    {
+        shared.wake.notify_one();
+    }
+}
+
+/// Logs the result of recording an outcome; `true` when it was recorded.
+fn record(result: Result<bool, crate::store::StoreError>) -> bool {
+    match result {
+        Ok(true) => true,
+        Ok(false) => {
+            info!("lease lost before the outcome was recorded; another worker owns the job now");
+            false
+        }
+        Err(e) => {
+            // The lease will expire and the job run again; every step is idempotent.
+            error!(error = %e, "recording a job outcome failed");
+            false
+        }
+    }
+}
+
+/// 1 s, 2 s, 4 s … capped at 5 minutes, ±20% jitter so retries of many jobs spread out.
+fn backoff(attempt: i64) -> Duration {
+    let exp = attempt.clamp(1, 20) - 1;
+    let base = Duration::from_secs(1u64 << exp).min(Duration::from_secs(300));
+    let jitter = rand::rng().random_range(0.8..1.2);
+    base.mul_f64(jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for (attempt, expected) in [
+            (1, 1.0),
+            (2, 2.0),
+            (3, 4.0),
+            (9, 256.0),
+            (10, 300.0),
+            (40, 300.0),
+        ] {
+            let d = backoff(attempt).as_secs_f64();
+            assert!(
+                d >= expected * 0.8 && d <= expected * 1.2,
+                "attempt {attempt}: {d}"
+            );
+        }
+    }
+}

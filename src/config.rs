@@ -1,0 +1,334 @@
+//! Configuration: one typed [`Settings`], read once at startup from the environment (and `.env`
+//! when present). **The only module that reads the environment.**
+//!
+//! A missing or invalid variable stops startup with one line naming it ([`ConfigError`]'s
+//! `Display`). Tokens are [`SecretString`]s: `Debug` prints `[REDACTED]`, and no error message
+//! ever includes a token's value.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use crate::domain::slug;
+
+/// Everything the process is configured with. Built by [`Settings::from_env`] in production and
+/// by [`Settings::from_lookup`] in tests and the demo.
+#[derive(Clone)]
+pub struct Settings {
+    /// `SLACK_BOT_TOKEN`, `xoxb-…`: every Web API call.
+    pub bot_token: SecretString,
+    /// `SLACK_APP_TOKEN`, `xapp-…` with `connections:write`: only `apps.connections.open`.
+    pub app_token: SecretString,
+    /// `SLACK_API_URL`: Slack's Web API base; `http://` is allowed so a local simulator works.
+    pub slack_api_url: Url,
+    /// `DATABASE_URL`: `sqlite://…` (one process) or `postgres://…` (any number of replicas).
+    pub database_url: String,
+    /// `ANNOUNCE_CHANNEL`: channel id or `#name` where public incidents are announced.
+    pub announce_channel: Option<String>,
+    /// `CHANNEL_PREFIX`: incident channels are `<prefix>-<number>-<slug>`.
+    pub channel_prefix: String,
+    /// `SLACK_SOCKET_CONNECTIONS`: Socket Mode connections this replica holds (Slack allows 10
+    /// per app across all replicas).
+    pub socket_connections: u32,
+    /// `SLACK_TIMEOUT`: the longest any single Slack call may take before it counts as failed.
+    pub slack_timeout: Duration,
+    /// `LOG_FORMAT`: `pretty` for people, `json` for log pipelines.
+    pub log_format: LogFormat,
+    /// `RUST_LOG`: the tracing filter.
+    pub log_filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// What is wrong with the configuration; `Display` is the one line printed at startup.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {var} is not set ({hint})")]
+    Missing {
+        var: &'static str,
+        hint: &'static str,
+    },
+    #[error("configuration: {var} is invalid: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+impl Settings {
+    /// Reads `.env` (if present; real environment variables win) and then the environment.
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        // A missing .env is normal; a malformed one is reported by the variables it fails to set.
+        let _ = dotenvy::dotenv();
+        Settings::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds settings from any source of variables (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let bot_token = token(
+            get("SLACK_BOT_TOKEN"),
+            "SLACK_BOT_TOKEN",
+            "xoxb-",
+            "the bot token, xoxb-…, from OAuth & Permissions; see .env.example",
+        )?;
+        let app_token = token(
+            get("SLACK_APP_TOKEN"),
+            "SLACK_APP_TOKEN",
+            "xapp-",
+            "an app-level token, xapp-…, with connections:write; see .env.example",
+        )?;
+        let slack_api_url = api_url(get("SLACK_API_URL"))?;
+        let database_url =
+            get("DATABASE_URL").unwrap_or_else(|| "sqlite://incident-commander.db".to_string());
+        if !["sqlite:", "postgres:", "postgresql:"]
+            .iter()
+            .any(|s| database_url.starts_with(s))
+        {
+            return Err(ConfigError::Invalid {
+                var: "DATABASE_URL",
+                reason: "must start with sqlite:// or postgres://".into(),
+            });
+        }
+        let announce_channel = get("ANNOUNCE_CHANNEL").map(|v| v.trim().to_string());
+        if let Some(ch) = &announce_channel {
+            let ok = match ch.strip_prefix('#') {
+                Some(name) => !name.is_empty() && name.len() <= 80,
+                None => ch.starts_with(['C', 'G']) && ch.chars().all(|c| c.is_ascii_alphanumeric()),
+            };
+            if !ok {
+                return Err(ConfigError::Invalid {
+                    var: "ANNOUNCE_CHANNEL",
+                    reason: format!("{ch:?} is neither a channel id (C…) nor #name"),
+                });
+            }
+        }
+        let channel_prefix = get("CHANNEL_PREFIX").unwrap_or_else(|| "inc".to_string());
+        if !slug::valid_prefix(&channel_prefix) {
+            return Err(ConfigError::Invalid {
+                var: "CHANNEL_PREFIX",
+                reason: "use 1–20 characters of a-z, 0-9, - and _".into(),
+            });
+        }
+        let socket_connections = match get("SLACK_SOCKET_CONNECTIONS") {
+            None => 2,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n @ 1..=10) => n,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        var: "SLACK_SOCKET_CONNECTIONS",
+                        reason: format!("{v:?} is not a number from 1 to 10"),
+                    });
+                }
+            },
+        };
+        let slack_timeout = match get("SLACK_TIMEOUT") {
+            None => Duration::from_secs(10),
+            Some(v) => humantime::parse_duration(v.trim())
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| ConfigError::Invalid {
+                    var: "SLACK_TIMEOUT",
+                    reason: format!("{v:?} is not a duration such as 10s"),
+                })?,
+        };
+        let log_format = match get("LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    var: "LOG_FORMAT",
+                    reason: format!("{other:?} is neither pretty nor json"),
+                });
+            }
+        };
+        let log_filter = get("RUST_LOG").unwrap_or_else(|| "info".to_string());
+        Ok(Settings {
+            bot_token,
+            app_token,
+            slack_api_url,
+            database_url,
+            announce_channel,
+            channel_prefix,
+            socket_connections,
+            slack_timeout,
+            log_format,
+            log_filter,
+        })
+    }
+
+    /// Settings from a map, for tests and the demo.
+    pub fn from_map(vars: &HashMap<&str, String>) -> Result<Settings, ConfigError> {
+        Settings::from_lookup(|k| vars.get(k).cloned())
+    }
+}
+
+fn token(
+    value: Option<String>,
+    var: &'static str,
+    prefix: &str,
+    hint: &'static str,
+) -> Result<SecretString, ConfigError> {
+    let value = value.ok_or(ConfigError::Missing { var, hint })?;
+    let value = value.trim();
+    if !value.starts_with(prefix) || value.len() <= prefix.len() {
+        // Never echo the value: it may be a real token pasted into the wrong variable.
+        return Err(ConfigError::Invalid {
+            var,
+            reason: format!("expected a token starting with {prefix}"),
+        });
+    }
+    Ok(SecretString::from(value.to_string()))
+}
+
+fn api_url(value: Option<String>) -> Result<Url, ConfigError> {
+    let raw = value.unwrap_or_else(|| "https://slack.com/api".to_string());
+    let invalid = |reason: String| ConfigError::Invalid {
+        var: "SLACK_API_URL",
+        reason,
+    };
+    let url = Url::parse(raw.trim()).map_err(|e| invalid(format!("{raw:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(format!("{raw:?} is not an http(s) URL")));
+    }
+    Ok(url)
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("bot_token", &self.bot_token)
+            .field("app_token", &self.app_token)
+            .field("slack_api_url", &self.slack_api_url.as_str())
+            .field("database_url", &redact_url(&self.database_url))
+            .field("announce_channel", &self.announce_channel)
+            .field("channel_prefix", &self.channel_prefix)
+            .field("socket_connections", &self.socket_connections)
+            .field("slack_timeout", &self.slack_timeout)
+            .field("log_format", &self.log_format)
+            .field("log_filter", &self.log_filter)
+            .finish()
+    }
+}
+
+/// A database URL with any password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("REDACTED"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Exposes a token for the one place that must send it (the Slack adapter).
+pub(crate) fn expose(secret: &SecretString) -> &str {
+    secret.expose_secret()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(extra: &[(&'static str, &str)]) -> HashMap<&'static str, String> {
+        let mut m = HashMap::from([
+            ("SLACK_BOT_TOKEN", "xoxb-1-secret".to_string()),
+            ("SLACK_APP_TOKEN", "xapp-1-secret".to_string()),
+        ]);
+        for (k, v) in extra {
+            m.insert(*k, v.to_string());
+        }
+        m
+    }
+
+    #[test]
+    fn defaults_fill_everything_but_the_tokens() {
+        let s = Settings::from_map(&vars(&[])).expect("valid");
+        assert_eq!(s.slack_api_url.as_str(), "https://slack.com/api");
+        assert_eq!(s.database_url, "sqlite://incident-commander.db");
+        assert_eq!(s.channel_prefix, "inc");
+        assert_eq!(s.socket_connections, 2);
+        assert_eq!(s.log_format, LogFormat::Pretty);
+        assert_eq!(s.announce_channel, None);
+    }
+
+    #[test]
+    fn each_bad_variable_is_named_in_one_line() {
+        let cases: Vec<(HashMap<&str, String>, &str)> = vec![
+            (
+                {
+                    let mut m = vars(&[]);
+                    m.remove("SLACK_BOT_TOKEN");
+                    m
+                },
+                "SLACK_BOT_TOKEN is not set",
+            ),
+            (
+                vars(&[("SLACK_APP_TOKEN", "xoxb-wrong-kind")]),
+                "SLACK_APP_TOKEN is invalid",
+            ),
+            (
+                vars(&[("SLACK_API_URL", "ftp://x")]),
+                "SLACK_API_URL is invalid",
+            ),
+            (
+                vars(&[("SLACK_API_URL", "not a url")]),
+                "SLACK_API_URL is invalid",
+            ),
+            (
+                vars(&[("DATABASE_URL", "mysql://x")]),
+                "DATABASE_URL is invalid",
+            ),
+            (
+                vars(&[("CHANNEL_PREFIX", "INC!")]),
+                "CHANNEL_PREFIX is invalid",
+            ),
+            (
+                vars(&[("ANNOUNCE_CHANNEL", "general")]),
+                "ANNOUNCE_CHANNEL is invalid",
+            ),
+            (vars(&[("LOG_FORMAT", "xml")]), "LOG_FORMAT is invalid"),
+            (
+                vars(&[("SLACK_TIMEOUT", "soon")]),
+                "SLACK_TIMEOUT is invalid",
+            ),
+            (
+                vars(&[("SLACK_SOCKET_CONNECTIONS", "11")]),
+                "SLACK_SOCKET_CONNECTIONS is invalid",
+            ),
+        ];
+        for (vars, expected) in cases {
+            let err = Settings::from_map(&vars).expect_err(expected).to_string();
+            assert!(err.contains(expected), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
+    }
+
+    #[test]
+    fn tokens_never_appear_in_debug_or_errors() {
+        let s = Settings::from_map(&vars(&[("DATABASE_URL", "postgres://u:hunter2@db/x")]))
+            .expect("valid");
+        let debug = format!("{s:?}");
+        assert!(
+            !debug.contains("secret") && !debug.contains("hunter2"),
+            "{debug}"
+        );
+        let err = Settings::from_map(&vars(&[("SLACK_BOT_TOKEN", "xapp-1-secret")]))
+            .expect_err("wrong prefix")
+            .to_string();
+        assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn announce_channel_accepts_ids_and_names() {
+        for ok in ["C0123ABC", "G0PRIVATE", "#incidents"] {
+            let s = Settings::from_map(&vars(&[("ANNOUNCE_CHANNEL", ok)])).expect(ok);
+            assert_eq!(s.announce_channel.as_deref(), Some(ok));
+        }
+    }
+}

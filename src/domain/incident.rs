@@ -1,0 +1,144 @@
+//! The incident record and the decision of what a declaration creates.
+
+use chrono::{DateTime, Utc};
+
+use super::{ChannelId, Role, Severity, Status, UserId};
+
+/// The store's primary key for an incident (not shown to users; they see [`Incident::reference`]).
+pub type IncidentId = i64;
+
+/// An incident as stored, with its current role holders.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incident {
+    pub id: IncidentId,
+    /// Sequential, gapless, shown as `INC-<number>`.
+    pub number: i64,
+    pub title: String,
+    pub severity: Severity,
+    pub status: Status,
+    /// Private incidents get a private channel, no announcement, and are listed only for members.
+    pub private: bool,
+    pub summary: Option<String>,
+    /// Set once Slack created (or the bot adopted) the channel.
+    pub channel_id: Option<ChannelId>,
+    /// The channel name last attempted; equal to the real name once `channel_id` is set.
+    pub channel_name: Option<String>,
+    /// `ts` of the pinned incident card in the incident channel.
+    pub card_ts: Option<String>,
+    pub announcement_channel: Option<ChannelId>,
+    pub announcement_ts: Option<String>,
+    pub declared_by: UserId,
+    pub declared_at: DateTime<Utc>,
+    /// Current holders, one per role at most.
+    pub roles: Vec<(Role, UserId)>,
+}
+
+impl Incident {
+    /// `INC-42`.
+    pub fn reference(&self) -> String {
+        format!("INC-{}", self.number)
+    }
+
+    /// Who holds `role` now.
+    pub fn holder(&self, role: Role) -> Option<&str> {
+        self.roles
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, u)| u.as_str())
+    }
+
+    /// Whether `user` may see this incident in lists: everyone for public incidents; for private
+    /// ones the declarer and anyone who holds a role.
+    pub fn visible_to(&self, user: &str) -> bool {
+        !self.private || self.declared_by == user || self.roles.iter().any(|(_, u)| u == user)
+    }
+}
+
+/// What a declaration creates, before the store gives it an id and a number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIncident {
+    pub title: String,
+    pub severity: Severity,
+    pub status: Status,
+    pub private: bool,
+    pub summary: Option<String>,
+    pub declared_by: UserId,
+    pub declared_at: DateTime<Utc>,
+    /// Role holders from the start.
+    pub roles: Vec<(Role, UserId)>,
+}
+
+impl NewIncident {
+    /// The keyboard fast path (`/inc declare <sev> [triage] <title>`): the declarer becomes
+    /// coordinator; `triage` starts the incident unconfirmed.
+    pub fn from_fast_path(
+        declarer: &str,
+        severity: Severity,
+        triage: bool,
+        title: &str,
+        now: DateTime<Utc>,
+    ) -> NewIncident {
+        NewIncident {
+            title: title.to_string(),
+            severity,
+            status: if triage {
+                Status::Triage
+            } else {
+                Status::Investigating
+            },
+            private: false,
+            summary: None,
+            declared_by: declarer.to_string(),
+            declared_at: now,
+            roles: vec![(Role::Coordinator, declarer.to_string())],
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn sample(number: i64) -> Incident {
+        Incident {
+            id: number,
+            number,
+            title: "Checkout is down".into(),
+            severity: Severity::parse("sev1", 3).expect("sev1"),
+            status: Status::Investigating,
+            private: false,
+            summary: None,
+            channel_id: Some("C0INC".into()),
+            channel_name: Some(format!("inc-{number}-checkout-is-down")),
+            card_ts: None,
+            announcement_channel: None,
+            announcement_ts: None,
+            declared_by: "U0ALICE".into(),
+            declared_at: DateTime::from_timestamp(1_795_372_298, 0).expect("time"),
+            roles: vec![(Role::Coordinator, "U0ALICE".into())],
+        }
+    }
+
+    #[test]
+    fn the_fast_path_makes_the_declarer_coordinator() {
+        let now = DateTime::from_timestamp(0, 0).expect("time");
+        let sev = Severity::parse("2", 3).expect("sev");
+        let new = NewIncident::from_fast_path("U1", sev, false, "DB slow", now);
+        assert_eq!(new.status, Status::Investigating);
+        assert_eq!(new.roles, vec![(Role::Coordinator, "U1".to_string())]);
+        let triage = NewIncident::from_fast_path("U1", sev, true, "DB slow", now);
+        assert_eq!(triage.status, Status::Triage);
+    }
+
+    #[test]
+    fn private_incidents_are_visible_only_to_their_people() {
+        let mut inc = sample(1);
+        inc.private = true;
+        inc.roles.push((Role::Operator, "U0BOB".into()));
+        assert!(inc.visible_to("U0ALICE"));
+        assert!(inc.visible_to("U0BOB"));
+        assert!(!inc.visible_to("U0MALLORY"));
+        inc.private = false;
+        assert!(inc.visible_to("U0MALLORY"));
+    }
+}

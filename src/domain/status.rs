@@ -1,0 +1,113 @@
+//! The incident lifecycle: `triage` → `investigating` → `fixing` → `monitoring` → `resolved`,
+//! and `triage` → `declined`. `resolved` and `declined` are terminal until reopened.
+
+use std::fmt;
+
+/// Where an incident is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Triage,
+    Investigating,
+    Fixing,
+    Monitoring,
+    Resolved,
+    Declined,
+}
+
+impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::Triage,
+        Status::Investigating,
+        Status::Fixing,
+        Status::Monitoring,
+        Status::Resolved,
+        Status::Declined,
+    ];
+
+    /// The stored and displayed form, lowercase.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Triage => "triage",
+            Status::Investigating => "investigating",
+            Status::Fixing => "fixing",
+            Status::Monitoring => "monitoring",
+            Status::Resolved => "resolved",
+            Status::Declined => "declined",
+        }
+    }
+
+    /// Parses a status word, case-insensitively.
+    pub fn parse(word: &str) -> Option<Status> {
+        let word = word.trim().to_ascii_lowercase();
+        Status::ALL.into_iter().find(|s| s.as_str() == word)
+    }
+
+    /// Resolved and declined incidents get no reminders and are not listed as open.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Resolved | Status::Declined)
+    }
+
+    /// Whether the lifecycle allows moving from `self` to `next`. Reopening a terminal incident
+    /// goes to `investigating`; `declined` is reachable only from `triage`.
+    pub fn can_become(self, next: Status) -> bool {
+        use Status::*;
+        match (self, next) {
+            (a, b) if a == b => false,
+            (Resolved | Declined, Investigating) => true,
+            (Resolved | Declined, _) => false,
+            (Triage, Declined) => true,
+            (_, Declined) => false,
+            (_, Triage) => false,
+            _ => true,
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Status::*;
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_their_words() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+            assert_eq!(Status::parse(&s.as_str().to_uppercase()), Some(s));
+        }
+        assert_eq!(Status::parse("done"), None);
+    }
+
+    #[test]
+    fn the_lifecycle_allows_what_the_process_describes() {
+        let allowed = [
+            (Triage, Investigating),
+            (Triage, Declined),
+            (Triage, Resolved),
+            (Investigating, Fixing),
+            (Fixing, Monitoring),
+            (Monitoring, Resolved),
+            (Monitoring, Investigating),
+            (Resolved, Investigating),
+            (Declined, Investigating),
+        ];
+        for (from, to) in allowed {
+            assert!(from.can_become(to), "{from} -> {to}");
+        }
+        let refused = [
+            (Investigating, Declined),
+            (Investigating, Triage),
+            (Resolved, Fixing),
+            (Declined, Resolved),
+            (Fixing, Fixing),
+        ];
+        for (from, to) in refused {
+            assert!(!from.can_become(to), "{from} -> {to}");
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! # incident-commander
+//!
+//! A Slack app, run as one self-hosted binary in Socket Mode, that runs a team's incident process:
+//! `/inc declare` opens a channel per incident, staffs the roles, announces it, and records every
+//! change in a timeline. See `ARCHITECTURE.md` for the map; this is the short tour.
+//!
+//! | module | what it is | what it must not do |
+//! |---|---|---|
+//! | [`domain`] | incidents, statuses, severities, roles, the `/inc` grammar, channel names, what the bot says | any I/O; read a clock |
+//! | [`app`] | use cases and the job worker: decide the ack, record, make it true in Slack | name slack-morphism types; hold SQL |
+//! | [`slack`] | the only module that speaks slack-morphism: Socket Mode listener, Web API client, Block Kit | touch the database; decide policy |
+//! | [`store`] | one `Store` trait, SQLite and PostgreSQL implementations sharing their SQL | know about Slack |
+//! | [`config`] | typed settings from the environment, secrets redacted | (the only reader of the environment) |
+//! | [`simulator`] | a faithful fake Slack on 127.0.0.1 for tests, benchmarks and the demo | depend on any other module |
+//! | [`demo`] | `incident-commander demo`: a scripted incident against the simulator | |
+//! | [`telemetry`] | tracing setup | log tokens or message bodies |
+
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod config;
+// pub mod demo;
+pub mod domain;
+// pub mod simulator;
+pub mod slack;
+pub mod store;
+pub mod telemetry;
+
+/// Installs rustls' ring provider as the process default. Dependencies may enable more than one
+/// provider, and rustls then refuses to pick one on its own (the first `wss://` connect would
+/// panic); call this first thing in `main` and in tests. Calling it twice is harmless.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,101 @@
+//! The `incident-commander` binary: parse the command line, load settings, run. Everything else
+//! lives in the library; see `lib.rs` for the tour.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use incident_commander::app::App;
+use incident_commander::config::Settings;
+use incident_commander::{store, telemetry};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Runs your incident process in Slack (Socket Mode, one binary)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Connect to Slack and run (the default). Configured from the environment and .env.
+    Serve,
+    /// Play a scripted incident against a built-in Slack simulator; needs no configuration.
+    Demo,
+    /// Create or update the database schema, then exit.
+    Migrate,
+    /// Validate the configuration and the bot token (auth.test), then exit.
+    Check,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    incident_commander::install_crypto_provider();
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Cmd::Serve) {
+        Cmd::Demo => Err("demo: not yet".to_string()),
+        Cmd::Serve => serve().await,
+        Cmd::Migrate => migrate().await,
+        Cmd::Check => check().await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(line) => {
+            eprintln!("incident-commander: {line}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> Result<(), String> {
+    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    telemetry::init(&settings);
+    let app = App::build(settings).await.map_err(|e| e.to_string())?;
+    app.run(shutdown_signal()).await.map_err(|e| e.to_string())
+}
+
+async fn migrate() -> Result<(), String> {
+    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    telemetry::init(&settings);
+    let store = store::connect(&settings.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("{} database is up to date", store.backend());
+    Ok(())
+}
+
+async fn check() -> Result<(), String> {
+    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    telemetry::init(&settings);
+    let app = App::build(settings).await.map_err(|e| e.to_string())?;
+    println!(
+        "configuration is valid; the bot is {} in workspace {}",
+        app.bot().user_id,
+        app.bot().team
+    );
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

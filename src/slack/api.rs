@@ -1,0 +1,340 @@
+//! Outbound Slack Web API calls, in the bot's own terms.
+//!
+//! Every call is wrapped in a timeout (slack-morphism has none), mapped to [`SlackError`], and
+//! logged with its method name only — never a token or a message body. The connector speaks
+//! `http://` as well as `https://` (HTTP/1.1 and HTTP/2) so `SLACK_API_URL` may point at a local
+//! simulator or proxy; production uses `https://slack.com/api`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+use tracing::{debug, warn};
+
+use super::blocks;
+use crate::config::expose;
+use crate::domain::message::Message;
+
+/// Who the bot is in this workspace (from `auth.test`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotIdentity {
+    pub user_id: String,
+    pub team_id: String,
+    pub team: String,
+}
+
+/// A channel as far as the bot cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRef {
+    pub id: String,
+    pub name: String,
+    pub creator: Option<String>,
+}
+
+/// Why a Slack call did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SlackError {
+    /// Slack answered `ok: false` with this error code.
+    #[error("{code}")]
+    Api { code: String },
+    /// HTTP 429: wait this long before calling the method again.
+    #[error("rate limited (Retry-After {}s)", .0.as_secs())]
+    RateLimited(Duration),
+    /// No answer within the timeout.
+    #[error("no answer within {}s", .0.as_secs())]
+    Timeout(Duration),
+    /// The request did not complete: connection refused, HTTP 5xx, an unreadable body.
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl SlackError {
+    /// Worth retrying: the same call may succeed later. Slack's `internal_error` and
+    /// `fatal_error` may have half-happened, which is why every step is idempotent.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SlackError::Api { code } => matches!(
+                code.as_str(),
+                "internal_error"
+                    | "fatal_error"
+                    | "service_unavailable"
+                    | "request_timeout"
+                    | "ratelimited"
+            ),
+            SlackError::RateLimited(_) | SlackError::Timeout(_) | SlackError::Transport(_) => true,
+        }
+    }
+
+    /// How long Slack asked us to wait, for 429s.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SlackError::RateLimited(d) => Some(*d),
+            _ => None,
+        }
+    }
+
+    /// The Slack error code, for `ok: false` answers.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            SlackError::Api { code } => Some(code),
+            _ => None,
+        }
+    }
+
+    fn from_client(err: SlackClientError) -> SlackError {
+        match err {
+            SlackClientError::ApiError(e) => SlackError::Api { code: e.code },
+            // A 429 without Retry-After: Slack's docs say to back off; one second is the floor.
+            SlackClientError::RateLimitError(e) => {
+                SlackError::RateLimited(e.retry_after.unwrap_or(Duration::from_secs(1)))
+            }
+            SlackClientError::HttpError(e) => {
+                SlackError::Transport(format!("HTTP {}", e.status_code))
+            }
+            SlackClientError::ProtocolError(e) => {
+                SlackError::Transport(format!("unreadable answer: {}", e.json_error))
+            }
+            SlackClientError::HttpProtocolError(_) => {
+                SlackError::Transport("connection failed".into())
+            }
+            SlackClientError::EndOfStream(_) => SlackError::Transport("connection closed".into()),
+            SlackClientError::SocketModeProtocolError(e) => SlackError::Transport(e.message),
+            SlackClientError::SystemError(e) => {
+                SlackError::Transport(e.message.unwrap_or_else(|| "system error".into()))
+            }
+        }
+    }
+}
+
+/// Builds the HTTP client every Slack call (and Socket Mode) goes through.
+pub fn client(api_url: &url::Url) -> std::io::Result<Arc<SlackHyperClient>> {
+    let builder = hyper_rustls::HttpsConnectorBuilder::new();
+    // Native roots honour a corporate CA; where the machine has none, Mozilla's set still lets
+    // the bot reach slack.com.
+    let builder = match builder.with_native_roots() {
+        Ok(b) => b,
+        Err(_) => hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots(),
+    };
+    let https = builder
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .build();
+    let base = api_url.as_str().trim_end_matches('/');
+    let connector = SlackClientHyperConnector::with_connector(https).with_slack_api_url(base);
+    Ok(Arc::new(SlackClient::new(connector)))
+}
+
+/// The bot's Web API client: its token, its timeout.
+#[derive(Clone)]
+pub struct SlackApi {
+    client: Arc<SlackHyperClient>,
+    token: SlackApiToken,
+    timeout: Duration,
+}
+
+impl SlackApi {
+    pub fn new(
+        client: Arc<SlackHyperClient>,
+        bot_token: &SecretString,
+        timeout: Duration,
+    ) -> SlackApi {
+        SlackApi {
+            client,
+            token: SlackApiToken::new(expose(bot_token).to_string().into()),
+            timeout,
+        }
+    }
+
+    /// The underlying client, for the Socket Mode listener.
+    pub(super) fn hyper_client(&self) -> Arc<SlackHyperClient> {
+        self.client.clone()
+    }
+
+    async fn call<T>(
+        &self,
+        method: &'static str,
+        request: impl Future<Output = ClientResult<T>>,
+    ) -> Result<T, SlackError> {
+        let result = match tokio::time::timeout(self.timeout, request).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(SlackError::from_client(err)),
+            Err(_) => Err(SlackError::Timeout(self.timeout)),
+        };
+        match &result {
+            Ok(_) => debug!(slack.method = method, "slack call ok"),
+            Err(e) => warn!(slack.method = method, error = %e, "slack call failed"),
+        }
+        result
+    }
+
+    /// Who the token belongs to; fails with `invalid_auth` for a bad token.
+    pub async fn auth_test(&self) -> Result<BotIdentity, SlackError> {
+        let session = self.client.open_session(&self.token);
+        let r = self.call("auth.test", session.auth_test()).await?;
+        Ok(BotIdentity {
+            user_id: r.user_id.to_string(),
+            team_id: r.team_id.to_string(),
+            team: r.team,
+        })
+    }
+
+    /// `conversations.create`. `name_taken` comes back as `SlackError::Api`.
+    pub async fn create_channel(
+        &self,
+        name: &str,
+        private: bool,
+    ) -> Result<ChannelRef, SlackError> {
+        let session = self.client.open_session(&self.token);
+        let req =
+            SlackApiConversationsCreateRequest::new(name.to_string()).with_is_private(private);
+        let r = self
+            .call("conversations.create", session.conversations_create(&req))
+            .await?;
+        Ok(channel_ref(r.channel, name))
+    }
+
+    /// Finds a live channel by exact name among those the bot can see (`conversations.list`,
+    /// paged). Used only on the rare retry path, so its cost does not matter.
+    pub async fn find_channel(&self, name: &str) -> Result<Option<ChannelRef>, SlackError> {
+        let session = self.client.open_session(&self.token);
+        let mut cursor: Option<SlackCursorId> = None;
+        for _ in 0..100 {
+            let mut req = SlackApiConversationsListRequest::new()
+                .with_exclude_archived(true)
+                .with_limit(1000)
+                .with_types(vec![
+                    SlackConversationType::Public,
+                    SlackConversationType::Private,
+                ]);
+            if let Some(c) = cursor.take() {
+                req = req.with_cursor(c);
+            }
+            let page = self
+                .call("conversations.list", session.conversations_list(&req))
+                .await?;
+            if let Some(found) = page
+                .channels
+                .into_iter()
+                .find(|c| c.name.as_deref() == Some(name))
+            {
+                return Ok(Some(channel_ref(found, name)));
+            }
+            match page.response_metadata.and_then(|m| m.next_cursor) {
+                Some(next) if !next.0.is_empty() => cursor = Some(next),
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    /// `conversations.invite`; users already in the channel count as invited.
+    pub async fn invite(&self, channel: &str, users: &[String]) -> Result<(), SlackError> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let session = self.client.open_session(&self.token);
+        let req = SlackApiConversationsInviteRequest::new(
+            channel.into(),
+            users.iter().map(|u| u.clone().into()).collect(),
+        );
+        match self
+            .call("conversations.invite", session.conversations_invite(&req))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SlackError::Api { code }) if code == "already_in_channel" => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn set_topic(&self, channel: &str, topic: &str) -> Result<(), SlackError> {
+        let session = self.client.open_session(&self.token);
+        let req = SlackApiConversationsSetTopicRequest::new(channel.into(), topic.to_string());
+        self.call(
+            "conversations.setTopic",
+            session.conversations_set_topic(&req),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `chat.postMessage`; returns the message's `ts`.
+    pub async fn post(&self, channel: &str, message: &Message) -> Result<String, SlackError> {
+        let session = self.client.open_session(&self.token);
+        let req = SlackApiChatPostMessageRequest::new(channel.into(), blocks::content(message));
+        let r = self
+            .call("chat.postMessage", session.chat_post_message(&req))
+            .await?;
+        Ok(r.ts.to_string())
+    }
+
+    /// `chat.postMessage` of plain mrkdwn text.
+    pub async fn post_text(&self, channel: &str, text: &str) -> Result<String, SlackError> {
+        self.post(
+            channel,
+            &Message {
+                text: text.to_string(),
+                blocks: Vec::new(),
+            },
+        )
+        .await
+    }
+
+    /// `pins.add`; a message already pinned counts as pinned.
+    pub async fn pin(&self, channel: &str, ts: &str) -> Result<(), SlackError> {
+        let session = self.client.open_session(&self.token);
+        let req = SlackApiPinsAddRequest::new(channel.into(), ts.to_string().into());
+        match self.call("pins.add", session.pins_add(&req)).await {
+            Ok(_) => Ok(()),
+            Err(SlackError::Api { code }) if code == "already_pinned" => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Answers the user who issued a command, ephemerally, through its `response_url`.
+    pub async fn respond(&self, response_url: &str, text: &str) -> Result<(), SlackError> {
+        let url: url::Url = response_url
+            .parse()
+            .map_err(|_| SlackError::Transport("invalid response_url".into()))?;
+        let req = SlackApiPostWebhookMessageRequest::new(blocks::text(text));
+        self.call(
+            "response_url",
+            self.client
+                .respond_to_event(&SlackResponseUrl::new(url), &req),
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+fn channel_ref(info: SlackChannelInfo, requested: &str) -> ChannelRef {
+    ChannelRef {
+        id: info.id.to_string(),
+        name: info.name.unwrap_or_else(|| requested.to_string()),
+        creator: info.creator.map(|c| c.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slack_errors_are_classified_for_retry() {
+        let api = |c: &str| SlackError::Api { code: c.into() };
+        assert!(api("internal_error").is_transient());
+        assert!(api("fatal_error").is_transient());
+        assert!(!api("name_taken").is_transient());
+        assert!(!api("invalid_auth").is_transient());
+        assert!(!api("channel_not_found").is_transient());
+        assert!(SlackError::Timeout(Duration::from_secs(10)).is_transient());
+        let limited = SlackError::RateLimited(Duration::from_secs(3));
+        assert!(limited.is_transient());
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(3)));
+        assert_eq!(limited.to_string(), "rate limited (Retry-After 3s)");
+    }
+}

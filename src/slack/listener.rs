@@ -1,0 +1,101 @@
+//! Socket Mode: connects through `apps.connections.open`, receives envelopes, acks them.
+//!
+//! slack-morphism handles a connection's envelopes one at a time and sends the ack only when the
+//! handler returns (SLACK-PLATFORM.md A1). So a handler here does three things and returns: turn
+//! the payload into an [`inbound`](super::inbound) value, ask the [`Inbound`] port for the reply
+//! (which records the work durably and hands it to the job worker), and put the reply in the ack.
+//! Handlers are plain `fn`s, so the port travels in the listener's user state.
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use slack_morphism::prelude::*;
+use tracing::{Instrument, info_span, warn};
+
+use super::api::SlackApi;
+use super::inbound::{Inbound, SlashCommand};
+use crate::config::expose;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The listener's user state: the application port.
+struct ListenerState {
+    inbound: Arc<dyn Inbound>,
+}
+
+/// A running Socket Mode listener; [`SocketMode::shutdown`] closes its connections.
+pub struct SocketMode {
+    listener: SlackClientSocketModeListener<SlackClientHyperHttpsConnector>,
+}
+
+impl SocketMode {
+    /// Registers the app token and opens `connections` WebSocket connections. Returns at once;
+    /// connecting (and reconnecting, after a `disconnect` or a dropped socket) runs in the
+    /// background. The token is not checked here — `auth.test` at startup does that for the bot
+    /// token, and a bad app token shows up as failed `apps.connections.open` calls in the log.
+    pub async fn start(
+        api: &SlackApi,
+        app_token: &SecretString,
+        connections: u32,
+        inbound: Arc<dyn Inbound>,
+    ) -> Result<SocketMode, BoxError> {
+        let env = Arc::new(
+            SlackClientEventsListenerEnvironment::new(api.hyper_client())
+                .with_error_handler(on_error)
+                .with_user_state(ListenerState { inbound }),
+        );
+        let callbacks = SlackSocketModeListenerCallbacks::new().with_command_events(on_command);
+        let config = SlackClientSocketModeConfig::new().with_max_connections_count(connections);
+        let listener = SlackClientSocketModeListener::new(&config, env, callbacks);
+        let token = SlackApiToken::new(expose(app_token).to_string().into());
+        listener.listen_for(&token).await?;
+        listener.start().await;
+        Ok(SocketMode { listener })
+    }
+
+    /// Closes the connections. Envelopes in flight are not awaited by slack-morphism; their work
+    /// is already durable if their handler returned.
+    pub async fn shutdown(&self) {
+        self.listener.shutdown().await;
+    }
+}
+
+async fn port(state: &SlackClientEventsUserState) -> Result<Arc<dyn Inbound>, BoxError> {
+    let guard = state.read().await;
+    guard
+        .get_user_state::<ListenerState>()
+        .map(|s| s.inbound.clone())
+        .ok_or_else(|| "socket mode listener has no application state".into())
+}
+
+async fn on_command(
+    event: SlackCommandEvent,
+    _client: Arc<SlackHyperClient>,
+    state: SlackClientEventsUserState,
+) -> Result<SlackCommandEventResponse, BoxError> {
+    let inbound = port(&state).await?;
+    let command = SlashCommand {
+        user_id: event.user_id.to_string(),
+        channel_id: event.channel_id.to_string(),
+        text: event.text.unwrap_or_default(),
+        trigger_id: event.trigger_id.to_string(),
+        response_url: event.response_url.0.to_string(),
+    };
+    let span = info_span!("slack.envelope", slack.envelope_type = "slash_commands");
+    let reply = inbound.slash_command(command).instrument(span).await;
+    Ok(
+        SlackCommandEventResponse::new(SlackMessageContent::new().with_text(reply.text))
+            .with_response_type(SlackMessageResponseType::Ephemeral),
+    )
+}
+
+/// Envelopes that failed to parse or whose handler failed. Acking them (2xx) stops Slack from
+/// redelivering something that will fail the same way again; the error is logged.
+fn on_error(
+    err: BoxError,
+    _client: Arc<SlackHyperClient>,
+    _state: SlackClientEventsUserState,
+) -> HttpStatusCode {
+    warn!(error = %err, "socket mode envelope could not be handled");
+    HttpStatusCode::OK
+}

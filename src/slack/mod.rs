@@ -1,0 +1,20 @@
+//! The Slack adapter — **the only module that names slack-morphism types.**
+//!
+//! - [`api`]: outbound Web API calls in the bot's own terms ([`SlackApi`]), each with a timeout,
+//!   Slack's errors classified as transient or permanent, `429 Retry-After` surfaced for the
+//!   caller to wait out. Benign answers (`already_in_channel`, `already_pinned`) are successes.
+//! - [`listener`]: Socket Mode. Handlers turn envelopes into [`inbound`] values, ask the
+//!   [`Inbound`] port (implemented by `app`) for the ack, and return. They never create channels
+//!   or post: that is the job worker's business, so the ack is never late.
+//! - [`blocks`]: the domain's Slack-agnostic messages rendered as Block Kit.
+//!
+//! Nothing here touches the database or decides what an incident is.
+
+pub mod api;
+pub mod blocks;
+pub mod inbound;
+pub mod listener;
+
+pub use api::{BotIdentity, ChannelRef, SlackApi, SlackError};
+pub use inbound::{Inbound, Reply, SlashCommand};
+pub use listener::SocketMode;
