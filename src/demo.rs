@@ -60,8 +60,14 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
     }
     let _ = stop.send(());
     let _ = running.await;
-    writeln!(out, "incident-commander demo — a simulated Slack workspace, an in-memory SQLite database")?;
-    writeln!(out, "────────────────────────────────────────────────────────────────────────────────")?;
+    writeln!(
+        out,
+        "incident-commander demo — a simulated Slack workspace, an in-memory SQLite database"
+    )?;
+    writeln!(
+        out,
+        "────────────────────────────────────────────────────────────────────────────────"
+    )?;
     write!(out, "{}", sim.transcript())?;
     sim.shutdown().await;
     Ok(())

@@ -19,9 +19,9 @@
 
 pub mod app;
 pub mod config;
-// pub mod demo;
+pub mod demo;
 pub mod domain;
-// pub mod simulator;
+pub mod simulator;
 pub mod slack;
 pub mod store;
 pub mod telemetry;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use incident_commander::app::App;
 use incident_commander::config::Settings;
-use incident_commander::{store, telemetry};
+use incident_commander::{demo, store, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -35,7 +35,9 @@ async fn main() -> ExitCode {
     incident_commander::install_crypto_provider();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Cmd::Serve) {
-        Cmd::Demo => Err("demo: not yet".to_string()),
+        Cmd::Demo => demo::run(&mut std::io::stdout())
+            .await
+            .map_err(|e| e.to_string()),
         Cmd::Serve => serve().await,
         Cmd::Migrate => migrate().await,
         Cmd::Check => check().await,

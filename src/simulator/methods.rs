@@ -101,7 +101,9 @@ pub(crate) fn dispatch(
         "chat.getPermalink" => {
             let channel = visible_channel(state, &p, "channel")?;
             let ts = p.str("message_ts").unwrap_or_default();
-            let message = channel.message(&ts).ok_or_else(|| err("message_not_found"))?;
+            let message = channel
+                .message(&ts)
+                .ok_or_else(|| err("message_not_found"))?;
             ok(json!({
                 "channel": channel.id,
                 "permalink": permalink(&channel.id, message),
@@ -319,7 +321,11 @@ fn capitalize(name: &str) -> String {
 // --- lookups ---
 
 /// The channel named by parameter `key`, if the bot can see it; else `channel_not_found`.
-fn visible_channel<'s>(state: &'s State, p: &Params, key: &str) -> Result<&'s ChannelRecord, ApiError> {
+fn visible_channel<'s>(
+    state: &'s State,
+    p: &Params,
+    key: &str,
+) -> Result<&'s ChannelRecord, ApiError> {
     let id = p.str(key).unwrap_or_default();
     state
         .channel_by_id_or_name(&id)
@@ -559,7 +565,9 @@ fn chat_update(state: &mut State, p: &Params) -> Answer {
     let channel = visible_channel(state, p, "channel")?;
     let id = channel.id.clone();
     let ts = p.str("ts").unwrap_or_default();
-    let message = channel.message(&ts).ok_or_else(|| err("message_not_found"))?;
+    let message = channel
+        .message(&ts)
+        .ok_or_else(|| err("message_not_found"))?;
     if message.user != BOT_USER_ID {
         return Err(err("cant_update_message"));
     }
@@ -596,7 +604,9 @@ fn chat_update(state: &mut State, p: &Params) -> Answer {
 
 fn pins_add(state: &mut State, p: &Params) -> Answer {
     let id = member_channel(state, p)?;
-    let ts = p.non_empty("timestamp").ok_or_else(|| err("no_item_specified"))?;
+    let ts = p
+        .non_empty("timestamp")
+        .ok_or_else(|| err("no_item_specified"))?;
     let channel = channel_mut(state, &id)?;
     if channel.message(&ts).is_none() {
         return Err(err("message_not_found"));
@@ -616,7 +626,9 @@ fn pins_add(state: &mut State, p: &Params) -> Answer {
 }
 
 fn views_open(state: &mut State, p: &Params) -> Answer {
-    let trigger_id = p.non_empty("trigger_id").ok_or_else(|| err("invalid_arguments"))?;
+    let trigger_id = p
+        .non_empty("trigger_id")
+        .ok_or_else(|| err("invalid_arguments"))?;
     let mut view = match p.json("view") {
         Some(Ok(Value::Object(view))) => view,
         _ => return Err(err("invalid_arguments")),

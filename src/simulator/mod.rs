@@ -181,7 +181,8 @@ impl Inner {
             let mut state = self.lock();
             f(&mut state)
         };
-        self.changed.send_modify(|version| *version = version.wrapping_add(1));
+        self.changed
+            .send_modify(|version| *version = version.wrapping_add(1));
         result
     }
 

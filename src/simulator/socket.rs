@@ -28,7 +28,10 @@ pub(crate) async fn link_handler(
 ) -> Response {
     let ticket = query.get("ticket").cloned().unwrap_or_default();
     if !inner.with_state(|s| s.take_ticket(&ticket)) {
-        tracing::warn!(ticket, "socket mode connection with an unknown or used ticket");
+        tracing::warn!(
+            ticket,
+            "socket mode connection with an unknown or used ticket"
+        );
         return (StatusCode::UNAUTHORIZED, "invalid ticket").into_response();
     }
     upgrade.on_upgrade(move |socket| run_connection(inner, socket))
@@ -110,7 +113,11 @@ fn record_frame(inner: &Inner, connection: u64, text: &str) {
         }
     };
     let Some(envelope_id) = frame.get("envelope_id").and_then(Value::as_str) else {
-        tracing::warn!(connection, frame = text, "socket mode frame without envelope_id");
+        tracing::warn!(
+            connection,
+            frame = text,
+            "socket mode frame without envelope_id"
+        );
         return;
     };
     let payload = frame.get("payload").filter(|p| !p.is_null()).cloned();

@@ -26,7 +26,9 @@ pub(crate) fn render(state: &State) -> String {
     for (index, event) in state.events.iter().enumerate() {
         let earlier = &state.events[..index];
         let line = match event {
-            SimEvent::EnvelopeSent { envelope, .. } => Some(envelope_line(&names, earlier, envelope)),
+            SimEvent::EnvelopeSent { envelope, .. } => {
+                Some(envelope_line(&names, earlier, envelope))
+            }
             SimEvent::Ack(ack) => Some(ack_line(
                 &names,
                 find_envelope(earlier, &ack.envelope_id),
@@ -176,7 +178,10 @@ fn envelope_line(names: &Names, earlier: &[SimEvent], envelope: &Envelope) -> St
                 str_at(p, "/view/title/text"),
                 str_at(p, "/view/callback_id")
             ),
-            "view_closed" => format!("{user} closed the modal ({})", str_at(p, "/view/callback_id")),
+            "view_closed" => format!(
+                "{user} closed the modal ({})",
+                str_at(p, "/view/callback_id")
+            ),
             "message_action" => format!(
                 "{user} used the message shortcut {} in {}",
                 str_at(p, "/callback_id"),
@@ -226,7 +231,10 @@ fn ack_line(names: &Names, envelope: Option<&Envelope>, payload: Option<&Value>)
             .unwrap_or_default();
         with_text(&format!("  ↳ ack, in {}: ", names.channel(&channel)), &text)
     } else {
-        with_text(&format!("  ↳ ack, only {} sees: ", names.user(&user)), &text)
+        with_text(
+            &format!("  ↳ ack, only {} sees: ", names.user(&user)),
+            &text,
+        )
     }
 }
 
@@ -238,7 +246,9 @@ fn call_line(
 ) -> Option<String> {
     let ok = call.response.get("ok").and_then(Value::as_bool) == Some(true);
     if call.status == 429 {
-        let after = retry_after.map(|s| format!(", Retry-After {s}s")).unwrap_or_default();
+        let after = retry_after
+            .map(|s| format!(", Retry-After {s}s"))
+            .unwrap_or_default();
         return Some(format!("✗ {} rate limited{after}", call.method));
     }
     if call.status == 500 {
@@ -291,9 +301,10 @@ fn effect_line(names: &Names, earlier: &[SimEvent], call: &ApiCall) -> String {
             };
             format!("bot invited {} to {channel}", users.join(", "))
         }
-        "conversations.setTopic" => {
-            with_text(&format!("bot set the topic of {channel}: "), str_at(p, "/topic"))
-        }
+        "conversations.setTopic" => with_text(
+            &format!("bot set the topic of {channel}: "),
+            str_at(p, "/topic"),
+        ),
         "chat.postMessage" => {
             let text = message_text(p.get("text"), p.get("blocks"));
             let thread = if str_at(p, "/thread_ts").is_empty() {

@@ -186,8 +186,8 @@ fn merge_body(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let looks_like_json = content_type.contains("json")
-        || (content_type.is_empty() && body.first() == Some(&b'{'));
+    let looks_like_json =
+        content_type.contains("json") || (content_type.is_empty() && body.first() == Some(&b'{'));
     if looks_like_json {
         match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(object)) => {

@@ -1,0 +1,182 @@
+//! The architecture's invariants (ARCHITECTURE.md), checked by reading the source: a change that
+//! breaks one fails `cargo test`, not a code review.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn sources(dir: &str) -> Vec<(PathBuf, String)> {
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
+        for entry in fs::read_dir(dir).expect("read src") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = fs::read_to_string(&path).expect("read file");
+                out.push((path, text));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join(dir), &mut out);
+    assert!(!out.is_empty(), "no sources under {dir}");
+    out
+}
+
+fn rel(path: &Path) -> String {
+    path.strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Lines that are code, not comments.
+fn code_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().filter(|l| {
+        let t = l.trim_start();
+        !t.starts_with("//")
+    })
+}
+
+fn offenders(dir: &str, skip: impl Fn(&str) -> bool, needles: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (path, text) in sources(dir) {
+        let name = rel(&path);
+        if skip(&name) {
+            continue;
+        }
+        for line in code_lines(&text) {
+            for needle in needles {
+                if line.contains(needle) {
+                    found.push(format!("{name}: {}", line.trim()));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_domain_performs_no_io_and_reads_no_clock() {
+    let found = offenders(
+        "src/domain",
+        |_| false,
+        &[
+            "sqlx",
+            "slack_morphism",
+            "tokio",
+            "axum",
+            "hyper",
+            "std::fs",
+            "std::net",
+            "std::env",
+            "std::process",
+            "Utc::now",
+            "Local::now",
+            "SystemTime",
+            "Instant::now",
+            "crate::store",
+            "crate::slack",
+            "crate::app",
+        ],
+    );
+    assert!(
+        found.is_empty(),
+        "the domain must stay pure:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn only_the_slack_adapter_names_slack_morphism() {
+    let found = offenders("src", |f| f.starts_with("src/slack/"), &["slack_morphism"]);
+    assert!(
+        found.is_empty(),
+        "slack-morphism outside src/slack:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn only_the_config_module_reads_the_environment() {
+    let found = offenders(
+        "src",
+        |f| f == "src/config.rs",
+        &[
+            "std::env::var",
+            "env::var(",
+            "env::vars",
+            "dotenvy",
+            "env!(",
+            "option_env!(",
+        ],
+    );
+    assert!(
+        found.is_empty(),
+        "environment read outside src/config.rs:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn only_one_clock_is_read() {
+    // The simulator plays Slack, whose clock is not ours.
+    let found = offenders(
+        "src",
+        |f| f == "src/app/clock.rs" || f.starts_with("src/simulator/"),
+        &["Utc::now", "Local::now", "SystemTime::now"],
+    );
+    assert!(
+        found.is_empty(),
+        "clock read outside src/app/clock.rs:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_simulator_depends_on_nothing_else_in_the_crate() {
+    let mut found = Vec::new();
+    for (path, text) in sources("src/simulator") {
+        for line in code_lines(&text) {
+            if line.contains("crate::") && !line.contains("crate::simulator") {
+                found.push(format!("{}: {}", rel(&path), line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the simulator must be an independent fake:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn sql_is_never_assembled_with_format() {
+    let found = offenders(
+        "src/store",
+        |_| false,
+        &[
+            "AssertSqlSafe",
+            "format!(\"SELECT",
+            "format!(\"INSERT",
+            "format!(\"UPDATE",
+        ],
+    );
+    assert!(
+        found.is_empty(),
+        "SQL must be static text with bound parameters:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn every_module_says_what_it_is() {
+    let missing: Vec<String> = sources("src")
+        .into_iter()
+        .filter(|(_, text)| !text.trim_start().starts_with("//!"))
+        .map(|(path, _)| rel(&path))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "modules without a //! header: {missing:?}"
+    );
+}

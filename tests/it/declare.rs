@@ -1,0 +1,394 @@
+//! Declaring an incident with `/inc declare <sev> [triage] <title>`, end to end through the
+//! simulator: what the declarer and the workspace see, and what Slack's failures do to it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use incident_commander::domain::{Status, TimelineKind};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn declaring_opens_a_channel_invites_the_declarer_sets_the_topic_pins_the_card_and_announces()
+{
+    let app = spawn_app().await;
+
+    let reply = app.command(ALICE, "declare sev1 Checkout is down").await;
+    assert!(
+        reply.contains("Declared *INC-1* · SEV1 · investigating — Checkout is down"),
+        "{reply}"
+    );
+    app.settle().await;
+
+    let channel = app.channel_named("inc-1-checkout-is-down");
+    assert!(!channel.is_private);
+    assert_eq!(
+        app.ok_calls("conversations.create"),
+        1,
+        "exactly one channel"
+    );
+    assert!(
+        channel.members.contains(&ALICE.to_string()),
+        "alice was invited: {:?}",
+        channel.members
+    );
+    assert_eq!(channel.topic, "[SEV1 · investigating] Checkout is down");
+
+    assert_eq!(
+        channel.messages.len(),
+        1,
+        "the card is the channel's only message"
+    );
+    let card = &channel.messages[0];
+    let shown = shown_text(card);
+    for expected in [
+        "INC-1 · Checkout is down",
+        "SEV1",
+        "investigating",
+        "*Coordinator*\n<@U0ALICE>",
+        "*Operator*\n_unassigned_",
+        "Declared by <@U0ALICE>",
+    ] {
+        assert!(
+            shown.contains(expected),
+            "card lacks {expected:?}:\n{shown}"
+        );
+    }
+    assert_eq!(channel.pins, vec![card.ts.clone()], "the card is pinned");
+
+    let announce = app.sim.channel(&app.incidents).expect("#incidents");
+    assert_eq!(announce.messages.len(), 1);
+    let shown = shown_text(&announce.messages[0]);
+    assert!(shown.contains("INC-1 declared"), "{shown}");
+    assert!(
+        shown.contains(&format!("<#{}>", channel.id)),
+        "links the channel: {shown}"
+    );
+
+    let incident = app
+        .store
+        .open_incidents()
+        .await
+        .expect("open")
+        .pop()
+        .expect("one incident");
+    assert_eq!(incident.channel_id.as_deref(), Some(channel.id.as_str()));
+    assert_eq!(incident.card_ts.as_deref(), Some(card.ts.as_str()));
+    assert_eq!(
+        incident.announcement_ts.as_deref(),
+        Some(announce.messages[0].ts.as_str())
+    );
+    let kinds: Vec<_> = app
+        .store
+        .timeline(incident.id)
+        .await
+        .expect("timeline")
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            TimelineKind::Declared,
+            TimelineKind::ChannelCreated,
+            TimelineKind::Announced
+        ]
+    );
+}
+
+#[tokio::test]
+async fn triage_declarations_start_in_triage() {
+    let app = spawn_app().await;
+    let reply = app
+        .command(BOB, "declare p2 triage Error rate creeping up")
+        .await;
+    assert!(reply.contains("*INC-1* · SEV2 · triage"), "{reply}");
+    app.settle().await;
+    let channel = app.channel_named("inc-1-error-rate-creeping-up");
+    assert_eq!(channel.topic, "[SEV2 · triage] Error rate creeping up");
+    let incident = app.store.incident(1).await.expect("load").expect("exists");
+    assert_eq!(incident.status, Status::Triage);
+}
+
+#[tokio::test]
+async fn the_ack_arrives_while_the_channel_is_still_being_created() {
+    let app = spawn_app().await;
+    app.sim
+        .delay("conversations.create", Duration::from_secs(2));
+
+    let envelope = app
+        .sim
+        .slash_command(ALICE, &app.general, "declare sev1 Checkout is down");
+    let ack = app.sim.ack(&envelope.envelope_id, WAIT).await.expect("ack");
+    assert!(ack_text(&ack).contains("Declared *INC-1*"));
+
+    let create = app
+        .sim
+        .wait_for_call("conversations.create", WAIT)
+        .await
+        .expect("create");
+    assert!(
+        ack.at < create.answered_at,
+        "the ack must not wait for the channel (ack {:?} after create answered {:?})",
+        ack.at,
+        create.answered_at
+    );
+    app.settle().await;
+    app.channel_named("inc-1-checkout-is-down");
+}
+
+#[tokio::test]
+async fn the_same_envelope_delivered_twice_yields_one_incident() {
+    let app = spawn_app().await;
+    let envelope = app
+        .sim
+        .slash_command(ALICE, &app.general, "declare sev1 Checkout is down");
+    let first = app
+        .sim
+        .ack(&envelope.envelope_id, WAIT)
+        .await
+        .expect("first ack");
+    app.sim.send(&envelope);
+    app.settle().await;
+    let acks: Vec<_> = app
+        .sim
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            incident_commander::simulator::SimEvent::Ack(a)
+                if a.envelope_id == envelope.envelope_id =>
+            {
+                Some(a)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acks.len(), 2, "both deliveries are acked");
+    assert!(ack_text(&first).contains("Declared *INC-1*"));
+    assert!(
+        ack_text(&acks[1]).contains("*INC-1* (SEV1) is already declared"),
+        "{}",
+        ack_text(&acks[1])
+    );
+
+    assert_eq!(app.store.open_incidents().await.expect("open").len(), 1);
+    assert_eq!(app.sim.calls_to("conversations.create").len(), 1);
+    assert_eq!(
+        app.channel_names()
+            .iter()
+            .filter(|n| n.starts_with("inc-"))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn retrying_the_same_command_yields_one_incident() {
+    let app = spawn_app().await;
+    app.command(ALICE, "declare sev1 Checkout is down").await;
+    app.settle().await;
+    let retry = app.command(ALICE, "declare  SEV1  checkout is down").await;
+    let channel = app.channel_named("inc-1-checkout-is-down");
+    assert!(
+        retry.contains(&format!(
+            "*INC-1* (SEV1) is already declared in <#{}>",
+            channel.id
+        )),
+        "{retry}"
+    );
+    app.settle().await;
+    assert_eq!(app.store.open_incidents().await.expect("open").len(), 1);
+    assert_eq!(app.sim.calls_to("conversations.create").len(), 1);
+}
+
+#[tokio::test]
+async fn a_taken_channel_name_gets_a_numbered_suffix() {
+    let app = spawn_app_with(|sim| {
+        sim.add_channel("inc-1-checkout-is-down", false, false);
+    })
+    .await;
+    app.command(ALICE, "declare sev1 Checkout is down").await;
+    app.settle().await;
+    let channel = app.channel_named("inc-1-checkout-is-down-2");
+    assert!(channel.members.contains(&ALICE.to_string()));
+    let incident = app.store.incident(1).await.expect("load").expect("exists");
+    assert_eq!(incident.channel_id, Some(channel.id));
+    assert_eq!(
+        incident.channel_name.as_deref(),
+        Some("inc-1-checkout-is-down-2")
+    );
+}
+
+#[tokio::test]
+async fn a_title_that_tries_to_ping_everyone_is_escaped_everywhere() {
+    let app = spawn_app().await;
+    let reply = app
+        .command(ALICE, "declare sev2 <!channel> checkout <@U0BOB> & co")
+        .await;
+    assert!(
+        reply.contains("&lt;!channel&gt; checkout &lt;@U0BOB&gt; &amp; co"),
+        "{reply}"
+    );
+    app.settle().await;
+
+    let channel = app.channel_named("inc-1-channel-checkout-u0bob-co");
+    assert_eq!(
+        channel.topic,
+        "[SEV2 · investigating] &lt;!channel&gt; checkout &lt;@U0BOB&gt; &amp; co"
+    );
+    let card = parsed_text(&channel.messages[0]);
+    let announcement = parsed_text(
+        &app.sim
+            .channel(&app.incidents)
+            .expect("#incidents")
+            .messages[0],
+    );
+    for text in [&reply, &channel.topic, &card, &announcement] {
+        assert!(
+            !text.contains("<!channel>") && !text.contains("<@U0BOB>"),
+            "unescaped: {text}"
+        );
+    }
+    assert!(card.contains("&lt;!channel&gt;"), "{card}");
+    // The card's header is plain text, which Slack shows as typed and never parses.
+    let header = &channel.messages[0].blocks[0];
+    assert_eq!(header["text"]["type"], "plain_text");
+    assert_eq!(
+        header["text"]["text"],
+        "INC-1 · <!channel> checkout <@U0BOB> & co"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_call_is_retried_after_retry_after() {
+    let app = spawn_app().await;
+    app.sim.rate_limit("conversations.create", 1, 1);
+    app.command(ALICE, "declare sev1 Checkout is down").await;
+    app.settle().await;
+
+    let calls = app.sim.calls_to("conversations.create");
+    assert_eq!(calls.len(), 2, "one 429, one success");
+    assert_eq!(calls[0].status, 429);
+    let waited = calls[1].received_at.duration_since(calls[0].answered_at);
+    assert!(
+        waited >= Duration::from_millis(950),
+        "retried after {waited:?}, before Retry-After: 1"
+    );
+    app.channel_named("inc-1-checkout-is-down");
+}
+
+#[tokio::test]
+async fn a_lost_answer_to_channel_creation_does_not_create_a_second_channel() {
+    let app = spawn_app().await;
+    // Slack creates the channel, but the bot never hears so.
+    app.sim.fail_after_applying("conversations.create", 1);
+    app.command(ALICE, "declare sev1 Checkout is down").await;
+    app.settle().await;
+
+    assert_eq!(
+        app.channel_names()
+            .iter()
+            .filter(|n| n.starts_with("inc-"))
+            .count(),
+        1,
+        "{:?}",
+        app.channel_names()
+    );
+    let channel = app.channel_named("inc-1-checkout-is-down");
+    assert!(channel.members.contains(&ALICE.to_string()));
+    assert_eq!(channel.pins.len(), 1);
+    let incident = app.store.incident(1).await.expect("load").expect("exists");
+    assert_eq!(incident.channel_id.as_deref(), Some(channel.id.as_str()));
+    let created = app
+        .store
+        .timeline(1)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .find(|e| e.kind == TimelineKind::ChannelCreated)
+        .expect("channel event");
+    assert_eq!(created.data["adopted"], true);
+}
+
+#[tokio::test]
+async fn a_restart_finishes_a_half_done_declaration() {
+    let mut app = spawn_app().await;
+    app.sim
+        .delay("conversations.create", Duration::from_secs(3));
+    app.command(ALICE, "declare sev1 Checkout is down").await;
+    // The bot dies while Slack is still working on the channel.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while app
+        .store
+        .incident(1)
+        .await
+        .expect("load")
+        .and_then(|i| i.channel_name)
+        .is_none()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the channel was never requested"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.crash().await;
+    app.sim.delay("conversations.create", Duration::ZERO);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    // Started again "later", it takes over the dead process's lease and finishes the job.
+    app.restart(Arc::new(ShiftedClock(chrono::Duration::minutes(2))))
+        .await;
+    app.settle().await;
+    assert_eq!(
+        app.channel_names()
+            .iter()
+            .filter(|n| n.starts_with("inc-"))
+            .count(),
+        1,
+        "{:?}",
+        app.channel_names()
+    );
+    let channel = app.channel_named("inc-1-checkout-is-down");
+    assert!(channel.members.contains(&ALICE.to_string()));
+    assert_eq!(channel.pins.len(), 1);
+    assert_eq!(
+        app.sim
+            .channel(&app.incidents)
+            .expect("#incidents")
+            .messages
+            .len(),
+        1
+    );
+    assert_eq!(app.store.open_incidents().await.expect("open").len(), 1);
+}
+
+#[tokio::test]
+async fn when_slack_refuses_the_channel_the_declarer_is_told_why() {
+    let app = spawn_app().await;
+    app.sim.fail("conversations.create", "restricted_action", 1);
+    app.command(ALICE, "declare sev1 Checkout is down").await;
+    app.settle().await;
+
+    assert!(app.channel_names().iter().all(|n| !n.starts_with("inc-")));
+    let told = app.sim.responses();
+    assert_eq!(told.len(), 1, "{told:?}");
+    let text = told[0].1["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains(
+            "*INC-1* is recorded, but Slack refused to create its channel (`restricted_action`)"
+        ),
+        "{text}"
+    );
+    let counts = app.store.job_counts().await.expect("counts");
+    assert_eq!(counts.failed, 1);
+    let last = app
+        .store
+        .timeline(1)
+        .await
+        .expect("timeline")
+        .pop()
+        .expect("event");
+    assert_eq!(last.kind, TimelineKind::StepFailed);
+}

@@ -1,0 +1,279 @@
+//! Test harness: a fresh database per test, a simulated workspace, the app running against it.
+//! (zero-to-production's `spawn_app`.)
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use incident_commander::app::{App, Clock, StartupError, SystemClock};
+use incident_commander::config::Settings;
+use incident_commander::simulator::{Channel, SimulatorConfig, SlackSimulator};
+use incident_commander::store::Store;
+use sqlx::Connection;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Long enough for a loaded 2-core machine; tests finish as soon as the condition holds.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+pub const ALICE: &str = "U0ALICE";
+pub const BOB: &str = "U0BOB";
+
+/// A database of its own for one test: a temporary SQLite file, or a new PostgreSQL database
+/// when `TEST_DATABASE_URL` names a server.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn test_db() -> TestDb {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin) if !admin.trim().is_empty() => postgres_db(&admin).await,
+        _ => sqlite_db(),
+    }
+}
+
+pub fn sqlite_db() -> TestDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    TestDb {
+        url,
+        _dir: Some(dir),
+    }
+}
+
+pub async fn postgres_db(admin: &str) -> TestDb {
+    let name = format!("ic_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(admin)
+        .await
+        .expect("TEST_DATABASE_URL must name a reachable PostgreSQL server");
+    // The name is generated above, never user input.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let mut url = url::Url::parse(admin).expect("TEST_DATABASE_URL is a URL");
+    url.set_path(&name);
+    TestDb {
+        url: url.to_string(),
+        _dir: None,
+    }
+}
+
+/// A clock running `offset` ahead of the system's: a restarted process "later".
+pub struct ShiftedClock(pub chrono::Duration);
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> DateTime<Utc> {
+        SystemClock.now() + self.0
+    }
+}
+
+/// The workspace every test starts with: alice and bob, #general, and #incidents (the bot is a
+/// member; it is the announce channel).
+pub struct TestApp {
+    pub sim: SlackSimulator,
+    pub store: Arc<dyn Store>,
+    pub general: String,
+    pub incidents: String,
+    pub db: TestDb,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), StartupError>>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], letting the test shape the workspace before the bot starts.
+pub async fn spawn_app_with(setup: impl FnOnce(&SlackSimulator)) -> TestApp {
+    incident_commander::install_crypto_provider();
+    let sim = SlackSimulator::start(SimulatorConfig::default())
+        .await
+        .expect("simulator starts");
+    sim.add_user(ALICE, "alice");
+    sim.add_user(BOB, "bob");
+    let general = sim.add_channel("general", false, false);
+    let incidents = sim.add_channel("incidents", false, true);
+    setup(&sim);
+    let db = test_db().await;
+    let (store, stop, task) = launch(&sim, &db, Arc::new(SystemClock)).await;
+    TestApp {
+        sim,
+        store,
+        general,
+        incidents,
+        db,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+type Running = (
+    Arc<dyn Store>,
+    oneshot::Sender<()>,
+    JoinHandle<Result<(), StartupError>>,
+);
+
+/// Builds and runs the bot against `sim` and `db`; returns once it is connected.
+async fn launch(sim: &SlackSimulator, db: &TestDb, clock: Arc<dyn Clock>) -> Running {
+    let app = App::build_with_clock(settings_for(sim, &db.url), clock)
+        .await
+        .expect("the app starts against the simulator");
+    let store = app.store();
+    let (tx, rx) = oneshot::channel();
+    let task = tokio::spawn(app.run(async {
+        let _ = rx.await;
+    }));
+    assert!(
+        sim.wait_connected(WAIT).await,
+        "the bot connects over Socket Mode"
+    );
+    (store, tx, task)
+}
+
+impl TestApp {
+    /// Starts the bot again (after [`TestApp::crash`] or [`TestApp::stop`]) with `clock`.
+    pub async fn restart(&mut self, clock: Arc<dyn Clock>) {
+        let (store, stop, task) = launch(&self.sim, &self.db, clock).await;
+        self.store = store;
+        self.stop = Some(stop);
+        self.task = Some(task);
+    }
+
+    /// Kills the bot without letting it finish anything, as a crash would.
+    pub async fn crash(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+        self.stop = None;
+    }
+
+    /// `user` types `/inc <text>` in #general; returns the ephemeral text of the ack.
+    pub async fn command(&self, user: &str, text: &str) -> String {
+        let envelope = self.sim.slash_command(user, &self.general, text);
+        let ack = self
+            .sim
+            .ack(&envelope.envelope_id, WAIT)
+            .await
+            .unwrap_or_else(|| panic!("no ack for /inc {text}"));
+        ack_text(&ack)
+    }
+
+    /// Waits until every job has finished (done or failed).
+    pub async fn settle(&self) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let counts = self.store.job_counts().await.expect("job counts");
+            if counts.pending == 0 {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "jobs still pending after {WAIT:?}: {counts:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The channel the bot created whose name starts with `prefix`.
+    pub fn channel_named(&self, name: &str) -> Channel {
+        self.sim
+            .channel_by_name(name)
+            .unwrap_or_else(|| panic!("no channel #{name}; channels: {:?}", self.channel_names()))
+    }
+
+    pub fn channel_names(&self) -> Vec<String> {
+        self.sim.channels().into_iter().map(|c| c.name).collect()
+    }
+
+    /// Web API calls to `method` that succeeded.
+    pub fn ok_calls(&self, method: &str) -> usize {
+        self.sim
+            .calls_to(method)
+            .iter()
+            .filter(|c| c.status == 200 && c.response["ok"] == true)
+            .count()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+pub fn settings_for(sim: &SlackSimulator, database_url: &str) -> Settings {
+    let defaults = SimulatorConfig::default();
+    let vars = HashMap::from([
+        ("SLACK_BOT_TOKEN", defaults.bot_token),
+        ("SLACK_APP_TOKEN", defaults.app_token),
+        ("SLACK_API_URL", sim.api_url()),
+        ("DATABASE_URL", database_url.to_string()),
+        ("ANNOUNCE_CHANNEL", "#incidents".to_string()),
+        ("SLACK_SOCKET_CONNECTIONS", "1".to_string()),
+        ("SLACK_TIMEOUT", "5s".to_string()),
+    ]);
+    Settings::from_map(&vars).expect("test settings are valid")
+}
+
+/// The text of an ack's payload (empty when it carried none).
+pub fn ack_text(ack: &incident_commander::simulator::Ack) -> String {
+    ack.payload
+        .as_ref()
+        .and_then(|p| p["text"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// All text a message shows: its fallback and every text in its blocks.
+pub fn shown_text(message: &incident_commander::simulator::Message) -> String {
+    let mut out = message.text.clone();
+    collect_text(&message.blocks, &mut out);
+    out
+}
+
+/// The text Slack parses for mentions and links: the fallback and every mrkdwn text object
+/// (plain_text objects such as headers are shown literally and never parsed).
+pub fn parsed_text(message: &incident_commander::simulator::Message) -> String {
+    fn walk(value: &serde_json::Value, out: &mut String) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if map.get("type").and_then(|t| t.as_str()) == Some("mrkdwn") {
+                    if let Some(t) = map.get("text").and_then(|t| t.as_str()) {
+                        out.push('\n');
+                        out.push_str(t);
+                    }
+                }
+                map.values().for_each(|v| walk(v, out));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = message.text.clone();
+    walk(&message.blocks, &mut out);
+    out
+}
+
+fn collect_text(value: &serde_json::Value, out: &mut String) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::String(t)) = map.get("text") {
+                out.push('\n');
+                out.push_str(t);
+            }
+            for (k, v) in map {
+                if k != "text" || !v.is_string() {
+                    collect_text(v, out);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_text(v, out)),
+        _ => {}
+    }
+}

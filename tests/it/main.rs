@@ -1,0 +1,11 @@
+//! The integration tests: one binary, driving the real `App` through the Slack simulator on
+//! 127.0.0.1 with a real database — SQLite by default, PostgreSQL when `TEST_DATABASE_URL` is set
+//! (`.ci/run` runs the suite both ways).
+
+mod architecture;
+mod commands;
+mod declare;
+mod demo;
+mod helpers;
+mod startup;
+mod store_contract;

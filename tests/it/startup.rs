@@ -1,0 +1,126 @@
+//! Startup: a misconfigured bot stops at once with one line naming what is wrong, and never
+//! prints a token. These run the real binary.
+
+use std::process::Output;
+
+use incident_commander::simulator::{SimulatorConfig, SlackSimulator};
+
+use crate::helpers::*;
+
+async fn run_binary(vars: &[(&str, &str)]) -> Output {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_incident-commander"));
+    // No inherited variables and no .env: the test decides the whole configuration.
+    cmd.env_clear()
+        .current_dir(dir.path())
+        .arg("serve")
+        .kill_on_drop(true);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    tokio::time::timeout(WAIT, cmd.output())
+        .await
+        .expect("the binary exits on its own")
+        .expect("the binary runs")
+}
+
+fn last_line(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_bad_bot_token_stops_startup_with_one_clear_line() {
+    let sim = SlackSimulator::start(SimulatorConfig::default())
+        .await
+        .expect("sim");
+    let db = sqlite_db();
+    let output = run_binary(&[
+        ("SLACK_BOT_TOKEN", "xoxb-not-the-real-one"),
+        ("SLACK_APP_TOKEN", "xapp-sim-app"),
+        ("SLACK_API_URL", &sim.api_url()),
+        ("DATABASE_URL", &db.url),
+    ])
+    .await;
+    assert!(!output.status.success());
+    assert_eq!(
+        last_line(&output),
+        "incident-commander: Slack rejected SLACK_BOT_TOKEN (invalid_auth); check the bot token from OAuth & Permissions"
+    );
+    let all = String::from_utf8_lossy(&output.stderr);
+    assert!(!all.contains("not-the-real-one"), "the token leaked: {all}");
+    assert!(
+        sim.calls_to("apps.connections.open").is_empty(),
+        "no Socket Mode with a bad token"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_token_is_named() {
+    let output = run_binary(&[("SLACK_APP_TOKEN", "xapp-1")]).await;
+    assert!(!output.status.success());
+    assert!(
+        last_line(&output)
+            .starts_with("incident-commander: configuration: SLACK_BOT_TOKEN is not set"),
+        "{}",
+        last_line(&output)
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_variable_is_named_without_echoing_secrets() {
+    let output = run_binary(&[
+        ("SLACK_BOT_TOKEN", "xapp-pasted-into-the-wrong-variable"),
+        ("SLACK_APP_TOKEN", "xapp-1"),
+    ])
+    .await;
+    assert!(!output.status.success());
+    let line = last_line(&output);
+    assert_eq!(
+        line,
+        "incident-commander: configuration: SLACK_BOT_TOKEN is invalid: expected a token starting with xoxb-"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_slack_is_reported_with_its_url() {
+    let db = sqlite_db();
+    let output = run_binary(&[
+        ("SLACK_BOT_TOKEN", "xoxb-1"),
+        ("SLACK_APP_TOKEN", "xapp-1"),
+        ("SLACK_API_URL", "http://127.0.0.1:9/api"),
+        ("DATABASE_URL", &db.url),
+        ("SLACK_TIMEOUT", "3s"),
+    ])
+    .await;
+    assert!(!output.status.success());
+    let line = last_line(&output);
+    assert!(
+        line.starts_with(
+            "incident-commander: cannot reach Slack at SLACK_API_URL http://127.0.0.1:9/api"
+        ),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn an_announce_channel_the_bot_cannot_see_stops_startup() {
+    incident_commander::install_crypto_provider();
+    let sim = SlackSimulator::start(SimulatorConfig::default())
+        .await
+        .expect("sim");
+    let db = sqlite_db();
+    let mut settings = settings_for(&sim, &db.url);
+    settings.announce_channel = Some("#no-such-channel".into());
+    let err = incident_commander::app::App::build(settings)
+        .await
+        .err()
+        .expect("startup fails");
+    assert_eq!(
+        err.to_string(),
+        "ANNOUNCE_CHANNEL #no-such-channel: no such channel visible to the bot"
+    );
+}
