@@ -286,6 +286,8 @@ macro_rules! impl_store {
                 use $crate::store::{Declared, NewEvent, to_ms};
                 let now_ms = to_ms(now);
                 let mut tx = self.pool.begin().await?;
+                // Fast path for redeliveries: no counter lock taken. The guarantee is the
+                // unique key inserted below, which catches whatever slips past this read.
                 let seen = sqlx::query_scalar::<$db, Option<i64>>(
                     "SELECT incident_id FROM idempotency_keys WHERE key = $1",
                 )

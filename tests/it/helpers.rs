@@ -243,11 +243,11 @@ pub fn parsed_text(message: &incident_commander::simulator::Message) -> String {
     fn walk(value: &serde_json::Value, out: &mut String) {
         match value {
             serde_json::Value::Object(map) => {
-                if map.get("type").and_then(|t| t.as_str()) == Some("mrkdwn") {
-                    if let Some(t) = map.get("text").and_then(|t| t.as_str()) {
-                        out.push('\n');
-                        out.push_str(t);
-                    }
+                if map.get("type").and_then(|t| t.as_str()) == Some("mrkdwn")
+                    && let Some(t) = map.get("text").and_then(|t| t.as_str())
+                {
+                    out.push('\n');
+                    out.push_str(t);
                 }
                 map.values().for_each(|v| walk(v, out));
             }

@@ -109,7 +109,7 @@ async fn story(s: Arc<dyn Store>) {
     // The same payload again, and the same declaration retried, give back the same incident.
     let again = existing(
         s.declare(
-            declaration("slash:T1", "U0ALICE", "Checkout is down", t(1)),
+            declaration("slash:T1", "U0BOB", "Something else entirely", t(1)),
             t(1),
         )
         .await
