@@ -173,13 +173,7 @@ async fn the_same_envelope_delivered_twice_yields_one_incident() {
 
     assert_eq!(app.store.open_incidents().await.expect("open").len(), 1);
     assert_eq!(app.sim.calls_to("conversations.create").len(), 1);
-    assert_eq!(
-        app.channel_names()
-            .iter()
-            .filter(|n| n.starts_with("inc-"))
-            .count(),
-        1
-    );
+    app.only_incident_channel("inc-1-checkout-is-down");
 }
 
 #[tokio::test]
@@ -285,16 +279,7 @@ async fn a_lost_answer_to_channel_creation_does_not_create_a_second_channel() {
     app.command(ALICE, "declare sev1 Checkout is down").await;
     app.settle().await;
 
-    assert_eq!(
-        app.channel_names()
-            .iter()
-            .filter(|n| n.starts_with("inc-"))
-            .count(),
-        1,
-        "{:?}",
-        app.channel_names()
-    );
-    let channel = app.channel_named("inc-1-checkout-is-down");
+    let channel = app.only_incident_channel("inc-1-checkout-is-down");
     assert!(channel.members.contains(&ALICE.to_string()));
     assert_eq!(channel.pins.len(), 1);
     let incident = app.store.incident(1).await.expect("load").expect("exists");
@@ -341,16 +326,7 @@ async fn a_restart_finishes_a_half_done_declaration() {
     app.restart(Arc::new(ShiftedClock(chrono::Duration::minutes(2))))
         .await;
     app.settle().await;
-    assert_eq!(
-        app.channel_names()
-            .iter()
-            .filter(|n| n.starts_with("inc-"))
-            .count(),
-        1,
-        "{:?}",
-        app.channel_names()
-    );
-    let channel = app.channel_named("inc-1-checkout-is-down");
+    let channel = app.only_incident_channel("inc-1-checkout-is-down");
     assert!(channel.members.contains(&ALICE.to_string()));
     assert_eq!(channel.pins.len(), 1);
     assert_eq!(

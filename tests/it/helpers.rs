@@ -185,6 +185,22 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no channel #{name}; channels: {:?}", self.channel_names()))
     }
 
+    /// The one incident channel (`inc-…`) the bot created, asserting there is exactly one and
+    /// that it is called `name`.
+    pub fn only_incident_channel(&self, name: &str) -> Channel {
+        let incident_channels: Vec<String> = self
+            .channel_names()
+            .into_iter()
+            .filter(|n| n.starts_with("inc-"))
+            .collect();
+        assert_eq!(
+            incident_channels,
+            [name],
+            "expected exactly one incident channel"
+        );
+        self.channel_named(name)
+    }
+
     pub fn channel_names(&self) -> Vec<String> {
         self.sim.channels().into_iter().map(|c| c.name).collect()
     }

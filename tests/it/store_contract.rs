@@ -50,17 +50,21 @@ fn t(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000 + seconds, 0).expect("time")
 }
 
+fn new_job(kind: &str, key: Option<&str>, at: DateTime<Utc>) -> NewJob {
+    NewJob {
+        kind: kind.into(),
+        key: key.map(Into::into),
+        payload: json!({ "step": kind }),
+        run_at: at,
+    }
+}
+
 fn declaration(key: &str, user: &str, title: &str, at: DateTime<Utc>) -> Declaration {
     let sev = Severity::parse("sev2", 3).expect("sev");
     Declaration {
         key: key.into(),
         incident: NewIncident::from_fast_path(user, sev, false, title, at),
-        jobs: vec![NewJob {
-            kind: "create_channel".into(),
-            key: None,
-            payload: json!({"step": "create_channel"}),
-            run_at: at,
-        }],
+        jobs: vec![new_job("create_channel", None, at)],
         duplicate_window: Duration::from_secs(120),
     }
 }
@@ -197,19 +201,10 @@ async fn story(s: Arc<dyn Store>) {
             id: "C1".into(),
             name: "inc-1-checkout-is-down".into(),
         }),
+        // The same keyed step twice: enqueued once.
         follow_ups: vec![
-            NewJob {
-                kind: "set_topic".into(),
-                key: Some("incident:1:set_topic".into()),
-                payload: json!({"step": "set_topic"}),
-                run_at: t(702),
-            },
-            NewJob {
-                kind: "set_topic".into(),
-                key: Some("incident:1:set_topic".into()),
-                payload: json!({"step": "set_topic"}),
-                run_at: t(702),
-            },
+            new_job("set_topic", Some("incident:1:set_topic"), t(702)),
+            new_job("set_topic", Some("incident:1:set_topic"), t(702)),
         ],
         events: vec![NewEvent {
             kind: TimelineKind::ChannelCreated,
@@ -300,12 +295,7 @@ async fn story(s: Arc<dyn Store>) {
         .clone();
     let report = Outcome {
         change: None,
-        follow_ups: vec![NewJob {
-            kind: "report".into(),
-            key: None,
-            payload: json!({"step": "report"}),
-            run_at: t(901),
-        }],
+        follow_ups: vec![new_job("report", None, t(901))],
         events: vec![NewEvent {
             kind: TimelineKind::StepFailed,
             actor: None,

@@ -1,0 +1,164 @@
+//! Ack latency: how long a `/inc` slash command waits for its ack — through the simulator's
+//! WebSocket, slack-morphism's listener, the bot's handler and a real database — and how long a
+//! declaration takes until its channel is fully set up (card pinned, announced).
+//!
+//! `cargo bench --bench ack_latency` (SQLite in a temporary file). Set `BENCH_DATABASE_URL` to a
+//! PostgreSQL database to measure that backend instead. Figures go to docs/performance.md.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use incident_commander::app::{App, SystemClock};
+use incident_commander::config::Settings;
+use incident_commander::simulator::{SimulatorConfig, SlackSimulator};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[tokio::main]
+async fn main() {
+    incident_commander::install_crypto_provider();
+    let reads: usize = arg("--reads").unwrap_or(500);
+    let declarations: usize = arg("--declarations").unwrap_or(200);
+
+    let sim = SlackSimulator::start(SimulatorConfig::default())
+        .await
+        .expect("simulator");
+    sim.add_user("U0ALICE", "alice");
+    let general = sim.add_channel("general", false, false);
+    sim.add_channel("incidents", false, true);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let defaults = SimulatorConfig::default();
+    let vars = HashMap::from([
+        ("SLACK_BOT_TOKEN", defaults.bot_token),
+        ("SLACK_APP_TOKEN", defaults.app_token),
+        ("SLACK_API_URL", sim.api_url()),
+        ("DATABASE_URL", database_url.clone()),
+        ("ANNOUNCE_CHANNEL", "#incidents".to_string()),
+        ("SLACK_SOCKET_CONNECTIONS", "1".to_string()),
+    ]);
+    let app = App::build_with_clock(
+        Settings::from_map(&vars).expect("settings"),
+        Arc::new(SystemClock),
+    )
+    .await
+    .expect("app");
+    let backend = app.store().backend();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app.run(async {
+        let _ = stopped.await;
+    }));
+    assert!(sim.wait_connected(WAIT).await, "connected");
+
+    let ack = |text: String| {
+        let sim = sim.clone();
+        let general = general.clone();
+        async move {
+            let start = Instant::now();
+            let envelope = sim.slash_command("U0ALICE", &general, &text);
+            let ack = sim.ack(&envelope.envelope_id, WAIT).await.expect("ack");
+            ack.at.duration_since(start)
+        }
+    };
+
+    for _ in 0..20 {
+        ack("list".into()).await;
+    }
+    let mut list = Vec::with_capacity(reads);
+    for _ in 0..reads {
+        list.push(ack("list".into()).await);
+    }
+    let mut declare = Vec::with_capacity(declarations);
+    let started = Instant::now();
+    for n in 0..declarations {
+        declare.push(ack(format!("declare sev2 Benchmark incident {n}")).await);
+    }
+    let all_pinned = sim
+        .wait_until(Duration::from_secs(600), |s| {
+            s.calls_to("pins.add").len() >= declarations
+        })
+        .await;
+    let drained = started.elapsed();
+    assert!(all_pinned, "every declaration finished");
+
+    // Per incident: from the command's envelope to its card being pinned.
+    let ready = time_to_pinned(&sim);
+
+    println!("ack latency, backend {backend}, one Socket Mode connection, 2-core machine");
+    report("/inc list (read, one query)", &mut list);
+    report("/inc declare (one write transaction)", &mut declare);
+    report("declare → channel created, card pinned", &mut ready.clone());
+    println!(
+        "{declarations} declarations acked and fully set up in {:.1} s ({:.1} incidents/s)",
+        drained.as_secs_f64(),
+        declarations as f64 / drained.as_secs_f64()
+    );
+    let _ = stop.send(());
+    let _ = running.await;
+}
+
+fn time_to_pinned(sim: &SlackSimulator) -> Vec<Duration> {
+    use incident_commander::simulator::SimEvent;
+    let mut sent: HashMap<String, Instant> = HashMap::new();
+    let mut channel_of_title: HashMap<String, String> = HashMap::new();
+    let mut out = Vec::new();
+    for event in sim.events() {
+        match event {
+            SimEvent::EnvelopeSent { envelope, at, .. } => {
+                if let Some(text) = envelope.payload["text"].as_str()
+                    && let Some(title) = text.strip_prefix("declare sev2 ")
+                {
+                    sent.insert(incident_commander::domain::slug::slug(title), at);
+                }
+            }
+            SimEvent::Call(call)
+                if call.method == "conversations.create" && call.response["ok"] == true =>
+            {
+                let name = call.response["channel"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let id = call.response["channel"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                channel_of_title.insert(id, name);
+            }
+            SimEvent::Call(call) if call.method == "pins.add" => {
+                let channel = call.params["channel"].as_str().unwrap_or_default();
+                let Some(name) = channel_of_title.get(channel) else {
+                    continue;
+                };
+                let slug = name.splitn(3, '-').nth(2).unwrap_or_default();
+                if let Some(start) = sent.get(slug) {
+                    out.push(call.answered_at.duration_since(*start));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn report(what: &str, samples: &mut [Duration]) {
+    samples.sort();
+    let at = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
+    println!(
+        "  {what:<42} n={:<4} p50 {:>8.2?}  p90 {:>8.2?}  p99 {:>8.2?}  max {:>8.2?}",
+        samples.len(),
+        at(0.50),
+        at(0.90),
+        at(0.99),
+        samples[samples.len() - 1]
+    );
+}
+
+fn arg(name: &str) -> Option<usize> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+}
