@@ -4,18 +4,29 @@
 # Runs the server as the `postgres` user when started as root (initdb refuses root), on a free
 # loopback port, with fsync off: the cluster lives only as long as the tests.
 
+pg_find_initdb() {
+    command -v initdb || ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1
+}
+
 pg_bin() {
     local initdb
-    initdb=$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1)
+    initdb=$(pg_find_initdb)
+    if [ -z "$initdb" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "initdb not found: installing PostgreSQL from Debian's packages" >&2
+        apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+        initdb=$(pg_find_initdb)
+    fi
     [ -n "$initdb" ] || { echo "initdb not found: install PostgreSQL (apt-get install postgresql)" >&2; return 1; }
     dirname "$initdb"
 }
 
 pg_as_owner() {
-    if [ "$(id -u)" = 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        "$@"
+    elif command -v runuser >/dev/null; then
         runuser -u postgres -- "$@"
     else
-        "$@"
+        su postgres -s /bin/sh -c '"$0" "$@"' -- "$@"
     fi
 }
 

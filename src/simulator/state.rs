@@ -444,19 +444,17 @@ impl State {
     }
 
     fn deliver(&mut self, envelope: Envelope) {
-        loop {
-            let eligible: Vec<usize> = self
+        // Each failed attempt removes a dead connection, so this ends; the bound is a backstop.
+        for _ in 0..=self.connections.len() {
+            let eligible: Vec<u64> = self
                 .connections
                 .iter()
-                .enumerate()
-                .filter(|(_, c)| !c.draining)
-                .map(|(i, _)| i)
+                .filter(|c| !c.draining)
+                .map(|c| c.id)
                 .collect();
-            if eligible.is_empty() {
-                self.queue.push_back(envelope);
-                return;
-            }
-            let index = eligible[self.round_robin % eligible.len()];
+            let Some(&id) = eligible.get(self.round_robin % eligible.len().max(1)) else {
+                break;
+            };
             self.round_robin = self.round_robin.wrapping_add(1);
             let attempt = self
                 .send_counts
@@ -464,13 +462,14 @@ impl State {
                 .copied()
                 .unwrap_or(0);
             let frame = envelope_frame(&envelope, attempt);
-            if self.connections[index]
-                .tx
-                .send(Outgoing::Text(frame))
-                .is_err()
-            {
+            let sent = self
+                .connections
+                .iter()
+                .find(|c| c.id == id)
+                .is_some_and(|c| c.tx.send(Outgoing::Text(frame)).is_ok());
+            if !sent {
                 // The connection task is gone; forget it and pick another.
-                self.connections.remove(index);
+                self.connections.retain(|c| c.id != id);
                 continue;
             }
             self.send_counts
@@ -483,6 +482,7 @@ impl State {
             });
             return;
         }
+        self.queue.push_back(envelope);
     }
 
     pub(crate) fn disconnect_all(&mut self, reason: &str) {

@@ -24,7 +24,7 @@ pub(crate) fn render(state: &State) -> String {
     let names = Names { state };
     let mut out = String::new();
     for (index, event) in state.events.iter().enumerate() {
-        let earlier = &state.events[..index];
+        let earlier = state.events.get(..index).unwrap_or(&[]);
         let line = match event {
             SimEvent::EnvelopeSent { envelope, .. } => {
                 Some(envelope_line(&names, earlier, envelope))
