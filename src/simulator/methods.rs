@@ -444,13 +444,13 @@ fn conversations_invite(state: &mut State, p: &Params) -> Answer {
     if users.len() > 100 {
         return Err(err("too_many_users"));
     }
-    let selves: Vec<&String> = users.iter().filter(|u| *u == BOT_USER_ID).collect();
-    if !selves.is_empty() {
-        return Err(per_user_error("cant_invite_self", &selves));
-    }
     let unknown: Vec<&String> = users.iter().filter(|u| state.user(u).is_none()).collect();
     if !unknown.is_empty() {
         return Err(per_user_error("user_not_found", &unknown));
+    }
+    let selves: Vec<&String> = users.iter().filter(|u| *u == BOT_USER_ID).collect();
+    if !selves.is_empty() {
+        return Err(per_user_error("cant_invite_self", &selves));
     }
     let channel = channel_mut(state, &id)?;
     let already: Vec<&String> = users.iter().filter(|u| channel.is_member(u)).collect();

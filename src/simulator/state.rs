@@ -102,6 +102,15 @@ struct FaultRule {
     remaining: usize,
 }
 
+/// Facts about a call that its wire answer does not show.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CallNote {
+    /// The Retry-After of a 429.
+    pub(crate) retry_after: Option<u64>,
+    /// For a 500 after applying: the error the method itself gave (so nothing was applied).
+    pub(crate) hidden_error: Option<String>,
+}
+
 pub(crate) struct TriggerRecord {
     pub(crate) issued: Instant,
     pub(crate) used: bool,
@@ -133,8 +142,8 @@ pub(crate) struct State {
     /// Slash-command envelope id → (channel id, user id), for `in_channel` acks.
     pub(crate) command_targets: HashMap<String, (String, String)>,
     pub(crate) views: HashMap<String, Value>,
-    /// Call seq → the Retry-After it was answered with (429s only).
-    retry_afters: HashMap<u64, u64>,
+    /// Call seq → what the transcript needs beyond the recorded call.
+    call_notes: HashMap<u64, CallNote>,
 }
 
 pub(crate) fn unix_now() -> i64 {
@@ -167,7 +176,7 @@ impl State {
             response_targets: HashMap::new(),
             command_targets: HashMap::new(),
             views: HashMap::new(),
-            retry_afters: HashMap::new(),
+            call_notes: HashMap::new(),
         };
         state.add_user(BOT_USER_ID, "incident-commander", true);
         state.add_user(super::ADMIN_USER_ID, "admin", false);
@@ -326,12 +335,14 @@ impl State {
         self.events.push(event);
     }
 
-    pub(crate) fn set_retry_after(&mut self, seq: u64, secs: u64) {
-        self.retry_afters.insert(seq, secs);
+    pub(crate) fn set_call_note(&mut self, seq: u64, note: CallNote) {
+        if note != CallNote::default() {
+            self.call_notes.insert(seq, note);
+        }
     }
 
-    pub(crate) fn retry_after(&self, seq: u64) -> Option<u64> {
-        self.retry_afters.get(&seq).copied()
+    pub(crate) fn call_note(&self, seq: u64) -> CallNote {
+        self.call_notes.get(&seq).cloned().unwrap_or_default()
     }
 
     pub(crate) fn record_ack(&mut self, envelope_id: String, payload: Option<Value>) {
@@ -428,10 +439,10 @@ impl State {
             };
             let target = (field("channel_id"), field("user_id"));
             if let Some(url) = payload.get("response_url").and_then(Value::as_str)
-                && let Some(idx) = url.find("/response/")
+                && let Some((_, tail)) = url.split_once("/response/")
             {
                 self.response_targets
-                    .insert(url[idx..].to_string(), target.clone());
+                    .insert(format!("/response/{tail}"), target.clone());
             }
             self.command_targets
                 .insert(envelope.envelope_id.clone(), target);

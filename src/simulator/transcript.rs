@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::state::State;
+use super::state::{CallNote, State};
 use super::{ApiCall, BOT_USER_ID, Envelope, SimEvent};
 
 const READ_ONLY: &[&str] = &[
@@ -34,7 +34,7 @@ pub(crate) fn render(state: &State) -> String {
                 find_envelope(earlier, &ack.envelope_id),
                 ack.payload.as_ref(),
             )),
-            SimEvent::Call(call) => call_line(&names, earlier, call, state.retry_after(call.seq)),
+            SimEvent::Call(call) => call_line(&names, earlier, call, &state.call_note(call.seq)),
             SimEvent::ResponseUrl { path, body, .. } => {
                 Some(response_url_line(&names, earlier, path, body))
             }
@@ -60,6 +60,58 @@ impl Names<'_> {
             Some(user) => format!("@{}", user.name),
             None => format!("@{id}"),
         }
+    }
+
+    /// Slack markup as a person sees it: `<@U…>` → `@alice`, `<#C…|name>` → `#name`,
+    /// `<!here>` → `@here`, `<url|label>` → `label`, and `&lt;`/`&gt;`/`&amp;` unescaped.
+    fn humanize(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some((before, after)) = rest.split_once('<') {
+            out.push_str(before);
+            let Some((inner, tail)) = after.split_once('>') else {
+                out.push('<');
+                out.push_str(after);
+                rest = "";
+                break;
+            };
+            let (target, label) = match inner.split_once('|') {
+                Some((target, label)) => (target, Some(label)),
+                None => (inner, None),
+            };
+            if let Some(user) = target.strip_prefix('@') {
+                if user == BOT_USER_ID {
+                    out.push_str("@incident-commander");
+                } else {
+                    out.push_str(&self.user(user));
+                }
+            } else if let Some(channel) = target.strip_prefix('#') {
+                match label {
+                    Some(label) => {
+                        out.push('#');
+                        out.push_str(label);
+                    }
+                    None => out.push_str(&self.channel(channel)),
+                }
+            } else if let Some(special) = target.strip_prefix('!') {
+                // `<!here>` reads "@here"; `<!subteam^S1|@oncall>` or `<!date^…|fallback>` read
+                // as their label.
+                match label {
+                    Some(label) => out.push_str(label),
+                    None => {
+                        out.push('@');
+                        out.push_str(special);
+                    }
+                }
+            } else {
+                out.push_str(label.unwrap_or(target));
+            }
+            rest = tail;
+        }
+        out.push_str(rest);
+        out.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
     }
 
     fn channel(&self, id: &str) -> String {
@@ -89,9 +141,9 @@ fn with_text(prefix: &str, text: &str) -> String {
 }
 
 /// The visible text of a message: `text`, or else the texts inside its blocks.
-fn message_text(text: Option<&Value>, blocks: Option<&Value>) -> String {
+fn message_text(names: &Names, text: Option<&Value>, blocks: Option<&Value>) -> String {
     if let Some(text) = text.and_then(Value::as_str).filter(|t| !t.is_empty()) {
-        return text.to_string();
+        return names.humanize(text);
     }
     let parsed;
     let blocks = match blocks {
@@ -107,7 +159,7 @@ fn message_text(text: Option<&Value>, blocks: Option<&Value>) -> String {
     if parts.is_empty() {
         "[no text]".to_string()
     } else {
-        parts.join("\n")
+        names.humanize(&parts.join("\n"))
     }
 }
 
@@ -168,7 +220,7 @@ fn envelope_line(names: &Names, earlier: &[SimEvent], envelope: &Envelope) -> St
             "{user} in {}: {} {}",
             names.channel(str_at(p, "/channel_id")),
             str_at(p, "/command"),
-            str_at(p, "/text")
+            names.humanize(str_at(p, "/text"))
         )
         .trim_end()
         .to_string(),
@@ -223,7 +275,7 @@ fn ack_line(names: &Names, envelope: Option<&Envelope>, payload: Option<&Value>)
             None => format!("  ↳ ack: response_action {action}"),
         };
     }
-    let text = message_text(payload.get("text"), payload.get("blocks"));
+    let text = message_text(names, payload.get("text"), payload.get("blocks"));
     let user = envelope.map(envelope_user).unwrap_or_default();
     if payload.get("response_type").and_then(Value::as_str) == Some("in_channel") {
         let channel = envelope
@@ -242,16 +294,23 @@ fn call_line(
     names: &Names,
     earlier: &[SimEvent],
     call: &ApiCall,
-    retry_after: Option<u64>,
+    note: &CallNote,
 ) -> Option<String> {
     let ok = call.response.get("ok").and_then(Value::as_bool) == Some(true);
     if call.status == 429 {
-        let after = retry_after
+        let after = note
+            .retry_after
             .map(|s| format!(", Retry-After {s}s"))
             .unwrap_or_default();
         return Some(format!("✗ {} rate limited{after}", call.method));
     }
     if call.status == 500 {
+        if let Some(error) = &note.hidden_error {
+            return Some(format!(
+                "✗ {} answered HTTP 500 (and itself failed: {error})",
+                call.method
+            ));
+        }
         return Some(format!(
             "✗ {} answered HTTP 500 after applying: {}",
             call.method,
@@ -306,7 +365,7 @@ fn effect_line(names: &Names, earlier: &[SimEvent], call: &ApiCall) -> String {
             str_at(p, "/topic"),
         ),
         "chat.postMessage" => {
-            let text = message_text(p.get("text"), p.get("blocks"));
+            let text = message_text(names, p.get("text"), p.get("blocks"));
             let thread = if str_at(p, "/thread_ts").is_empty() {
                 ""
             } else {
@@ -315,12 +374,12 @@ fn effect_line(names: &Names, earlier: &[SimEvent], call: &ApiCall) -> String {
             with_text(&format!("bot in {channel}{thread}: "), &text)
         }
         "chat.postEphemeral" => {
-            let text = message_text(p.get("text"), p.get("blocks"));
+            let text = message_text(names, p.get("text"), p.get("blocks"));
             let user = names.user(str_at(p, "/user"));
             with_text(&format!("bot → {user} (ephemeral, in {channel}): "), &text)
         }
         "chat.update" => {
-            let text = message_text(p.get("text"), p.get("blocks"));
+            let text = message_text(names, p.get("text"), p.get("blocks"));
             with_text(&format!("bot edited a message in {channel}: "), &text)
         }
         "pins.add" => format!("bot pinned a message in {channel}"),
@@ -362,7 +421,7 @@ fn response_url_line(names: &Names, earlier: &[SimEvent], path: &str, body: &Val
         }
         _ => None,
     });
-    let text = message_text(body.get("text"), body.get("blocks"));
+    let text = message_text(names, body.get("text"), body.get("blocks"));
     if body.get("response_type").and_then(Value::as_str) == Some("in_channel") {
         let channel = command
             .map(|e| str_at(&e.payload, "/channel_id").to_string())

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::methods::{self, Ctx};
-use super::state::{FaultKind, State};
+use super::state::{CallNote, FaultKind, State};
 use super::{ApiCall, BOT_USER_ID, Inner, SimEvent};
 
 /// What to put on the wire for one call.
@@ -24,6 +24,8 @@ struct Outcome {
     /// `None`: empty body.
     body: Option<Value>,
     retry_after: Option<u64>,
+    /// For a 500 after applying: the method's own error, if it refused.
+    hidden_error: Option<String>,
 }
 
 impl Outcome {
@@ -32,6 +34,7 @@ impl Outcome {
             status: 200,
             body: Some(body),
             retry_after: None,
+            hidden_error: None,
         }
     }
 
@@ -66,31 +69,44 @@ pub(crate) async fn api_handler(
         .and_then(|v| v.as_str().map(str::to_string));
     let token = bearer.filter(|t| !t.is_empty()).or(token_param);
 
-    let delay = inner.read_state(|s| s.delays.get(&method).copied());
-    if let Some(delay) = delay {
-        tokio::time::sleep(delay).await;
-    }
-
-    let ctx = Ctx {
-        base_url: inner.base_url(),
-    };
-    let outcome = inner.with_state(|s| {
-        let outcome = answer(s, &inner, &ctx, &method, &token, &params, body_error);
-        let seq = s.next_seq();
-        if let Some(secs) = outcome.retry_after {
-            s.set_retry_after(seq, secs);
+    // Slack finishes a call it received even if the caller hangs up (or crashes) meanwhile, so
+    // the work runs detached from this request: dropping the request does not undo or skip it.
+    let work = tokio::spawn(async move {
+        let delay = inner.read_state(|s| s.delays.get(&method).copied());
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
         }
-        s.push_event(SimEvent::Call(ApiCall {
-            seq,
-            method: method.clone(),
-            params: Value::Object(params),
-            token,
-            status: outcome.status,
-            response: outcome.body.clone().unwrap_or(Value::Null),
-            received_at,
-            answered_at: Instant::now(),
-        }));
-        outcome
+        let ctx = Ctx {
+            base_url: inner.base_url(),
+        };
+        inner.with_state(|s| {
+            let outcome = answer(s, &inner, &ctx, &method, &token, &params, body_error);
+            let seq = s.next_seq();
+            s.set_call_note(
+                seq,
+                CallNote {
+                    retry_after: outcome.retry_after,
+                    hidden_error: outcome.hidden_error.clone(),
+                },
+            );
+            s.push_event(SimEvent::Call(ApiCall {
+                seq,
+                method: method.clone(),
+                params: Value::Object(params),
+                token,
+                status: outcome.status,
+                response: outcome.body.clone().unwrap_or(Value::Null),
+                received_at,
+                answered_at: Instant::now(),
+            }));
+            outcome
+        })
+    });
+    let outcome = work.await.unwrap_or(Outcome {
+        status: 500,
+        body: None,
+        retry_after: None,
+        hidden_error: None,
     });
     into_response(outcome)
 }
@@ -129,15 +145,16 @@ fn answer(
             status: 429,
             body: Some(json!({ "ok": false, "error": "ratelimited" })),
             retry_after: Some(secs),
+            hidden_error: None,
         },
-        Some(FaultKind::FailAfterApplying) => {
-            let _ = methods::dispatch(state, ctx, method, params);
-            Outcome {
-                status: 500,
-                body: None,
-                retry_after: None,
-            }
-        }
+        Some(FaultKind::FailAfterApplying) => Outcome {
+            status: 500,
+            body: None,
+            retry_after: None,
+            hidden_error: methods::dispatch(state, ctx, method, params)
+                .err()
+                .map(|e| e.error),
+        },
         None => match methods::dispatch(state, ctx, method, params) {
             Ok(mut fields) => {
                 fields.insert("ok".to_string(), Value::Bool(true));
