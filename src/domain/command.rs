@@ -94,8 +94,8 @@ fn parse_declare<'a>(
     })
 }
 
-const DECLARE_FORM: &str =
-    "`/inc declare <sev> [triage] <title>`, for example `/inc declare sev2 Checkout is slow`";
+/// The declare syntax, already escaped: Slack would read a bare `<sev>` as markup.
+pub const DECLARE_FORM: &str = "`/inc declare &lt;sev&gt; [triage] &lt;title&gt;`, for example `/inc declare sev2 Checkout is slow`";
 
 impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -230,8 +230,29 @@ mod tests {
         assert!(msg.contains("&lt;!channel&gt;"), "{msg}");
         assert!(msg.contains("/inc help"), "{msg}");
         let msg = parse("declare Checkout down", 3).unwrap_err().to_string();
-        assert!(msg.contains("/inc declare <sev> [triage] <title>"), "{msg}");
+        assert!(
+            msg.contains("/inc declare &lt;sev&gt; [triage] &lt;title&gt;"),
+            "{msg}"
+        );
         assert!(msg.contains("sev1, sev2, sev3"), "{msg}");
+    }
+
+    #[test]
+    fn error_texts_contain_no_stray_markup() {
+        let errors = [
+            CommandError::Unknown { word: "<x>".into() },
+            CommandError::DeclareWithoutArguments,
+            CommandError::NotASeverity {
+                word: "<!here>".into(),
+            },
+            CommandError::MissingTitle,
+            CommandError::TitleTooLong { chars: 151 },
+            CommandError::UnexpectedArguments { subcommand: "list" },
+        ];
+        for e in errors {
+            let text = e.to_string();
+            assert!(!text.contains('<') && !text.contains('>'), "{text}");
+        }
     }
 
     proptest! {

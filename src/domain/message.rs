@@ -33,15 +33,19 @@ pub enum Block {
     Context(String),
 }
 
+/// `/inc declare <sev> [triage] <title>` in a code span, escaped.
+const DECLARE_USAGE: &str = "`/inc declare &lt;sev&gt; [triage] &lt;title&gt;`";
+
 /// The ephemeral help: every subcommand with one example.
 pub fn help() -> String {
     format!(
         "*incident-commander* runs your incident process from Slack.\n\
-         • `/inc declare <sev> [triage] <title>` — declare now and open a channel: `/inc declare sev1 Checkout is down`\n\
+         • {} — declare now and open a channel: `/inc declare sev1 Checkout is down`\n\
          • `/inc list` — open incidents\n\
          • `/inc help` — this help\n\
          Severities: {} (`sev1` critical, `sev2` major, `sev3` minor); `p1`–`p3` and `1`–`3` work too. \
          Add `triage` after the severity when you are not sure yet.",
+        DECLARE_USAGE,
         Severity::choices(DEFAULT_LEVELS)
     )
 }
@@ -295,6 +299,45 @@ mod tests {
                 !t.contains("<!channel>") && !t.contains("<!here>") && !t.contains("<@U0BOSS>"),
                 "{t}"
             );
+        }
+    }
+
+    /// Slack reads `<…>` as markup: every `<` the bot sends must open a mention, a channel link
+    /// or a date it composed on purpose.
+    fn only_composed_markup(text: &str) -> bool {
+        text.match_indices('<').all(|(i, _)| {
+            ["<@", "<#", "<!date^"]
+                .iter()
+                .any(|p| text[i..].starts_with(p))
+        })
+    }
+
+    #[test]
+    fn bot_texts_carry_no_stray_markup() {
+        let mut inc = sample(3);
+        inc.title = "a <b> & c".into();
+        inc.summary = Some("<!here>".into());
+        let mut texts = vec![
+            help(),
+            declared_reply(&inc),
+            already_declared_reply(&inc),
+            topic(&inc),
+            incident_list(std::slice::from_ref(&inc), "U0ALICE"),
+            channel_failed(&inc, "<x>"),
+            step_failed(&inc, "Posting", "<x>"),
+        ];
+        for m in [incident_card(&inc), announcement(&inc)] {
+            texts.push(m.text);
+            for b in m.blocks {
+                match b {
+                    Block::Header(_) => {}
+                    Block::Section(t) | Block::Context(t) => texts.push(t),
+                    Block::Fields(f) => texts.extend(f),
+                }
+            }
+        }
+        for t in texts {
+            assert!(only_composed_markup(&t), "stray markup in {t:?}");
         }
     }
 

@@ -140,11 +140,9 @@ fn with_text(prefix: &str, text: &str) -> String {
     out
 }
 
-/// The visible text of a message: `text`, or else the texts inside its blocks.
+/// The visible text of a message, as a Slack client shows it: the texts inside its blocks when it
+/// has any (Slack then uses `text` only for notifications), else `text`.
 fn message_text(names: &Names, text: Option<&Value>, blocks: Option<&Value>) -> String {
-    if let Some(text) = text.and_then(Value::as_str).filter(|t| !t.is_empty()) {
-        return names.humanize(text);
-    }
     let parsed;
     let blocks = match blocks {
         Some(Value::String(s)) => {
@@ -156,10 +154,12 @@ fn message_text(names: &Names, text: Option<&Value>, blocks: Option<&Value>) -> 
     };
     let mut parts = Vec::new();
     collect_block_text(blocks, &mut parts);
-    if parts.is_empty() {
-        "[no text]".to_string()
-    } else {
-        names.humanize(&parts.join("\n"))
+    if !parts.is_empty() {
+        return names.humanize(&parts.join("\n"));
+    }
+    match text.and_then(Value::as_str).filter(|t| !t.is_empty()) {
+        Some(text) => names.humanize(text),
+        None => "[no text]".to_string(),
     }
 }
 

@@ -24,7 +24,7 @@ async fn help_lists_every_subcommand_with_an_example() {
     for text in ["", "help", "  HELP  "] {
         let reply = app.command(ALICE, text).await;
         assert!(
-            reply.contains("`/inc declare <sev> [triage] <title>`"),
+            reply.contains("`/inc declare &lt;sev&gt; [triage] &lt;title&gt;`"),
             "{reply}"
         );
         assert!(
@@ -54,16 +54,16 @@ async fn malformed_declarations_explain_the_correct_form_and_change_nothing() {
     let cases = [
         (
             "declare",
-            "Give a severity and a title: `/inc declare <sev> [triage] <title>`",
+            "Give a severity and a title: `/inc declare &lt;sev&gt; [triage] &lt;title&gt;`",
         ),
         (
             "declare Checkout is down",
-            "`Checkout` is not a severity. Declare with `/inc declare <sev> [triage] <title>`",
+            "`Checkout` is not a severity. Declare with `/inc declare &lt;sev&gt; [triage] &lt;title&gt;`",
         ),
         ("declare sev7 Checkout is down", "`sev7` is not a severity."),
         (
             "declare sev1",
-            "Give the incident a title: `/inc declare <sev> [triage] <title>`",
+            "Give the incident a title: `/inc declare &lt;sev&gt; [triage] &lt;title&gt;`",
         ),
         ("declare sev1 triage", "Give the incident a title"),
     ];
