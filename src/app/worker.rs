@@ -35,6 +35,9 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
     let mut running = JoinSet::new();
     loop {
+        if *stop.borrow() {
+            break;
+        }
         let free = slots.available_permits();
         let mut claimed_all = false;
         if free > 0 {
