@@ -411,6 +411,13 @@ impl SlackSimulator {
         });
     }
 
+    /// The next `times` calls to `method` wait `delay` before they are handled (then take effect
+    /// even if the caller gave up waiting, as Slack does); later calls are not delayed.
+    pub fn delay_next(&self, method: &str, delay: Duration, times: usize) {
+        self.inner
+            .with_state(|s| s.add_delay_next(method, delay, times));
+    }
+
     fn add_fault(&self, method: &str, kind: FaultKind, times: usize) {
         if times == 0 {
             return;

@@ -134,6 +134,8 @@ pub(crate) struct State {
     send_counts: HashMap<String, u32>,
     faults: Vec<FaultRule>,
     pub(crate) delays: HashMap<String, Duration>,
+    /// One-shot delays: (method, delay, calls left), consumed in the order they were set.
+    delays_next: Vec<(String, Duration, usize)>,
     trigger_counter: u64,
     pub(crate) triggers: HashMap<String, TriggerRecord>,
     response_counter: u64,
@@ -170,6 +172,7 @@ impl State {
             send_counts: HashMap::new(),
             faults: Vec::new(),
             delays: HashMap::new(),
+            delays_next: Vec::new(),
             trigger_counter: 0,
             triggers: HashMap::new(),
             response_counter: 0,
@@ -368,6 +371,27 @@ impl State {
     }
 
     // --- faults ---
+
+    pub(crate) fn add_delay_next(&mut self, method: &str, delay: Duration, times: usize) {
+        if times > 0 {
+            self.delays_next.push((method.to_string(), delay, times));
+        }
+    }
+
+    /// How long this call to `method` waits: a one-shot delay if one is left, else the standing
+    /// delay, if any.
+    pub(crate) fn take_delay(&mut self, method: &str) -> Option<Duration> {
+        let once = self
+            .delays_next
+            .iter_mut()
+            .find(|(m, _, left)| m == method && *left > 0)
+            .map(|(_, delay, left)| {
+                *left -= 1;
+                *delay
+            });
+        self.delays_next.retain(|(_, _, left)| *left > 0);
+        once.or_else(|| self.delays.get(method).copied())
+    }
 
     pub(crate) fn add_fault(&mut self, method: &str, kind: FaultKind, times: usize) {
         self.faults.push(FaultRule {

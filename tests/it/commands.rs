@@ -111,3 +111,15 @@ async fn list_shows_open_incidents_most_severe_first_with_their_channels() {
         "{reply}"
     );
 }
+
+#[tokio::test]
+async fn commands_keep_working_after_slack_refreshes_the_connection() {
+    let app = spawn_app().await;
+    app.sim.disconnect_all("refresh_requested");
+    let reply = app.command(ALICE, "list").await;
+    assert_eq!(reply, "No open incidents. :white_check_mark:");
+    assert!(
+        app.sim.calls_to("apps.connections.open").len() >= 2,
+        "the bot reconnected"
+    );
+}

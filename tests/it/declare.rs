@@ -368,3 +368,62 @@ async fn when_slack_refuses_the_channel_the_declarer_is_told_why() {
         .expect("event");
     assert_eq!(last.kind, TimelineKind::StepFailed);
 }
+
+#[tokio::test]
+async fn a_slack_call_that_hangs_is_abandoned_at_the_timeout_and_retried() {
+    let app = spawn_app_configured(&[("SLACK_TIMEOUT", "1s")], |_| {}).await;
+    // Slack sits on the first setTopic for 4 s; the bot gives up after 1 s and asks again.
+    app.sim
+        .delay_next("conversations.setTopic", Duration::from_secs(4), 1);
+    app.command(ALICE, "declare sev1 Checkout is down").await;
+    app.settle().await;
+    assert!(
+        app.sim
+            .wait_until(WAIT, |s| s.calls_to("conversations.setTopic").len() == 2)
+            .await,
+        "the hung call and its retry both reach Slack"
+    );
+    let calls = app.sim.calls_to("conversations.setTopic");
+    // Recorded in the order answered: the retry was answered before the hung call.
+    assert!(
+        calls[0].received_at > calls[1].received_at,
+        "the retry came after the first call began"
+    );
+    assert!(calls[0].answered_at < calls[1].answered_at);
+    let channel = app.channel_named("inc-1-checkout-is-down");
+    assert_eq!(channel.topic, "[SEV1 · investigating] Checkout is down");
+}
+
+#[tokio::test]
+async fn a_step_that_fails_for_good_is_reported_in_the_incident_channel() {
+    let app = spawn_app().await;
+    app.sim
+        .fail("conversations.setTopic", "restricted_action", 1);
+    app.command(ALICE, "declare sev1 Checkout is down").await;
+    app.settle().await;
+
+    let channel = app.channel_named("inc-1-checkout-is-down");
+    assert_eq!(channel.topic, "", "the topic was refused");
+    let reports: Vec<_> = channel
+        .messages
+        .iter()
+        .filter(|m| m.text.starts_with(":warning:"))
+        .collect();
+    assert_eq!(reports.len(), 1, "{:?}", channel.messages);
+    assert_eq!(
+        reports[0].text,
+        ":warning: Setting the channel topic for *INC-1* failed: Slack answered `restricted_action`."
+    );
+    assert_eq!(channel.pins.len(), 1, "the other steps still ran");
+    assert_eq!(app.store.job_counts().await.expect("jobs").failed, 1);
+    let failed = app
+        .store
+        .timeline(1)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .find(|e| e.kind == TimelineKind::StepFailed)
+        .expect("recorded");
+    assert_eq!(failed.data["step"], "set_topic");
+    assert_eq!(failed.data["error"], "restricted_action");
+}

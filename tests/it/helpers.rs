@@ -74,6 +74,8 @@ impl Clock for ShiftedClock {
 /// member; it is the announce channel).
 pub struct TestApp {
     pub sim: SlackSimulator,
+    /// Variables that differ from [`settings_for`]'s, kept for restarts.
+    overrides: Vec<(&'static str, String)>,
     pub store: Arc<dyn Store>,
     pub general: String,
     pub incidents: String,
@@ -88,6 +90,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like [`spawn_app`], letting the test shape the workspace before the bot starts.
 pub async fn spawn_app_with(setup: impl FnOnce(&SlackSimulator)) -> TestApp {
+    spawn_app_configured(&[], setup).await
+}
+
+/// Like [`spawn_app_with`], with some configuration variables set differently.
+pub async fn spawn_app_configured(
+    overrides: &[(&'static str, &str)],
+    setup: impl FnOnce(&SlackSimulator),
+) -> TestApp {
     incident_commander::install_crypto_provider();
     let sim = SlackSimulator::start(SimulatorConfig::default())
         .await
@@ -98,9 +108,12 @@ pub async fn spawn_app_with(setup: impl FnOnce(&SlackSimulator)) -> TestApp {
     let incidents = sim.add_channel("incidents", false, true);
     setup(&sim);
     let db = test_db().await;
-    let (store, stop, task) = launch(&sim, &db, Arc::new(SystemClock)).await;
+    let overrides: Vec<(&'static str, String)> =
+        overrides.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    let (store, stop, task) = launch(&sim, &db, &overrides, Arc::new(SystemClock)).await;
     TestApp {
         sim,
+        overrides,
         store,
         general,
         incidents,
@@ -117,8 +130,13 @@ type Running = (
 );
 
 /// Builds and runs the bot against `sim` and `db`; returns once it is connected.
-async fn launch(sim: &SlackSimulator, db: &TestDb, clock: Arc<dyn Clock>) -> Running {
-    let app = App::build_with_clock(settings_for(sim, &db.url), clock)
+async fn launch(
+    sim: &SlackSimulator,
+    db: &TestDb,
+    overrides: &[(&'static str, String)],
+    clock: Arc<dyn Clock>,
+) -> Running {
+    let app = App::build_with_clock(settings_with(sim, &db.url, overrides), clock)
         .await
         .expect("the app starts against the simulator");
     let store = app.store();
@@ -136,7 +154,7 @@ async fn launch(sim: &SlackSimulator, db: &TestDb, clock: Arc<dyn Clock>) -> Run
 impl TestApp {
     /// Starts the bot again (after [`TestApp::crash`] or [`TestApp::stop`]) with `clock`.
     pub async fn restart(&mut self, clock: Arc<dyn Clock>) {
-        let (store, stop, task) = launch(&self.sim, &self.db, clock).await;
+        let (store, stop, task) = launch(&self.sim, &self.db, &self.overrides, clock).await;
         self.store = store;
         self.stop = Some(stop);
         self.task = Some(task);
@@ -224,8 +242,16 @@ impl Drop for TestApp {
 }
 
 pub fn settings_for(sim: &SlackSimulator, database_url: &str) -> Settings {
+    settings_with(sim, database_url, &[])
+}
+
+fn settings_with(
+    sim: &SlackSimulator,
+    database_url: &str,
+    overrides: &[(&'static str, String)],
+) -> Settings {
     let defaults = SimulatorConfig::default();
-    let vars = HashMap::from([
+    let mut vars = HashMap::from([
         ("SLACK_BOT_TOKEN", defaults.bot_token),
         ("SLACK_APP_TOKEN", defaults.app_token),
         ("SLACK_API_URL", sim.api_url()),
@@ -234,6 +260,7 @@ pub fn settings_for(sim: &SlackSimulator, database_url: &str) -> Settings {
         ("SLACK_SOCKET_CONNECTIONS", "1".to_string()),
         ("SLACK_TIMEOUT", "5s".to_string()),
     ]);
+    vars.extend(overrides.iter().cloned());
     Settings::from_map(&vars).expect("test settings are valid")
 }
 
