@@ -83,17 +83,7 @@ impl Settings {
             "an app-level token, xapp-…, with connections:write; see .env.example",
         )?;
         let slack_api_url = api_url(get("SLACK_API_URL"))?;
-        let database_url =
-            get("DATABASE_URL").unwrap_or_else(|| "sqlite://incident-commander.db".to_string());
-        if !["sqlite:", "postgres:", "postgresql:"]
-            .iter()
-            .any(|s| database_url.starts_with(s))
-        {
-            return Err(ConfigError::Invalid {
-                var: "DATABASE_URL",
-                reason: "must start with sqlite:// or postgres://".into(),
-            });
-        }
+        let database_url = database_url(get("DATABASE_URL"))?;
         let announce_channel = get("ANNOUNCE_CHANNEL").map(|v| v.trim().to_string());
         if let Some(ch) = &announce_channel {
             let ok = match ch.strip_prefix('#') {
@@ -165,6 +155,31 @@ impl Settings {
     pub fn from_map(vars: &HashMap<&str, String>) -> Result<Settings, ConfigError> {
         Settings::from_lookup(|k| vars.get(k).cloned())
     }
+}
+
+/// Only `DATABASE_URL` (and `.env`), for commands that touch nothing but the database
+/// (`incident-commander migrate`).
+pub fn database_url_from_env() -> Result<String, ConfigError> {
+    let _ = dotenvy::dotenv();
+    database_url(
+        std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|v| !v.trim().is_empty()),
+    )
+}
+
+fn database_url(value: Option<String>) -> Result<String, ConfigError> {
+    let url = value.unwrap_or_else(|| "sqlite://incident-commander.db".to_string());
+    if !["sqlite:", "postgres:", "postgresql:"]
+        .iter()
+        .any(|s| url.starts_with(s))
+    {
+        return Err(ConfigError::Invalid {
+            var: "DATABASE_URL",
+            reason: "must start with sqlite:// or postgres://".into(),
+        });
+    }
+    Ok(url)
 }
 
 fn token(

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use incident_commander::app::App;
-use incident_commander::config::Settings;
+use incident_commander::config::{self, Settings};
 use incident_commander::{demo, store, telemetry};
 
 #[derive(Parser)]
@@ -24,7 +24,7 @@ enum Cmd {
     Serve,
     /// Play a scripted incident against a built-in Slack simulator; needs no configuration.
     Demo,
-    /// Create or update the database schema, then exit.
+    /// Create or update the database schema, then exit (needs only DATABASE_URL).
     Migrate,
     /// Validate the configuration and the bot token (auth.test), then exit.
     Check,
@@ -59,11 +59,8 @@ async fn serve() -> Result<(), String> {
 }
 
 async fn migrate() -> Result<(), String> {
-    let settings = Settings::from_env().map_err(|e| e.to_string())?;
-    telemetry::init(&settings);
-    let store = store::connect(&settings.database_url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let url = config::database_url_from_env().map_err(|e| e.to_string())?;
+    let store = store::connect(&url).await.map_err(|e| e.to_string())?;
     println!("{} database is up to date", store.backend());
     Ok(())
 }

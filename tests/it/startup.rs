@@ -8,12 +8,16 @@ use incident_commander::simulator::{SimulatorConfig, SlackSimulator};
 use crate::helpers::*;
 
 async fn run_binary(vars: &[(&str, &str)]) -> Output {
+    run_command("serve", vars).await
+}
+
+async fn run_command(command: &str, vars: &[(&str, &str)]) -> Output {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_incident-commander"));
     // No inherited variables and no .env: the test decides the whole configuration.
     cmd.env_clear()
         .current_dir(dir.path())
-        .arg("serve")
+        .arg(command)
         .kill_on_drop(true);
     for (k, v) in vars {
         cmd.env(k, v);
@@ -122,5 +126,30 @@ async fn an_announce_channel_the_bot_cannot_see_stops_startup() {
     assert_eq!(
         err.to_string(),
         "ANNOUNCE_CHANNEL #no-such-channel: no such channel visible to the bot"
+    );
+}
+
+#[tokio::test]
+async fn migrate_needs_only_the_database_url() {
+    let db = sqlite_db();
+    let output = run_command("migrate", &[("DATABASE_URL", &db.url)]).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "sqlite database is up to date\n"
+    );
+    let store = incident_commander::store::connect(&db.url)
+        .await
+        .expect("migrated database opens");
+    assert!(
+        store
+            .open_incidents()
+            .await
+            .expect("schema present")
+            .is_empty()
     );
 }
