@@ -218,6 +218,41 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            /// Ends `job`'s run: sets its final `state` and `last_error`, releases the lease and
+            /// applies `outcome`, in one transaction fenced on the lease and the generation.
+            /// `false`: the lease was lost (or the job re-armed); nothing was written.
+            async fn finish(
+                &self,
+                job: &$crate::store::Job,
+                state: &'static str,
+                error: Option<&str>,
+                outcome: &$crate::store::Outcome,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let now_ms = $crate::store::to_ms(now);
+                let mut tx = self.pool.begin().await?;
+                let fenced = sqlx::query::<$db>(
+                    "UPDATE jobs SET state = $5, lease_owner = NULL, lease_until = NULL, last_error = $6, \
+                     updated_at = $3 WHERE id = $1 AND lease_owner = $2 AND generation = $4 AND state = 'pending'",
+                )
+                .bind(job.id)
+                .bind(job.lease_owner.as_str())
+                .bind(now_ms)
+                .bind(job.generation)
+                .bind(state)
+                .bind(error)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if fenced == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                Self::apply(&mut tx, job.incident_id, outcome, now_ms).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
             async fn apply(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 incident_id: Option<i64>,
@@ -540,26 +575,7 @@ macro_rules! impl_store {
                 outcome: $crate::store::Outcome,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<bool, $crate::store::StoreError> {
-                let now_ms = $crate::store::to_ms(now);
-                let mut tx = self.pool.begin().await?;
-                let fenced = sqlx::query::<$db>(
-                    "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, last_error = NULL, \
-                     updated_at = $3 WHERE id = $1 AND lease_owner = $2 AND generation = $4 AND state = 'pending'",
-                )
-                .bind(job.id)
-                .bind(job.lease_owner.as_str())
-                .bind(now_ms)
-                .bind(job.generation)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if fenced == 0 {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                Self::apply(&mut tx, job.incident_id, &outcome, now_ms).await?;
-                tx.commit().await?;
-                Ok(true)
+                self.finish(job, "done", None, &outcome, now).await
             }
 
             async fn retry_job(
@@ -571,13 +587,14 @@ macro_rules! impl_store {
             ) -> Result<bool, $crate::store::StoreError> {
                 let n = sqlx::query::<$db>(
                     "UPDATE jobs SET run_at = $3, lease_owner = NULL, lease_until = NULL, last_error = $4, \
-                     updated_at = $5 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
+                     updated_at = $5 WHERE id = $1 AND lease_owner = $2 AND generation = $6 AND state = 'pending'",
                 )
                 .bind(job.id)
                 .bind(job.lease_owner.as_str())
                 .bind($crate::store::to_ms(run_at))
                 .bind(error)
                 .bind($crate::store::to_ms(now))
+                .bind(job.generation)
                 .execute(&self.pool)
                 .await?
                 .rows_affected();
@@ -591,26 +608,7 @@ macro_rules! impl_store {
                 outcome: $crate::store::Outcome,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<bool, $crate::store::StoreError> {
-                let now_ms = $crate::store::to_ms(now);
-                let mut tx = self.pool.begin().await?;
-                let n = sqlx::query::<$db>(
-                    "UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_until = NULL, last_error = $3, \
-                     updated_at = $4 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
-                )
-                .bind(job.id)
-                .bind(job.lease_owner.as_str())
-                .bind(error)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n == 0 {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                Self::apply(&mut tx, job.incident_id, &outcome, now_ms).await?;
-                tx.commit().await?;
-                Ok(true)
+                self.finish(job, "failed", Some(error), &outcome, now).await
             }
 
             async fn job_counts(&self) -> Result<$crate::store::JobCounts, $crate::store::StoreError> {
