@@ -2,8 +2,8 @@
 //!
 //! Claims are leases ([`super::JOB_LEASE`]) owned by this process's random id; on PostgreSQL they
 //! are taken `FOR UPDATE SKIP LOCKED`, so any number of replicas share the queue and a job whose
-//! owner died is taken over when its lease expires. Completion is fenced on the lease, so a
-//! worker that lost its lease writes nothing.
+//! owner died is taken over when its lease expires. Every outcome is fenced on the lease and the
+//! generation, so a worker that lost its lease writes nothing.
 //!
 //! A failed step is retried with capped exponential backoff and jitter, or after Slack's
 //! `Retry-After` on a 429; a permanent error (or too many attempts) marks it failed and enqueues a
