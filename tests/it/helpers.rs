@@ -82,6 +82,8 @@ pub struct TestApp {
     pub db: TestDb,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), StartupError>>>,
+    /// More processes sharing the database and the workspace (PostgreSQL only).
+    replicas: Vec<Running>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -120,6 +122,7 @@ pub async fn spawn_app_configured(
         db,
         stop: Some(stop),
         task: Some(task),
+        replicas: Vec::new(),
     }
 }
 
@@ -158,6 +161,20 @@ impl TestApp {
         self.store = store;
         self.stop = Some(stop);
         self.task = Some(task);
+    }
+
+    /// Starts one more bot process on the same database and workspace, and waits until it holds
+    /// its own Socket Mode connection.
+    pub async fn add_replica(&mut self) {
+        let before = self.sim.connection_count();
+        let replica = launch(&self.sim, &self.db, &self.overrides, Arc::new(SystemClock)).await;
+        assert!(
+            self.sim
+                .wait_until(WAIT, |s| s.connection_count() > before)
+                .await,
+            "the replica connects"
+        );
+        self.replicas.push(replica);
     }
 
     /// Kills the bot without letting it finish anything, as a crash would.
@@ -236,6 +253,9 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        for (_, _, task) in &self.replicas {
             task.abort();
         }
     }

@@ -7,5 +7,6 @@ mod commands;
 mod declare;
 mod demo;
 mod helpers;
+mod replicas;
 mod startup;
 mod store_contract;
