@@ -153,3 +153,86 @@ async fn migrate_needs_only_the_database_url() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn check_validates_the_configuration_against_slack_and_exits() {
+    let sim = SlackSimulator::start(SimulatorConfig::default())
+        .await
+        .expect("sim");
+    sim.add_channel("incidents", false, true);
+    let db = sqlite_db();
+    let output = run_command(
+        "check",
+        &[
+            ("SLACK_BOT_TOKEN", "xoxb-sim-bot"),
+            ("SLACK_APP_TOKEN", "xapp-sim-app"),
+            ("SLACK_API_URL", &sim.api_url()),
+            ("DATABASE_URL", &db.url),
+            ("ANNOUNCE_CHANNEL", "#incidents"),
+        ],
+    )
+    .await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "configuration is valid; the bot is U0BOT in workspace Example\n"
+    );
+    assert!(
+        sim.calls_to("apps.connections.open").is_empty(),
+        "check does not connect Socket Mode"
+    );
+}
+
+#[tokio::test]
+async fn serve_connects_and_stops_cleanly_on_sigterm() {
+    let sim = SlackSimulator::start(SimulatorConfig::default())
+        .await
+        .expect("sim");
+    let db = sqlite_db();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_incident-commander"))
+        .env_clear()
+        .current_dir(dir.path())
+        .envs([
+            ("SLACK_BOT_TOKEN", "xoxb-sim-bot"),
+            ("SLACK_APP_TOKEN", "xapp-sim-app"),
+            ("SLACK_API_URL", sim.api_url().as_str()),
+            ("DATABASE_URL", db.url.as_str()),
+            ("SLACK_SOCKET_CONNECTIONS", "1"),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    assert!(
+        sim.wait_connected(WAIT).await,
+        "serve connects over Socket Mode"
+    );
+    let envelope = sim.slash_command("U0ALICE", "C0GENERAL", "help");
+    assert!(
+        sim.ack(&envelope.envelope_id, WAIT).await.is_some(),
+        "and answers"
+    );
+
+    let pid = child.id().expect("running").to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await;
+    assert!(killed.expect("kill runs").success());
+    let output = tokio::time::timeout(WAIT, child.wait_with_output())
+        .await
+        .expect("serve exits after SIGTERM")
+        .expect("exit status");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "exit {:?}: {stderr}",
+        output.status
+    );
+    assert!(stderr.contains("shutting down"), "{stderr}");
+}
