@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -90,6 +89,6 @@ async fn workspace(sim: &SlackSimulator) -> anyhow::Result<(App, String)> {
         ("SLACK_SOCKET_CONNECTIONS", "1".to_string()),
     ]);
     let settings = Settings::from_map(&vars)?;
-    let app = App::build_with_clock(settings, Arc::new(crate::app::SystemClock)).await?;
+    let app = App::build(settings).await?;
     Ok((app, general))
 }
