@@ -1,31 +1,57 @@
 //! Startup: a misconfigured bot stops at once with one line naming what is wrong, and never
 //! prints a token. These run the real binary.
 
+use std::ffi::OsStr;
+use std::path::Path;
 use std::process::Output;
+
+use tokio::process::Command;
 
 use incident_commander::simulator::{SimulatorConfig, SlackSimulator};
 
 use crate::helpers::*;
 
 async fn run_binary(vars: &[(&str, &str)]) -> Output {
-    run_command("serve", vars).await
+    run_command("serve", vars.iter().copied()).await
 }
 
-async fn run_command(command: &str, vars: &[(&str, &str)]) -> Output {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_incident-commander"));
-    // No inherited variables and no .env: the test decides the whole configuration.
+/// The binary running `command` with exactly `vars` as its environment, in an empty directory
+/// (no inherited variables, no .env: the test decides the whole configuration).
+fn binary<K, V>(command: &str, vars: impl IntoIterator<Item = (K, V)>, dir: &Path) -> Command
+where
+    K: AsRef<OsStr>,
+    V: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_incident-commander"));
     cmd.env_clear()
-        .current_dir(dir.path())
+        .envs(vars)
+        .current_dir(dir)
         .arg(command)
         .kill_on_drop(true);
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    tokio::time::timeout(WAIT, cmd.output())
+    cmd
+}
+
+async fn run_command<K, V>(command: &str, vars: impl IntoIterator<Item = (K, V)>) -> Output
+where
+    K: AsRef<OsStr>,
+    V: AsRef<OsStr>,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    tokio::time::timeout(WAIT, binary(command, vars, dir.path()).output())
         .await
         .expect("the binary exits on its own")
         .expect("the binary runs")
+}
+
+/// A configuration that points the binary at `sim` and `db`, with the simulator's own tokens.
+fn sim_vars(sim: &SlackSimulator, db: &TestDb) -> Vec<(&'static str, String)> {
+    let defaults = SimulatorConfig::default();
+    vec![
+        ("SLACK_BOT_TOKEN", defaults.bot_token),
+        ("SLACK_APP_TOKEN", defaults.app_token),
+        ("SLACK_API_URL", sim.api_url()),
+        ("DATABASE_URL", db.url.clone()),
+    ]
 }
 
 fn last_line(output: &Output) -> String {
@@ -42,13 +68,9 @@ async fn a_bad_bot_token_stops_startup_with_one_clear_line() {
         .await
         .expect("sim");
     let db = sqlite_db();
-    let output = run_binary(&[
-        ("SLACK_BOT_TOKEN", "xoxb-not-the-real-one"),
-        ("SLACK_APP_TOKEN", "xapp-sim-app"),
-        ("SLACK_API_URL", &sim.api_url()),
-        ("DATABASE_URL", &db.url),
-    ])
-    .await;
+    let mut vars = sim_vars(&sim, &db);
+    vars[0].1 = "xoxb-not-the-real-one".into();
+    let output = run_command("serve", vars).await;
     assert!(!output.status.success());
     assert_eq!(
         last_line(&output),
@@ -132,7 +154,7 @@ async fn an_announce_channel_the_bot_cannot_see_stops_startup() {
 #[tokio::test]
 async fn migrate_needs_only_the_database_url() {
     let db = sqlite_db();
-    let output = run_command("migrate", &[("DATABASE_URL", &db.url)]).await;
+    let output = run_command("migrate", [("DATABASE_URL", db.url.as_str())]).await;
     assert!(
         output.status.success(),
         "{}",
@@ -161,17 +183,9 @@ async fn check_validates_the_configuration_against_slack_and_exits() {
         .expect("sim");
     sim.add_channel("incidents", false, true);
     let db = sqlite_db();
-    let output = run_command(
-        "check",
-        &[
-            ("SLACK_BOT_TOKEN", "xoxb-sim-bot"),
-            ("SLACK_APP_TOKEN", "xapp-sim-app"),
-            ("SLACK_API_URL", &sim.api_url()),
-            ("DATABASE_URL", &db.url),
-            ("ANNOUNCE_CHANNEL", "#incidents"),
-        ],
-    )
-    .await;
+    let mut vars = sim_vars(&sim, &db);
+    vars.push(("ANNOUNCE_CHANNEL", "#incidents".into()));
+    let output = run_command("check", vars).await;
     assert!(
         output.status.success(),
         "{}",
@@ -194,18 +208,10 @@ async fn serve_connects_and_stops_cleanly_on_sigterm() {
         .expect("sim");
     let db = sqlite_db();
     let dir = tempfile::tempdir().expect("temp dir");
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_incident-commander"))
-        .env_clear()
-        .current_dir(dir.path())
-        .envs([
-            ("SLACK_BOT_TOKEN", "xoxb-sim-bot"),
-            ("SLACK_APP_TOKEN", "xapp-sim-app"),
-            ("SLACK_API_URL", sim.api_url().as_str()),
-            ("DATABASE_URL", db.url.as_str()),
-            ("SLACK_SOCKET_CONNECTIONS", "1"),
-        ])
+    let mut vars = sim_vars(&sim, &db);
+    vars.push(("SLACK_SOCKET_CONNECTIONS", "1".into()));
+    let child = binary("serve", vars, dir.path())
         .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .expect("the binary starts");
     assert!(
