@@ -28,10 +28,17 @@ pub struct TestDb {
 }
 
 pub async fn test_db() -> TestDb {
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(admin) if !admin.trim().is_empty() => postgres_db(&admin).await,
-        _ => sqlite_db(),
+    match postgres_server() {
+        Some(admin) => postgres_db(&admin).await,
+        None => sqlite_db(),
     }
+}
+
+/// The PostgreSQL server named by `TEST_DATABASE_URL`, if it is set and not empty.
+pub fn postgres_server() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
 }
 
 pub fn sqlite_db() -> TestDb {

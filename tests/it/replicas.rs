@@ -6,13 +6,9 @@ use incident_commander::simulator::SimEvent;
 
 use crate::helpers::*;
 
-fn postgres() -> bool {
-    std::env::var("TEST_DATABASE_URL").is_ok_and(|v| !v.trim().is_empty())
-}
-
 #[tokio::test]
 async fn two_replicas_declare_ten_incidents_and_do_every_slack_step_exactly_once() {
-    if !postgres() {
+    if postgres_server().is_none() {
         return;
     }
     let mut app = spawn_app().await;
@@ -57,7 +53,7 @@ async fn two_replicas_declare_ten_incidents_and_do_every_slack_step_exactly_once
 
 #[tokio::test]
 async fn a_redelivery_to_the_other_replica_yields_one_incident() {
-    if !postgres() {
+    if postgres_server().is_none() {
         return;
     }
     let mut app = spawn_app().await;

@@ -13,7 +13,7 @@ use incident_commander::store::{
 };
 use serde_json::json;
 
-use crate::helpers::{postgres_db, sqlite_db};
+use crate::helpers::{postgres_db, postgres_server, sqlite_db};
 
 #[tokio::test]
 async fn the_store_story_holds_on_sqlite() {
@@ -23,7 +23,7 @@ async fn the_store_story_holds_on_sqlite() {
 
 #[tokio::test]
 async fn the_store_story_holds_on_postgres() {
-    let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
+    let Some(admin) = postgres_server() else {
         eprintln!("TEST_DATABASE_URL is not set: PostgreSQL half of the contract skipped");
         return;
     };
@@ -33,7 +33,7 @@ async fn the_store_story_holds_on_postgres() {
 
 #[tokio::test]
 async fn concurrent_claimers_never_share_a_job_on_postgres() {
-    let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
+    let Some(admin) = postgres_server() else {
         return;
     };
     let db = postgres_db(&admin).await;
