@@ -12,6 +12,7 @@ use tracing::{error, info};
 
 use super::Shared;
 use super::steps::Step;
+use crate::domain::severity::DEFAULT_LEVELS;
 use crate::domain::{Command, NewIncident, Severity, command, message};
 use crate::slack::{Inbound, Reply, SlashCommand};
 use crate::store::{Declaration, Declared, StoreError};
@@ -30,7 +31,7 @@ impl Handler {
     }
 
     async fn handle(&self, cmd: &SlashCommand) -> Result<Reply, StoreError> {
-        let parsed = match command::parse(&cmd.text, self.shared.severity_levels) {
+        let parsed = match command::parse(&cmd.text, DEFAULT_LEVELS) {
             Ok(parsed) => parsed,
             Err(e) => return Ok(Reply::new(e.to_string())),
         };

@@ -17,7 +17,6 @@ use tokio::sync::Notify;
 use tracing::info;
 
 use crate::config::Settings;
-use crate::domain::severity::DEFAULT_LEVELS;
 use crate::slack::{self, BotIdentity, SlackApi, SlackError, SocketMode};
 use crate::store::{self, Store, StoreError};
 
@@ -59,7 +58,6 @@ pub(crate) struct Shared {
     /// This process's lease owner id: random, so a restarted process never mistakes an old
     /// lease for its own.
     pub owner: String,
-    pub severity_levels: u8,
 }
 
 /// The incident-commander application.
@@ -106,7 +104,6 @@ impl App {
                 clock,
                 wake: Notify::new(),
                 owner: uuid::Uuid::new_v4().to_string(),
-                severity_levels: DEFAULT_LEVELS,
             }),
         })
     }

@@ -141,36 +141,30 @@ impl StepError {
 /// Runs `step` of `job` and says what it achieved.
 pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<Outcome, StepError> {
     let now = shared.clock.now();
-    if let Step::Report { to, text } = step {
-        match to {
-            ReportTo::Channel { id } => shared.slack.post_text(id, text).await?,
-            ReportTo::ResponseUrl { url } => {
-                shared.slack.respond(url, text).await?;
-                String::new()
-            }
-        };
-        return Ok(Outcome::default());
-    }
-    let incident = load(shared, job).await?;
-    if let Step::CreateChannel { .. } = step {
-        return create_channel(shared, &incident, now).await;
-    }
-    let channel = incident.channel_id.clone().ok_or_else(|| {
-        StepError::Invalid(format!("{} has no channel yet", incident.reference()))
-    })?;
     let slack = &shared.slack;
     match step {
+        Step::Report { to, text } => {
+            match to {
+                ReportTo::Channel { id } => slack.post_text(id, text).await.map(drop)?,
+                ReportTo::ResponseUrl { url } => slack.respond(url, text).await?,
+            }
+            Ok(Outcome::default())
+        }
+        Step::CreateChannel { .. } => create_channel(shared, &load(shared, job).await?, now).await,
         Step::Invite { users } => {
+            let (_, channel) = load_with_channel(shared, job).await?;
             slack.invite(&channel, users).await?;
             Ok(Outcome::default())
         }
         Step::SetTopic => {
+            let (incident, channel) = load_with_channel(shared, job).await?;
             slack
                 .set_topic(&channel, &message::topic(&incident))
                 .await?;
             Ok(Outcome::default())
         }
         Step::PostCard => {
+            let (incident, channel) = load_with_channel(shared, job).await?;
             let (ts, change) = match &incident.card_ts {
                 Some(ts) => (ts.clone(), None),
                 None => {
@@ -187,10 +181,12 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             })
         }
         Step::PinCard { ts } => {
+            let (_, channel) = load_with_channel(shared, job).await?;
             slack.pin(&channel, ts).await?;
             Ok(Outcome::default())
         }
         Step::Announce { channel: target } => {
+            let incident = load(shared, job).await?;
             if incident.announcement_ts.is_some() {
                 return Ok(Outcome::default());
             }
@@ -210,8 +206,16 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
                 }],
             })
         }
-        Step::CreateChannel { .. } | Step::Report { .. } => unreachable!("handled above"),
     }
+}
+
+/// The job's incident and its channel, for steps that act in the channel.
+async fn load_with_channel(shared: &Shared, job: &Job) -> Result<(Incident, String), StepError> {
+    let incident = load(shared, job).await?;
+    let channel = incident.channel_id.clone().ok_or_else(|| {
+        StepError::Invalid(format!("{} has no channel yet", incident.reference()))
+    })?;
+    Ok((incident, channel))
 }
 
 async fn load(shared: &Shared, job: &Job) -> Result<Incident, StepError> {

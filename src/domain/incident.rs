@@ -69,6 +69,28 @@ pub struct NewIncident {
 }
 
 impl NewIncident {
+    /// The incident this becomes once stored as `id`, numbered `number`: no channel, card or
+    /// announcement yet.
+    pub fn stored(self, id: IncidentId, number: i64) -> Incident {
+        Incident {
+            id,
+            number,
+            title: self.title,
+            severity: self.severity,
+            status: self.status,
+            private: self.private,
+            summary: self.summary,
+            channel_id: None,
+            channel_name: None,
+            card_ts: None,
+            announcement_channel: None,
+            announcement_ts: None,
+            declared_by: self.declared_by,
+            declared_at: self.declared_at,
+            roles: self.roles,
+        }
+    }
+
     /// The keyboard fast path (`/inc declare <sev> [triage] <title>`): the declarer becomes
     /// coordinator; `triage` starts the incident unconfirmed.
     pub fn from_fast_path(

@@ -26,11 +26,6 @@ impl Severity {
         (1..=levels).contains(&level).then_some(Severity(level))
     }
 
-    /// The level number, 1 = most severe.
-    pub fn level(self) -> u8 {
-        self.0
-    }
-
     /// The stored form, `sev1`.
     pub fn as_key(self) -> String {
         format!("sev{}", self.0)

@@ -46,21 +46,6 @@ impl Status {
     pub fn is_terminal(self) -> bool {
         matches!(self, Status::Resolved | Status::Declined)
     }
-
-    /// Whether the lifecycle allows moving from `self` to `next`. Reopening a terminal incident
-    /// goes to `investigating`; `declined` is reachable only from `triage`.
-    pub fn can_become(self, next: Status) -> bool {
-        use Status::*;
-        match (self, next) {
-            (a, b) if a == b => false,
-            (Resolved | Declined, Investigating) => true,
-            (Resolved | Declined, _) => false,
-            (Triage, Declined) => true,
-            (_, Declined) => false,
-            (_, Triage) => false,
-            _ => true,
-        }
-    }
 }
 
 impl fmt::Display for Status {
@@ -71,7 +56,6 @@ impl fmt::Display for Status {
 
 #[cfg(test)]
 mod tests {
-    use super::Status::*;
     use super::*;
 
     #[test]
@@ -81,33 +65,5 @@ mod tests {
             assert_eq!(Status::parse(&s.as_str().to_uppercase()), Some(s));
         }
         assert_eq!(Status::parse("done"), None);
-    }
-
-    #[test]
-    fn the_lifecycle_allows_what_the_process_describes() {
-        let allowed = [
-            (Triage, Investigating),
-            (Triage, Declined),
-            (Triage, Resolved),
-            (Investigating, Fixing),
-            (Fixing, Monitoring),
-            (Monitoring, Resolved),
-            (Monitoring, Investigating),
-            (Resolved, Investigating),
-            (Declined, Investigating),
-        ];
-        for (from, to) in allowed {
-            assert!(from.can_become(to), "{from} -> {to}");
-        }
-        let refused = [
-            (Investigating, Declined),
-            (Investigating, Triage),
-            (Resolved, Fixing),
-            (Declined, Resolved),
-            (Fixing, Fixing),
-        ];
-        for (from, to) in refused {
-            assert!(!from.can_become(to), "{from} -> {to}");
-        }
     }
 }

@@ -11,8 +11,6 @@ pub enum TimelineKind {
     Declared,
     /// Its channel exists (data: channel id and name; `adopted` when a retry found it).
     ChannelCreated,
-    /// A role changed hands (data: role, user, previous holder).
-    RoleAssigned,
     /// It was announced in the announce channel (data: channel, ts).
     Announced,
     /// A Slack side effect failed for good and was reported (data: step, error).
@@ -24,7 +22,6 @@ impl TimelineKind {
         match self {
             TimelineKind::Declared => "declared",
             TimelineKind::ChannelCreated => "channel_created",
-            TimelineKind::RoleAssigned => "role_assigned",
             TimelineKind::Announced => "announced",
             TimelineKind::StepFailed => "step_failed",
         }
@@ -34,7 +31,6 @@ impl TimelineKind {
         [
             TimelineKind::Declared,
             TimelineKind::ChannelCreated,
-            TimelineKind::RoleAssigned,
             TimelineKind::Announced,
             TimelineKind::StepFailed,
         ]

@@ -207,9 +207,6 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
 
     async fn job_counts(&self) -> Result<JobCounts, StoreError>;
-
-    /// The earliest time a pending job is due, if any (the worker sleeps until then at most).
-    async fn next_job_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
 }
 
 pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {

@@ -168,6 +168,17 @@ macro_rules! impl_store {
                 Ok(Some(row.into_incident(roles)?))
             }
 
+            /// The incident an idempotency key was recorded for, if any.
+            async fn key_owner(&self, key: &str) -> Result<Option<i64>, $crate::store::StoreError> {
+                let owner = sqlx::query_scalar::<$db, Option<i64>>(
+                    "SELECT incident_id FROM idempotency_keys WHERE key = $1",
+                )
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(owner.flatten())
+            }
+
             async fn existing(
                 &self,
                 id: i64,
@@ -320,19 +331,12 @@ macro_rules! impl_store {
             ) -> Result<$crate::store::Declared, $crate::store::StoreError> {
                 use $crate::store::{Declared, NewEvent, to_ms};
                 let now_ms = to_ms(now);
-                let mut tx = self.pool.begin().await?;
-                // Fast path for redeliveries: no counter lock taken. The guarantee is the
-                // unique key inserted below, which catches whatever slips past this read.
-                let seen = sqlx::query_scalar::<$db, Option<i64>>(
-                    "SELECT incident_id FROM idempotency_keys WHERE key = $1",
-                )
-                .bind(d.key.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some(Some(id)) = seen {
-                    tx.rollback().await?;
+                // Fast path for redeliveries: no transaction, no counter lock. The guarantee is
+                // the unique key inserted below, which catches whatever slips past this read.
+                if let Some(id) = self.key_owner(&d.key).await? {
                     return self.existing(id).await;
                 }
+                let mut tx = self.pool.begin().await?;
                 // Locks the counter row: concurrent declarations (other replicas too) queue here,
                 // so the duplicate check below sees every declaration committed before ours.
                 let number = sqlx::query_scalar::<$db, i64>(
@@ -415,23 +419,16 @@ macro_rules! impl_store {
                 if fresh == 0 {
                     // Another process recorded the same payload between our first look and now.
                     tx.rollback().await?;
-                    let other = sqlx::query_scalar::<$db, Option<i64>>(
-                        "SELECT incident_id FROM idempotency_keys WHERE key = $1",
-                    )
-                    .bind(d.key.as_str())
-                    .fetch_one(&self.pool)
-                    .await?
-                    .ok_or_else(|| $crate::store::StoreError::Corrupt("key without incident".into()))?;
+                    let other = self.key_owner(&d.key).await?.ok_or_else(|| {
+                        $crate::store::StoreError::Corrupt("key without incident".into())
+                    })?;
                     return self.existing(other).await;
                 }
                 for job in &d.jobs {
                     Self::insert_job(&mut tx, Some(id), job, now_ms).await?;
                 }
                 tx.commit().await?;
-                let incident = self.load_incident(id).await?.ok_or_else(|| {
-                    $crate::store::StoreError::Corrupt(format!("incident {id} vanished"))
-                })?;
-                Ok(Declared::New(incident))
+                Ok(Declared::New(d.incident.stored(id, number)))
             }
 
             async fn incident(
@@ -629,17 +626,6 @@ macro_rules! impl_store {
                     }
                 }
                 Ok(counts)
-            }
-
-            async fn next_job_due(
-                &self,
-            ) -> Result<Option<chrono::DateTime<chrono::Utc>>, $crate::store::StoreError> {
-                let due = sqlx::query_scalar::<$db, Option<i64>>(
-                    "SELECT MIN(run_at) FROM jobs WHERE state = 'pending'",
-                )
-                .fetch_one(&self.pool)
-                .await?;
-                due.map($crate::store::from_ms).transpose()
             }
         }
     };
