@@ -208,7 +208,7 @@ fn channel_json(channel: &ChannelRecord) -> Value {
         "is_mpim": false,
         "is_private": channel.is_private,
         "created": channel.created,
-        "is_archived": channel.is_archived,
+        "is_archived": false,
         "is_general": channel.name == "general",
         "unlinked": 0,
         "name_normalized": channel.name,
@@ -333,12 +333,9 @@ fn visible_channel<'s>(
         .ok_or_else(|| err("channel_not_found"))
 }
 
-/// Like `visible_channel`, and the bot must be a member of an unarchived channel.
+/// Like `visible_channel`, and the bot must be a member.
 fn member_channel(state: &State, p: &Params) -> Result<String, ApiError> {
     let channel = visible_channel(state, p, "channel")?;
-    if channel.is_archived {
-        return Err(err("is_archived"));
-    }
     if !channel.is_member(BOT_USER_ID) {
         return Err(err("not_in_channel"));
     }
@@ -483,7 +480,6 @@ fn conversations_list(state: &mut State, p: &Params) -> Answer {
         .non_empty("types")
         .unwrap_or_else(|| "public_channel".to_string());
     let types: Vec<&str> = types.split(',').map(str::trim).collect();
-    let exclude_archived = p.bool("exclude_archived").unwrap_or(false);
     let limit = match p.u64("limit") {
         None | Some(0) => 100,
         Some(n) => n.min(1000),
@@ -499,12 +495,11 @@ fn conversations_list(state: &mut State, p: &Params) -> Answer {
         .channels
         .iter()
         .filter(|c| {
-            let wanted = if c.is_private {
+            if c.is_private {
                 types.contains(&"private_channel") && c.is_member(BOT_USER_ID)
             } else {
                 types.contains(&"public_channel")
-            };
-            wanted && !(exclude_archived && c.is_archived)
+            }
         })
         .collect();
     let page: Vec<Value> = matching
@@ -548,10 +543,7 @@ fn chat_post_message(state: &mut State, p: &Params) -> Answer {
 }
 
 fn chat_post_ephemeral(state: &mut State, p: &Params) -> Answer {
-    let channel = visible_channel(state, p, "channel")?;
-    if channel.is_archived {
-        return Err(err("is_archived"));
-    }
+    visible_channel(state, p, "channel")?;
     let user = p.str("user").unwrap_or_default();
     if state.user(&user).is_none() {
         return Err(err("user_not_found"));

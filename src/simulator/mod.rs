@@ -119,17 +119,6 @@ pub enum SimEvent {
     },
 }
 
-impl SimEvent {
-    /// The event's position in the global sequence.
-    pub fn seq(&self) -> u64 {
-        match self {
-            SimEvent::EnvelopeSent { seq, .. } | SimEvent::ResponseUrl { seq, .. } => *seq,
-            SimEvent::Ack(ack) => ack.seq,
-            SimEvent::Call(call) => call.seq,
-        }
-    }
-}
-
 /// A snapshot of a channel.
 #[derive(Clone, Debug)]
 pub struct Channel {
@@ -144,7 +133,6 @@ pub struct Channel {
     pub messages: Vec<Message>,
     /// `ts` of pinned messages, in pin order.
     pub pins: Vec<String>,
-    pub is_archived: bool,
 }
 
 /// A snapshot of a channel message.
@@ -256,16 +244,6 @@ impl SlackSimulator {
     /// The Web API base URL to give the client, `http://127.0.0.1:PORT/api`.
     pub fn api_url(&self) -> String {
         format!("{}/api", self.inner.base_url())
-    }
-
-    /// The port everything is served on.
-    pub fn port(&self) -> u16 {
-        self.inner.port
-    }
-
-    /// The bot's user id, `U0BOT`.
-    pub fn bot_user_id(&self) -> &str {
-        BOT_USER_ID
     }
 
     // --- the workspace ---
@@ -415,14 +393,11 @@ impl SlackSimulator {
     /// even if the caller gave up waiting, as Slack does); later calls are not delayed.
     pub fn delay_next(&self, method: &str, delay: Duration, times: usize) {
         self.inner
-            .with_state(|s| s.add_delay_next(method, delay, times));
+            .with_state(|s| s.delays_next.add(method, delay, times));
     }
 
     fn add_fault(&self, method: &str, kind: FaultKind, times: usize) {
-        if times == 0 {
-            return;
-        }
-        self.inner.with_state(|s| s.add_fault(method, kind, times));
+        self.inner.with_state(|s| s.faults.add(method, kind, times));
     }
 
     // --- what happened ---
@@ -434,25 +409,14 @@ impl SlackSimulator {
 
     /// Web API calls only (including failed ones), in order.
     pub fn calls(&self) -> Vec<ApiCall> {
-        self.inner.read_state(|s| {
-            s.events
-                .iter()
-                .filter_map(|e| match e {
-                    SimEvent::Call(call) => Some(call.clone()),
-                    _ => None,
-                })
-                .collect()
-        })
+        self.inner.read_state(|s| s.calls().cloned().collect())
     }
 
     pub fn calls_to(&self, method: &str) -> Vec<ApiCall> {
         self.inner.read_state(|s| {
-            s.events
-                .iter()
-                .filter_map(|e| match e {
-                    SimEvent::Call(call) if call.method == method => Some(call.clone()),
-                    _ => None,
-                })
+            s.calls()
+                .filter(|call| call.method == method)
+                .cloned()
                 .collect()
         })
     }
@@ -473,29 +437,29 @@ impl SlackSimulator {
     /// The first call to `method`, already made or made within `timeout`.
     pub async fn wait_for_call(&self, method: &str, timeout: Duration) -> Option<ApiCall> {
         self.wait_for(timeout, |s| {
-            s.events.iter().find_map(|e| match e {
-                SimEvent::Call(call) if call.method == method => Some(call.clone()),
-                _ => None,
-            })
+            s.calls().find(|call| call.method == method).cloned()
         })
         .await
     }
 
-    /// Polls `cond` every 20 ms until it holds (true) or `timeout` passes (false).
+    /// Waits until `cond` holds (true) or `timeout` passes (false), re-checking after every
+    /// change in the simulator.
     pub async fn wait_until(
         &self,
         timeout: Duration,
         cond: impl Fn(&SlackSimulator) -> bool,
     ) -> bool {
+        let mut changes = self.inner.changed.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
+            changes.borrow_and_update();
             if cond(self) {
                 return true;
             }
-            if tokio::time::Instant::now() >= deadline {
-                return false;
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => continue,
+                Ok(Err(_)) | Err(_) => return cond(self),
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

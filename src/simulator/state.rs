@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{APP_ID, Ack, BOT_USER_ID, Channel, Envelope, Message, SimEvent};
+use super::{APP_ID, Ack, ApiCall, BOT_USER_ID, Channel, Envelope, Message, SimEvent};
 
 /// A frame for a connection's writer.
 #[derive(Debug)]
@@ -57,7 +57,6 @@ pub(crate) struct ChannelRecord {
     pub(crate) topic_last_set: i64,
     pub(crate) messages: Vec<Message>,
     pub(crate) pins: Vec<PinRecord>,
-    pub(crate) is_archived: bool,
 }
 
 impl ChannelRecord {
@@ -71,7 +70,6 @@ impl ChannelRecord {
             topic: self.topic.clone(),
             messages: self.messages.clone(),
             pins: self.pins.iter().map(|p| p.ts.clone()).collect(),
-            is_archived: self.is_archived,
         }
     }
 
@@ -96,10 +94,34 @@ pub(crate) enum FaultKind {
     FailAfterApplying,
 }
 
-struct FaultRule {
-    method: String,
-    kind: FaultKind,
-    remaining: usize,
+/// What the next calls to a method should meet: each rule serves `times` calls, rules for the
+/// same method in the order they were added. Faults and one-shot delays are both scripted so.
+pub(crate) struct Scripted<T> {
+    rules: Vec<(String, T, usize)>,
+}
+
+impl<T: Clone> Scripted<T> {
+    fn new() -> Self {
+        Scripted { rules: Vec::new() }
+    }
+
+    pub(crate) fn add(&mut self, method: &str, what: T, times: usize) {
+        if times > 0 {
+            self.rules.push((method.to_string(), what, times));
+        }
+    }
+
+    /// Consumes one use of the first rule for `method`, if any remains.
+    pub(crate) fn take(&mut self, method: &str) -> Option<T> {
+        let index = self.rules.iter().position(|(m, _, _)| m == method)?;
+        let (_, what, left) = &mut self.rules[index];
+        let what = what.clone();
+        *left -= 1;
+        if *left == 0 {
+            self.rules.remove(index);
+        }
+        Some(what)
+    }
 }
 
 /// Facts about a call that its wire answer does not show.
@@ -132,10 +154,11 @@ pub(crate) struct State {
     pub(crate) hellos_sent: u64,
     queue: VecDeque<Envelope>,
     send_counts: HashMap<String, u32>,
-    faults: Vec<FaultRule>,
+    pub(crate) faults: Scripted<FaultKind>,
+    /// Standing delays: every call to the method waits this long.
     pub(crate) delays: HashMap<String, Duration>,
-    /// One-shot delays: (method, delay, calls left), consumed in the order they were set.
-    delays_next: Vec<(String, Duration, usize)>,
+    /// One-shot delays, used before the standing ones.
+    pub(crate) delays_next: Scripted<Duration>,
     trigger_counter: u64,
     pub(crate) triggers: HashMap<String, TriggerRecord>,
     response_counter: u64,
@@ -170,9 +193,9 @@ impl State {
             hellos_sent: 0,
             queue: VecDeque::new(),
             send_counts: HashMap::new(),
-            faults: Vec::new(),
+            faults: Scripted::new(),
             delays: HashMap::new(),
-            delays_next: Vec::new(),
+            delays_next: Scripted::new(),
             trigger_counter: 0,
             triggers: HashMap::new(),
             response_counter: 0,
@@ -290,7 +313,6 @@ impl State {
             topic_last_set: 0,
             messages: Vec::new(),
             pins: Vec::new(),
-            is_archived: false,
         });
         id
     }
@@ -334,6 +356,14 @@ impl State {
 
     // --- event log ---
 
+    /// The Web API calls in the event log, in order.
+    pub(crate) fn calls(&self) -> impl Iterator<Item = &ApiCall> {
+        self.events.iter().filter_map(|e| match e {
+            SimEvent::Call(call) => Some(call),
+            _ => None,
+        })
+    }
+
     pub(crate) fn push_event(&mut self, event: SimEvent) {
         self.events.push(event);
     }
@@ -348,19 +378,31 @@ impl State {
         self.call_notes.get(&seq).cloned().unwrap_or_default()
     }
 
+    /// A command's reply (its ack payload or a response-URL post) appears in the channel as a
+    /// bot message when it is `in_channel`; ephemeral replies do not.
+    pub(crate) fn post_reply(&mut self, channel_id: &str, reply: &Value) {
+        if reply.get("response_type").and_then(Value::as_str) != Some("in_channel") {
+            return;
+        }
+        let text = reply
+            .get("text")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let blocks = reply.get("blocks").cloned().unwrap_or(Value::Null);
+        let thread_ts = reply
+            .get("thread_ts")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        self.append_message(channel_id, BOT_USER_ID, text, blocks, thread_ts);
+    }
+
     pub(crate) fn record_ack(&mut self, envelope_id: String, payload: Option<Value>) {
         let seq = self.next_seq();
         if let Some(payload) = &payload
-            && payload.get("response_type").and_then(Value::as_str) == Some("in_channel")
             && let Some((channel_id, _)) = self.command_targets.get(&envelope_id).cloned()
         {
-            let text = payload
-                .get("text")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let blocks = payload.get("blocks").cloned().unwrap_or(Value::Null);
-            self.append_message(&channel_id, BOT_USER_ID, text, blocks, None);
+            self.post_reply(&channel_id, payload);
         }
         self.events.push(SimEvent::Ack(Ack {
             envelope_id,
@@ -372,45 +414,12 @@ impl State {
 
     // --- faults ---
 
-    pub(crate) fn add_delay_next(&mut self, method: &str, delay: Duration, times: usize) {
-        if times > 0 {
-            self.delays_next.push((method.to_string(), delay, times));
-        }
-    }
-
     /// How long this call to `method` waits: a one-shot delay if one is left, else the standing
     /// delay, if any.
     pub(crate) fn take_delay(&mut self, method: &str) -> Option<Duration> {
-        let once = self
-            .delays_next
-            .iter_mut()
-            .find(|(m, _, left)| m == method && *left > 0)
-            .map(|(_, delay, left)| {
-                *left -= 1;
-                *delay
-            });
-        self.delays_next.retain(|(_, _, left)| *left > 0);
-        once.or_else(|| self.delays.get(method).copied())
-    }
-
-    pub(crate) fn add_fault(&mut self, method: &str, kind: FaultKind, times: usize) {
-        self.faults.push(FaultRule {
-            method: method.to_string(),
-            kind,
-            remaining: times,
-        });
-    }
-
-    /// Consumes one use of the first configured fault for `method`, if any remains.
-    pub(crate) fn take_fault(&mut self, method: &str) -> Option<FaultKind> {
-        let rule = self
-            .faults
-            .iter_mut()
-            .find(|r| r.method == method && r.remaining > 0)?;
-        rule.remaining -= 1;
-        let kind = rule.kind.clone();
-        self.faults.retain(|r| r.remaining > 0);
-        Some(kind)
+        self.delays_next
+            .take(method)
+            .or_else(|| self.delays.get(method).copied())
     }
 
     // --- Socket Mode ---

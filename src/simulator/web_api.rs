@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::methods::{self, Ctx};
 use super::state::{CallNote, FaultKind, State};
-use super::{ApiCall, BOT_USER_ID, Inner, SimEvent};
+use super::{ApiCall, Inner, SimEvent};
 
 /// What to put on the wire for one call.
 struct Outcome {
@@ -139,7 +139,7 @@ fn answer(
     if let Some(error) = body_error {
         return Outcome::error(error);
     }
-    match state.take_fault(method) {
+    match state.faults.take(method) {
         Some(FaultKind::Fail(error)) => Outcome::error(&error),
         Some(FaultKind::RateLimit(secs)) => Outcome {
             status: 429,
@@ -235,20 +235,8 @@ pub(crate) async fn response_url_handler(
     let body = serde_json::from_slice::<Value>(&body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
     inner.with_state(|s| {
-        if body.get("response_type").and_then(Value::as_str) == Some("in_channel")
-            && let Some((channel_id, _)) = s.response_targets.get(&path).cloned()
-        {
-            let text = body
-                .get("text")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let blocks = body.get("blocks").cloned().unwrap_or(Value::Null);
-            let thread_ts = body
-                .get("thread_ts")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            s.append_message(&channel_id, BOT_USER_ID, text, blocks, thread_ts);
+        if let Some((channel_id, _)) = s.response_targets.get(&path).cloned() {
+            s.post_reply(&channel_id, &body);
         }
         let seq = s.next_seq();
         s.push_event(SimEvent::ResponseUrl {
