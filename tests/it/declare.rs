@@ -78,16 +78,8 @@ async fn declaring_opens_a_channel_invites_the_declarer_sets_the_topic_pins_the_
         incident.announcement_ts.as_deref(),
         Some(announce.messages[0].ts.as_str())
     );
-    let kinds: Vec<_> = app
-        .store
-        .timeline(incident.id)
-        .await
-        .expect("timeline")
-        .iter()
-        .map(|e| e.kind)
-        .collect();
     assert_eq!(
-        kinds,
+        timeline_kinds(&*app.store, incident.id).await,
         [
             TimelineKind::Declared,
             TimelineKind::ChannelCreated,
@@ -284,14 +276,7 @@ async fn a_lost_answer_to_channel_creation_does_not_create_a_second_channel() {
     assert_eq!(channel.pins.len(), 1);
     let incident = app.store.incident(1).await.expect("load").expect("exists");
     assert_eq!(incident.channel_id.as_deref(), Some(channel.id.as_str()));
-    let created = app
-        .store
-        .timeline(1)
-        .await
-        .expect("timeline")
-        .into_iter()
-        .find(|e| e.kind == TimelineKind::ChannelCreated)
-        .expect("channel event");
+    let created = timeline_event(&*app.store, 1, TimelineKind::ChannelCreated).await;
     assert_eq!(created.data["adopted"], true);
 }
 
@@ -359,14 +344,10 @@ async fn when_slack_refuses_the_channel_the_declarer_is_told_why() {
     );
     let counts = app.store.job_counts().await.expect("counts");
     assert_eq!(counts.failed, 1);
-    let last = app
-        .store
-        .timeline(1)
-        .await
-        .expect("timeline")
-        .pop()
-        .expect("event");
-    assert_eq!(last.kind, TimelineKind::StepFailed);
+    assert_eq!(
+        timeline_kinds(&*app.store, 1).await,
+        [TimelineKind::Declared, TimelineKind::StepFailed]
+    );
 }
 
 #[tokio::test]
@@ -416,14 +397,7 @@ async fn a_step_that_fails_for_good_is_reported_in_the_incident_channel() {
     );
     assert_eq!(channel.pins.len(), 1, "the other steps still ran");
     assert_eq!(app.store.job_counts().await.expect("jobs").failed, 1);
-    let failed = app
-        .store
-        .timeline(1)
-        .await
-        .expect("timeline")
-        .into_iter()
-        .find(|e| e.kind == TimelineKind::StepFailed)
-        .expect("recorded");
+    let failed = timeline_event(&*app.store, 1, TimelineKind::StepFailed).await;
     assert_eq!(failed.data["step"], "set_topic");
     assert_eq!(failed.data["error"], "restricted_action");
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use incident_commander::app::{App, Clock, StartupError, SystemClock};
 use incident_commander::config::Settings;
+use incident_commander::domain::{TimelineEvent, TimelineKind};
 use incident_commander::simulator::{Channel, SimulatorConfig, SlackSimulator};
 use incident_commander::store::Store;
 use sqlx::Connection;
@@ -289,6 +290,21 @@ fn settings_with(
     ]);
     vars.extend(overrides.iter().cloned());
     Settings::from_map(&vars).expect("test settings are valid")
+}
+
+/// The kinds of `incident`'s timeline events, in order.
+pub async fn timeline_kinds(store: &dyn Store, incident: i64) -> Vec<TimelineKind> {
+    let events = store.timeline(incident).await.expect("timeline");
+    events.into_iter().map(|e| e.kind).collect()
+}
+
+/// `incident`'s first timeline event of `kind`.
+pub async fn timeline_event(store: &dyn Store, incident: i64, kind: TimelineKind) -> TimelineEvent {
+    let events = store.timeline(incident).await.expect("timeline");
+    events
+        .into_iter()
+        .find(|e| e.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind:?} event in INC-{incident}'s timeline"))
 }
 
 /// The text of an ack's payload (empty when it carried none).

@@ -6,13 +6,19 @@ use incident_commander::simulator::SimEvent;
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn two_replicas_declare_ten_incidents_and_do_every_slack_step_exactly_once() {
-    if postgres_server().is_none() {
-        return;
-    }
+/// The bot twice over, on one PostgreSQL database; `None` on SQLite.
+async fn spawn_two_replicas() -> Option<TestApp> {
+    postgres_server()?;
     let mut app = spawn_app().await;
     app.add_replica().await;
+    Some(app)
+}
+
+#[tokio::test]
+async fn two_replicas_declare_ten_incidents_and_do_every_slack_step_exactly_once() {
+    let Some(app) = spawn_two_replicas().await else {
+        return;
+    };
     assert_eq!(app.sim.connection_count(), 2);
 
     // The simulator deals envelopes round robin, so both replicas take commands.
@@ -53,11 +59,9 @@ async fn two_replicas_declare_ten_incidents_and_do_every_slack_step_exactly_once
 
 #[tokio::test]
 async fn a_redelivery_to_the_other_replica_yields_one_incident() {
-    if postgres_server().is_none() {
+    let Some(app) = spawn_two_replicas().await else {
         return;
-    }
-    let mut app = spawn_app().await;
-    app.add_replica().await;
+    };
     let envelope = app
         .sim
         .slash_command(ALICE, &app.general, "declare sev1 Checkout is down");

@@ -43,15 +43,34 @@ where
         .expect("the binary runs")
 }
 
-/// A configuration that points the binary at `sim` and `db`, with the simulator's own tokens.
-fn sim_vars(sim: &SlackSimulator, db: &TestDb) -> Vec<(&'static str, String)> {
+/// A simulated workspace and an empty SQLite database for the binary to use.
+async fn simulated() -> (SlackSimulator, TestDb) {
+    incident_commander::install_crypto_provider();
+    let sim = SlackSimulator::start(SimulatorConfig::default())
+        .await
+        .expect("sim");
+    (sim, sqlite_db())
+}
+
+/// A configuration that points the binary at `sim` and `db` with the simulator's own tokens,
+/// with `overrides` set or replaced.
+fn sim_vars(
+    sim: &SlackSimulator,
+    db: &TestDb,
+    overrides: &[(&'static str, &str)],
+) -> Vec<(&'static str, String)> {
     let defaults = SimulatorConfig::default();
-    vec![
+    let mut vars = vec![
         ("SLACK_BOT_TOKEN", defaults.bot_token),
         ("SLACK_APP_TOKEN", defaults.app_token),
         ("SLACK_API_URL", sim.api_url()),
         ("DATABASE_URL", db.url.clone()),
-    ]
+    ];
+    for (key, value) in overrides {
+        vars.retain(|(k, _)| k != key);
+        vars.push((key, value.to_string()));
+    }
+    vars
 }
 
 fn last_line(output: &Output) -> String {
@@ -64,12 +83,8 @@ fn last_line(output: &Output) -> String {
 
 #[tokio::test]
 async fn a_bad_bot_token_stops_startup_with_one_clear_line() {
-    let sim = SlackSimulator::start(SimulatorConfig::default())
-        .await
-        .expect("sim");
-    let db = sqlite_db();
-    let mut vars = sim_vars(&sim, &db);
-    vars[0].1 = "xoxb-not-the-real-one".into();
+    let (sim, db) = simulated().await;
+    let vars = sim_vars(&sim, &db, &[("SLACK_BOT_TOKEN", "xoxb-not-the-real-one")]);
     let output = run_command("serve", vars).await;
     assert!(!output.status.success());
     assert_eq!(
@@ -134,11 +149,7 @@ async fn an_unreachable_slack_is_reported_with_its_url() {
 
 #[tokio::test]
 async fn an_announce_channel_the_bot_cannot_see_stops_startup() {
-    incident_commander::install_crypto_provider();
-    let sim = SlackSimulator::start(SimulatorConfig::default())
-        .await
-        .expect("sim");
-    let db = sqlite_db();
+    let (sim, db) = simulated().await;
     let mut settings = settings_for(&sim, &db.url);
     settings.announce_channel = Some("#no-such-channel".into());
     let err = incident_commander::app::App::build(settings)
@@ -178,13 +189,9 @@ async fn migrate_needs_only_the_database_url() {
 
 #[tokio::test]
 async fn check_validates_the_configuration_against_slack_and_exits() {
-    let sim = SlackSimulator::start(SimulatorConfig::default())
-        .await
-        .expect("sim");
+    let (sim, db) = simulated().await;
     sim.add_channel("incidents", false, true);
-    let db = sqlite_db();
-    let mut vars = sim_vars(&sim, &db);
-    vars.push(("ANNOUNCE_CHANNEL", "#incidents".into()));
+    let vars = sim_vars(&sim, &db, &[("ANNOUNCE_CHANNEL", "#incidents")]);
     let output = run_command("check", vars).await;
     assert!(
         output.status.success(),
@@ -203,13 +210,9 @@ async fn check_validates_the_configuration_against_slack_and_exits() {
 
 #[tokio::test]
 async fn serve_connects_and_stops_cleanly_on_sigterm() {
-    let sim = SlackSimulator::start(SimulatorConfig::default())
-        .await
-        .expect("sim");
-    let db = sqlite_db();
+    let (sim, db) = simulated().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut vars = sim_vars(&sim, &db);
-    vars.push(("SLACK_SOCKET_CONNECTIONS", "1".into()));
+    let vars = sim_vars(&sim, &db, &[("SLACK_SOCKET_CONNECTIONS", "1")]);
     let child = binary("serve", vars, dir.path())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -13,7 +13,7 @@ use incident_commander::store::{
 };
 use serde_json::json;
 
-use crate::helpers::{postgres_db, postgres_server, sqlite_db};
+use crate::helpers::{postgres_db, postgres_server, sqlite_db, timeline_kinds};
 
 #[tokio::test]
 async fn the_store_story_holds_on_sqlite() {
@@ -69,6 +69,13 @@ fn declaration(key: &str, user: &str, title: &str, at: DateTime<Utc>) -> Declara
     }
 }
 
+/// Declares at the time the declaration is stamped with.
+async fn declare(s: &dyn Store, key: &str, user: &str, title: &str, at: DateTime<Utc>) -> Declared {
+    s.declare(declaration(key, user, title, at), at)
+        .await
+        .expect("declare")
+}
+
 fn new(d: Declared) -> incident_commander::domain::Incident {
     match d {
         Declared::New(i) => i,
@@ -85,18 +92,17 @@ fn existing(d: Declared) -> incident_commander::domain::Incident {
 
 async fn story(s: Arc<dyn Store>) {
     // Declaring records the incident, its coordinator, its timeline and its first job.
-    let first = new(s
-        .declare(
-            declaration("slash:T1", "U0ALICE", "Checkout is down", t(0)),
-            t(0),
-        )
-        .await
-        .expect("declare"));
+    let first = new(declare(&*s, "slash:T1", "U0ALICE", "Checkout is down", t(0)).await);
     assert_eq!(first.number, 1);
     assert_eq!(first.status, Status::Investigating);
     assert_eq!(first.title, "Checkout is down");
     assert_eq!(first.holder(Role::Coordinator), Some("U0ALICE"));
     assert_eq!(first.declared_at, t(0));
+    assert_eq!(
+        s.incident(first.id).await.expect("load"),
+        Some(first.clone()),
+        "what declare returns is what it stored"
+    );
     let timeline = s.timeline(first.id).await.expect("timeline");
     assert_eq!(timeline.len(), 1);
     assert_eq!(timeline[0].kind, TimelineKind::Declared);
@@ -111,46 +117,14 @@ async fn story(s: Arc<dyn Store>) {
     assert_eq!((history[0].from, history[0].to), (t(0), None));
 
     // The same payload again, and the same declaration retried, give back the same incident.
-    let again = existing(
-        s.declare(
-            declaration("slash:T1", "U0BOB", "Something else entirely", t(1)),
-            t(1),
-        )
-        .await
-        .expect("redeliver"),
-    );
+    let again = existing(declare(&*s, "slash:T1", "U0BOB", "Something else entirely", t(1)).await);
     assert_eq!(again.id, first.id);
-    let retried = existing(
-        s.declare(
-            declaration("slash:T2", "U0ALICE", "checkout is DOWN", t(30)),
-            t(30),
-        )
-        .await
-        .expect("retry"),
-    );
+    let retried = existing(declare(&*s, "slash:T2", "U0ALICE", "checkout is DOWN", t(30)).await);
     assert_eq!(retried.id, first.id);
     // Someone else, another title, or much later: new incidents, numbered without gaps.
-    let second = new(s
-        .declare(
-            declaration("slash:T3", "U0BOB", "Checkout is down", t(31)),
-            t(31),
-        )
-        .await
-        .expect("bob"));
-    let third = new(s
-        .declare(
-            declaration("slash:T4", "U0ALICE", "Search is slow", t(32)),
-            t(32),
-        )
-        .await
-        .expect("other"));
-    let fourth = new(s
-        .declare(
-            declaration("slash:T5", "U0ALICE", "Checkout is down", t(600)),
-            t(600),
-        )
-        .await
-        .expect("later"));
+    let second = new(declare(&*s, "slash:T3", "U0BOB", "Checkout is down", t(31)).await);
+    let third = new(declare(&*s, "slash:T4", "U0ALICE", "Search is slow", t(32)).await);
+    let fourth = new(declare(&*s, "slash:T5", "U0ALICE", "Checkout is down", t(600)).await);
     assert_eq!([second.number, third.number, fourth.number], [2, 3, 4]);
     assert_eq!(s.open_incidents().await.expect("open").len(), 4);
     assert_eq!(
@@ -230,15 +204,8 @@ async fn story(s: Arc<dyn Store>) {
         s.incident_for_channel("C404").await.expect("by channel"),
         None
     );
-    let kinds: Vec<_> = s
-        .timeline(first.id)
-        .await
-        .expect("timeline")
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
     assert_eq!(
-        kinds,
+        timeline_kinds(&*s, first.id).await,
         [TimelineKind::Declared, TimelineKind::ChannelCreated]
     );
     let follow = s
@@ -324,15 +291,11 @@ async fn claims_are_exclusive(s: Arc<dyn Store>) {
     for n in 0..40 {
         let s = s.clone();
         declaring.push(tokio::spawn(async move {
-            s.declare(
-                declaration(&format!("k{n}"), &format!("U{n}"), "Same title", t(0)),
-                t(0),
-            )
-            .await
+            declare(&*s, &format!("k{n}"), &format!("U{n}"), "Same title", t(0)).await
         }));
     }
     for d in declaring {
-        new(d.await.expect("task").expect("declare"));
+        new(d.await.expect("task"));
     }
     let mut tasks = Vec::new();
     for w in 0..8 {
