@@ -73,6 +73,17 @@ fn sim_vars(
     vars
 }
 
+/// The command succeeded and printed exactly `stdout`.
+fn assert_printed(output: &Output, stdout: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "exit {:?}: {stderr}",
+        output.status
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), stdout);
+}
+
 fn last_line(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr)
         .lines()
@@ -166,15 +177,7 @@ async fn an_announce_channel_the_bot_cannot_see_stops_startup() {
 async fn migrate_needs_only_the_database_url() {
     let db = sqlite_db();
     let output = run_command("migrate", [("DATABASE_URL", db.url.as_str())]).await;
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        "sqlite database is up to date\n"
-    );
+    assert_printed(&output, "sqlite database is up to date\n");
     let store = incident_commander::store::connect(&db.url)
         .await
         .expect("migrated database opens");
@@ -193,14 +196,9 @@ async fn check_validates_the_configuration_against_slack_and_exits() {
     sim.add_channel("incidents", false, true);
     let vars = sim_vars(&sim, &db, &[("ANNOUNCE_CHANNEL", "#incidents")]);
     let output = run_command("check", vars).await;
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        "configuration is valid; the bot is U0BOT in workspace Example\n"
+    assert_printed(
+        &output,
+        "configuration is valid; the bot is U0BOT in workspace Example\n",
     );
     assert!(
         sim.calls_to("apps.connections.open").is_empty(),
