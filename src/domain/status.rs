@@ -1,5 +1,6 @@
-//! The incident lifecycle: `triage` → `investigating` → `fixing` → `monitoring` → `resolved`,
-//! and `triage` → `declined`. `resolved` and `declined` are terminal until reopened.
+//! The incident lifecycle's states: `triage` → `investigating` → `fixing` → `monitoring` →
+//! `resolved`, and `triage` → `declined`. `resolved` and `declined` are terminal until reopened.
+//! (The transition rules arrive with the commands that change status.)
 
 use std::fmt;
 
