@@ -1,9 +1,17 @@
 //! Ack latency: how long a `/inc` slash command waits for its ack — through the simulator's
-//! WebSocket, slack-morphism's listener, the bot's handler and a real database — and how long a
-//! declaration takes until its channel is fully set up (card pinned, announced).
+//! WebSocket, slack-morphism's listener, the bot's handler and a real database — and what the
+//! job worker does with declarations:
 //!
-//! `cargo bench --bench ack_latency` (SQLite in a temporary file). Set `BENCH_DATABASE_URL` to a
-//! PostgreSQL database to measure that backend instead. Figures go to docs/performance.md.
+//! 1. reads: `/inc list`, one after another;
+//! 2. burst: declarations back to back, as fast as acks return — ack latency under load, and how
+//!    many incidents a second the worker fully sets up (the queue builds, so per-incident times
+//!    here measure queueing, not the bot);
+//! 3. paced: declarations at a steady rate below that capacity — time from the command to its
+//!    card being pinned, i.e. the bot's own work per incident.
+//!
+//! `cargo bench --bench ack_latency [-- --reads N --burst N --paced N --interval-ms N]` (SQLite in
+//! a temporary file). Set `BENCH_DATABASE_URL` to a PostgreSQL database to measure that backend
+//! instead. Figures go to docs/performance.md.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,7 +27,9 @@ const WAIT: Duration = Duration::from_secs(30);
 async fn main() {
     incident_commander::install_crypto_provider();
     let reads: usize = arg("--reads").unwrap_or(500);
-    let declarations: usize = arg("--declarations").unwrap_or(200);
+    let burst: usize = arg("--burst").unwrap_or(200);
+    let paced: usize = arg("--paced").unwrap_or(50);
+    let interval = Duration::from_millis(arg("--interval-ms").unwrap_or(100) as u64);
 
     let sim = SlackSimulator::start(SimulatorConfig::default())
         .await
@@ -70,36 +80,60 @@ async fn main() {
     for _ in 0..reads {
         list.push(ack("list".into()).await);
     }
-    let mut declare = Vec::with_capacity(declarations);
+    let mut declare = Vec::with_capacity(burst);
     let started = Instant::now();
-    for n in 0..declarations {
-        declare.push(ack(format!("declare sev2 Benchmark incident {n}")).await);
+    for n in 0..burst {
+        declare.push(ack(format!("declare sev2 Burst incident {n}")).await);
     }
-    let all_pinned = sim
-        .wait_until(Duration::from_secs(600), |s| {
-            s.calls_to("pins.add").len() >= declarations
-        })
-        .await;
+    let pinned = |n: usize| move |s: &SlackSimulator| s.calls_to("pins.add").len() >= n;
+    assert!(
+        sim.wait_until(Duration::from_secs(600), pinned(burst))
+            .await,
+        "burst finished"
+    );
     let drained = started.elapsed();
-    assert!(all_pinned, "every declaration finished");
 
-    // Per incident: from the command's envelope to its card being pinned.
-    let ready = time_to_pinned(&sim);
+    let mut ticks = tokio::time::interval(interval);
+    for n in 0..paced {
+        ticks.tick().await;
+        let sim = sim.clone();
+        let general = general.clone();
+        tokio::spawn(async move {
+            sim.slash_command(
+                "U0ALICE",
+                &general,
+                &format!("declare sev2 Paced incident {n}"),
+            );
+        });
+    }
+    assert!(
+        sim.wait_until(Duration::from_secs(600), pinned(burst + paced))
+            .await,
+        "paced declarations finished"
+    );
 
-    println!("ack latency, backend {backend}, one Socket Mode connection, 2-core machine");
-    report("/inc list (read, one query)", &mut list);
-    report("/inc declare (one write transaction)", &mut declare);
-    report("declare → channel created, card pinned", &mut ready.clone());
+    println!("backend {backend}, one Socket Mode connection, 2-core machine");
+    report("/inc list ack (read, one query)", &mut list);
+    report(
+        "/inc declare ack, burst (one write transaction)",
+        &mut declare,
+    );
     println!(
-        "{declarations} declarations acked and fully set up in {:.1} s ({:.1} incidents/s)",
+        "  burst: {burst} declarations acked and fully set up in {:.1} s ({:.1} incidents/s)",
         drained.as_secs_f64(),
-        declarations as f64 / drained.as_secs_f64()
+        burst as f64 / drained.as_secs_f64()
+    );
+    report(
+        &format!("paced, one per {interval:?}: declare → card pinned"),
+        &mut time_to_pinned(&sim, "paced-incident-"),
     );
     let _ = stop.send(());
     let _ = running.await;
 }
 
-fn time_to_pinned(sim: &SlackSimulator) -> Vec<Duration> {
+/// From each declaration's envelope to its card being pinned, for titles whose slug starts
+/// with `slug_prefix`.
+fn time_to_pinned(sim: &SlackSimulator, slug_prefix: &str) -> Vec<Duration> {
     use incident_commander::simulator::SimEvent;
     let mut sent: HashMap<String, Instant> = HashMap::new();
     let mut channel_of_title: HashMap<String, String> = HashMap::new();
@@ -109,6 +143,7 @@ fn time_to_pinned(sim: &SlackSimulator) -> Vec<Duration> {
             SimEvent::EnvelopeSent { envelope, at, .. } => {
                 if let Some(text) = envelope.payload["text"].as_str()
                     && let Some(title) = text.strip_prefix("declare sev2 ")
+                    && incident_commander::domain::slug::slug(title).starts_with(slug_prefix)
                 {
                     sent.insert(incident_commander::domain::slug::slug(title), at);
                 }
@@ -146,7 +181,7 @@ fn report(what: &str, samples: &mut [Duration]) {
     samples.sort();
     let at = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
     println!(
-        "  {what:<42} n={:<4} p50 {:>8.2?}  p90 {:>8.2?}  p99 {:>8.2?}  max {:>8.2?}",
+        "  {what:<52} n={:<4} p50 {:>8.2?}  p90 {:>8.2?}  p99 {:>8.2?}  max {:>8.2?}",
         samples.len(),
         at(0.50),
         at(0.90),

@@ -442,24 +442,23 @@ impl SlackSimulator {
         .await
     }
 
-    /// Waits until `cond` holds (true) or `timeout` passes (false), re-checking after every
-    /// change in the simulator.
+    /// Polls `cond` every 20 ms until it holds (true) or `timeout` passes (false). Polling, not
+    /// the change watch: `cond` may be as costly as scanning the whole event log, and re-running
+    /// it on every change would contend with the server for the state lock under load.
     pub async fn wait_until(
         &self,
         timeout: Duration,
         cond: impl Fn(&SlackSimulator) -> bool,
     ) -> bool {
-        let mut changes = self.inner.changed.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            changes.borrow_and_update();
             if cond(self) {
                 return true;
             }
-            match tokio::time::timeout_at(deadline, changes.changed()).await {
-                Ok(Ok(())) => continue,
-                Ok(Err(_)) | Err(_) => return cond(self),
+            if tokio::time::Instant::now() >= deadline {
+                return false;
             }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
