@@ -30,6 +30,8 @@ pub struct Settings {
     pub announce_channel: Option<String>,
     /// `CHANNEL_PREFIX`: incident channels are `<prefix>-<number>-<slug>`.
     pub channel_prefix: String,
+    /// `ADMINS`: Slack user ids allowed to resolve, decline and reopen any incident.
+    pub admins: Vec<String>,
     /// `SLACK_SOCKET_CONNECTIONS`: Socket Mode connections this replica holds (Slack allows 10
     /// per app across all replicas).
     pub socket_connections: u32,
@@ -104,6 +106,28 @@ impl Settings {
                 reason: "use 1–20 characters of a-z, 0-9, - and _".into(),
             });
         }
+        let admins = match get("ADMINS") {
+            None => Vec::new(),
+            Some(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(|id| {
+                    let ok = id.len() >= 3
+                        && id.starts_with(['U', 'W'])
+                        && id
+                            .chars()
+                            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+                    ok.then(|| id.to_string())
+                        .ok_or_else(|| ConfigError::Invalid {
+                            var: "ADMINS",
+                            reason: format!(
+                                "{id:?} is not a Slack user id (U…); list ids separated by commas"
+                            ),
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
         let socket_connections = match get("SLACK_SOCKET_CONNECTIONS") {
             None => 2,
             Some(v) => match v.trim().parse::<u32>() {
@@ -144,6 +168,7 @@ impl Settings {
             database_url,
             announce_channel,
             channel_prefix,
+            admins,
             socket_connections,
             slack_timeout,
             log_format,
@@ -222,6 +247,7 @@ impl fmt::Debug for Settings {
             .field("database_url", &redact_url(&self.database_url))
             .field("announce_channel", &self.announce_channel)
             .field("channel_prefix", &self.channel_prefix)
+            .field("admins", &self.admins)
             .field("socket_connections", &self.socket_connections)
             .field("slack_timeout", &self.slack_timeout)
             .field("log_format", &self.log_format)
@@ -308,6 +334,7 @@ mod tests {
                 "ANNOUNCE_CHANNEL is invalid",
             ),
             (vars(&[("LOG_FORMAT", "xml")]), "LOG_FORMAT is invalid"),
+            (vars(&[("ADMINS", "U0ROOT, alice")]), "ADMINS is invalid"),
             (
                 vars(&[("SLACK_TIMEOUT", "soon")]),
                 "SLACK_TIMEOUT is invalid",
@@ -337,6 +364,18 @@ mod tests {
             .expect_err("wrong prefix")
             .to_string();
         assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn admins_are_a_list_of_user_ids() {
+        let s = Settings::from_map(&vars(&[("ADMINS", " U0ROOT, W0OPS ,")])).expect("valid");
+        assert_eq!(s.admins, ["U0ROOT", "W0OPS"]);
+        assert!(
+            Settings::from_map(&vars(&[]))
+                .expect("valid")
+                .admins
+                .is_empty()
+        );
     }
 
     #[test]

@@ -1,25 +1,28 @@
-//! The `/inc` slash command: parse, decide, record, reply — within the ack.
-//!
-//! A declaration is one store transaction (incident, roles, timeline, idempotency key, first job)
-//! followed by a wake-up of the job worker; the channel is created by the worker after the ack.
-//! A rejected command changes nothing and says why. A database failure is told to the user too:
-//! nothing is ever silently dropped.
+//! The `/inc` slash command: parse, then either answer from the database (help, list, status,
+//! roles, follow-ups), declare, or change the incident of the channel it was typed in — always
+//! within the ack. A rejected command changes nothing and says why. A database failure is told
+//! to the user too: nothing is ever silently dropped.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tracing::{error, info};
 
-use super::Shared;
 use super::steps::Step;
+use super::{Shared, changes};
+use crate::domain::command::{self, Command, Grammar, Scope};
 use crate::domain::severity::DEFAULT_LEVELS;
-use crate::domain::{Command, NewIncident, Severity, command, message};
-use crate::slack::{Inbound, Reply, SlashCommand};
+use crate::domain::{Incident, NewIncident, Severity, message};
+use crate::slack::{Ack, Inbound, SlashCommand};
 use crate::store::{Declaration, Declared, StoreError};
 
 /// The same person declaring the same title at the same severity within this window is treated
 /// as a retry of their first declaration.
 const RETRY_WINDOW: Duration = Duration::from_secs(120);
+
+const GRAMMAR: Grammar = Grammar {
+    levels: DEFAULT_LEVELS,
+};
 
 pub(crate) struct Handler {
     shared: Arc<Shared>,
@@ -30,23 +33,69 @@ impl Handler {
         Handler { shared }
     }
 
-    async fn handle(&self, cmd: &SlashCommand) -> Result<Reply, StoreError> {
-        let parsed = match command::parse(&cmd.text, DEFAULT_LEVELS) {
+    async fn handle(&self, cmd: &SlashCommand) -> Result<Ack, StoreError> {
+        let parsed = match command::parse(&cmd.text, &GRAMMAR) {
             Ok(parsed) => parsed,
-            Err(e) => return Ok(Reply::new(e.to_string())),
+            Err(e) => return Ok(Ack::ephemeral(e.to_string())),
         };
-        match parsed {
-            Command::Help => Ok(Reply::new(message::help())),
+        if parsed.spec.scope == Scope::IncidentChannel {
+            let Some(incident) = self
+                .shared
+                .store
+                .incident_by_channel(&cmd.channel_id)
+                .await?
+            else {
+                let open = self.shared.store.open_incidents().await?;
+                let suggested = suggestions(&open, &cmd.user_id);
+                return Ok(Ack::ephemeral(message::not_in_incident_channel(
+                    parsed.spec.name(),
+                    &suggested,
+                )));
+            };
+            return self.in_channel(cmd, incident, parsed.command).await;
+        }
+        match parsed.command {
+            Command::Help => Ok(Ack::ephemeral(command::help())),
             Command::List => {
                 let open = self.shared.store.open_incidents().await?;
-                Ok(Reply::new(message::incident_list(&open, &cmd.user_id)))
+                Ok(Ack::ephemeral(message::incident_list(&open, &cmd.user_id)))
             }
             Command::Declare {
                 severity,
                 triage,
                 title,
             } => self.declare(cmd, severity, triage, &title).await,
+            other => Err(StoreError::Corrupt(format!(
+                "{other:?} is not a command that works anywhere"
+            ))),
         }
+    }
+
+    /// A command typed in `incident`'s channel.
+    async fn in_channel(
+        &self,
+        cmd: &SlashCommand,
+        incident: Incident,
+        command: Command,
+    ) -> Result<Ack, StoreError> {
+        let text = match command {
+            Command::Status => message::status_card(&incident, self.shared.clock.now()),
+            Command::Roles => message::roles_list(&incident),
+            Command::FollowUps => {
+                let timeline = self.shared.store.timeline(incident.id).await?;
+                message::followups_list(&incident, &timeline)
+            }
+            Command::Change(change) => {
+                let key = format!("slash:{}", cmd.trigger_id);
+                return changes::apply(&self.shared, incident, change, &cmd.user_id, &key).await;
+            }
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "{other:?} is not an in-channel command"
+                )));
+            }
+        };
+        Ok(Ack::ephemeral(text))
     }
 
     async fn declare(
@@ -55,43 +104,56 @@ impl Handler {
         severity: Severity,
         triage: bool,
         title: &str,
-    ) -> Result<Reply, StoreError> {
+    ) -> Result<Ack, StoreError> {
         let now = self.shared.clock.now();
         let incident = NewIncident::from_fast_path(&cmd.user_id, severity, triage, title, now);
         let first = Step::CreateChannel {
             response_url: Some(cmd.response_url.clone()),
         };
+        let key = format!("slash:{}", cmd.trigger_id);
         let declaration = Declaration {
-            key: format!("slash:{}", cmd.trigger_id),
+            // The incident has no id yet; only the `sync_*` steps use it in their keys.
+            jobs: vec![first.job(0, &key, now)],
+            key,
             incident,
-            jobs: vec![first.job(None, now)],
             duplicate_window: RETRY_WINDOW,
         };
         match self.shared.store.declare(declaration, now).await? {
             Declared::New(incident) => {
                 self.shared.wake.notify_one();
                 info!(incident.number = incident.number, severity = %incident.severity, "declared");
-                Ok(Reply::new(message::declared_reply(&incident)))
+                Ok(Ack::ephemeral(message::declared_reply(&incident)))
             }
             Declared::Existing(incident) => {
                 info!(
                     incident.number = incident.number,
                     "repeated declaration answered with the existing incident"
                 );
-                Ok(Reply::new(message::already_declared_reply(&incident)))
+                Ok(Ack::ephemeral(message::already_declared_reply(&incident)))
             }
         }
     }
 }
 
+/// The open incidents `user` may see, theirs first (declared or holding a role), then by
+/// severity: where an in-channel command typed elsewhere was probably meant to go.
+fn suggestions<'a>(open: &'a [Incident], user: &str) -> Vec<&'a Incident> {
+    let mut visible: Vec<&Incident> = open.iter().filter(|i| i.visible_to(user)).collect();
+    visible.sort_by_key(|i| {
+        let involved = i.declared_by == user || i.roles.iter().any(|(_, u)| u == user);
+        (!involved, i.severity, i.number)
+    });
+    visible
+}
+
 #[async_trait::async_trait]
 impl Inbound for Handler {
-    async fn slash_command(&self, cmd: SlashCommand) -> Reply {
+    async fn slash_command(&self, cmd: SlashCommand) -> Ack {
         match self.handle(&cmd).await {
-            Ok(reply) => reply,
+            Ok(ack) => ack,
             Err(e) => {
                 error!(error = %e, "slash command failed");
-                Reply::new(
+                Ack::ephemeral(
                     ":warning: incident-commander could not reach its database, so nothing was recorded. \
                      Please try again in a moment.",
                 )

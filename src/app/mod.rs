@@ -6,7 +6,8 @@
 //! channel; [`App::run`] starts Socket Mode and the job worker and runs until shutdown.
 //!
 //! - [`commands`]: the `/inc` handler — decides the ack within one database transaction.
-//! - [`steps`]: the declaration saga as durable, idempotent job steps.
+//! - [`changes`]: changing an incident — load, decide (the domain), record, reply.
+//! - [`steps`]: every piece of Slack work as durable, idempotent job steps.
 //! - [`worker`]: claims due jobs (replica-safe), runs them, retries with backoff or reports.
 
 use std::future::Future;
@@ -20,6 +21,7 @@ use crate::config::Settings;
 use crate::slack::{self, BotIdentity, SlackApi, SlackError, SocketMode};
 use crate::store::{self, Store, StoreError};
 
+mod changes;
 pub mod clock;
 mod commands;
 pub mod steps;
@@ -47,7 +49,7 @@ pub enum StartupError {
 /// What every use case shares. Cheap to clone through `Arc`.
 pub(crate) struct Shared {
     pub settings: Settings,
-    pub store: Arc<dyn Store>,
+    pub store: Store,
     pub slack: SlackApi,
     pub bot: BotIdentity,
     /// The announce channel's id, resolved at startup from `ANNOUNCE_CHANNEL`.
@@ -109,7 +111,7 @@ impl App {
     }
 
     /// The store, for tests and offline commands.
-    pub fn store(&self) -> Arc<dyn Store> {
+    pub fn store(&self) -> Store {
         self.shared.store.clone()
     }
 

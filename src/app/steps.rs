@@ -1,39 +1,49 @@
-//! The declaration saga (RELIABILITY.md §2.6) as durable job steps.
+//! Every piece of Slack work the bot does, as durable job [`Step`]s.
 //!
+//! A declaration starts a saga; every later change enqueues the steps its effects ask for:
 //! ```text
 //! declare (one transaction, before the ack) ──► create_channel ──┬─► invite
-//!                                                                ├─► set_topic
-//!                                                                ├─► post_card ──► pin_card
-//!                                                                └─► announce   (public incidents)
+//!                                                                ├─► sync_topic
+//!                                                                ├─► sync_card ──► pin_card
+//!                                                                └─► sync_announcement (public)
+//! a change (one transaction, before the ack) ──► post, thread_reply, invite, invite_group,
+//!                                                 sync_topic, sync_card, sync_announcement
 //! ```
-//! Each step is a job row; completing a step records what it achieved (the channel id, the
-//! card's ts, …) and enqueues the next steps in the same transaction, so a crash anywhere leaves
-//! either the step to redo or its successors to run. The four steps after the channel run in
-//! parallel. Every step is idempotent:
+//! Each step is a job row; completing a step records what it learned from Slack (the channel id,
+//! the card's ts, …) and enqueues the next steps in the same transaction, so a crash anywhere
+//! leaves either the step to redo or its successors to run. Every step is idempotent:
 //! - `create_channel` notes the name it is about to request; on `name_taken` for a name it had
 //!   already requested (a retry after a crash or a lost answer) it adopts the channel if the bot
 //!   created it and no incident owns it; any other `name_taken` moves on to `-2`, `-3`, ….
-//! - `invite` treats `already_in_channel` as done; `pin_card` treats `already_pinned` as done;
-//!   `set_topic` sets the topic computed from the incident's current state.
-//! - `post_card` and `announce` skip posting when the incident already records their `ts`; the
-//!   only duplicate left is a crash between Slack's answer and the commit.
+//! - `invite` and `invite_group` treat `already_in_channel` as done; `pin_card` treats
+//!   `already_pinned` as done.
+//! - The `sync_*` steps render the topic, the card or the announcement from the incident **as it
+//!   is when they run**, and their job key is per incident, so changes arriving while one waits
+//!   coalesce into one run, and a change arriving while one runs makes it run once more
+//!   (the job's generation). `sync_card` and `sync_announcement` post their message the first
+//!   time and edit it in place (`chat.update`) afterwards; the `ts` they learn is recorded even
+//!   when the run was superseded, so the message is never posted twice.
+//! - `post` and `thread_reply` are keyed by the command that caused them; the only duplicate left
+//!   is a crash between Slack's answer and the commit. Posts to one channel share a lane: they
+//!   run in the order recorded, one at a time, about a second apart.
 //!
 //! A step that fails for good is reported where the user will see it: in the incident channel,
 //! or — when there is no channel — ephemerally to the declarer through the command's response URL.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::Shared;
-use crate::domain::{Incident, IncidentId, TimelineKind, message, mrkdwn, slug};
+use crate::domain::message::{self, Message};
+use crate::domain::{Entry, Incident, IncidentId, mrkdwn, slug};
 use crate::slack::{ChannelRef, SlackError};
-use crate::store::{IncidentChange, Job, NewEvent, NewJob, Outcome, StoreError};
+use crate::store::{Dedupe, IncidentChange, Job, NewJob, Outcome, StoreError};
 
 /// How many names (`-2` … `-20`) to try before giving up on `name_taken`.
 const MAX_NAME_ATTEMPTS: u32 = 20;
 
-/// One durable unit of Slack work, stored as a job's JSON payload.
+/// One durable unit of Slack work, stored as a job's JSON payload (tag `step`). Variants are
+/// never renamed: pending jobs of an older version must still read (hence the aliases).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
@@ -45,13 +55,38 @@ pub enum Step {
     Invite {
         users: Vec<String>,
     },
-    SetTopic,
-    PostCard,
+    /// Invite every member of a user group.
+    InviteGroup {
+        group: String,
+    },
+    /// Bring the channel topic up to date.
+    #[serde(alias = "set_topic")]
+    SyncTopic,
+    /// Post the incident card, or bring it up to date in place.
+    #[serde(alias = "post_card")]
+    SyncCard {
+        /// The incident channel: the card keeps its place among the channel's posts.
+        #[serde(default)]
+        channel: Option<String>,
+    },
     PinCard {
         ts: String,
     },
-    Announce {
+    /// Post the announcement in `channel`, or bring it up to date in place.
+    #[serde(alias = "announce")]
+    SyncAnnouncement {
         channel: String,
+    },
+    /// Post `message` in `channel`.
+    Post {
+        channel: String,
+        message: Message,
+    },
+    /// Reply in the announcement's thread (`channel` is the announce channel). Nothing is posted
+    /// if the incident was never announced.
+    ThreadReply {
+        channel: String,
+        message: Message,
     },
     /// Tell someone that a step failed for good.
     Report {
@@ -73,24 +108,44 @@ impl Step {
         match self {
             Step::CreateChannel { .. } => "create_channel",
             Step::Invite { .. } => "invite",
-            Step::SetTopic => "set_topic",
-            Step::PostCard => "post_card",
+            Step::InviteGroup { .. } => "invite_group",
+            Step::SyncTopic => "sync_topic",
+            Step::SyncCard { .. } => "sync_card",
             Step::PinCard { .. } => "pin_card",
-            Step::Announce { .. } => "announce",
+            Step::SyncAnnouncement { .. } => "sync_announcement",
+            Step::Post { .. } => "post",
+            Step::ThreadReply { .. } => "thread_reply",
             Step::Report { .. } => "report",
         }
     }
 
-    /// A job running this step for `incident`, due at `now`. Steps of a known incident carry a
-    /// dedupe key so no step is ever enqueued twice for it; reports carry none.
-    pub fn job(&self, incident: Option<IncidentId>, now: DateTime<Utc>) -> NewJob {
-        let key = match (self, incident) {
-            (Step::Report { .. }, _) | (_, None) => None,
-            (_, Some(id)) => Some(format!("incident:{id}:{}", self.kind())),
+    /// A job running this step for `incident`, due at `now`. `cause` names what asked for it
+    /// (`declared:7`, `slash:<trigger_id>:2`, `job:41`) and makes its key, so the same cause
+    /// never enqueues a step twice; the `sync_*` steps are keyed per incident instead and
+    /// coalesce. Posts get their channel's lane.
+    pub fn job(&self, incident: IncidentId, cause: &str, now: DateTime<Utc>) -> NewJob {
+        let (key, dedupe) = match self {
+            Step::SyncTopic | Step::SyncCard { .. } | Step::SyncAnnouncement { .. } => (
+                Some(format!("incident:{incident}:{}", self.kind())),
+                Dedupe::Rerun,
+            ),
+            Step::Report { .. } => (None, Dedupe::Keep),
+            _ => (Some(format!("{cause}:{}", self.kind())), Dedupe::Keep),
+        };
+        let lane = match self {
+            Step::Post { channel, .. }
+            | Step::ThreadReply { channel, .. }
+            | Step::SyncAnnouncement { channel }
+            | Step::SyncCard {
+                channel: Some(channel),
+            } => Some(format!("channel:{channel}")),
+            _ => None,
         };
         NewJob {
             kind: self.kind().to_string(),
             key,
+            dedupe,
+            lane,
             payload: serde_json::to_value(self).unwrap_or_default(),
             run_at: now,
         }
@@ -100,11 +155,21 @@ impl Step {
     fn description(&self) -> String {
         match self {
             Step::CreateChannel { .. } => "Creating the channel".into(),
-            Step::Invite { .. } => "Inviting the responders".into(),
-            Step::SetTopic => "Setting the channel topic".into(),
-            Step::PostCard => "Posting the incident card".into(),
+            Step::Invite { .. } => "Inviting people".into(),
+            Step::InviteGroup { group } => format!("Inviting {}", mrkdwn::group(group)),
+            Step::SyncTopic => "Setting the channel topic".into(),
+            Step::SyncCard { .. } => "Posting the incident card".into(),
             Step::PinCard { .. } => "Pinning the incident card".into(),
-            Step::Announce { channel } => format!("Announcing in {}", mrkdwn::channel(channel)),
+            Step::SyncAnnouncement { channel } => {
+                format!("Announcing in {}", mrkdwn::channel(channel))
+            }
+            Step::Post { .. } => "Posting a message".into(),
+            Step::ThreadReply { channel, .. } => {
+                format!(
+                    "Replying in the announcement's thread in {}",
+                    mrkdwn::channel(channel)
+                )
+            }
             Step::Report { .. } => "Reporting a failure".into(),
         }
     }
@@ -142,6 +207,7 @@ impl StepError {
 pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<Outcome, StepError> {
     let now = shared.clock.now();
     let slack = &shared.slack;
+    let cause = format!("job:{}", job.id);
     match step {
         Step::Report { to, text } => {
             match to {
@@ -153,30 +219,33 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
         Step::CreateChannel { .. } => create_channel(shared, &load(shared, job).await?, now).await,
         Step::Invite { users } => {
             let (_, channel) = load_with_channel(shared, job).await?;
-            slack.invite(&channel, users).await?;
+            invite(shared, &channel, users).await?;
             Ok(Outcome::default())
         }
-        Step::SetTopic => {
+        Step::InviteGroup { group } => {
+            let (_, channel) = load_with_channel(shared, job).await?;
+            let members = slack.usergroup_members(group).await?;
+            invite(shared, &channel, &members).await?;
+            Ok(Outcome::default())
+        }
+        Step::SyncTopic => {
             let (incident, channel) = load_with_channel(shared, job).await?;
             slack
                 .set_topic(&channel, &message::topic(&incident))
                 .await?;
             Ok(Outcome::default())
         }
-        Step::PostCard => {
+        Step::SyncCard { .. } => {
             let (incident, channel) = load_with_channel(shared, job).await?;
-            let (ts, change) = match &incident.card_ts {
-                Some(ts) => (ts.clone(), None),
-                None => {
-                    let ts = slack
-                        .post(&channel, &message::incident_card(&incident))
-                        .await?;
-                    (ts.clone(), Some(IncidentChange::CardPosted { ts }))
-                }
-            };
+            let card = message::incident_card(&incident);
+            if let Some(ts) = &incident.card_ts {
+                slack.update(&channel, ts, &card).await?;
+                return Ok(Outcome::default());
+            }
+            let ts = slack.post(&channel, &card).await?;
             Ok(Outcome {
-                change,
-                follow_ups: vec![Step::PinCard { ts }.job(Some(incident.id), now)],
+                follow_ups: vec![Step::PinCard { ts: ts.clone() }.job(incident.id, &cause, now)],
+                change: Some(IncidentChange::CardPosted { ts }),
                 events: Vec::new(),
             })
         }
@@ -185,28 +254,52 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             slack.pin(&channel, ts).await?;
             Ok(Outcome::default())
         }
-        Step::Announce { channel: target } => {
+        Step::SyncAnnouncement { channel: target } => {
             let incident = load(shared, job).await?;
-            if incident.announcement_ts.is_some() {
+            let announcement = message::announcement(&incident);
+            if let Some(ts) = &incident.announcement_ts {
+                let channel = incident.announcement_channel.as_deref().unwrap_or(target);
+                slack.update(channel, ts, &announcement).await?;
                 return Ok(Outcome::default());
             }
-            let ts = slack
-                .post(target, &message::announcement(&incident))
-                .await?;
+            let ts = slack.post(target, &announcement).await?;
             Ok(Outcome {
                 change: Some(IncidentChange::Announced {
                     channel: target.clone(),
                     ts: ts.clone(),
                 }),
                 follow_ups: Vec::new(),
-                events: vec![NewEvent {
-                    kind: TimelineKind::Announced,
-                    actor: None,
-                    data: json!({ "channel": target, "ts": ts }),
+                events: vec![Entry::Announced {
+                    channel: target.clone(),
+                    ts,
                 }],
             })
         }
+        Step::Post { channel, message } => {
+            slack.post(channel, message).await?;
+            Ok(Outcome::default())
+        }
+        Step::ThreadReply { message, .. } => {
+            // The announcement was posted earlier in the same lane, if it was posted at all.
+            let incident = load(shared, job).await?;
+            if let (Some(channel), Some(ts)) =
+                (&incident.announcement_channel, &incident.announcement_ts)
+            {
+                slack.post_in_thread(channel, Some(ts), message).await?;
+            }
+            Ok(Outcome::default())
+        }
     }
+}
+
+/// Invites `users` to `channel`, leaving out the bot itself (Slack refuses to invite it).
+async fn invite(shared: &Shared, channel: &str, users: &[String]) -> Result<(), SlackError> {
+    let users: Vec<String> = users
+        .iter()
+        .filter(|u| **u != shared.bot.user_id)
+        .cloned()
+        .collect();
+    shared.slack.invite(channel, &users).await
 }
 
 /// The job's incident and its channel, for steps that act in the channel.
@@ -280,7 +373,7 @@ async fn adoptable(shared: &Shared, name: &str) -> Result<Option<ChannelRef>, St
     }
     if shared
         .store
-        .incident_for_channel(&channel.id)
+        .incident_by_channel(&channel.id)
         .await?
         .is_some()
     {
@@ -302,26 +395,29 @@ fn channel_ready(
             users.push(user.clone());
         }
     }
-    users.retain(|u| *u != shared.bot.user_id);
-    let id = Some(incident.id);
+    let id = incident.id;
+    let cause = format!("declared:{id}");
     let mut follow_ups = vec![
-        Step::Invite { users }.job(id, now),
-        Step::SetTopic.job(id, now),
-        Step::PostCard.job(id, now),
+        Step::Invite { users }.job(id, &cause, now),
+        Step::SyncTopic.job(id, &cause, now),
+        Step::SyncCard {
+            channel: Some(channel.id.clone()),
+        }
+        .job(id, &cause, now),
     ];
     if let (false, Some(announce)) = (incident.private, &shared.announce_channel) {
         follow_ups.push(
-            Step::Announce {
+            Step::SyncAnnouncement {
                 channel: announce.clone(),
             }
-            .job(id, now),
+            .job(id, &cause, now),
         );
     }
     Outcome {
-        events: vec![NewEvent {
-            kind: TimelineKind::ChannelCreated,
-            actor: None,
-            data: json!({ "channel_id": channel.id, "name": channel.name, "adopted": adopted }),
+        events: vec![Entry::ChannelCreated {
+            channel_id: channel.id.clone(),
+            name: channel.name.clone(),
+            adopted,
         }],
         change: Some(IncidentChange::Channel {
             id: channel.id,
@@ -367,13 +463,12 @@ pub(crate) async fn failure_outcome(
     Outcome {
         change: None,
         follow_ups: report
-            .map(|r| r.job(Some(incident.id), now))
+            .map(|r| r.job(incident.id, &format!("job:{}", job.id), now))
             .into_iter()
             .collect(),
-        events: vec![NewEvent {
-            kind: TimelineKind::StepFailed,
-            actor: None,
-            data: json!({ "step": step.kind(), "error": reason }),
+        events: vec![Entry::StepFailed {
+            step: step.kind().to_string(),
+            error: reason,
         }],
     }
 }
@@ -381,6 +476,7 @@ pub(crate) async fn failure_outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn steps_round_trip_through_their_payloads() {
@@ -391,11 +487,22 @@ mod tests {
             Step::Invite {
                 users: vec!["U1".into()],
             },
-            Step::SetTopic,
-            Step::PostCard,
+            Step::InviteGroup { group: "S1".into() },
+            Step::SyncTopic,
+            Step::SyncCard {
+                channel: Some("C1".into()),
+            },
             Step::PinCard { ts: "1.2".into() },
-            Step::Announce {
+            Step::SyncAnnouncement {
                 channel: "C1".into(),
+            },
+            Step::Post {
+                channel: "C1".into(),
+                message: Message::text("hi"),
+            },
+            Step::ThreadReply {
+                channel: "C2".into(),
+                message: Message::text("hi"),
             },
             Step::Report {
                 to: ReportTo::Channel { id: "C1".into() },
@@ -404,16 +511,53 @@ mod tests {
         ];
         let now = DateTime::from_timestamp(0, 0).expect("time");
         for step in steps {
-            let job = step.job(Some(7), now);
+            let job = step.job(7, "slash:T1:0", now);
             assert_eq!(job.kind, step.kind());
             assert_eq!(job.payload["step"], step.kind());
             let back: Step = serde_json::from_value(job.payload).expect("payload");
             assert_eq!(back, step);
         }
-        assert_eq!(
-            Step::SetTopic.job(Some(7), now).key.as_deref(),
-            Some("incident:7:set_topic")
-        );
-        assert_eq!(Step::SetTopic.job(None, now).key, None);
+    }
+
+    #[test]
+    fn keys_name_the_cause_and_sync_steps_coalesce_per_incident() {
+        let now = DateTime::from_timestamp(0, 0).expect("time");
+        let topic = Step::SyncTopic.job(7, "slash:T1:0", now);
+        assert_eq!(topic.key.as_deref(), Some("incident:7:sync_topic"));
+        assert_eq!(topic.dedupe, Dedupe::Rerun);
+        let post = Step::Post {
+            channel: "C1".into(),
+            message: Message::text("hi"),
+        }
+        .job(7, "slash:T1:0", now);
+        assert_eq!(post.key.as_deref(), Some("slash:T1:0:post"));
+        assert_eq!(post.lane.as_deref(), Some("channel:C1"));
+        assert_eq!(post.dedupe, Dedupe::Keep);
+        let report = Step::Report {
+            to: ReportTo::Channel { id: "C1".into() },
+            text: "t".into(),
+        }
+        .job(7, "job:3", now);
+        assert_eq!((report.key, report.lane), (None, None));
+    }
+
+    #[test]
+    fn pending_jobs_of_the_foundation_still_read() {
+        for (payload, expected) in [
+            (json!({"step": "set_topic"}), Step::SyncTopic),
+            (
+                json!({"step": "post_card"}),
+                Step::SyncCard { channel: None },
+            ),
+            (
+                json!({"step": "announce", "channel": "C9"}),
+                Step::SyncAnnouncement {
+                    channel: "C9".into(),
+                },
+            ),
+        ] {
+            let step: Step = serde_json::from_value(payload).expect("old payload");
+            assert_eq!(step, expected);
+        }
     }
 }

@@ -20,7 +20,7 @@ use tracing::{Instrument, error, info, info_span, warn};
 
 use super::Shared;
 use super::steps::{self, Step, StepError};
-use crate::store::{Job, Outcome};
+use crate::store::{Finished, Job, Outcome, StoreError};
 
 /// How often the queue is polled when nothing wakes the worker.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -102,10 +102,12 @@ async fn run_job(shared: &Shared, job: Job) {
             Err(e) => {
                 let reason = format!("unreadable job payload: {e}");
                 error!(%reason);
-                record(
+                let now = shared.clock.now();
+                finished(
+                    shared,
                     shared
                         .store
-                        .fail_job(&job, &reason, Outcome::default(), shared.clock.now())
+                        .fail_job(&job, &reason, Outcome::default(), now)
                         .await,
                 );
                 return;
@@ -113,18 +115,19 @@ async fn run_job(shared: &Shared, job: Job) {
         };
         match steps::execute(shared, &job, &step).await {
             Ok(outcome) => {
-                let wake = !outcome.follow_ups.is_empty();
                 let now = shared.clock.now();
-                if record(shared.store.complete_job(&job, outcome, now).await) && wake {
-                    shared.wake.notify_one();
-                }
+                finished(shared, shared.store.complete_job(&job, outcome, now).await);
             }
             Err(e) if e.is_transient() && job.attempt < MAX_ATTEMPTS => {
                 let delay = e.retry_after().unwrap_or_else(|| backoff(job.attempt));
                 warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "step will be retried");
                 let now = shared.clock.now();
                 let at = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
-                record(shared.store.retry_job(&job, at, &e.to_string(), now).await);
+                match shared.store.retry_job(&job, at, &e.to_string(), now).await {
+                    Ok(true) => {}
+                    Ok(false) => finished(shared, Ok(Finished::LeaseLost)),
+                    Err(e) => finished(shared, Err(e)),
+                }
             }
             Err(e) => fail(shared, &job, &step, e).await,
         }
@@ -136,33 +139,29 @@ async fn run_job(shared: &Shared, job: Job) {
 async fn fail(shared: &Shared, job: &Job, step: &Step, error: StepError) {
     error!(error = %error, "step failed for good");
     let outcome = steps::failure_outcome(shared, job, step, &error).await;
-    let wake = !outcome.follow_ups.is_empty();
     let now = shared.clock.now();
-    if record(
-        shared
-            .store
-            .fail_job(job, &error.to_string(), outcome, now)
-            .await,
-    ) && wake
-    {
-        shared.wake.notify_one();
-    }
+    let result = shared
+        .store
+        .fail_job(job, &error.to_string(), outcome, now)
+        .await;
+    finished(shared, result);
 }
 
-/// Logs the result of recording an outcome; `true` when it was recorded.
-fn record(result: Result<bool, crate::store::StoreError>) -> bool {
+/// Logs how finishing a job went, and wakes the worker: a finished job may have enqueued
+/// follow-ups, freed its lane, or been re-armed to run again.
+fn finished(shared: &Shared, result: Result<Finished, StoreError>) {
     match result {
-        Ok(true) => true,
-        Ok(false) => {
+        Ok(Finished::Yes) => {}
+        Ok(Finished::Rearmed) => info!("the job was re-armed while it ran; it runs again"),
+        Ok(Finished::LeaseLost) => {
             info!("lease lost before the outcome was recorded; another worker owns the job now");
-            false
         }
         Err(e) => {
             // The lease will expire and the job run again; every step is idempotent.
             error!(error = %e, "recording a job outcome failed");
-            false
         }
     }
+    shared.wake.notify_one();
 }
 
 /// 1 s, 2 s, 4 s … capped at 5 minutes, ±20% jitter so retries of many jobs spread out.

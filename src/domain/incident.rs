@@ -29,8 +29,15 @@ pub struct Incident {
     pub announcement_ts: Option<String>,
     pub declared_by: UserId,
     pub declared_at: DateTime<Utc>,
+    /// When the last status update was posted (declaration counts as the first).
+    pub last_update_at: DateTime<Utc>,
+    /// When it was resolved or declined; `None` while open (and again after a reopen).
+    pub resolved_at: Option<DateTime<Utc>>,
     /// Current holders, one per role at most.
     pub roles: Vec<(Role, UserId)>,
+    /// Bumped by every recorded change: a change is stored only if nobody else changed the
+    /// incident since it was loaded (two replicas, two quick commands).
+    pub version: i64,
 }
 
 impl Incident {
@@ -52,6 +59,15 @@ impl Incident {
     pub fn visible_to(&self, user: &str) -> bool {
         !self.private || self.declared_by == user || self.roles.iter().any(|(_, u)| u == user)
     }
+
+    /// Sets `role`'s holder (`None`: nobody).
+    pub fn set_holder(&mut self, role: Role, user: Option<UserId>) {
+        self.roles.retain(|(r, _)| *r != role);
+        if let Some(user) = user {
+            self.roles.push((role, user));
+            self.roles.sort_by_key(|(r, _)| *r);
+        }
+    }
 }
 
 /// What a declaration creates, before the store gives it an id and a number.
@@ -71,7 +87,8 @@ pub struct NewIncident {
 impl NewIncident {
     /// The incident this becomes once stored as `id`, numbered `number`: no channel, card or
     /// announcement yet.
-    pub fn stored(self, id: IncidentId, number: i64) -> Incident {
+    pub fn stored(mut self, id: IncidentId, number: i64) -> Incident {
+        self.roles.sort_by_key(|(r, _)| *r);
         Incident {
             id,
             number,
@@ -87,7 +104,10 @@ impl NewIncident {
             announcement_ts: None,
             declared_by: self.declared_by,
             declared_at: self.declared_at,
+            last_update_at: self.declared_at,
+            resolved_at: None,
             roles: self.roles,
+            version: 0,
         }
     }
 
@@ -137,7 +157,10 @@ pub(crate) mod tests {
             announcement_ts: None,
             declared_by: "U0ALICE".into(),
             declared_at: DateTime::from_timestamp(1_795_372_298, 0).expect("time"),
+            last_update_at: DateTime::from_timestamp(1_795_372_298, 0).expect("time"),
+            resolved_at: None,
             roles: vec![(Role::Coordinator, "U0ALICE".into())],
+            version: 0,
         }
     }
 

@@ -4,14 +4,19 @@
 //! `Utc::now()`. Time arrives as an argument (`now`). Everything in this module can be tested
 //! with plain values, and `tests/it/architecture.rs` fails the build if that stops being true.
 //!
-//! - [`severity`], [`status`], [`role`]: the vocabulary of the process (PRODUCT.md §1).
+//! - [`severity`], [`status`], [`role`]: the vocabulary of the process; `status` holds the
+//!   lifecycle's transition table.
 //! - [`incident`]: the incident record and the decision of what a declaration creates.
-//! - [`command`]: the `/inc` command language, parsed with no network or database.
+//! - [`command`]: the `/inc` command language — one table of commands, parsed with no network
+//!   or database.
+//! - [`change`]: what changing an incident means — one decision function from (incident, change,
+//!   actor, now) to a refusal, or the timeline entries and Slack effects it leaves behind.
+//! - [`timeline`]: the typed timeline entries, each naming who caused it.
 //! - [`slug`]: channel names (`inc-42-checkout-is-down`, ≤ 80 characters).
 //! - [`mrkdwn`]: escaping user text so it cannot ping `@channel` or forge links.
-//! - [`message`]: what the bot says — help, cards, topics, lists — as Slack-agnostic sections.
-//! - [`timeline`]: the kinds of timeline events, each naming who caused it.
+//! - [`message`]: what the bot says — cards, topics, posts, replies — as Slack-agnostic blocks.
 
+pub mod change;
 pub mod command;
 pub mod incident;
 pub mod message;
@@ -22,12 +27,13 @@ pub mod slug;
 pub mod status;
 pub mod timeline;
 
+pub use change::{Change, Decision, Effect, Refusal};
 pub use command::{Command, CommandError};
 pub use incident::{Incident, IncidentId, NewIncident};
 pub use role::Role;
 pub use severity::Severity;
 pub use status::Status;
-pub use timeline::{TimelineEvent, TimelineKind};
+pub use timeline::{Entry, TimelineEvent};
 
 /// A Slack user id (`U…` or `W…`), as Slack sent it. Never parsed out of free text except
 /// from Slack's own escaped mention syntax.

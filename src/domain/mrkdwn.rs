@@ -31,6 +31,58 @@ pub fn channel(id: &str) -> String {
     format!("<#{}>", escape(id))
 }
 
+/// A mention of a Slack user group (`S…`) the bot knows by id: it notifies the group's members.
+pub fn group(id: &str) -> String {
+    format!("<!subteam^{}>", escape(id))
+}
+
+/// User text where the person meant to mention people: exactly-formed user mentions
+/// (`<@U123>`, `<@U123|name>`) and channel links (`<#C123>`, `<#C123|name>`), as Slack sends
+/// what was picked from its pop-ups, are kept; everything else is escaped like [`escape`] — so
+/// `<!channel>`, `<!here>`, user-group pings and forged links stay inert text.
+pub fn escape_keeping_mentions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&escape(&rest[..start]));
+        let tail = &rest[start..];
+        match tail.find('>').map(|end| &tail[..=end]) {
+            Some(token) if is_person_or_channel(token) => {
+                out.push_str(token);
+                rest = &tail[token.len()..];
+            }
+            _ => {
+                out.push_str("&lt;");
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(&escape(rest));
+    out
+}
+
+/// `<@U…>`, `<@U…|label>`, `<#C…>`, `<#C…|label>` with a well-formed id and a plain label.
+fn is_person_or_channel(token: &str) -> bool {
+    let inner = &token[1..token.len() - 1];
+    let (target, label) = match inner.split_once('|') {
+        Some((t, l)) => (t, Some(l)),
+        None => (inner, None),
+    };
+    let id_ok = |id: &str, prefixes: &[char]| {
+        id.len() >= 3
+            && id.starts_with(prefixes)
+            && id
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    };
+    let target_ok = match (target.strip_prefix('@'), target.strip_prefix('#')) {
+        (Some(id), _) => id_ok(id, &['U', 'W']),
+        (_, Some(id)) => id_ok(id, &['C', 'G']),
+        _ => false,
+    };
+    target_ok && label.is_none_or(|l| !l.contains(['<', '>', '&', '|']) && !l.contains('\n'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,7 +117,43 @@ mod tests {
         }
     }
 
+    #[test]
+    fn picked_mentions_survive_and_everything_else_is_inert() {
+        let cases = [
+            (
+                "ask <@U0BOB> and <@W0AMY|amy>",
+                "ask <@U0BOB> and <@W0AMY|amy>",
+            ),
+            ("see <#C0DB|db-team>", "see <#C0DB|db-team>"),
+            ("<!channel> wake up", "&lt;!channel&gt; wake up"),
+            ("<!subteam^S1|@all> now", "&lt;!subteam^S1|@all&gt; now"),
+            ("<https://evil|docs>", "&lt;https://evil|docs&gt;"),
+            (
+                "<@bob> & <@U0BOB|<!here>>",
+                "&lt;@bob&gt; &amp; &lt;@U0BOB|&lt;!here&gt;&gt;",
+            ),
+            ("a < b > c", "a &lt; b &gt; c"),
+            ("<@U0BOB", "&lt;@U0BOB"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(escape_keeping_mentions(text), expected, "{text}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn text_keeping_mentions_never_pings_a_crowd_or_forges_a_link(s in ".*") {
+            let out = escape_keeping_mentions(&s);
+            prop_assert!(!out.contains("<!"));
+            // Every `<` left opens a person or channel mention that also closes.
+            for (i, _) in out.match_indices('<') {
+                let tail = &out[i..];
+                prop_assert!(tail.starts_with("<@") || tail.starts_with("<#"), "{}", out);
+                let token = &tail[..tail.find('>').map(|e| e + 1).unwrap_or(tail.len())];
+                prop_assert!(is_person_or_channel(token), "{}", token);
+            }
+        }
+
         #[test]
         fn no_user_string_produces_a_control_sequence(s in ".*") {
             let out = escape(&s);

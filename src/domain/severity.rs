@@ -1,7 +1,10 @@
-//! Severity levels: `sev1` (critical) … `sev3` (minor), with the aliases `p1`..`p3` and bare
-//! `1`..`3` (PRODUCT.md §1). Stored as `sev<N>`, shown as `SEV<N>`.
+//! Severity levels: `sev1` (critical: customers' production impaired), `sev2` (major), `sev3`
+//! (minor), with the aliases `p1`..`p3` and bare `1`..`3`. Stored (and serialised) as `sev<N>`,
+//! shown as `SEV<N>`.
 
 use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// How many levels the default scale has. A configurable set arrives with its own issue; the
 /// parser already takes the scale's size so that change stays local.
@@ -42,6 +45,20 @@ impl Severity {
             .map(|l| format!("sev{l}"))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+impl Serialize for Severity {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.as_key())
+    }
+}
+
+impl<'de> Deserialize<'de> for Severity {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let key = String::deserialize(d)?;
+        Severity::from_key(&key)
+            .ok_or_else(|| serde::de::Error::custom(format!("not a severity: {key:?}")))
     }
 }
 

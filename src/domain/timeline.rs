@@ -1,50 +1,317 @@
-//! Timeline events: every state change, with who caused it and when. The postmortem's timeline is
-//! built from these plus the channel's pins.
+//! The timeline: every state change of an incident, with who caused it and when.
+//!
+//! An [`Entry`] is a serde-tagged enum, not free JSON: the postmortem reads the timeline long
+//! after it was written and relies on each kind's fields. The store keeps the tag (`kind`) in its
+//! own column for queries and the whole entry as JSON. Renaming a variant or a field breaks every
+//! stored row, so don't: add new variants and optional fields instead. (The foundation's rows —
+//! `declared`, `channel_created`, `announced`, `step_failed` — already have these shapes.)
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
-/// What happened. Stored as its `as_str` form; new kinds are added as capabilities arrive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimelineKind {
-    /// The incident was declared (data: title, severity, status, source).
-    Declared,
-    /// Its channel exists (data: channel id and name; `adopted` when a retry found it).
-    ChannelCreated,
-    /// It was announced in the announce channel (data: channel, ts).
-    Announced,
-    /// A Slack side effect failed for good and was reported (data: step, error).
-    StepFailed,
+use super::{Role, Severity, Status, UserId};
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Entry {
+    /// The incident was declared, with its first role holders.
+    Declared {
+        title: String,
+        severity: Severity,
+        status: Status,
+        #[serde(default)]
+        private: bool,
+        #[serde(default)]
+        roles: BTreeMap<Role, UserId>,
+    },
+    /// Its channel exists; `adopted` when a retry found the channel Slack had already created.
+    ChannelCreated {
+        channel_id: String,
+        name: String,
+        #[serde(default)]
+        adopted: bool,
+    },
+    /// It was announced in the announce channel.
+    Announced {
+        channel: String,
+        ts: String,
+    },
+    /// A Slack side effect failed for good and was reported.
+    StepFailed {
+        step: String,
+        error: String,
+    },
+    /// The status moved between two working statuses (resolve, decline and reopen have their
+    /// own entries).
+    StatusChanged {
+        from: Status,
+        to: Status,
+    },
+    SeverityChanged {
+        from: Severity,
+        to: Severity,
+    },
+    /// Somebody took an empty role.
+    RoleAssigned {
+        role: Role,
+        user: UserId,
+    },
+    /// Somebody took a held role over from its holder.
+    RoleHandedOver {
+        role: Role,
+        from: UserId,
+        to: UserId,
+    },
+    /// A role was left empty.
+    RoleReleased {
+        role: Role,
+        user: UserId,
+    },
+    /// A status update for the people waiting for news (`status` when it also changed status).
+    Update {
+        text: String,
+        #[serde(default)]
+        status: Option<Status>,
+    },
+    SummarySet {
+        text: String,
+    },
+    Note {
+        text: String,
+    },
+    /// An action item to follow up after the incident.
+    FollowUp {
+        text: String,
+    },
+    /// People (or every member of a user group) were brought in and pinged.
+    Escalated {
+        #[serde(default)]
+        users: Vec<UserId>,
+        #[serde(default)]
+        group: Option<String>,
+        #[serde(default)]
+        message: Option<String>,
+    },
+    Resolved {
+        from: Status,
+        #[serde(default)]
+        text: Option<String>,
+    },
+    Declined {
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    Reopened {
+        from: Status,
+    },
 }
 
-impl TimelineKind {
-    pub fn as_str(self) -> &'static str {
+impl Entry {
+    /// The stored tag: the same word the JSON carries as `kind`.
+    pub fn kind(&self) -> &'static str {
         match self {
-            TimelineKind::Declared => "declared",
-            TimelineKind::ChannelCreated => "channel_created",
-            TimelineKind::Announced => "announced",
-            TimelineKind::StepFailed => "step_failed",
+            Entry::Declared { .. } => "declared",
+            Entry::ChannelCreated { .. } => "channel_created",
+            Entry::Announced { .. } => "announced",
+            Entry::StepFailed { .. } => "step_failed",
+            Entry::StatusChanged { .. } => "status_changed",
+            Entry::SeverityChanged { .. } => "severity_changed",
+            Entry::RoleAssigned { .. } => "role_assigned",
+            Entry::RoleHandedOver { .. } => "role_handed_over",
+            Entry::RoleReleased { .. } => "role_released",
+            Entry::Update { .. } => "update",
+            Entry::SummarySet { .. } => "summary_set",
+            Entry::Note { .. } => "note",
+            Entry::FollowUp { .. } => "follow_up",
+            Entry::Escalated { .. } => "escalated",
+            Entry::Resolved { .. } => "resolved",
+            Entry::Declined { .. } => "declined",
+            Entry::Reopened { .. } => "reopened",
         }
     }
 
-    pub fn parse(s: &str) -> Option<TimelineKind> {
-        [
-            TimelineKind::Declared,
-            TimelineKind::ChannelCreated,
-            TimelineKind::Announced,
-            TimelineKind::StepFailed,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+    /// The status the incident has after this entry, when the entry changed it (or set it first).
+    pub fn status_after(&self) -> Option<Status> {
+        match self {
+            Entry::Declared { status, .. } => Some(*status),
+            Entry::StatusChanged { to, .. } => Some(*to),
+            Entry::Resolved { .. } => Some(Status::Resolved),
+            Entry::Declined { .. } => Some(Status::Declined),
+            Entry::Reopened { .. } => Some(Status::Investigating),
+            _ => None,
+        }
+    }
+
+    /// Reads an entry back from its stored `kind` and JSON. The tag is taken from the column, so
+    /// rows written before the JSON carried it read back too.
+    pub fn from_stored(kind: &str, data: serde_json::Value) -> Result<Entry, String> {
+        let mut data = match data {
+            serde_json::Value::Object(map) => map,
+            other => return Err(format!("{kind} entry is not an object: {other}")),
+        };
+        data.insert("kind".into(), serde_json::Value::from(kind));
+        serde_json::from_value(serde_json::Value::Object(data))
+            .map_err(|e| format!("{kind} entry: {e}"))
+    }
+
+    /// The JSON to store (it carries its `kind` too).
+    pub fn to_stored(&self) -> serde_json::Value {
+        // Serialising plain data into a Value cannot fail.
+        serde_json::to_value(self).unwrap_or_default()
     }
 }
 
 /// One entry of an incident's timeline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimelineEvent {
-    pub kind: TimelineKind,
+    pub entry: Entry,
     /// The Slack user who caused it, or `None` for the bot's own doing.
-    pub actor: Option<String>,
+    pub actor: Option<UserId>,
     pub at: DateTime<Utc>,
-    pub data: Value,
+}
+
+impl TimelineEvent {
+    pub fn kind(&self) -> &'static str {
+        self.entry.kind()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sev(n: &str) -> Severity {
+        Severity::parse(n, 3).expect("sev")
+    }
+
+    fn one_of_each() -> Vec<Entry> {
+        vec![
+            Entry::Declared {
+                title: "Checkout".into(),
+                severity: sev("1"),
+                status: Status::Investigating,
+                private: false,
+                roles: BTreeMap::from([(Role::Coordinator, "U1".into())]),
+            },
+            Entry::ChannelCreated {
+                channel_id: "C1".into(),
+                name: "inc-1".into(),
+                adopted: false,
+            },
+            Entry::Announced {
+                channel: "C2".into(),
+                ts: "1.2".into(),
+            },
+            Entry::StepFailed {
+                step: "set_topic".into(),
+                error: "restricted_action".into(),
+            },
+            Entry::StatusChanged {
+                from: Status::Investigating,
+                to: Status::Fixing,
+            },
+            Entry::SeverityChanged {
+                from: sev("2"),
+                to: sev("1"),
+            },
+            Entry::RoleAssigned {
+                role: Role::Operator,
+                user: "U2".into(),
+            },
+            Entry::RoleHandedOver {
+                role: Role::Coordinator,
+                from: "U1".into(),
+                to: "U2".into(),
+            },
+            Entry::RoleReleased {
+                role: Role::Comms,
+                user: "U3".into(),
+            },
+            Entry::Update {
+                text: "Rolled back".into(),
+                status: Some(Status::Monitoring),
+            },
+            Entry::SummarySet { text: "s".into() },
+            Entry::Note { text: "n".into() },
+            Entry::FollowUp { text: "f".into() },
+            Entry::Escalated {
+                users: vec!["U4".into()],
+                group: Some("S1".into()),
+                message: None,
+            },
+            Entry::Resolved {
+                from: Status::Monitoring,
+                text: None,
+            },
+            Entry::Declined {
+                reason: Some("false alarm".into()),
+            },
+            Entry::Reopened {
+                from: Status::Resolved,
+            },
+        ]
+    }
+
+    #[test]
+    fn every_entry_round_trips_through_its_stored_form_and_names_its_kind() {
+        for entry in one_of_each() {
+            let stored = entry.to_stored();
+            assert_eq!(stored["kind"], entry.kind(), "{entry:?}");
+            assert_eq!(Entry::from_stored(entry.kind(), stored), Ok(entry));
+        }
+    }
+
+    #[test]
+    fn rows_written_by_the_foundation_still_read() {
+        let declared = Entry::from_stored(
+            "declared",
+            json!({"title": "Checkout is down", "severity": "sev1", "status": "investigating",
+                   "private": false, "roles": {"coordinator": "U0ALICE"}}),
+        )
+        .expect("declared");
+        assert_eq!(
+            declared,
+            Entry::Declared {
+                title: "Checkout is down".into(),
+                severity: sev("1"),
+                status: Status::Investigating,
+                private: false,
+                roles: BTreeMap::from([(Role::Coordinator, "U0ALICE".into())]),
+            }
+        );
+        for (kind, data) in [
+            (
+                "channel_created",
+                json!({"channel_id": "C1", "name": "inc-1", "adopted": true}),
+            ),
+            ("announced", json!({"channel": "C1", "ts": "1.2"})),
+            ("step_failed", json!({"step": "invite", "error": "x"})),
+        ] {
+            let entry = Entry::from_stored(kind, data).expect(kind);
+            assert_eq!(entry.kind(), kind);
+        }
+    }
+
+    #[test]
+    fn a_stored_row_of_an_unknown_kind_is_an_error_not_a_panic() {
+        assert!(Entry::from_stored("teleported", json!({})).is_err());
+        assert!(Entry::from_stored("note", json!("not an object")).is_err());
+    }
+
+    #[test]
+    fn entries_that_move_the_status_say_where_to() {
+        let moved: Vec<Option<Status>> = one_of_each().iter().map(Entry::status_after).collect();
+        assert_eq!(moved.iter().filter(|s| s.is_some()).count(), 5);
+        assert_eq!(
+            Entry::Reopened {
+                from: Status::Declined
+            }
+            .status_after(),
+            Some(Status::Investigating)
+        );
+    }
 }

@@ -264,12 +264,53 @@ impl SlackApi {
 
     /// `chat.postMessage`; returns the message's `ts`.
     pub async fn post(&self, channel: &str, message: &Message) -> Result<String, SlackError> {
+        self.post_in_thread(channel, None, message).await
+    }
+
+    /// `chat.postMessage`, as a reply in the thread of `thread_ts` when given.
+    pub async fn post_in_thread(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        message: &Message,
+    ) -> Result<String, SlackError> {
         let session = self.client.open_session(&self.token);
-        let req = SlackApiChatPostMessageRequest::new(channel.into(), blocks::content(message));
+        let mut req = SlackApiChatPostMessageRequest::new(channel.into(), blocks::content(message));
+        if let Some(ts) = thread_ts {
+            req = req.with_thread_ts(ts.to_string().into());
+        }
         let r = self
             .call("chat.postMessage", session.chat_post_message(&req))
             .await?;
         Ok(r.ts.to_string())
+    }
+
+    /// `chat.update`: replaces the bot's message `ts` with `message`.
+    pub async fn update(
+        &self,
+        channel: &str,
+        ts: &str,
+        message: &Message,
+    ) -> Result<(), SlackError> {
+        let session = self.client.open_session(&self.token);
+        let req = SlackApiChatUpdateRequest::new(
+            channel.into(),
+            blocks::content(message),
+            ts.to_string().into(),
+        );
+        self.call("chat.update", session.chat_update(&req))
+            .await
+            .map(drop)
+    }
+
+    /// `usergroups.users.list`: the members of a user group.
+    pub async fn usergroup_members(&self, group: &str) -> Result<Vec<String>, SlackError> {
+        let session = self.client.open_session(&self.token);
+        let req = SlackApiUserGroupsUsersListRequest::new(group.to_string().into());
+        let r = self
+            .call("usergroups.users.list", session.usergroups_users_list(&req))
+            .await?;
+        Ok(r.users.into_iter().map(|u| u.to_string()).collect())
     }
 
     /// `chat.postMessage` of plain mrkdwn text.

@@ -1,6 +1,8 @@
 //! The inbound port: what Slack asked of the bot, in plain terms, and the [`Inbound`] trait the
 //! application implements. The listener depends on this, not on `app`.
 
+use crate::domain::message::Message;
+
 /// A `/inc …` slash command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlashCommand {
@@ -15,22 +17,27 @@ pub struct SlashCommand {
     pub response_url: String,
 }
 
-/// The ephemeral answer carried in the ack.
+/// The answer carried in the ack, chosen by the handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    pub text: String,
+pub enum Ack {
+    /// Acknowledge with nothing to show.
+    Empty,
+    /// Text only the person who asked sees.
+    Ephemeral(String),
+    /// A message everyone in the channel sees.
+    InChannel(Message),
 }
 
-impl Reply {
-    pub fn new(text: impl Into<String>) -> Reply {
-        Reply { text: text.into() }
+impl Ack {
+    pub fn ephemeral(text: impl Into<String>) -> Ack {
+        Ack::Ephemeral(text.into())
     }
 }
 
 /// What the application does with inbound payloads. Implementations must return within a few
-/// hundred milliseconds: Slack's deadline is 3 s and a connection's envelopes queue behind the
-/// current one (SLACK-PLATFORM.md A1).
+/// hundred milliseconds: Slack's deadline is 3 s, and slack-morphism handles a connection's
+/// envelopes one at a time, so every envelope behind a slow one waits too.
 #[async_trait::async_trait]
 pub trait Inbound: Send + Sync + 'static {
-    async fn slash_command(&self, command: SlashCommand) -> Reply;
+    async fn slash_command(&self, command: SlashCommand) -> Ack;
 }

@@ -1,9 +1,9 @@
 //! Socket Mode: connects through `apps.connections.open`, receives envelopes, acks them.
 //!
 //! slack-morphism handles a connection's envelopes one at a time and sends the ack only when the
-//! handler returns (SLACK-PLATFORM.md A1). So a handler here does three things and returns: turn
-//! the payload into an [`inbound`](super::inbound) value, ask the [`Inbound`] port for the reply
-//! (which records the work durably and hands it to the job worker), and put the reply in the ack.
+//! handler returns. So a handler here does three things and returns: turn the payload into an
+//! [`inbound`](super::inbound) value, ask the [`Inbound`] port for the [`Ack`] (the application
+//! records the work durably and hands it to the job worker), and put the ack on the wire.
 //! Handlers are plain `fn`s, so the port travels in the listener's user state.
 
 use std::sync::Arc;
@@ -13,7 +13,8 @@ use slack_morphism::prelude::*;
 use tracing::{Instrument, info_span, warn};
 
 use super::api::SlackApi;
-use super::inbound::{Inbound, SlashCommand};
+use super::blocks;
+use super::inbound::{Ack, Inbound, SlashCommand};
 use crate::config::expose;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -82,11 +83,15 @@ async fn on_command(
         response_url: event.response_url.0.to_string(),
     };
     let span = info_span!("slack.envelope", slack.envelope_type = "slash_commands");
-    let reply = inbound.slash_command(command).instrument(span).await;
-    Ok(
-        SlackCommandEventResponse::new(SlackMessageContent::new().with_text(reply.text))
+    let ack = inbound.slash_command(command).instrument(span).await;
+    Ok(match ack {
+        // An empty payload object is the ack Slack documents for "nothing to show".
+        Ack::Empty => SlackCommandEventResponse::new(SlackMessageContent::new()),
+        Ack::Ephemeral(text) => SlackCommandEventResponse::new(blocks::text(&text))
             .with_response_type(SlackMessageResponseType::Ephemeral),
-    )
+        Ack::InChannel(message) => SlackCommandEventResponse::new(blocks::content(&message))
+            .with_response_type(SlackMessageResponseType::InChannel),
+    })
 }
 
 /// Envelopes that failed to parse or whose handler failed. Acking them (2xx) stops Slack from

@@ -16,5 +16,5 @@ pub mod inbound;
 pub mod listener;
 
 pub use api::{BotIdentity, ChannelRef, SlackApi, SlackError};
-pub use inbound::{Inbound, Reply, SlashCommand};
+pub use inbound::{Ack, Inbound, SlashCommand};
 pub use listener::SocketMode;

@@ -1,35 +1,117 @@
-//! Persistence: one [`Store`] trait, implemented for SQLite ([`sqlite::SqliteStore`], the embedded
-//! default, one process) and PostgreSQL ([`postgres::PostgresStore`], any number of replicas),
-//! chosen by [`connect`] from the `DATABASE_URL` scheme (atuin's two-backend design).
+//! Persistence: one [`Store`] over SQLite (the embedded default, one process) or PostgreSQL (any
+//! number of replicas), chosen by [`connect`] from the `DATABASE_URL` scheme.
 //!
 //! Each method is one transaction and a whole use-case step: "record this declaration, its
-//! idempotency key and its first job", "complete this job and apply what it achieved". The store
-//! knows nothing of Slack; it stores jobs as kind + JSON payload and hands them back.
+//! idempotency key and its first job", "record this change if nobody changed the incident
+//! meanwhile", "finish this job and apply what it achieved". The store knows nothing of Slack:
+//! jobs are a kind plus a JSON payload.
 //!
-//! Both backends share their SQL ([`sql`]): times are unix milliseconds, every integer is 64-bit,
-//! and the only dialect difference is that PostgreSQL claims jobs `FOR UPDATE SKIP LOCKED`.
-//! All SQL is static text with bound parameters — never `format!`.
+//! The SQL is written once, for both backends, through sqlx's `Any` driver, and split by
+//! aggregate: [`incidents`] (declarations, changes, lookups), [`timeline`] (entries and role
+//! history) and [`jobs`] (the durable queue). Times are unix milliseconds and every integer is
+//! 64-bit on both backends; what truly differs per backend is here: how to connect, which
+//! migrations to run, and `FOR UPDATE SKIP LOCKED` on job claims. All SQL is static text with
+//! bound parameters — never `format!`.
 
-use std::sync::Arc;
+use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::MigrateDatabase;
+use sqlx::{Any, AnyPool, Executor};
 
-use crate::domain::{Incident, IncidentId, NewIncident, Role, TimelineEvent, TimelineKind};
+use crate::domain::change::RoleChange;
+use crate::domain::{Entry, Incident, IncidentId, NewIncident, Role};
 
-pub mod postgres;
-mod sql;
-pub mod sqlite;
+mod incidents;
+mod jobs;
+mod rows;
+mod timeline;
+
+/// Which database the store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// The database. Cheap to clone: clones share one connection pool.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
 
 /// Opens the database named by `url` and brings its schema up to date.
-pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(postgres::PostgresStore::connect(url).await?))
+pub async fn connect(url: &str) -> Result<Store, StoreError> {
+    sqlx::any::install_default_drivers();
+    let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Backend::Postgres
     } else if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
+        Backend::Sqlite
     } else {
-        Err(StoreError::UnsupportedUrl)
+        return Err(StoreError::UnsupportedUrl);
+    };
+    let options = AnyConnectOptions::from_str(url)?;
+    let pool = match backend {
+        Backend::Sqlite => {
+            if !url.contains(":memory:") && !Any::database_exists(url).await? {
+                Any::create_database(url).await?;
+            }
+            // One connection serves the whole process: SQLite has one writer anyway, one
+            // connection means no SQLITE_BUSY upgrade deadlocks, and `sqlite::memory:` (the demo)
+            // is one database only while its connection lives. Every store method is one short
+            // transaction and never calls another while holding it. `synchronous = FULL`: an
+            // acknowledged declaration survives a power cut.
+            let pool = AnyPoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(options)
+                .await?;
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            pool
+        }
+        Backend::Postgres => {
+            // Migrations take sqlx's advisory lock, so replicas starting together migrate once.
+            let pool = AnyPoolOptions::new()
+                .max_connections(10)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+            pool
+        }
+    };
+    Ok(Store { pool, backend })
+}
+
+impl Store {
+    pub fn backend(&self) -> &'static str {
+        self.backend.as_str()
     }
 }
 
@@ -66,17 +148,58 @@ pub enum Declared {
     Existing(Incident),
 }
 
+/// A decided change to record, atomically, with its Slack work.
+#[derive(Debug, Clone)]
+pub struct ChangeRecord {
+    /// The Slack payload's idempotency key: a redelivered command changes nothing twice.
+    pub key: String,
+    /// The incident after the change. Its `version` must still be the stored one.
+    pub incident: Incident,
+    pub actor: String,
+    pub entries: Vec<Entry>,
+    pub roles: Vec<RoleChange>,
+    pub jobs: Vec<NewJob>,
+}
+
+/// What [`Store::record`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    Applied,
+    /// Somebody changed the incident since it was loaded: nothing was written; load, decide and
+    /// record again.
+    Conflict,
+    /// The key was recorded before (Slack delivered the payload twice): nothing was written.
+    Duplicate,
+}
+
+/// What to do when a pending job with the same key exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dedupe {
+    /// Keep the pending job; enqueue nothing (a step that must run once).
+    #[default]
+    Keep,
+    /// The pending job runs (again) with the current state: a job that brings something up to
+    /// date. Its generation is bumped, so if it is running now it runs once more afterwards.
+    Rerun,
+    /// The pending job is re-armed with this job's time and payload (a reminder pushed back).
+    Replace,
+}
+
 /// A job to enqueue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewJob {
     pub kind: String,
-    /// When set, a second job with the same key is not enqueued.
+    /// What caused it (`slash:<trigger_id>:post`, `incident:7:sync_card`): unique among pending
+    /// jobs, with `dedupe` deciding what a second one does.
     pub key: Option<String>,
+    pub dedupe: Dedupe,
+    /// Jobs of one lane run one at a time, in the order they were enqueued (`channel:C123`).
+    pub lane: Option<String>,
     pub payload: Value,
     pub run_at: DateTime<Utc>,
 }
 
-/// A job claimed by this process: it holds the lease until `lease_until`.
+/// A job claimed by this process: it holds the lease until it finishes or the lease expires.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub id: i64,
@@ -87,9 +210,10 @@ pub struct Job {
     pub attempt: i64,
     pub generation: i64,
     pub lease_owner: String,
+    pub lane: Option<String>,
 }
 
-/// A change a completed step makes to its incident.
+/// A change a completed step makes to its incident: facts learned from Slack.
 #[derive(Debug, Clone, PartialEq)]
 pub enum IncidentChange {
     Channel { id: String, name: String },
@@ -97,20 +221,26 @@ pub enum IncidentChange {
     Announced { channel: String, ts: String },
 }
 
-/// What a finished job achieved: applied in the same transaction that marks it done or failed.
+/// What a finished job achieved: applied in the same transaction that finishes it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {
     pub change: Option<IncidentChange>,
     pub follow_ups: Vec<NewJob>,
-    pub events: Vec<NewEvent>,
+    /// Timeline entries by the bot itself.
+    pub events: Vec<Entry>,
 }
 
-/// A timeline event to record (its time is the `now` of the call that records it).
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewEvent {
-    pub kind: TimelineKind,
-    pub actor: Option<String>,
-    pub data: Value,
+/// How finishing a job went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finished {
+    /// Done (or failed) as asked, and its outcome applied.
+    Yes,
+    /// It was re-armed while it ran: it stays pending and runs again; its outcome (the facts it
+    /// learned) was applied all the same.
+    Rearmed,
+    /// This process no longer held the lease (another took over, or it was cancelled): nothing
+    /// was written.
+    LeaseLost,
 }
 
 /// One stretch of a role held by a user.
@@ -129,84 +259,7 @@ pub struct JobCounts {
     pub pending: i64,
     pub done: i64,
     pub failed: i64,
-}
-
-#[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// `sqlite` or `postgres`.
-    fn backend(&self) -> &'static str;
-
-    /// Records a declaration with its roles, `declared` timeline event, idempotency key and jobs,
-    /// in one transaction; idempotent on `key` and on a repeated identical declaration.
-    async fn declare(
-        &self,
-        declaration: Declaration,
-        now: DateTime<Utc>,
-    ) -> Result<Declared, StoreError>;
-
-    async fn incident(&self, id: IncidentId) -> Result<Option<Incident>, StoreError>;
-
-    /// Incidents not resolved or declined, by number.
-    async fn open_incidents(&self) -> Result<Vec<Incident>, StoreError>;
-
-    async fn timeline(&self, id: IncidentId) -> Result<Vec<TimelineEvent>, StoreError>;
-
-    async fn role_history(&self, id: IncidentId) -> Result<Vec<RoleAssignment>, StoreError>;
-
-    /// Remembers the channel name about to be requested from Slack, so that a retry after a
-    /// crash knows the name may already be its own.
-    async fn note_channel_attempt(
-        &self,
-        id: IncidentId,
-        name: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-
-    /// The incident whose channel this is, if any.
-    async fn incident_for_channel(
-        &self,
-        channel_id: &str,
-    ) -> Result<Option<IncidentId>, StoreError>;
-
-    /// Leases up to `limit` due jobs to `owner` until `now + lease`. Replica-safe: on PostgreSQL
-    /// two processes never lease the same job at once; a lease that expires is taken over.
-    async fn claim_jobs(
-        &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease: Duration,
-        limit: i64,
-    ) -> Result<Vec<Job>, StoreError>;
-
-    /// Marks `job` done and applies `outcome`, if this process still holds its lease.
-    /// `false`: the lease was lost (another worker took over); nothing was written.
-    async fn complete_job(
-        &self,
-        job: &Job,
-        outcome: Outcome,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
-
-    /// Releases `job` to run again at `run_at`, noting `error`. `false`: the lease was lost.
-    async fn retry_job(
-        &self,
-        job: &Job,
-        run_at: DateTime<Utc>,
-        error: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
-
-    /// Marks `job` failed for good, noting `error`, and applies `outcome` (the report of the
-    /// failure). `false`: the lease was lost.
-    async fn fail_job(
-        &self,
-        job: &Job,
-        error: &str,
-        outcome: Outcome,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
-
-    async fn job_counts(&self) -> Result<JobCounts, StoreError>;
+    pub cancelled: i64,
 }
 
 pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
@@ -216,3 +269,10 @@ pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
 pub(crate) fn from_ms(ms: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("time {ms}")))
 }
+
+pub(crate) fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A transaction on either backend.
+type Tx = sqlx::Transaction<'static, Any>;

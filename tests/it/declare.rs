@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use incident_commander::domain::{Status, TimelineKind};
+use incident_commander::domain::{Entry, Status};
 
 use crate::helpers::*;
 
@@ -79,12 +79,8 @@ async fn declaring_opens_a_channel_invites_the_declarer_sets_the_topic_pins_the_
         Some(announce.messages[0].ts.as_str())
     );
     assert_eq!(
-        timeline_kinds(&*app.store, incident.id).await,
-        [
-            TimelineKind::Declared,
-            TimelineKind::ChannelCreated,
-            TimelineKind::Announced
-        ]
+        timeline_kinds(&app.store, incident.id).await,
+        ["declared", "channel_created", "announced"]
     );
 }
 
@@ -276,8 +272,11 @@ async fn a_lost_answer_to_channel_creation_does_not_create_a_second_channel() {
     assert_eq!(channel.pins.len(), 1);
     let incident = app.store.incident(1).await.expect("load").expect("exists");
     assert_eq!(incident.channel_id.as_deref(), Some(channel.id.as_str()));
-    let created = timeline_event(&*app.store, 1, TimelineKind::ChannelCreated).await;
-    assert_eq!(created.data["adopted"], true);
+    let created = timeline_event(&app.store, 1, "channel_created").await;
+    assert!(
+        matches!(created.entry, Entry::ChannelCreated { adopted: true, .. }),
+        "{created:?}"
+    );
 }
 
 #[tokio::test]
@@ -345,8 +344,8 @@ async fn when_slack_refuses_the_channel_the_declarer_is_told_why() {
     let counts = app.store.job_counts().await.expect("counts");
     assert_eq!(counts.failed, 1);
     assert_eq!(
-        timeline_kinds(&*app.store, 1).await,
-        [TimelineKind::Declared, TimelineKind::StepFailed]
+        timeline_kinds(&app.store, 1).await,
+        ["declared", "step_failed"]
     );
 }
 
@@ -397,7 +396,12 @@ async fn a_step_that_fails_for_good_is_reported_in_the_incident_channel() {
     );
     assert_eq!(channel.pins.len(), 1, "the other steps still ran");
     assert_eq!(app.store.job_counts().await.expect("jobs").failed, 1);
-    let failed = timeline_event(&*app.store, 1, TimelineKind::StepFailed).await;
-    assert_eq!(failed.data["step"], "set_topic");
-    assert_eq!(failed.data["error"], "restricted_action");
+    let failed = timeline_event(&app.store, 1, "step_failed").await;
+    assert_eq!(
+        failed.entry,
+        Entry::StepFailed {
+            step: "sync_topic".into(),
+            error: "restricted_action".into()
+        }
+    );
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use incident_commander::app::{App, Clock, StartupError, SystemClock};
 use incident_commander::config::Settings;
-use incident_commander::domain::{TimelineEvent, TimelineKind};
+use incident_commander::domain::TimelineEvent;
 use incident_commander::simulator::{Channel, SimulatorConfig, SlackSimulator};
 use incident_commander::store::Store;
 use sqlx::Connection;
@@ -40,6 +40,15 @@ pub fn postgres_server() -> Option<String> {
     std::env::var("TEST_DATABASE_URL")
         .ok()
         .filter(|v| !v.trim().is_empty())
+}
+
+/// For the PostgreSQL-only tests (`#[ignore]`d, run with `--include-ignored`): the server, or a
+/// loud failure — such a test must never pass without having run.
+pub fn required_postgres_server() -> String {
+    postgres_server().expect(
+        "this test needs PostgreSQL: set TEST_DATABASE_URL (see .ci/postgres.sh) \
+         or leave out --include-ignored",
+    )
 }
 
 pub fn sqlite_db() -> TestDb {
@@ -84,7 +93,7 @@ pub struct TestApp {
     pub sim: SlackSimulator,
     /// Variables that differ from [`settings_for`]'s, kept for restarts.
     overrides: Vec<(&'static str, String)>,
-    pub store: Arc<dyn Store>,
+    pub store: Store,
     pub general: String,
     pub incidents: String,
     pub db: TestDb,
@@ -135,7 +144,7 @@ pub async fn spawn_app_configured(
 }
 
 type Running = (
-    Arc<dyn Store>,
+    Store,
     oneshot::Sender<()>,
     JoinHandle<Result<(), StartupError>>,
 );
@@ -293,18 +302,18 @@ fn settings_with(
 }
 
 /// The kinds of `incident`'s timeline events, in order.
-pub async fn timeline_kinds(store: &dyn Store, incident: i64) -> Vec<TimelineKind> {
+pub async fn timeline_kinds(store: &Store, incident: i64) -> Vec<&'static str> {
     let events = store.timeline(incident).await.expect("timeline");
-    events.into_iter().map(|e| e.kind).collect()
+    events.iter().map(TimelineEvent::kind).collect()
 }
 
 /// `incident`'s first timeline event of `kind`.
-pub async fn timeline_event(store: &dyn Store, incident: i64, kind: TimelineKind) -> TimelineEvent {
+pub async fn timeline_event(store: &Store, incident: i64, kind: &str) -> TimelineEvent {
     let events = store.timeline(incident).await.expect("timeline");
     events
         .into_iter()
-        .find(|e| e.kind == kind)
-        .unwrap_or_else(|| panic!("no {kind:?} event in INC-{incident}'s timeline"))
+        .find(|e| e.kind() == kind)
+        .unwrap_or_else(|| panic!("no {kind} event in INC-{incident}'s timeline"))
 }
 
 /// The text of an ack's payload (empty when it carried none).

@@ -1,24 +1,24 @@
 //! Several bot processes sharing one PostgreSQL database and one workspace: Slack sends each
 //! envelope to one connection, any replica's worker may run any job, and nothing is done twice.
-//! (SQLite is one process by design; these run when `TEST_DATABASE_URL` names a PostgreSQL.)
+//! SQLite is one process by design, so these are `#[ignore]`d and run with
+//! `cargo test -- --include-ignored` against `TEST_DATABASE_URL` (`.ci/run` does).
 
 use incident_commander::simulator::SimEvent;
 
 use crate::helpers::*;
 
-/// The bot twice over, on one PostgreSQL database; `None` on SQLite.
-async fn spawn_two_replicas() -> Option<TestApp> {
-    postgres_server()?;
+/// The bot twice over, on one PostgreSQL database.
+async fn spawn_two_replicas() -> TestApp {
+    required_postgres_server();
     let mut app = spawn_app().await;
     app.add_replica().await;
-    Some(app)
+    app
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: TEST_DATABASE_URL and --include-ignored"]
 async fn two_replicas_declare_ten_incidents_and_do_every_slack_step_exactly_once() {
-    let Some(app) = spawn_two_replicas().await else {
-        return;
-    };
+    let app = spawn_two_replicas().await;
     assert_eq!(app.sim.connection_count(), 2);
 
     // The simulator deals envelopes round robin, so both replicas take commands.
@@ -58,10 +58,9 @@ async fn two_replicas_declare_ten_incidents_and_do_every_slack_step_exactly_once
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: TEST_DATABASE_URL and --include-ignored"]
 async fn a_redelivery_to_the_other_replica_yields_one_incident() {
-    let Some(app) = spawn_two_replicas().await else {
-        return;
-    };
+    let app = spawn_two_replicas().await;
     let envelope = app
         .sim
         .slash_command(ALICE, &app.general, "declare sev1 Checkout is down");

@@ -1,0 +1,66 @@
+//! Commands that work anywhere: declaring, listing open incidents, help.
+
+use super::{Args, Command, Grammar, MAX_TITLE_CHARS, Problem, Scope, Spec, done, severity, text};
+
+pub static DECLARE: Spec = Spec {
+    words: &["declare"],
+    usage: "/inc declare <sev> [triage] <title>",
+    example: "/inc declare sev1 Checkout is down",
+    help: "declare now and open a channel; add `triage` when you are not sure yet",
+    scope: Scope::Anywhere,
+    parse: declare,
+};
+
+pub static LIST: Spec = Spec {
+    words: &["list"],
+    usage: "/inc list",
+    example: "/inc list",
+    help: "open incidents, most severe first",
+    scope: Scope::Anywhere,
+    parse: |args, _| done(args, Command::List),
+};
+
+pub static HELP: Spec = Spec {
+    words: &["help"],
+    usage: "/inc help",
+    example: "/inc help",
+    help: "this list",
+    // `/inc help me` is still help.
+    scope: Scope::Anywhere,
+    parse: |_, _| Ok(Command::Help),
+};
+
+fn declare(args: &mut Args<'_>, grammar: &Grammar) -> Result<Command, Problem> {
+    let Some(first) = args.next_word() else {
+        return Err(Problem::Missing("a severity and a title"));
+    };
+    let severity = severity(first, grammar)?;
+    let triage = args
+        .peek_word()
+        .is_some_and(|w| w.eq_ignore_ascii_case("triage"));
+    if triage {
+        args.next_word();
+    }
+    // Titles are one line: runs of white space (line breaks too) become one space.
+    let title = text(args, "title", usize::MAX)
+        .map_err(|p| match p {
+            Problem::Missing(_) => Problem::Missing("the incident a title"),
+            other => other,
+        })?
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let chars = title.chars().count();
+    if chars > MAX_TITLE_CHARS {
+        return Err(Problem::TooLong {
+            what: "title",
+            chars,
+            max: MAX_TITLE_CHARS,
+        });
+    }
+    Ok(Command::Declare {
+        severity,
+        triage,
+        title,
+    })
+}

@@ -1,0 +1,360 @@
+//! The `/inc` command language, parsed with no network, database or clock.
+//!
+//! **One table ([`COMMANDS`]) is the source of everything about a command**: the words that call
+//! it, its usage line, the example and one-line description `/inc help` shows, where it may be
+//! used (anywhere, or only in an incident channel), and its parser. Each group of commands keeps
+//! its [`Spec`]s and parsers in its own file; adding a command means writing its `Spec` there and
+//! listing it in [`COMMANDS`]. What a command that changes an incident *does* is decided in
+//! [`crate::domain::change`].
+//!
+//! [`CommandError`]'s `Display` *is* the ephemeral reply the user sees: what was wrong, then the
+//! correct form with an example. Keywords are case-insensitive; extra spaces are ignored; free
+//! text (an update, a note) is kept as typed.
+
+use std::fmt;
+
+use super::change::Change;
+use super::mrkdwn::escape;
+use super::severity::Severity;
+
+pub mod args;
+mod general;
+mod lifecycle;
+mod reading;
+mod response;
+mod roles;
+mod writing;
+
+pub use args::{Args, Mention};
+
+/// The longest title accepted (the Declare modal enforces the same).
+pub const MAX_TITLE_CHARS: usize = 150;
+/// The longest update, note, follow-up, resolution or escalation text: it is shown in one Slack
+/// section (3,000 characters at most) with a line of the bot's own around it.
+pub const MAX_TEXT_CHARS: usize = 2_500;
+/// The longest summary: it heads the channel topic and both cards.
+pub const MAX_SUMMARY_CHARS: usize = 500;
+
+/// Where a command may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Anywhere,
+    /// Only in an incident's channel: the incident is the channel's.
+    IncidentChannel,
+}
+
+/// Everything about one command.
+pub struct Spec {
+    /// The words that call it; the first is its name.
+    pub words: &'static [&'static str],
+    /// `/inc update [<status>] <text>`, as typed (escaped when shown).
+    pub usage: &'static str,
+    pub example: &'static str,
+    /// What it does, for `/inc help`.
+    pub help: &'static str,
+    pub scope: Scope,
+    /// Reads the words after the command's own.
+    pub parse: fn(&mut Args<'_>, &Grammar) -> Result<Command, Problem>,
+}
+
+impl Spec {
+    pub fn name(&self) -> &'static str {
+        self.words[0]
+    }
+
+    /// The usage line as Slack must receive it: a bare `<text>` would be read as markup.
+    pub fn usage_escaped(&self) -> String {
+        escape(self.usage)
+    }
+}
+
+impl fmt::Debug for Spec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Spec({})", self.name())
+    }
+}
+
+impl PartialEq for Spec {
+    fn eq(&self, other: &Spec) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Spec {}
+
+/// Every command, in the order `/inc help` lists them.
+pub static COMMANDS: &[&Spec] = &[
+    &general::DECLARE,
+    &general::LIST,
+    &general::HELP,
+    &reading::STATUS,
+    &writing::UPDATE,
+    &roles::ROLE,
+    &roles::COORDINATOR,
+    &roles::OPERATOR,
+    &roles::COMMS,
+    &reading::ROLES,
+    &response::SEVERITY,
+    &response::ESCALATE,
+    &writing::SUMMARY,
+    &writing::NOTE,
+    &writing::FOLLOWUP,
+    &reading::FOLLOWUPS,
+    &lifecycle::RESOLVE,
+    &lifecycle::DECLINE,
+    &lifecycle::REOPEN,
+];
+
+/// What parsing needs to know about the workspace's configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Grammar {
+    /// How many severity levels there are.
+    pub levels: u8,
+}
+
+/// A well-formed `/inc` command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    List,
+    Declare {
+        severity: Severity,
+        triage: bool,
+        title: String,
+    },
+    Status,
+    Roles,
+    FollowUps,
+    /// Any command that changes the incident of the channel it was typed in.
+    Change(Change),
+}
+
+/// A parsed command and the spec it matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    pub spec: &'static Spec,
+    pub command: Command,
+}
+
+/// A command that cannot be carried out as typed. Nothing is changed by a rejected command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandError {
+    Unknown {
+        word: String,
+    },
+    Invalid {
+        spec: &'static Spec,
+        problem: Problem,
+    },
+}
+
+/// What is wrong with a known command's arguments. Its `Display` is one sentence; the command's
+/// usage follows it in [`CommandError`]'s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// `what` is missing, e.g. "a severity and a title".
+    Missing(&'static str),
+    NotASeverity(String),
+    NotARole(String),
+    /// A word where a person was expected that Slack did not link to anybody.
+    NotAPerson(String),
+    /// `@here`, `@channel`, `@everyone` or a user group where one person was expected.
+    NotOnePerson(String),
+    /// Neither a person nor a user group Slack linked.
+    NotAnEscalationTarget(String),
+    /// Words after a complete command.
+    Unexpected(String),
+    TooLong {
+        what: &'static str,
+        chars: usize,
+        max: usize,
+    },
+    /// Text made only of invisible characters (spaces, zero-width and direction marks).
+    NoVisibleText(&'static str),
+    /// `/inc update resolved …`: resolving and declining have commands of their own.
+    UseOwnCommand {
+        status: super::Status,
+        command: &'static str,
+    },
+}
+
+/// Parses the text after `/inc`.
+pub fn parse(text: &str, grammar: &Grammar) -> Result<Parsed, CommandError> {
+    let mut args = Args::new(text);
+    let Some(word) = args.next_word() else {
+        return Ok(Parsed {
+            spec: &general::HELP,
+            command: Command::Help,
+        });
+    };
+    let word_lower = word.to_lowercase();
+    let spec = COMMANDS
+        .iter()
+        .copied()
+        .find(|s| s.words.contains(&word_lower.as_str()))
+        .ok_or_else(|| CommandError::Unknown {
+            word: word.to_string(),
+        })?;
+    let command = (spec.parse)(&mut args, grammar)
+        .map_err(|problem| CommandError::Invalid { spec, problem })?;
+    Ok(Parsed { spec, command })
+}
+
+/// The spec called by `word`, if any (for handlers that need a command's usage line).
+pub fn spec(word: &str) -> Option<&'static Spec> {
+    COMMANDS.iter().copied().find(|s| s.words.contains(&word))
+}
+
+// --- helpers shared by the parsers ---
+
+/// Nothing may follow.
+fn done(args: &mut Args<'_>, command: Command) -> Result<Command, Problem> {
+    match args.next_word() {
+        None => Ok(command),
+        Some(word) => Err(Problem::Unexpected(word.to_string())),
+    }
+}
+
+/// Whether `text` shows anything: not only white space, control characters, zero-width
+/// characters or direction marks (which would make an invisible title).
+pub fn has_visible_text(text: &str) -> bool {
+    text.chars().any(|c| {
+        !c.is_whitespace()
+            && !c.is_control()
+            && !matches!(c,
+                '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}'
+                | '\u{17B5}' | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}'
+                | '\u{E0000}'..='\u{E007F}')
+    })
+}
+
+/// Free text for `what`: required, visible, at most `max` characters.
+fn text(args: &mut Args<'_>, what: &'static str, max: usize) -> Result<String, Problem> {
+    let text = args.rest();
+    optional_text(text, what, max)?.ok_or(Problem::Missing(what))
+}
+
+/// Free text that may be left out; when given, visible and at most `max` characters.
+fn optional_text(text: &str, what: &'static str, max: usize) -> Result<Option<String>, Problem> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if !has_visible_text(text) {
+        return Err(Problem::NoVisibleText(what));
+    }
+    let chars = text.chars().count();
+    if chars > max {
+        return Err(Problem::TooLong { what, chars, max });
+    }
+    Ok(Some(text.to_string()))
+}
+
+fn severity(word: &str, grammar: &Grammar) -> Result<Severity, Problem> {
+    Severity::parse(word, grammar.levels).ok_or_else(|| Problem::NotASeverity(word.to_string()))
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Missing(what) => write!(f, "Give {what}."),
+            Problem::NotASeverity(word) => write!(
+                f,
+                "`{}` is not a severity: use {} (or `p1`, `1`, …).",
+                escape(word),
+                Severity::choices(super::severity::DEFAULT_LEVELS)
+            ),
+            Problem::NotARole(word) => write!(
+                f,
+                "`{}` is not a role: use coordinator, operator or comms.",
+                escape(word)
+            ),
+            Problem::NotAPerson(word) => write!(
+                f,
+                "`{}` is not a person Slack linked: type @ and pick them from the list, or write `me`.",
+                escape(word)
+            ),
+            Problem::NotOnePerson(word) => write!(
+                f,
+                "`{}` is not one person: a role is held by one person, so name one.",
+                escape(word)
+            ),
+            Problem::NotAnEscalationTarget(word) => write!(
+                f,
+                "`{}` is neither a person nor a user group Slack linked: type @ and pick from the list.",
+                escape(word)
+            ),
+            Problem::Unexpected(word) => write!(f, "`{}` was not expected there.", escape(word)),
+            Problem::TooLong { what, chars, max } => write!(
+                f,
+                "That {what} is {chars} characters; keep it to {max} and put the details in the channel."
+            ),
+            Problem::NoVisibleText(what) => {
+                write!(f, "That {what} has no visible characters.")
+            }
+            Problem::UseOwnCommand { status, command } => write!(
+                f,
+                "An update cannot make the incident `{status}`; use `{}`.",
+                escape(command)
+            ),
+        }
+    }
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandError::Unknown { word } => write!(
+                f,
+                "`{}` is not an `/inc` command. Type `/inc help` for the list of commands.",
+                escape(word)
+            ),
+            CommandError::Invalid { spec, problem } if spec.example == spec.usage => {
+                write!(f, "{problem} Use `{}`.", spec.usage_escaped())
+            }
+            CommandError::Invalid { spec, problem } => write!(
+                f,
+                "{problem} Use `{}`, for example `{}`.",
+                spec.usage_escaped(),
+                escape(spec.example)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+/// `/inc help`: every command with its example, grouped by where it works. Generated from
+/// [`COMMANDS`], so it cannot fall behind the parser.
+pub fn help() -> String {
+    let mut out =
+        String::from("*incident-commander* runs your incident process from Slack.\n*Anywhere*");
+    let line = |spec: &Spec| {
+        let example = if spec.example == spec.usage {
+            String::new()
+        } else {
+            format!(": `{}`", escape(spec.example))
+        };
+        format!("\n• `{}` — {}{}", spec.usage_escaped(), spec.help, example)
+    };
+    for spec in COMMANDS.iter().filter(|s| s.scope == Scope::Anywhere) {
+        out.push_str(&line(spec));
+    }
+    out.push_str("\n*In an incident's channel* (the incident is the channel's)");
+    for spec in COMMANDS
+        .iter()
+        .filter(|s| s.scope == Scope::IncidentChannel)
+    {
+        out.push_str(&line(spec));
+    }
+    out.push_str(&format!(
+        "\nSeverities: {} (`sev1` critical, `sev2` major, `sev3` minor); `p1`–`p3` and `1`–`3` work too. \
+         Statuses: triage, investigating, fixing, monitoring, then resolved or declined.",
+        Severity::choices(super::severity::DEFAULT_LEVELS)
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests;

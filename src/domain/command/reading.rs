@@ -1,0 +1,30 @@
+//! In-channel commands that only read: the status card, the roles, the follow-ups.
+
+use super::{Command, Scope, Spec, done};
+
+pub static STATUS: Spec = Spec {
+    words: &["status"],
+    usage: "/inc status",
+    example: "/inc status",
+    help: "the incident at a glance: severity, status, roles, age, last update",
+    scope: Scope::IncidentChannel,
+    parse: |args, _| done(args, Command::Status),
+};
+
+pub static ROLES: Spec = Spec {
+    words: &["roles"],
+    usage: "/inc roles",
+    example: "/inc roles",
+    help: "who holds which role",
+    scope: Scope::IncidentChannel,
+    parse: |args, _| done(args, Command::Roles),
+};
+
+pub static FOLLOWUPS: Spec = Spec {
+    words: &["followups", "follow-ups"],
+    usage: "/inc followups",
+    example: "/inc followups",
+    help: "the follow-ups recorded so far",
+    scope: Scope::IncidentChannel,
+    parse: |args, _| done(args, Command::FollowUps),
+};

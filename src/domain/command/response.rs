@@ -1,0 +1,47 @@
+//! In-channel commands that shape the response: severity and escalation.
+
+use super::{
+    Args, Command, Grammar, MAX_TEXT_CHARS, Mention, Problem, Scope, Spec, done, optional_text,
+    severity,
+};
+use crate::domain::change::{Change, Target};
+
+pub static SEVERITY: Spec = Spec {
+    words: &["severity", "sev"],
+    usage: "/inc severity <sev>",
+    example: "/inc sev 1",
+    help: "change the severity",
+    scope: Scope::IncidentChannel,
+    parse: |args, grammar| {
+        let Some(word) = args.next_word() else {
+            return Err(Problem::Missing("the new severity"));
+        };
+        let severity = severity(word, grammar)?;
+        done(args, Command::Change(Change::Severity(severity)))
+    },
+};
+
+pub static ESCALATE: Spec = Spec {
+    words: &["escalate"],
+    usage: "/inc escalate <@user|@group> [message]",
+    example: "/inc escalate @dba-oncall Primary is not failing over",
+    help: "invite a person, or every member of a user group, and ping them here",
+    scope: Scope::IncidentChannel,
+    parse: escalate,
+};
+
+fn escalate(args: &mut Args<'_>, _: &Grammar) -> Result<Command, Problem> {
+    let Some(word) = args.next_word() else {
+        return Err(Problem::Missing("who to bring in"));
+    };
+    let to = match Mention::classify(word) {
+        Mention::User(id) => Target::Person(id),
+        Mention::Group { id, handle } => Target::Group { id, handle },
+        Mention::Me => return Err(Problem::NotAnEscalationTarget(word.to_string())),
+        Mention::Crowd(_) | Mention::Word(_) => {
+            return Err(Problem::NotAnEscalationTarget(word.to_string()));
+        }
+    };
+    let message = optional_text(args.rest(), "message", MAX_TEXT_CHARS)?;
+    Ok(Command::Change(Change::Escalate { to, message }))
+}

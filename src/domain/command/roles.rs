@@ -1,0 +1,77 @@
+//! In-channel commands that staff the roles: `/inc role <role> <who>` and its shortcuts.
+
+use super::{Args, Command, Grammar, Mention, Problem, Scope, Spec, done};
+use crate::domain::Role;
+use crate::domain::change::{Change, Holder};
+
+pub static ROLE: Spec = Spec {
+    words: &["role"],
+    usage: "/inc role <coordinator|operator|comms> <@user|me>",
+    example: "/inc role operator @bob",
+    help: "give a role to someone (or `me`; `nobody` leaves it empty); taking over a held role is \
+           fine and is announced. Shortcuts: `/inc coordinator me`, `/inc operator @bob`, `/inc comms @carol`",
+    scope: Scope::IncidentChannel,
+    parse: role,
+};
+
+pub static COORDINATOR: Spec = shortcut(
+    &["coordinator"],
+    "/inc coordinator <@user|me>",
+    "/inc coordinator me",
+    |args, _| assign(args, Role::Coordinator),
+);
+pub static OPERATOR: Spec = shortcut(
+    &["operator"],
+    "/inc operator <@user|me>",
+    "/inc operator @bob",
+    |args, _| assign(args, Role::Operator),
+);
+pub static COMMS: Spec = shortcut(
+    &["comms"],
+    "/inc comms <@user|me>",
+    "/inc comms @carol",
+    |args, _| assign(args, Role::Comms),
+);
+
+/// The shortcuts are listed in help on `/inc role`'s line, so their own help is empty.
+const fn shortcut(
+    words: &'static [&'static str],
+    usage: &'static str,
+    example: &'static str,
+    parse: fn(&mut Args<'_>, &Grammar) -> Result<Command, Problem>,
+) -> Spec {
+    Spec {
+        words,
+        usage,
+        example,
+        help: "",
+        scope: Scope::IncidentChannel,
+        parse,
+    }
+}
+
+fn role(args: &mut Args<'_>, _: &Grammar) -> Result<Command, Problem> {
+    let Some(word) = args.next_word() else {
+        return Err(Problem::Missing("the role and who takes it"));
+    };
+    let role = Role::parse(word).ok_or_else(|| Problem::NotARole(word.to_string()))?;
+    assign(args, role)
+}
+
+fn assign(args: &mut Args<'_>, role: Role) -> Result<Command, Problem> {
+    let Some(word) = args.next_word() else {
+        return Err(Problem::Missing("who takes the role"));
+    };
+    let to = match Mention::classify(word) {
+        Mention::User(id) => Holder::Person(id),
+        Mention::Me => Holder::Me,
+        Mention::Word(w) if ["nobody", "none"].contains(&w.to_lowercase().as_str()) => {
+            Holder::Nobody
+        }
+        Mention::Word(w) => return Err(Problem::NotAPerson(w)),
+        Mention::Crowd(_) | Mention::Group { .. } => {
+            return Err(Problem::NotOnePerson(word.to_string()));
+        }
+    };
+    done(args, Command::Change(Change::Role { role, to }))
+}

@@ -1,0 +1,91 @@
+//! In-channel commands that write text: updates, the summary, notes, follow-ups.
+
+use super::{
+    Args, Command, Grammar, MAX_SUMMARY_CHARS, MAX_TEXT_CHARS, Problem, Scope, Spec, text,
+};
+use crate::domain::Status;
+use crate::domain::change::Change;
+
+pub static UPDATE: Spec = Spec {
+    words: &["update"],
+    usage: "/inc update [<status>] <text>",
+    example: "/inc update fixing Rolled back the deploy; error rate falling",
+    help: "post a status update here and under the announcement, optionally changing the status",
+    scope: Scope::IncidentChannel,
+    parse: update,
+};
+
+pub static SUMMARY: Spec = Spec {
+    words: &["summary"],
+    usage: "/inc summary <text>",
+    example: "/inc summary Payments fail for cards issued in the EU",
+    help: "set the summary shown in the topic and on the cards",
+    scope: Scope::IncidentChannel,
+    parse: |args, _| {
+        Ok(Command::Change(Change::Summary(text(
+            args,
+            "summary",
+            MAX_SUMMARY_CHARS,
+        )?)))
+    },
+};
+
+pub static NOTE: Spec = Spec {
+    words: &["note"],
+    usage: "/inc note <text>",
+    example: "/inc note Restarted the canary at 14:02",
+    help: "add an entry to the timeline",
+    scope: Scope::IncidentChannel,
+    parse: |args, _| {
+        Ok(Command::Change(Change::Note(text(
+            args,
+            "note",
+            MAX_TEXT_CHARS,
+        )?)))
+    },
+};
+
+pub static FOLLOWUP: Spec = Spec {
+    words: &["followup", "follow-up"],
+    usage: "/inc followup <text>",
+    example: "/inc followup Alert on checkout error rate above 2%",
+    help: "record an action item for after the incident",
+    scope: Scope::IncidentChannel,
+    parse: |args, _| {
+        Ok(Command::Change(Change::FollowUp(text(
+            args,
+            "follow-up",
+            MAX_TEXT_CHARS,
+        )?)))
+    },
+};
+
+fn update(args: &mut Args<'_>, _: &Grammar) -> Result<Command, Problem> {
+    let status = args.peek_word().and_then(Status::parse);
+    if let Some(status) = status {
+        args.next_word();
+        let command = match status {
+            Status::Resolved => Some("/inc resolve [text]"),
+            Status::Declined => Some("/inc decline [reason]"),
+            _ => None,
+        };
+        if let Some(command) = command {
+            return Err(Problem::UseOwnCommand { status, command });
+        }
+    }
+    let what = if status.is_some() {
+        "the update's text after the status"
+    } else {
+        "the update's text"
+    };
+    let text = text(args, what, MAX_TEXT_CHARS).map_err(|p| match p {
+        Problem::TooLong { chars, max, .. } => Problem::TooLong {
+            what: "update",
+            chars,
+            max,
+        },
+        Problem::NoVisibleText(_) => Problem::NoVisibleText("update"),
+        other => other,
+    })?;
+    Ok(Command::Change(Change::Update { status, text }))
+}

@@ -1,0 +1,244 @@
+//! What mirrors an incident's current state: the channel topic, the pinned incident card, the
+//! announcement, and the `/inc status`, `/inc roles`, `/inc list` and `/inc followups` replies.
+//! Each renders from the incident as it is now, so a job that brings one up to date can always
+//! render it afresh.
+
+use chrono::{DateTime, Utc};
+
+use super::{Block, MAX_HEADER_CHARS, Message, headline, holder, span, truncate_chars, when};
+use crate::domain::mrkdwn::{self, escape, escape_keeping_mentions};
+use crate::domain::timeline::{Entry, TimelineEvent};
+use crate::domain::{Incident, Role, Status};
+
+/// Slack's limit on channel topics.
+pub const MAX_TOPIC_CHARS: usize = 250;
+
+/// The channel topic: `[SEV1 · investigating] <summary, or the title>`, cut to Slack's limit.
+pub fn topic(incident: &Incident) -> String {
+    let text = incident.summary.as_deref().unwrap_or(&incident.title);
+    let topic = format!(
+        "[{} · {}] {}",
+        incident.severity,
+        incident.status,
+        escape(text)
+    );
+    truncate_chars(&topic, MAX_TOPIC_CHARS)
+}
+
+/// A status as the cards show it: terminal ones stand out.
+fn status_label(status: Status) -> String {
+    match status {
+        Status::Resolved => ":white_check_mark: resolved".into(),
+        Status::Declined => ":no_entry_sign: declined".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The card posted and pinned in the incident channel, kept up to date in place.
+pub fn incident_card(incident: &Incident) -> Message {
+    let mut blocks = vec![
+        Block::Header(truncate_chars(
+            &format!("{} · {}", incident.reference(), incident.title),
+            MAX_HEADER_CHARS,
+        )),
+        Block::Fields(vec![
+            format!("*Severity*\n{}", incident.severity),
+            format!("*Status*\n{}", status_label(incident.status)),
+            format!(
+                "*{}*\n{}",
+                Role::Coordinator.title(),
+                holder(incident, Role::Coordinator)
+            ),
+            format!(
+                "*{}*\n{}",
+                Role::Operator.title(),
+                holder(incident, Role::Operator)
+            ),
+        ]),
+    ];
+    if let Some(comms) = incident.holder(Role::Comms) {
+        blocks.push(Block::Section(format!("*Comms*: {}", mrkdwn::user(comms))));
+    }
+    if let Some(summary) = &incident.summary {
+        blocks.push(Block::Section(format!("*Summary*\n{}", escape(summary))));
+    }
+    blocks.push(Block::Context(format!(
+        "Declared by {} {} · last update {}",
+        mrkdwn::user(&incident.declared_by),
+        when(incident.declared_at),
+        when(incident.last_update_at)
+    )));
+    Message {
+        text: format!(
+            "{} · {} · {} — {}",
+            incident.reference(),
+            incident.severity,
+            incident.status,
+            escape(&incident.title)
+        ),
+        blocks,
+    }
+}
+
+/// The announcement in the announce channel, with a link to join the incident channel; kept up
+/// to date in place.
+pub fn announcement(incident: &Incident) -> Message {
+    let join = incident
+        .channel_id
+        .as_deref()
+        .map(mrkdwn::channel)
+        .unwrap_or_else(|| "(channel pending)".to_string());
+    let (icon, verb) = match incident.status {
+        Status::Resolved => (":white_check_mark:", "resolved"),
+        Status::Declined => (":no_entry_sign:", "declined"),
+        _ => (":rotating_light:", "declared"),
+    };
+    let mut blocks = vec![
+        Block::Section(format!(
+            "{icon} *{} {verb}* · {} · {}\n*{}*",
+            incident.reference(),
+            incident.severity,
+            incident.status,
+            escape(&incident.title)
+        )),
+        Block::Fields(vec![
+            format!(
+                "*{}*\n{}",
+                Role::Coordinator.title(),
+                holder(incident, Role::Coordinator)
+            ),
+            format!("*Channel*\n{join}"),
+        ]),
+    ];
+    if let Some(summary) = &incident.summary {
+        blocks.push(Block::Section(format!("*Summary*\n{}", escape(summary))));
+    }
+    blocks.push(Block::Context(format!(
+        "Declared by {} {}",
+        mrkdwn::user(&incident.declared_by),
+        when(incident.declared_at)
+    )));
+    Message {
+        text: format!(
+            "{icon} {} {verb} ({}): {} — join {}",
+            incident.reference(),
+            incident.severity,
+            escape(&incident.title),
+            join
+        ),
+        blocks,
+    }
+}
+
+/// `/inc status`: the incident at a glance.
+pub fn status_card(incident: &Incident, now: DateTime<Utc>) -> String {
+    let mut out = format!(
+        "{}\n*{}* · *{}* · ",
+        headline(incident),
+        incident.severity,
+        status_label(incident.status)
+    );
+    match incident.resolved_at {
+        Some(end) => out.push_str(&format!("was open {}", span(end - incident.declared_at))),
+        None => out.push_str(&format!("open {}", span(now - incident.declared_at))),
+    }
+    out.push('\n');
+    out.push_str(&roles_line(incident));
+    if let Some(summary) = &incident.summary {
+        out.push_str(&format!("\n*Summary*: {}", escape(summary)));
+    }
+    if incident.last_update_at > incident.declared_at {
+        out.push_str(&format!(
+            "\nLast update {} ago",
+            span(now - incident.last_update_at)
+        ));
+    } else {
+        out.push_str("\nNo update posted yet: `/inc update &lt;text&gt;`");
+    }
+    if let Some(channel) = &incident.channel_id {
+        out.push_str(&format!(" · {}", mrkdwn::channel(channel)));
+    }
+    out
+}
+
+/// `Coordinator <@A> · Operator _unassigned_ · Comms <@C>`.
+fn roles_line(incident: &Incident) -> String {
+    Role::ALL
+        .iter()
+        .map(|&role| format!("{} {}", role.title(), holder(incident, role)))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// `/inc roles`.
+pub fn roles_list(incident: &Incident) -> String {
+    let mut out = format!("*Roles in {}*", incident.reference());
+    for role in Role::ALL {
+        out.push_str(&format!("\n• {}: {}", role.title(), holder(incident, role)));
+    }
+    if incident.holder(Role::Coordinator).is_none() {
+        out.push_str("\nNobody is coordinating: `/inc coordinator me` takes it.");
+    }
+    out
+}
+
+/// `/inc followups`: the follow-ups on the timeline, oldest first.
+pub fn followups_list(incident: &Incident, timeline: &[TimelineEvent]) -> String {
+    let items: Vec<(&str, Option<&str>)> = timeline
+        .iter()
+        .filter_map(|e| match &e.entry {
+            Entry::FollowUp { text } => Some((text.as_str(), e.actor.as_deref())),
+            _ => None,
+        })
+        .collect();
+    if items.is_empty() {
+        return format!(
+            "No follow-ups for *{}* yet: `/inc followup &lt;text&gt;` records one.",
+            incident.reference()
+        );
+    }
+    let mut out = format!(
+        "*Follow-ups for {}* ({})",
+        incident.reference(),
+        items.len()
+    );
+    for (n, (text, by)) in items.iter().enumerate() {
+        out.push_str(&format!("\n{}. {}", n + 1, escape_keeping_mentions(text)));
+        if let Some(by) = by {
+            out.push_str(&format!(" — {}", mrkdwn::user(by)));
+        }
+    }
+    out
+}
+
+/// The `/inc list` reply for `viewer`: open incidents they may see, most severe first.
+pub fn incident_list(incidents: &[Incident], viewer: &str) -> String {
+    let mut visible: Vec<&Incident> = incidents
+        .iter()
+        .filter(|i| !i.status.is_terminal() && i.visible_to(viewer))
+        .collect();
+    if visible.is_empty() {
+        return "No open incidents. :white_check_mark:".to_string();
+    }
+    visible.sort_by_key(|i| (i.severity, i.number));
+    let mut out = format!("*Open incidents* ({})", visible.len());
+    for i in visible {
+        out.push_str(&format!(
+            "\n• *{}* · {} · {} — {}",
+            i.reference(),
+            i.severity,
+            i.status,
+            escape(&i.title)
+        ));
+        if let Some(channel) = &i.channel_id {
+            out.push_str(&format!(" · {}", mrkdwn::channel(channel)));
+        }
+        if let Some(c) = i.holder(Role::Coordinator) {
+            out.push_str(&format!(" · coordinator {}", mrkdwn::user(c)));
+        }
+        if i.private {
+            out.push_str(" · :lock: private");
+        }
+    }
+    out
+}

@@ -1,0 +1,105 @@
+//! What the bot says, composed as Slack-agnostic [`Message`]s of [`Block`]s; `slack::blocks`
+//! turns them into Block Kit. All user text is escaped as it is placed ([`escape`] for titles,
+//! [`escape_keeping_mentions`](super::mrkdwn::escape_keeping_mentions) for free text where the
+//! author meant to mention people), so nothing a user types can ping `@channel` or forge a link.
+//!
+//! - [`cards`]: what mirrors the incident's current state — the channel topic, the pinned
+//!   incident card, the announcement, `/inc status`, `/inc roles`, `/inc list`;
+//! - [`posts`]: what is posted once or replied — updates, role notices, escalations, the
+//!   resolution, acks, failure reports.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::mrkdwn::{self, escape};
+use super::{Incident, Role};
+
+pub mod cards;
+pub mod posts;
+
+pub use cards::*;
+pub use posts::*;
+
+/// Slack's limit on header block text.
+pub(crate) const MAX_HEADER_CHARS: usize = 150;
+
+/// A message: a mrkdwn fallback `text` (notifications, screen readers, clients without blocks)
+/// and the blocks shown. Job payloads carry messages, so they serialise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub text: String,
+    pub blocks: Vec<Block>,
+}
+
+/// Slack-agnostic layout blocks. Text is mrkdwn unless the variant says plain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "content", rename_all = "snake_case")]
+pub enum Block {
+    /// Large plain text (no mrkdwn, no mentions).
+    Header(String),
+    Section(String),
+    /// Two-column label/value pairs.
+    Fields(Vec<String>),
+    /// Small grey text.
+    Context(String),
+}
+
+impl Message {
+    /// A message of one section.
+    pub fn text(text: impl Into<String>) -> Message {
+        let text = text.into();
+        Message {
+            blocks: vec![Block::Section(text.clone())],
+            text,
+        }
+    }
+}
+
+/// `<@U1>` or `_unassigned_`.
+pub(crate) fn holder(incident: &Incident, role: Role) -> String {
+    incident
+        .holder(role)
+        .map(mrkdwn::user)
+        .unwrap_or_else(|| "_unassigned_".to_string())
+}
+
+/// A time every reader sees in their own time zone (Slack's date formatting), with UTC as the
+/// fallback text.
+pub(crate) fn when(at: DateTime<Utc>) -> String {
+    format!(
+        "<!date^{}^{{date_short_pretty}} at {{time}}|{}>",
+        at.timestamp(),
+        at.format("%Y-%m-%d %H:%M UTC")
+    )
+}
+
+/// A duration as people say it: `under a minute`, `45 min`, `2 h 5 min`, `3 d 4 h`.
+pub fn span(d: chrono::Duration) -> String {
+    let minutes = d.num_minutes().max(0);
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours, mins) {
+        (0, 0, 0) => "under a minute".into(),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
+pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+/// `*INC-3* — Checkout is down`, title escaped.
+pub(crate) fn headline(incident: &Incident) -> String {
+    format!("*{}* — {}", incident.reference(), escape(&incident.title))
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

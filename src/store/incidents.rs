@@ -1,0 +1,265 @@
+//! The incident aggregate: declaring (number, roles, first timeline entry, idempotency key and
+//! first job in one transaction), recording a decided change against the version it was decided
+//! on, and the lookups handlers and jobs need.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::rows::{IncidentRow, RoleRow, select_incidents};
+use super::{
+    ChangeRecord, Declaration, Declared, Recorded, Store, StoreError, Tx, duration_ms, jobs,
+    timeline, to_ms,
+};
+use crate::domain::change::RoleChange;
+use crate::domain::{Entry, Incident, IncidentId};
+
+const NEXT_NUMBER: &str =
+    "UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value";
+const RECENT_SAME_DECLARATION: &str = "SELECT id FROM incidents WHERE declared_by = $1 \
+     AND lower(title) = lower($2) AND severity = $3 AND declared_at >= $4 \
+     AND status NOT IN ('resolved', 'declined') ORDER BY id DESC LIMIT 1";
+const INSERT_INCIDENT: &str = "INSERT INTO incidents (number, title, severity, status, private, \
+     summary, declared_by, declared_at, last_update_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id";
+const INSERT_KEY: &str = "INSERT INTO idempotency_keys (key, incident_id, created_at) \
+     VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING";
+const KEY_OWNER: &str = "SELECT incident_id FROM idempotency_keys WHERE key = $1";
+/// A change is stored only against the version it was decided on.
+const UPDATE_INCIDENT: &str = "UPDATE incidents SET status = $3, severity = $4, summary = $5, \
+     last_update_at = $6, resolved_at = $7, version = version + 1, updated_at = $8 \
+     WHERE id = $1 AND version = $2";
+const ROLES_OF: &str = "SELECT incident_id, role, user_id FROM role_assignments \
+     WHERE incident_id = $1 AND to_at IS NULL ORDER BY role";
+const ROLES_OF_OPEN: &str = "SELECT r.incident_id, r.role, r.user_id FROM role_assignments r \
+     JOIN incidents i ON i.id = r.incident_id \
+     WHERE r.to_at IS NULL AND i.status NOT IN ('resolved', 'declined') ORDER BY r.role";
+const NOTE_CHANNEL_ATTEMPT: &str = "UPDATE incidents SET channel_name = $2, updated_at = $3 \
+     WHERE id = $1 AND channel_id IS NULL";
+
+impl Store {
+    /// Records a declaration with its roles, `declared` timeline entry, idempotency key and jobs,
+    /// in one transaction; idempotent on the key and on a repeated identical declaration.
+    pub async fn declare(
+        &self,
+        d: Declaration,
+        now: DateTime<Utc>,
+    ) -> Result<Declared, StoreError> {
+        // Fast path for redeliveries: no transaction, no counter lock. The guarantee is the
+        // unique key inserted below, which catches whatever slips past this read.
+        if let Some(id) = self.key_owner(&d.key).await? {
+            return self.existing(id).await;
+        }
+        let mut tx = self.pool.begin().await?;
+        // Locks the counter row: concurrent declarations (other replicas too) queue here, so the
+        // duplicate check below sees every declaration committed before ours.
+        let number: i64 = sqlx::query_scalar(NEXT_NUMBER).fetch_one(&mut *tx).await?;
+        let inc = &d.incident;
+        let recent: Option<i64> = sqlx::query_scalar(RECENT_SAME_DECLARATION)
+            .bind(inc.declared_by.as_str())
+            .bind(inc.title.as_str())
+            .bind(inc.severity.as_key())
+            .bind(to_ms(inc.declared_at).saturating_sub(duration_ms(d.duplicate_window)))
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(id) = recent {
+            tx.rollback().await?;
+            return self.existing(id).await;
+        }
+        let id: i64 = sqlx::query_scalar(INSERT_INCIDENT)
+            .bind(number)
+            .bind(inc.title.as_str())
+            .bind(inc.severity.as_key())
+            .bind(inc.status.as_str())
+            .bind(inc.private)
+            .bind(inc.summary.as_deref())
+            .bind(inc.declared_by.as_str())
+            .bind(to_ms(inc.declared_at))
+            .bind(to_ms(now))
+            .fetch_one(&mut *tx)
+            .await?;
+        for (role, user) in &inc.roles {
+            let change = RoleChange {
+                role: *role,
+                from: None,
+                to: Some(user.clone()),
+            };
+            let by = Some(inc.declared_by.as_str());
+            timeline::change_role(&mut tx, id, &change, by, inc.declared_at).await?;
+        }
+        let declared = Entry::Declared {
+            title: inc.title.clone(),
+            severity: inc.severity,
+            status: inc.status,
+            private: inc.private,
+            roles: inc.roles.iter().cloned().collect(),
+        };
+        let by = Some(inc.declared_by.as_str());
+        timeline::insert_event(&mut tx, id, &declared, by, inc.declared_at).await?;
+        if !insert_key(&mut tx, &d.key, id, now).await? {
+            // Another process recorded the same payload between our first look and now.
+            tx.rollback().await?;
+            let other = self
+                .key_owner(&d.key)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("key without incident".into()))?;
+            return self.existing(other).await;
+        }
+        for job in &d.jobs {
+            jobs::insert(&mut tx, Some(id), job, now).await?;
+        }
+        tx.commit().await?;
+        Ok(Declared::New(d.incident.stored(id, number)))
+    }
+
+    /// Records a decided change in one transaction: the idempotency key, the incident's new
+    /// state (only if its version is still the one the change was decided on), the role
+    /// stretches, the timeline entries and the jobs.
+    pub async fn record(
+        &self,
+        change: ChangeRecord,
+        now: DateTime<Utc>,
+    ) -> Result<Recorded, StoreError> {
+        let inc = &change.incident;
+        let mut tx = self.pool.begin().await?;
+        if !insert_key(&mut tx, &change.key, inc.id, now).await? {
+            tx.rollback().await?;
+            return Ok(Recorded::Duplicate);
+        }
+        let updated = sqlx::query(UPDATE_INCIDENT)
+            .bind(inc.id)
+            .bind(inc.version)
+            .bind(inc.status.as_str())
+            .bind(inc.severity.as_key())
+            .bind(inc.summary.as_deref())
+            .bind(to_ms(inc.last_update_at))
+            .bind(inc.resolved_at.map(to_ms))
+            .bind(to_ms(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            tx.rollback().await?;
+            return Ok(Recorded::Conflict);
+        }
+        let actor = Some(change.actor.as_str());
+        for role in &change.roles {
+            timeline::change_role(&mut tx, inc.id, role, actor, now).await?;
+        }
+        for entry in &change.entries {
+            timeline::insert_event(&mut tx, inc.id, entry, actor, now).await?;
+        }
+        for job in &change.jobs {
+            jobs::insert(&mut tx, Some(inc.id), job, now).await?;
+        }
+        tx.commit().await?;
+        Ok(Recorded::Applied)
+    }
+
+    pub async fn incident(&self, id: IncidentId) -> Result<Option<Incident>, StoreError> {
+        let row = sqlx::query_as::<_, IncidentRow>(select_incidents!("WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        self.with_roles(row).await
+    }
+
+    /// The incident whose channel this is, if any.
+    pub async fn incident_by_channel(
+        &self,
+        channel_id: &str,
+    ) -> Result<Option<Incident>, StoreError> {
+        let row = sqlx::query_as::<_, IncidentRow>(select_incidents!("WHERE channel_id = $1"))
+            .bind(channel_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        self.with_roles(row).await
+    }
+
+    /// Incidents not resolved or declined, by number.
+    pub async fn open_incidents(&self) -> Result<Vec<Incident>, StoreError> {
+        let rows = sqlx::query_as::<_, IncidentRow>(select_incidents!(
+            "WHERE status NOT IN ('resolved', 'declined') ORDER BY number"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut roles: HashMap<i64, Vec<_>> = HashMap::new();
+        for r in sqlx::query_as::<_, RoleRow>(ROLES_OF_OPEN)
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let incident = r.incident_id;
+            roles.entry(incident).or_default().push(r.into_pair()?);
+        }
+        rows.into_iter()
+            .map(|row| {
+                let held = roles.remove(&row.id).unwrap_or_default();
+                row.into_incident(held)
+            })
+            .collect()
+    }
+
+    /// Remembers the channel name about to be requested from Slack, so that a retry after a
+    /// crash knows the name may already be its own.
+    pub async fn note_channel_attempt(
+        &self,
+        id: IncidentId,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(NOTE_CHANNEL_ATTEMPT)
+            .bind(id)
+            .bind(name)
+            .bind(to_ms(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn with_roles(&self, row: Option<IncidentRow>) -> Result<Option<Incident>, StoreError> {
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let roles = sqlx::query_as::<_, RoleRow>(ROLES_OF)
+            .bind(row.id)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(RoleRow::into_pair)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(row.into_incident(roles)?))
+    }
+
+    /// The incident an idempotency key was recorded for, if any.
+    async fn key_owner(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        let owner: Option<Option<i64>> = sqlx::query_scalar(KEY_OWNER)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(owner.flatten())
+    }
+
+    async fn existing(&self, id: i64) -> Result<Declared, StoreError> {
+        let incident = self.incident(id).await?.ok_or_else(|| {
+            StoreError::Corrupt(format!("idempotency key names missing incident {id}"))
+        })?;
+        Ok(Declared::Existing(incident))
+    }
+}
+
+/// Inserts an idempotency key; `false` if it was there already.
+async fn insert_key(
+    tx: &mut Tx,
+    key: &str,
+    incident: IncidentId,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let fresh = sqlx::query(INSERT_KEY)
+        .bind(key)
+        .bind(incident)
+        .bind(to_ms(now))
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    Ok(fresh == 1)
+}
