@@ -140,6 +140,8 @@ pub enum Refusal {
         coordinator: Option<UserId>,
         operator: Option<UserId>,
     },
+    /// Only a resolved or declined incident can be reopened.
+    NotClosed { reference: String, status: Status },
     /// It is already so.
     Unchanged(String),
 }
@@ -319,10 +321,9 @@ pub fn decide(
         Change::Reopen => {
             d.require_permitted(actor, "reopen")?;
             if !incident.status.is_terminal() {
-                return Err(Refusal::Transition {
+                return Err(Refusal::NotClosed {
                     reference: incident.reference(),
-                    from: incident.status,
-                    to: Status::Investigating,
+                    status: incident.status,
                 });
             }
             d.move_status(Status::Investigating)?;
@@ -482,6 +483,10 @@ impl fmt::Display for Refusal {
                     )
                 }
             }
+            Refusal::NotClosed { reference, status } => write!(
+                f,
+                "*{reference}* is open (`{status}`); only a resolved or declined incident can be reopened."
+            ),
             Refusal::Unchanged(text) => f.write_str(text),
         }
     }

@@ -5,17 +5,7 @@ use crate::helpers::*;
 
 /// Web API calls that change something in Slack.
 fn writes(app: &TestApp) -> Vec<String> {
-    app.sim
-        .calls()
-        .into_iter()
-        .map(|c| c.method)
-        .filter(|m| {
-            !matches!(
-                m.as_str(),
-                "auth.test" | "apps.connections.open" | "conversations.list"
-            )
-        })
-        .collect()
+    app.writes_since(0)
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use incident_commander::app::{App, Clock, StartupError, SystemClock};
 use incident_commander::config::Settings;
-use incident_commander::domain::TimelineEvent;
+use incident_commander::domain::{Incident, TimelineEvent};
 use incident_commander::simulator::{Channel, SimulatorConfig, SlackSimulator};
 use incident_commander::store::Store;
 use sqlx::Connection;
@@ -20,6 +20,7 @@ pub const WAIT: Duration = Duration::from_secs(20);
 
 pub const ALICE: &str = "U0ALICE";
 pub const BOB: &str = "U0BOB";
+pub const CAROL: &str = "U0CAROL";
 
 /// A database of its own for one test: a temporary SQLite file, or a new PostgreSQL database
 /// when `TEST_DATABASE_URL` names a server.
@@ -87,8 +88,8 @@ impl Clock for ShiftedClock {
     }
 }
 
-/// The workspace every test starts with: alice and bob, #general, and #incidents (the bot is a
-/// member; it is the announce channel).
+/// The workspace every test starts with: alice, bob and carol, #general, and #incidents (the bot
+/// is a member; it is the announce channel).
 pub struct TestApp {
     pub sim: SlackSimulator,
     /// Variables that differ from [`settings_for`]'s, kept for restarts.
@@ -123,6 +124,7 @@ pub async fn spawn_app_configured(
         .expect("simulator starts");
     sim.add_user(ALICE, "alice");
     sim.add_user(BOB, "bob");
+    sim.add_user(CAROL, "carol");
     let general = sim.add_channel("general", false, false);
     let incidents = sim.add_channel("incidents", false, true);
     setup(&sim);
@@ -205,13 +207,66 @@ impl TestApp {
 
     /// `user` types `/inc <text>` in #general; returns the ephemeral text of the ack.
     pub async fn command(&self, user: &str, text: &str) -> String {
-        let envelope = self.sim.slash_command(user, &self.general, text);
+        self.command_in(user, &self.general.clone(), text).await
+    }
+
+    /// `user` types `/inc <text>` in `channel`; returns the ephemeral text of the ack.
+    pub async fn command_in(&self, user: &str, channel: &str, text: &str) -> String {
+        let envelope = self.sim.slash_command(user, channel, text);
         let ack = self
             .sim
             .ack(&envelope.envelope_id, WAIT)
             .await
             .unwrap_or_else(|| panic!("no ack for /inc {text}"));
         ack_text(&ack)
+    }
+
+    /// `user` declares with `/inc declare <text>` and everything the declaration does is done;
+    /// returns the incident channel.
+    pub async fn declared(&self, user: &str, text: &str) -> Channel {
+        let reply = self.command(user, &format!("declare {text}")).await;
+        assert!(reply.contains("Declared *INC-"), "{reply}");
+        self.settle().await;
+        let number: i64 = reply
+            .split("*INC-")
+            .nth(1)
+            .and_then(|rest| rest.split('*').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no incident number in {reply}"));
+        let incident = self
+            .store
+            .open_incidents()
+            .await
+            .expect("open")
+            .into_iter()
+            .find(|i| i.number == number)
+            .expect("the declared incident");
+        let channel = incident.channel_id.expect("a channel");
+        self.sim.channel(&channel).expect("the channel exists")
+    }
+
+    /// The incident whose channel this is, as stored now.
+    pub async fn incident_in(&self, channel: &Channel) -> Incident {
+        self.store
+            .incident_by_channel(&channel.id)
+            .await
+            .expect("load")
+            .expect("an incident channel")
+    }
+
+    /// A point in the simulator's event log, for [`TestApp::writes_since`].
+    pub fn mark(&self) -> u64 {
+        self.sim.calls().iter().map(|c| c.seq).max().unwrap_or(0)
+    }
+
+    /// Web API calls after `mark` that change something in Slack.
+    pub fn writes_since(&self, mark: u64) -> Vec<String> {
+        self.sim
+            .calls()
+            .into_iter()
+            .filter(|c| c.seq > mark && !is_read_only(&c.method))
+            .map(|c| c.method)
+            .collect()
     }
 
     /// Waits until every job has finished (done or failed).
@@ -299,6 +354,24 @@ fn settings_with(
     ]);
     vars.extend(overrides.iter().cloned());
     Settings::from_map(&vars).expect("test settings are valid")
+}
+
+/// Web API methods that only read.
+pub fn is_read_only(method: &str) -> bool {
+    matches!(
+        method,
+        "auth.test"
+            | "apps.connections.open"
+            | "conversations.list"
+            | "conversations.info"
+            | "conversations.history"
+            | "conversations.replies"
+            | "conversations.members"
+            | "users.info"
+            | "usergroups.users.list"
+            | "pins.list"
+            | "chat.getPermalink"
+    )
 }
 
 /// The kinds of `incident`'s timeline events, in order.

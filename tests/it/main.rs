@@ -7,6 +7,8 @@ mod commands;
 mod declare;
 mod demo;
 mod helpers;
+mod incident_channel;
+mod refusals;
 mod replicas;
 mod startup;
 mod store_contract;

@@ -129,7 +129,7 @@ fn illegal_moves_say_why() {
     );
     assert_eq!(
         refused(&at(Status::Fixing), Change::Reopen, by(ALICE)).to_string(),
-        "*INC-1* is `fixing` and cannot become `investigating`: only a resolved or declined incident can be reopened."
+        "*INC-1* is open (`fixing`); only a resolved or declined incident can be reopened."
     );
     let back_to_triage = Change::Update {
         status: Some(Status::Triage),

@@ -44,7 +44,7 @@ fn declare(args: &mut Args<'_>, grammar: &Grammar) -> Result<Command, Problem> {
     // Titles are one line: runs of white space (line breaks too) become one space.
     let title = text(args, "title", usize::MAX)
         .map_err(|p| match p {
-            Problem::Missing(_) => Problem::Missing("the incident a title"),
+            Problem::Empty(_) => Problem::Missing("the incident a title"),
             other => other,
         })?
         .split_whitespace()

@@ -154,12 +154,16 @@ pub enum CommandError {
 pub enum Problem {
     /// `what` is missing, e.g. "a severity and a title".
     Missing(&'static str),
+    /// The free text is missing: "The note is empty."
+    Empty(&'static str),
     NotASeverity(String),
     NotARole(String),
     /// A word where a person was expected that Slack did not link to anybody.
     NotAPerson(String),
-    /// `@here`, `@channel`, `@everyone` or a user group where one person was expected.
+    /// A user group where one person was expected (`@oncall`).
     NotOnePerson(String),
+    /// `@here`, `@channel` or `@everyone` (shown with its `@`).
+    Crowd(String),
     /// Neither a person nor a user group Slack linked.
     NotAnEscalationTarget(String),
     /// Words after a complete command.
@@ -233,7 +237,7 @@ pub fn has_visible_text(text: &str) -> bool {
 /// Free text for `what`: required, visible, at most `max` characters.
 fn text(args: &mut Args<'_>, what: &'static str, max: usize) -> Result<String, Problem> {
     let text = args.rest();
-    optional_text(text, what, max)?.ok_or(Problem::Missing(what))
+    optional_text(text, what, max)?.ok_or(Problem::Empty(what))
 }
 
 /// Free text that may be left out; when given, visible and at most `max` characters.
@@ -259,6 +263,7 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Problem::Missing(what) => write!(f, "Give {what}."),
+            Problem::Empty(what) => write!(f, "The {what} is empty."),
             Problem::NotASeverity(word) => write!(
                 f,
                 "`{}` is not a severity: use {} (or `p1`, `1`, …).",
@@ -277,7 +282,12 @@ impl fmt::Display for Problem {
             ),
             Problem::NotOnePerson(word) => write!(
                 f,
-                "`{}` is not one person: a role is held by one person, so name one.",
+                "`{}` is a group; a role is held by one person, so name one.",
+                escape(word)
+            ),
+            Problem::Crowd(word) => write!(
+                f,
+                "`{}` would notify everyone in the channel; name one person instead.",
                 escape(word)
             ),
             Problem::NotAnEscalationTarget(word) => write!(
@@ -286,10 +296,9 @@ impl fmt::Display for Problem {
                 escape(word)
             ),
             Problem::Unexpected(word) => write!(f, "`{}` was not expected there.", escape(word)),
-            Problem::TooLong { what, chars, max } => write!(
-                f,
-                "That {what} is {chars} characters; keep it to {max} and put the details in the channel."
-            ),
+            Problem::TooLong { what, chars, max } => {
+                write!(f, "That {what} is {chars} characters; keep it to {max}.")
+            }
             Problem::NoVisibleText(what) => {
                 write!(f, "That {what} has no visible characters.")
             }
@@ -310,6 +319,11 @@ impl fmt::Display for CommandError {
                 "`{}` is not an `/inc` command. Type `/inc help` for the list of commands.",
                 escape(word)
             ),
+            // It names the right command already.
+            CommandError::Invalid {
+                problem: problem @ Problem::UseOwnCommand { .. },
+                ..
+            } => write!(f, "{problem}"),
             CommandError::Invalid { spec, problem } if spec.example == spec.usage => {
                 write!(f, "{problem} Use `{}`.", spec.usage_escaped())
             }

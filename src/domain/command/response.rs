@@ -37,8 +37,8 @@ fn escalate(args: &mut Args<'_>, _: &Grammar) -> Result<Command, Problem> {
     let to = match Mention::classify(word) {
         Mention::User(id) => Target::Person(id),
         Mention::Group { id, handle } => Target::Group { id, handle },
-        Mention::Me => return Err(Problem::NotAnEscalationTarget(word.to_string())),
-        Mention::Crowd(_) | Mention::Word(_) => {
+        Mention::Crowd(crowd) => return Err(Problem::Crowd(format!("@{crowd}"))),
+        Mention::Me | Mention::Word(_) => {
             return Err(Problem::NotAnEscalationTarget(word.to_string()));
         }
     };

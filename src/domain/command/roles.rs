@@ -69,8 +69,11 @@ fn assign(args: &mut Args<'_>, role: Role) -> Result<Command, Problem> {
             Holder::Nobody
         }
         Mention::Word(w) => return Err(Problem::NotAPerson(w)),
-        Mention::Crowd(_) | Mention::Group { .. } => {
-            return Err(Problem::NotOnePerson(word.to_string()));
+        Mention::Crowd(crowd) => return Err(Problem::Crowd(format!("@{crowd}"))),
+        Mention::Group { handle, .. } => {
+            return Err(Problem::NotOnePerson(
+                handle.unwrap_or_else(|| "that group".into()),
+            ));
         }
     };
     done(args, Command::Change(Change::Role { role, to }))

@@ -73,19 +73,6 @@ fn update(args: &mut Args<'_>, _: &Grammar) -> Result<Command, Problem> {
             return Err(Problem::UseOwnCommand { status, command });
         }
     }
-    let what = if status.is_some() {
-        "the update's text after the status"
-    } else {
-        "the update's text"
-    };
-    let text = text(args, what, MAX_TEXT_CHARS).map_err(|p| match p {
-        Problem::TooLong { chars, max, .. } => Problem::TooLong {
-            what: "update",
-            chars,
-            max,
-        },
-        Problem::NoVisibleText(_) => Problem::NoVisibleText("update"),
-        other => other,
-    })?;
+    let text = text(args, "update", MAX_TEXT_CHARS)?;
     Ok(Command::Change(Change::Update { status, text }))
 }
