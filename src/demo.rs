@@ -1,6 +1,8 @@
 //! `incident-commander demo`: the bot against the built-in Slack simulator, with an in-memory
 //! SQLite database and no configuration. It plays a scripted incident and prints what a person
 //! in the workspace would have seen, as a transcript. Each capability adds its step to [`SCRIPT`].
+//! Every step waits until the bot has finished what the previous one asked for, so the
+//! transcript reads in the order things happened.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -11,12 +13,47 @@ use anyhow::{Context, bail};
 use crate::app::App;
 use crate::config::{LogFormat, Settings};
 use crate::simulator::{SimulatorConfig, SlackSimulator};
+use crate::store::Store;
 
-/// Who types what, in order.
-const SCRIPT: &[(&str, &str)] = &[
-    ("U0ALICE", "/inc help"),
-    ("U0ALICE", "/inc declare sev1 Checkout is down"),
-    ("U0BOB", "/inc list"),
+/// Where a command is typed.
+#[derive(Clone, Copy)]
+enum Where {
+    General,
+    /// The channel of the incident declared last.
+    Incident,
+}
+
+/// Who types what where, in order.
+const SCRIPT: &[(&str, Where, &str)] = &[
+    (
+        "U0ALICE",
+        Where::General,
+        "/inc declare sev2 Checkout is slow",
+    ),
+    ("U0BOB", Where::Incident, "/inc operator me"),
+    (
+        "U0BOB",
+        Where::Incident,
+        "/inc update fixing Rolled back deploy 4711; error rate falling",
+    ),
+    ("U0ALICE", Where::Incident, "/inc sev 1"),
+    ("U0CAROL", Where::Incident, "/inc coordinator me"),
+    (
+        "U0BOB",
+        Where::Incident,
+        "/inc note Canary healthy since 14:05",
+    ),
+    (
+        "U0CAROL",
+        Where::Incident,
+        "/inc followup Alert when checkout errors pass 2%",
+    ),
+    (
+        "U0CAROL",
+        Where::Incident,
+        "/inc resolve Error rate normal for 30 minutes",
+    ),
+    ("U0BOB", Where::General, "/inc list"),
 ];
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -29,6 +66,7 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
         .await
         .context("starting the Slack simulator")?;
     let (app, general) = workspace(&sim).await?;
+    let store = app.store();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(app.run(async {
         let _ = stopped.await;
@@ -36,26 +74,18 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
     if !sim.wait_connected(WAIT).await {
         bail!("the bot did not connect to the simulator's Socket Mode");
     }
-    for (user, line) in SCRIPT {
+    for (user, place, line) in SCRIPT {
         let text = line.trim_start_matches("/inc").trim();
-        let envelope = sim.slash_command(user, &general, text);
+        let channel = match place {
+            Where::General => general.clone(),
+            Where::Incident => incident_channel(&store).await?,
+        };
+        let envelope = sim.slash_command(user, &channel, text);
         if sim.ack(&envelope.envelope_id, WAIT).await.is_none() {
             bail!("the bot did not acknowledge {line:?}");
         }
-        if text.starts_with("declare") {
-            // Everything a declaration does happens after the ack; wait for its last steps.
-            let done = sim
-                .wait_until(WAIT, |s| {
-                    !s.calls_to("pins.add").is_empty()
-                        && s.calls_to("chat.postMessage").len() >= 2
-                        && !s.calls_to("conversations.setTopic").is_empty()
-                        && !s.calls_to("conversations.invite").is_empty()
-                })
-                .await;
-            if !done {
-                bail!("the declaration did not finish in {WAIT:?}");
-            }
-        }
+        // Everything a command asks of Slack happens after the ack; wait until it is done.
+        settle(&store).await?;
     }
     let _ = stop.send(());
     let _ = running.await;
@@ -72,11 +102,35 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Alice and Bob in a workspace with #general and #incidents (the bot is in #incidents), and the
+/// Waits until the bot has no Slack work left.
+async fn settle(store: &Store) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while store.job_counts().await?.pending > 0 {
+        if tokio::time::Instant::now() > deadline {
+            bail!("the bot did not finish its Slack work in {WAIT:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+/// The channel of the most recent open incident.
+async fn incident_channel(store: &Store) -> anyhow::Result<String> {
+    store
+        .open_incidents()
+        .await?
+        .into_iter()
+        .filter_map(|i| i.channel_id)
+        .next_back()
+        .context("no open incident has a channel")
+}
+
+/// Alice, Bob and Carol in a workspace with #general and #incidents (the bot is in #incidents), and the
 /// bot configured for it. Returns the app and #general's id.
 async fn workspace(sim: &SlackSimulator) -> anyhow::Result<(App, String)> {
     sim.add_user("U0ALICE", "alice");
     sim.add_user("U0BOB", "bob");
+    sim.add_user("U0CAROL", "carol");
     let general = sim.add_channel("general", false, false);
     sim.add_channel("incidents", false, true);
     let defaults = SimulatorConfig::default();

@@ -62,12 +62,15 @@ pub fn incident_card(incident: &Incident) -> Message {
     if let Some(summary) = &incident.summary {
         blocks.push(Block::Section(format!("*Summary*\n{}", escape(summary))));
     }
-    blocks.push(Block::Context(format!(
-        "Declared by {} {} · last update {}",
+    let mut context = format!(
+        "Declared by {} {}",
         mrkdwn::user(&incident.declared_by),
-        when(incident.declared_at),
-        when(incident.last_update_at)
-    )));
+        when(incident.declared_at)
+    );
+    if incident.last_update_at > incident.declared_at {
+        context.push_str(&format!(" · last update {}", when(incident.last_update_at)));
+    }
+    blocks.push(Block::Context(context));
     Message {
         text: format!(
             "{} · {} · {} — {}",
