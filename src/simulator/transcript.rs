@@ -38,6 +38,7 @@ pub(crate) fn render(state: &State) -> String {
             SimEvent::ResponseUrl { path, body, .. } => {
                 Some(response_url_line(&names, earlier, path, body))
             }
+            SimEvent::Upload { .. } | SimEvent::Action { .. } => None,
         };
         if let Some(line) = line {
             out.push_str(&line);
