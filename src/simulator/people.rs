@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::shapes::{self, message_json, team_ref, user_ref};
 use super::state::{PinItem, State};
-use super::views::with_state;
+use super::views::{submitted, with_initial_state};
 use super::{APP_ID, Envelope, Message, SimEvent, ViewInput, WorkspaceAction};
 
 fn interactive(payload: Value, accepts_response_payload: bool) -> Envelope {
@@ -332,7 +332,7 @@ impl State {
     ) -> Option<Envelope> {
         let view = self.view(view_id).filter(|v| v.open && v.user == user)?;
         let action = find_button(view.json.get("blocks")?, action_id)?;
-        let shown = with_state(&view.json, &[]).unwrap_or_else(|_| view.json.clone());
+        let shown = with_initial_state(&view.json);
         let trigger_id = self.new_trigger_id(user);
         let action = with_action_ts(action, &self.next_ts());
         let payload = json!({
@@ -369,7 +369,7 @@ impl State {
                 view.user
             ));
         }
-        let submitted = with_state(&view.json, edits)?;
+        let submitted = submitted(&view.json, edits)?;
         let trigger_id = self.new_trigger_id(user);
         let payload = json!({
             "type": "view_submission",
@@ -407,7 +407,7 @@ impl State {
         }
         let flag = |key: &str| view.json.get(key).and_then(Value::as_bool) == Some(true);
         let (clear, notify) = (flag("clear_on_close"), flag("notify_on_close"));
-        let shown = with_state(&view.json, &[]).unwrap_or_else(|_| view.json.clone());
+        let shown = with_initial_state(&view.json);
         let title = view
             .json
             .pointer("/title/text")

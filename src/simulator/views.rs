@@ -207,10 +207,22 @@ impl State {
     }
 }
 
-/// The view as its submission (or a click in it) shows it: the stored view with
-/// `state.values` for every input block.
-pub(crate) fn with_state(view: &Value, edits: &[(&str, ViewInput)]) -> Result<Value, String> {
-    let values = state_values(view, edits)?;
+/// The view as a click in it shows it: the stored view with `state.values` for every input
+/// block, from the elements' initial values.
+pub(crate) fn with_initial_state(view: &Value) -> Value {
+    let values = state_values(view, &[], false).unwrap_or_else(|_| json!({}));
+    let mut view = view.clone();
+    if let Some(object) = view.as_object_mut() {
+        object.insert("state".into(), json!({ "values": values }));
+    }
+    view
+}
+
+/// The view as its submission shows it: `state.values` from the initial values and `edits`.
+/// `Err` when Slack would not let the person submit (a required input empty) or an edit does
+/// not fit the view.
+pub(crate) fn submitted(view: &Value, edits: &[(&str, ViewInput)]) -> Result<Value, String> {
+    let values = state_values(view, edits, true)?;
     let mut view = view.clone();
     if let Some(object) = view.as_object_mut() {
         object.insert("state".into(), json!({ "values": values }));
@@ -228,7 +240,12 @@ const SINGLE_SELECTS: &[&str] = &["static_select", "external_select", "radio_but
 const MULTI_SELECTS: &[&str] = &["multi_static_select", "multi_external_select", "checkboxes"];
 
 /// `state.values`: block_id → action_id → `{type, value | selected_…}` for every input block.
-fn state_values(view: &Value, edits: &[(&str, ViewInput)]) -> Result<Value, String> {
+/// `check_required`: refuse an empty required input, as Slack's client does on submit.
+fn state_values(
+    view: &Value,
+    edits: &[(&str, ViewInput)],
+    check_required: bool,
+) -> Result<Value, String> {
     let blocks = view
         .get("blocks")
         .and_then(Value::as_array)
@@ -263,7 +280,7 @@ fn state_values(view: &Value, edits: &[(&str, ViewInput)]) -> Result<Value, Stri
                 .map_err(|e| format!("input block {block_id:?}: {e}"))?;
         }
         let optional = block.get("optional").and_then(Value::as_bool) == Some(true);
-        if !optional && is_empty(&value) {
+        if check_required && !optional && is_empty(&value) {
             let label = block
                 .pointer("/label/text")
                 .and_then(Value::as_str)
