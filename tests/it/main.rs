@@ -8,5 +8,6 @@ mod declare;
 mod demo;
 mod helpers;
 mod replicas;
+mod simulator;
 mod startup;
 mod store_contract;
