@@ -593,7 +593,8 @@ impl State {
     }
 
     /// A command's reply (its ack payload or a response-URL post) appears in the channel as a
-    /// bot message when it is `in_channel`; otherwise only `user` sees it, as an ephemeral.
+    /// bot message when it is `in_channel`; otherwise only `user` sees it, as an ephemeral
+    /// (when it shows anything).
     pub(crate) fn post_reply(&mut self, channel_id: &str, user: &str, reply: &Value, via: &str) {
         let text = reply
             .get("text")
@@ -612,7 +613,7 @@ impl State {
             if let Some(ts) = self.append_message(channel_id, message) {
                 self.emit_message_event(channel_id, &ts);
             }
-        } else {
+        } else if !text.is_empty() || !blocks.is_null() {
             self.ephemerals.push(Ephemeral {
                 channel: channel_id.to_string(),
                 user: user.to_string(),

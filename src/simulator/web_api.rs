@@ -180,14 +180,14 @@ fn decide(
     let missing = needed
         .iter()
         .find(|any_of| !any_of.iter().any(|s| granted.iter().any(|g| g == s)));
-    let missing_scope = missing.map(|any_of| {
-        Outcome::json(json!({
-            "ok": false,
-            "error": "missing_scope",
-            "needed": any_of.join(","),
-            "provided": provided,
-        }))
-    });
+    // A fault stands for what Slack did to the call before looking at it, so it comes first;
+    // then a missing scope refuses the call; then the method runs.
+    let dispatch = |state: &mut State| {
+        if let Some(any_of) = missing {
+            return Err(missing_scope(any_of, provided));
+        }
+        methods::dispatch(state, ctx, method, params)
+    };
     match state.faults.take(method) {
         Some(FaultKind::Fail(error)) => Outcome::error(&error),
         Some(FaultKind::RateLimit(secs)) => Outcome {
@@ -201,18 +201,10 @@ fn decide(
             status: 500,
             body: None,
             retry_after: None,
-            hidden_error: match missing_scope {
-                Some(_) => Some("missing_scope".to_string()),
-                None => methods::dispatch(state, ctx, method, params)
-                    .err()
-                    .map(|e| e.error),
-            },
+            hidden_error: dispatch(state).err().map(|e| e.error),
             scopes: None,
         },
-        None if missing_scope.is_some() => {
-            missing_scope.unwrap_or_else(|| Outcome::error("missing_scope"))
-        }
-        None => match methods::dispatch(state, ctx, method, params) {
+        None => match dispatch(state) {
             Ok(mut fields) => {
                 fields.insert("ok".to_string(), Value::Bool(true));
                 Outcome::json(Value::Object(fields))
@@ -224,6 +216,17 @@ fn decide(
                 Outcome::json(Value::Object(fields))
             }
         },
+    }
+}
+
+/// Slack's `missing_scope`: which scopes would do, and which the token has.
+fn missing_scope(any_of: &[&str], provided: &str) -> methods::ApiError {
+    let mut extra = Map::new();
+    extra.insert("needed".into(), json!(any_of.join(",")));
+    extra.insert("provided".into(), json!(provided));
+    methods::ApiError {
+        error: "missing_scope".to_string(),
+        extra,
     }
 }
 
