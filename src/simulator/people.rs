@@ -330,7 +330,9 @@ impl State {
         view_id: &str,
         action_id: &str,
     ) -> Option<Envelope> {
-        let view = self.view(view_id).filter(|v| v.open && v.user == user)?;
+        let view = self
+            .view(view_id)
+            .filter(|v| v.open && v.belongs_to(user))?;
         let action = find_button(view.json.get("blocks")?, action_id)?;
         let shown = with_initial_state(&view.json);
         let trigger_id = self.new_trigger_id(user);
@@ -363,7 +365,7 @@ impl State {
         let view = self
             .view(view_id)
             .ok_or_else(|| format!("no view {view_id}"))?;
-        if view.user != user {
+        if !view.belongs_to(user) {
             return Err(format!(
                 "view {view_id} was opened for {:?}, not {user:?}",
                 view.user
@@ -399,7 +401,7 @@ impl State {
             .view(view_id)
             .filter(|v| v.open)
             .ok_or_else(|| format!("no open view {view_id}"))?;
-        if view.user != user {
+        if !view.belongs_to(user) {
             return Err(format!(
                 "view {view_id} was opened for {:?}, not {user:?}",
                 view.user

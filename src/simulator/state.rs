@@ -78,6 +78,12 @@ pub(crate) struct ViewRecord {
 }
 
 impl ViewRecord {
+    /// Whether `user` sees this view (a view opened with a trigger of unknown origin is taken to
+    /// be anyone's).
+    pub(crate) fn belongs_to(&self, user: &str) -> bool {
+        self.user.is_empty() || self.user == user
+    }
+
     pub(crate) fn str(&self, key: &str) -> String {
         self.json
             .get(key)
