@@ -1,22 +1,36 @@
 //! Web API method semantics: what each method checks, what it changes in the workspace, and
-//! the JSON it answers (Slack's shapes; see shared/SLACK-PAYLOADS.md).
+//! the JSON it answers (Slack's shapes; see shared/SLACK-PAYLOADS.md), plus the scopes each
+//! method needs (SLACK-PLATFORM.md B7).
 //!
 //! Methods see already-authenticated calls with merged parameters and return the answer's
 //! fields without `ok` (the HTTP layer adds it). This file must not know about HTTP, tokens,
 //! fault injection or recording, and must not panic on any parameter value.
 
+use std::cmp::Ordering;
+
 use serde_json::{Map, Value, json};
 
-use super::state::{ChannelRecord, PinRecord, State, UserRecord, unix_now};
-use super::{APP_ID, BOT_ID, BOT_USER_ID, Message, TEAM_DOMAIN, TEAM_ID};
+use super::blocks::{self, Problems, Surface};
+use super::shapes::{channel_json, file_json, message_json, permalink, pin_item, user_json};
+use super::state::{ChannelRecord, FileRecord, PinItem, PinRecord, State, unix_now};
+use super::views::MAX_STACK;
+use super::{APP_ID, BOT_ID, BOT_USER_ID, Ephemeral, Message, TEAM_DOMAIN, TEAM_ID};
 
 /// How long a trigger_id can be exchanged for a modal.
 const TRIGGER_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// What a method needs to know about the server.
+/// What a method needs to know about the server and the app.
 pub(crate) struct Ctx {
     /// `http://127.0.0.1:PORT`
     pub(crate) base_url: String,
+    /// The scopes the bot token was granted.
+    pub(crate) scopes: Vec<String>,
+}
+
+impl Ctx {
+    fn granted(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
 }
 
 /// A Slack error answer: `error` plus extra fields (such as `errors`).
@@ -31,6 +45,27 @@ fn err(error: &str) -> ApiError {
     ApiError {
         error: error.to_string(),
         extra: Map::new(),
+    }
+}
+
+/// `error` with Slack's explanation in `response_metadata.messages` (and, for blocks, `errors`).
+fn err_with(error: &str, problems: Problems) -> ApiError {
+    let mut extra = Map::new();
+    if error == "invalid_blocks" {
+        let plain: Vec<String> = problems
+            .0
+            .iter()
+            .map(|m| m.trim_start_matches("[ERROR] ").to_string())
+            .collect();
+        extra.insert("errors".into(), json!(plain));
+    }
+    extra.insert(
+        "response_metadata".into(),
+        json!({ "messages": problems.0 }),
+    );
+    ApiError {
+        error: error.to_string(),
+        extra,
     }
 }
 
@@ -49,19 +84,101 @@ const METHODS: &[&str] = &[
     "conversations.setTopic",
     "conversations.info",
     "conversations.list",
+    "conversations.history",
+    "conversations.replies",
+    "conversations.members",
     "chat.postMessage",
     "chat.postEphemeral",
     "chat.update",
     "chat.getPermalink",
     "pins.add",
+    "pins.remove",
     "pins.list",
     "users.info",
+    "usergroups.list",
+    "usergroups.users.list",
     "views.open",
+    "views.update",
+    "views.push",
+    "files.getUploadURLExternal",
+    "files.completeUploadExternal",
 ];
 
 /// Whether the simulator implements `method`.
 pub(crate) fn is_known(method: &str) -> bool {
     METHODS.contains(&method)
+}
+
+/// The scopes `method` needs with these parameters: every group must be met by one of its
+/// scopes (a channel method needs the scope of the channel's kind). Empty: none needed.
+pub(crate) fn needed_scopes(
+    state: &State,
+    method: &str,
+    params: &Map<String, Value>,
+) -> Vec<Vec<&'static str>> {
+    let p = Params(params);
+    // Public or private, when the call names a channel the bot can see.
+    let private = |key: &str| -> Option<bool> {
+        let id = p.str(key)?;
+        state.channel_by_id_or_name(&id).map(|c| c.is_private)
+    };
+    let by_kind =
+        |key: &str, public: &[&'static str], private_scopes: &[&'static str]| match private(key) {
+            Some(true) => vec![private_scopes.to_vec()],
+            Some(false) => vec![public.to_vec()],
+            None => vec![[public, private_scopes].concat()],
+        };
+    match method {
+        "conversations.create" => {
+            if p.bool("is_private").unwrap_or(false) {
+                vec![vec!["groups:write"]]
+            } else {
+                vec![vec!["channels:manage"]]
+            }
+        }
+        "conversations.invite" => by_kind(
+            "channel",
+            &["channels:manage", "channels:write.invites"],
+            &["groups:write", "groups:write.invites"],
+        ),
+        "conversations.setTopic" => by_kind(
+            "channel",
+            &["channels:manage", "channels:write.topic"],
+            &["groups:write", "groups:write.topic"],
+        ),
+        "conversations.info" | "conversations.members" => {
+            by_kind("channel", &["channels:read"], &["groups:read"])
+        }
+        "conversations.history" | "conversations.replies" => {
+            by_kind("channel", &["channels:history"], &["groups:history"])
+        }
+        "conversations.list" => {
+            let types = p
+                .non_empty("types")
+                .unwrap_or_else(|| "public_channel".to_string());
+            let mut needed = Vec::new();
+            for kind in types.split(',').map(str::trim) {
+                match kind {
+                    "public_channel" => needed.push(vec!["channels:read"]),
+                    "private_channel" => needed.push(vec!["groups:read"]),
+                    "im" => needed.push(vec!["im:read"]),
+                    "mpim" => needed.push(vec!["mpim:read"]),
+                    _ => {}
+                }
+            }
+            needed
+        }
+        "chat.postMessage" | "chat.postEphemeral" | "chat.update" => vec![vec!["chat:write"]],
+        "pins.add" | "pins.remove" => vec![vec!["pins:write"]],
+        "pins.list" => vec![vec!["pins:read"]],
+        "users.info" => vec![vec!["users:read"]],
+        "usergroups.list" | "usergroups.users.list" => vec![vec!["usergroups:read"]],
+        "files.getUploadURLExternal" | "files.completeUploadExternal" => {
+            vec![vec!["files:write"]]
+        }
+        // auth.test, apps.connections.open (app token), views.*, chat.getPermalink: none.
+        _ => Vec::new(),
+    }
 }
 
 /// Runs `method` against the workspace.
@@ -95,8 +212,11 @@ pub(crate) fn dispatch(
             ok(json!({ "channel": channel_json(channel) }))
         }
         "conversations.list" => conversations_list(state, &p),
-        "chat.postMessage" => chat_post_message(state, &p),
-        "chat.postEphemeral" => chat_post_ephemeral(state, &p),
+        "conversations.history" => conversations_history(state, &p),
+        "conversations.replies" => conversations_replies(state, &p),
+        "conversations.members" => conversations_members(state, &p),
+        "chat.postMessage" => chat_post_message(state, ctx, &p),
+        "chat.postEphemeral" => chat_post_ephemeral(state, ctx, &p),
         "chat.update" => chat_update(state, &p),
         "chat.getPermalink" => {
             let channel = visible_channel(state, &p, "channel")?;
@@ -110,26 +230,13 @@ pub(crate) fn dispatch(
             }))
         }
         "pins.add" => pins_add(state, &p),
+        "pins.remove" => pins_remove(state, &p),
         "pins.list" => {
             let channel = visible_channel(state, &p, "channel")?;
             let items: Vec<Value> = channel
                 .pins
                 .iter()
-                .filter_map(|pin| {
-                    let message = channel.message(&pin.ts)?;
-                    let mut message_json = message_json(message);
-                    if let Some(object) = message_json.as_object_mut() {
-                        object.insert("permalink".into(), json!(permalink(&channel.id, message)));
-                        object.insert("pinned_to".into(), json!([channel.id]));
-                    }
-                    Some(json!({
-                        "type": "message",
-                        "created": pin.created,
-                        "created_by": pin.created_by,
-                        "channel": channel.id,
-                        "message": message_json,
-                    }))
-                })
+                .filter_map(|pin| pin_item(state, channel, pin))
                 .collect();
             ok(json!({ "items": items }))
         }
@@ -138,7 +245,21 @@ pub(crate) fn dispatch(
             let user = state.user(&id).ok_or_else(|| err("user_not_found"))?;
             ok(json!({ "user": user_json(user) }))
         }
+        "usergroups.list" => usergroups_list(state, &p),
+        "usergroups.users.list" => {
+            let id = p.str("usergroup").unwrap_or_default();
+            let group = state
+                .usergroups
+                .iter()
+                .find(|g| g.id == id)
+                .ok_or_else(|| err("no_such_subteam"))?;
+            ok(json!({ "users": group.users }))
+        }
         "views.open" => views_open(state, &p),
+        "views.update" => views_update(state, &p),
+        "views.push" => views_push(state, &p),
+        "files.getUploadURLExternal" => files_get_upload_url(state, ctx, &p),
+        "files.completeUploadExternal" => files_complete_upload(state, &p),
         _ => Err(err("unknown_method")),
     }
 }
@@ -194,127 +315,50 @@ impl Params<'_> {
             other => Some(Ok(other.clone())),
         }
     }
-}
 
-// --- JSON shapes ---
-
-fn channel_json(channel: &ChannelRecord) -> Value {
-    json!({
-        "id": channel.id,
-        "name": channel.name,
-        "is_channel": true,
-        "is_group": false,
-        "is_im": false,
-        "is_mpim": false,
-        "is_private": channel.is_private,
-        "created": channel.created,
-        "is_archived": false,
-        "is_general": channel.name == "general",
-        "unlinked": 0,
-        "name_normalized": channel.name,
-        "is_shared": false,
-        "is_org_shared": false,
-        "is_ext_shared": false,
-        "is_pending_ext_shared": false,
-        "pending_shared": [],
-        "context_team_id": TEAM_ID,
-        "updated": channel.created * 1000,
-        "parent_conversation": null,
-        "creator": channel.creator,
-        "shared_team_ids": [TEAM_ID],
-        "pending_connected_team_ids": [],
-        "is_member": channel.is_member(BOT_USER_ID),
-        "last_read": "0000000000.000000",
-        "topic": {
-            "value": channel.topic,
-            "creator": channel.topic_creator,
-            "last_set": channel.topic_last_set,
-        },
-        "purpose": { "value": "", "creator": "", "last_set": 0 },
-        "previous_names": [],
-        "priority": 0,
-        "num_members": channel.members.len(),
-    })
-}
-
-fn message_json(message: &Message) -> Value {
-    let mut object = Map::new();
-    object.insert("type".into(), json!("message"));
-    if message.user == BOT_USER_ID {
-        object.insert("subtype".into(), json!("bot_message"));
-        object.insert("bot_id".into(), json!(BOT_ID));
-        object.insert("app_id".into(), json!(APP_ID));
-    }
-    object.insert("text".into(), json!(message.text));
-    object.insert("ts".into(), json!(message.ts));
-    object.insert("user".into(), json!(message.user));
-    object.insert("team".into(), json!(TEAM_ID));
-    if !message.blocks.is_null() {
-        object.insert("blocks".into(), message.blocks.clone());
-    }
-    if let Some(thread_ts) = &message.thread_ts {
-        object.insert("thread_ts".into(), json!(thread_ts));
-    }
-    Value::Object(object)
-}
-
-fn permalink(channel_id: &str, message: &Message) -> String {
-    let base = format!(
-        "https://{TEAM_DOMAIN}.slack.com/archives/{channel_id}/p{}",
-        message.ts.replace('.', "")
-    );
-    match &message.thread_ts {
-        Some(thread_ts) if *thread_ts != message.ts => {
-            format!("{base}?thread_ts={thread_ts}&cid={channel_id}")
-        }
-        _ => base,
+    /// A list parameter: a JSON array, a JSON-array string, or a comma-separated string.
+    fn list(&self, key: &str) -> Vec<String> {
+        let raw = match self.0.get(key) {
+            Some(Value::Array(items)) => items.clone(),
+            Some(Value::String(s)) if s.trim_start().starts_with('[') => {
+                serde_json::from_str::<Vec<Value>>(s).unwrap_or_default()
+            }
+            Some(Value::String(s)) => s.split(',').map(|u| json!(u.trim())).collect(),
+            _ => Vec::new(),
+        };
+        raw.iter()
+            .filter_map(Value::as_str)
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_string)
+            .collect()
     }
 }
 
-fn user_json(user: &UserRecord) -> Value {
-    let real_name = capitalize(&user.name);
-    let mut profile = json!({
-        "real_name": real_name,
-        "display_name": user.name,
-        "real_name_normalized": real_name,
-        "display_name_normalized": user.name,
-        "team": TEAM_ID,
-    });
-    if let Some(object) = profile.as_object_mut() {
-        if user.is_bot {
-            object.insert("bot_id".into(), json!(BOT_ID));
-            object.insert("api_app_id".into(), json!(APP_ID));
-        } else {
-            object.insert(
-                "email".into(),
-                json!(format!("{}@{TEAM_DOMAIN}.com", user.name)),
-            );
-        }
+/// A message ts (or `oldest`/`latest`: `"0"`, `"1700000000"`, `"1700000000.000100"`) as a
+/// sortable pair.
+fn ts_key(ts: &str) -> Option<(i64, u32)> {
+    let (secs, fraction) = ts.split_once('.').unwrap_or((ts, ""));
+    let secs: i64 = secs.trim().parse().ok()?;
+    if !fraction.chars().all(|c| c.is_ascii_digit()) {
+        return None;
     }
-    json!({
-        "id": user.id,
-        "team_id": TEAM_ID,
-        "name": user.name,
-        "deleted": false,
-        "color": "9f69e7",
-        "real_name": real_name,
-        "tz": "Europe/Berlin",
-        "tz_label": "Central European Time",
-        "tz_offset": 3600,
-        "is_admin": false,
-        "is_owner": false,
-        "is_bot": user.is_bot,
-        "is_app_user": false,
-        "updated": 1_700_000_000,
-        "profile": profile,
-    })
+    let padded: String = fraction.chars().chain("000000".chars()).take(6).collect();
+    Some((secs, padded.parse().ok()?))
 }
 
-fn capitalize(name: &str) -> String {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
+fn cmp_ts(a: &str, b: &str) -> Ordering {
+    ts_key(a).cmp(&ts_key(b))
+}
+
+/// A `next_<offset>` cursor; `Err` for anything else.
+fn offset_cursor(p: &Params) -> Result<usize, ApiError> {
+    match p.non_empty("cursor") {
+        None => Ok(0),
+        Some(cursor) => cursor
+            .strip_prefix("next_")
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| err("invalid_cursor")),
     }
 }
 
@@ -342,38 +386,88 @@ fn member_channel(state: &State, p: &Params) -> Result<String, ApiError> {
     Ok(channel.id.clone())
 }
 
+/// Where the bot may post: a channel it is in, or any public one with `chat:write.public`.
+fn postable_channel(state: &State, ctx: &Ctx, p: &Params) -> Result<String, ApiError> {
+    let channel = visible_channel(state, p, "channel")?;
+    if !channel.is_member(BOT_USER_ID) && (channel.is_private || !ctx.granted("chat:write.public"))
+    {
+        return Err(err("not_in_channel"));
+    }
+    Ok(channel.id.clone())
+}
+
 fn channel_mut<'s>(state: &'s mut State, id: &str) -> Result<&'s mut ChannelRecord, ApiError> {
     state
         .channel_mut(id)
         .ok_or_else(|| err("channel_not_found"))
 }
 
-/// Message content from `text`/`blocks`/…; `no_text` when there is none.
-fn content(p: &Params) -> Result<(Option<String>, Option<Value>), ApiError> {
-    let text = p.str("text");
+/// Message content of a `chat.*` call.
+struct Content {
+    text: Option<String>,
+    blocks: Option<Value>,
+    attachments: Option<Value>,
+}
+
+/// Blocks as Slack checks them: not JSON or not an array → `invalid_blocks_format`; breaking
+/// a Block Kit rule → `invalid_blocks` with Slack's explanation.
+fn message_blocks(p: &Params, key: &str) -> Result<Option<Value>, ApiError> {
+    match p.json(key) {
+        None => Ok(None),
+        Some(Ok(Value::Array(items))) => {
+            let mut problems = Problems::default();
+            blocks::check_blocks(&items, Surface::Message, "/blocks", &mut problems);
+            if problems.is_empty() {
+                Ok(Some(Value::Array(items)))
+            } else {
+                Err(err_with("invalid_blocks", problems))
+            }
+        }
+        Some(_) => Err(err("invalid_blocks_format")),
+    }
+}
+
+/// Message content from `text`/`blocks`/`attachments`/`markdown_text`; `no_text` when none.
+fn content(p: &Params) -> Result<Content, ApiError> {
+    let mut text = p.str("text");
     if text.as_ref().is_some_and(|t| t.chars().count() > 40_000) {
         return Err(err("msg_too_long"));
     }
-    let blocks = match p.json("blocks") {
+    let blocks = message_blocks(p, "blocks")?;
+    let attachments = match p.json("attachments") {
         None => None,
-        Some(Ok(Value::Array(blocks))) if blocks.len() <= 50 => Some(Value::Array(blocks)),
-        Some(_) => return Err(err("invalid_blocks")),
+        Some(Ok(Value::Array(items))) if items.len() > 100 => {
+            return Err(err("too_many_attachments"));
+        }
+        Some(Ok(Value::Array(items))) => Some(Value::Array(items)),
+        Some(_) => return Err(err("invalid_attachments")),
     };
-    let has_other = ["attachments", "markdown_text"]
-        .iter()
-        .any(|k| p.non_empty(k).is_some() || p.0.get(*k).is_some_and(|v| v.is_array()));
+    if let Some(markdown) = p.non_empty("markdown_text") {
+        if text.as_ref().is_some_and(|t| !t.is_empty()) || blocks.is_some() {
+            return Err(err("markdown_text_conflict"));
+        }
+        text = Some(markdown);
+    }
     let has_text = text.as_ref().is_some_and(|t| !t.is_empty());
     let has_blocks = blocks
         .as_ref()
         .and_then(Value::as_array)
         .is_some_and(|b| !b.is_empty());
-    if !has_text && !has_blocks && !has_other {
+    let has_attachments = attachments
+        .as_ref()
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty());
+    if !has_text && !has_blocks && !has_attachments {
         return Err(err("no_text"));
     }
-    Ok((text, blocks))
+    Ok(Content {
+        text,
+        blocks,
+        attachments,
+    })
 }
 
-// --- methods ---
+// --- conversations ---
 
 fn conversations_create(state: &mut State, p: &Params) -> Answer {
     let name = p.str("name").unwrap_or_default();
@@ -401,24 +495,6 @@ fn conversations_create(state: &mut State, p: &Params) -> Answer {
     ok(json!({ "channel": channel_json(channel) }))
 }
 
-/// `users` as a JSON array, a JSON-array string, or a comma-separated string.
-fn user_list(p: &Params) -> Vec<String> {
-    let raw = match p.0.get("users") {
-        Some(Value::Array(items)) => items.clone(),
-        Some(Value::String(s)) if s.trim_start().starts_with('[') => {
-            serde_json::from_str::<Vec<Value>>(s).unwrap_or_default()
-        }
-        Some(Value::String(s)) => s.split(',').map(|u| json!(u.trim())).collect(),
-        _ => Vec::new(),
-    };
-    raw.iter()
-        .filter_map(Value::as_str)
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 fn per_user_error(error: &str, users: &[&String]) -> ApiError {
     let errors: Vec<Value> = users
         .iter()
@@ -434,7 +510,7 @@ fn per_user_error(error: &str, users: &[&String]) -> ApiError {
 
 fn conversations_invite(state: &mut State, p: &Params) -> Answer {
     let id = member_channel(state, p)?;
-    let users = user_list(p);
+    let users = p.list("users");
     if users.is_empty() {
         return Err(err("no_user"));
     }
@@ -454,12 +530,24 @@ fn conversations_invite(state: &mut State, p: &Params) -> Answer {
     if already.len() == users.len() {
         return Err(per_user_error("already_in_channel", &already));
     }
+    let mut joined = Vec::new();
     for user in &users {
-        if !channel.is_member(user) {
+        if !channel.is_member(user) && !joined.contains(user) {
             channel.members.push(user.clone());
+            joined.push(user.clone());
         }
     }
-    ok(json!({ "channel": channel_json(channel) }))
+    let answer = json!({ "channel": channel_json(channel) });
+    // Slack tells subscribed apps about each person who joined, and who invited them.
+    for user in joined {
+        let event_ts = state.next_ts();
+        if let Some(channel) = state.channel(&id) {
+            let event =
+                super::shapes::member_joined_event(channel, &user, Some(BOT_USER_ID), &event_ts);
+            state.emit_event(&id, event);
+        }
+    }
+    ok(answer)
 }
 
 fn conversations_set_topic(state: &mut State, p: &Params) -> Answer {
@@ -484,13 +572,7 @@ fn conversations_list(state: &mut State, p: &Params) -> Answer {
         None | Some(0) => 100,
         Some(n) => n.min(1000),
     } as usize;
-    let offset = match p.non_empty("cursor") {
-        None => 0,
-        Some(cursor) => cursor
-            .strip_prefix("next_")
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| err("invalid_cursor"))?,
-    };
+    let offset = offset_cursor(p)?;
     let matching: Vec<&ChannelRecord> = state
         .channels
         .iter()
@@ -520,35 +602,240 @@ fn conversations_list(state: &mut State, p: &Params) -> Answer {
     }))
 }
 
-fn chat_post_message(state: &mut State, p: &Params) -> Answer {
-    let id = member_channel(state, p)?;
-    let (text, blocks) = content(p)?;
+/// The `oldest`/`latest`/`inclusive` window of a history or replies call.
+struct Window {
+    oldest: Option<String>,
+    latest: Option<String>,
+    inclusive: bool,
+}
+
+impl Window {
+    fn from(p: &Params) -> Result<Window, ApiError> {
+        let oldest = p.non_empty("oldest");
+        if oldest.as_deref().is_some_and(|t| ts_key(t).is_none()) {
+            return Err(err("invalid_ts_oldest"));
+        }
+        let latest = p.non_empty("latest");
+        if latest.as_deref().is_some_and(|t| ts_key(t).is_none()) {
+            return Err(err("invalid_ts_latest"));
+        }
+        Ok(Window {
+            oldest,
+            latest,
+            inclusive: p.bool("inclusive").unwrap_or(false),
+        })
+    }
+
+    fn contains(&self, ts: &str) -> bool {
+        let after_oldest = match &self.oldest {
+            None => true,
+            Some(oldest) => match cmp_ts(ts, oldest) {
+                Ordering::Greater => true,
+                Ordering::Equal => self.inclusive,
+                Ordering::Less => false,
+            },
+        };
+        let before_latest = match &self.latest {
+            None => true,
+            Some(latest) => match cmp_ts(ts, latest) {
+                Ordering::Less => true,
+                Ordering::Equal => self.inclusive,
+                Ordering::Greater => false,
+            },
+        };
+        after_oldest && before_latest
+    }
+}
+
+/// A ts cursor (`next_ts:<ts>`): where the next page starts.
+fn ts_cursor(p: &Params) -> Result<Option<String>, ApiError> {
+    match p.non_empty("cursor") {
+        None => Ok(None),
+        Some(cursor) => cursor
+            .strip_prefix("next_ts:")
+            .filter(|ts| ts_key(ts).is_some())
+            .map(|ts| Some(ts.to_string()))
+            .ok_or_else(|| err("invalid_cursor")),
+    }
+}
+
+fn conversations_history(state: &mut State, p: &Params) -> Answer {
+    let channel = visible_channel(state, p, "channel")?;
+    if !channel.is_member(BOT_USER_ID) {
+        // Bot tokens read only conversations the bot is in.
+        return Err(err("not_in_channel"));
+    }
+    let window = Window::from(p)?;
+    let cursor = ts_cursor(p)?;
+    let limit = match p.u64("limit") {
+        None | Some(0) => 100,
+        Some(n) => n.min(999),
+    } as usize;
+    let with_metadata = p.bool("include_all_metadata").unwrap_or(false);
+    // Newest first; thread replies only when also sent to the channel.
+    let matching: Vec<&Message> = channel
+        .messages
+        .iter()
+        .rev()
+        .filter(|m| {
+            m.thread_ts.is_none()
+                || m.thread_ts.as_deref() == Some(m.ts.as_str())
+                || m.subtype.as_deref() == Some("thread_broadcast")
+        })
+        .filter(|m| window.contains(&m.ts))
+        .filter(|m| {
+            cursor
+                .as_deref()
+                .is_none_or(|c| cmp_ts(&m.ts, c) != Ordering::Greater)
+        })
+        .collect();
+    let page: Vec<Value> = matching
+        .iter()
+        .take(limit)
+        .map(|m| message_json(state, channel, m, with_metadata))
+        .collect();
+    let has_more = matching.len() > limit;
+    let mut answer = json!({
+        "messages": page,
+        "has_more": has_more,
+        "pin_count": channel.pins.len(),
+        "channel_actions_ts": null,
+        "channel_actions_count": 0,
+    });
+    if has_more && let (Some(next), Some(object)) = (matching.get(limit), answer.as_object_mut()) {
+        object.insert(
+            "response_metadata".into(),
+            json!({ "next_cursor": format!("next_ts:{}", next.ts) }),
+        );
+    }
+    ok(answer)
+}
+
+fn conversations_replies(state: &mut State, p: &Params) -> Answer {
+    let channel = visible_channel(state, p, "channel")?;
+    let ts = p.non_empty("ts").ok_or_else(|| err("thread_not_found"))?;
+    let message = channel
+        .message(&ts)
+        .ok_or_else(|| err("thread_not_found"))?;
+    // A reply's ts reads its whole thread.
+    let parent = message
+        .thread_ts
+        .clone()
+        .unwrap_or_else(|| message.ts.clone());
+    let window = Window::from(p)?;
+    let cursor = ts_cursor(p)?;
+    let limit = match p.u64("limit") {
+        None | Some(0) => 1000,
+        Some(n) => n.min(1000),
+    } as usize;
+    let with_metadata = p.bool("include_all_metadata").unwrap_or(false);
+    let matching: Vec<&Message> = channel
+        .messages
+        .iter()
+        .filter(|m| m.ts == parent || m.thread_ts.as_deref() == Some(parent.as_str()))
+        .filter(|m| window.contains(&m.ts))
+        .filter(|m| {
+            cursor
+                .as_deref()
+                .is_none_or(|c| cmp_ts(&m.ts, c) != Ordering::Less)
+        })
+        .collect();
+    let page: Vec<Value> = matching
+        .iter()
+        .take(limit)
+        .map(|m| message_json(state, channel, m, with_metadata))
+        .collect();
+    let has_more = matching.len() > limit;
+    let next_cursor = match matching.get(limit) {
+        Some(next) if has_more => format!("next_ts:{}", next.ts),
+        _ => String::new(),
+    };
+    ok(json!({
+        "messages": page,
+        "has_more": has_more,
+        "response_metadata": { "next_cursor": next_cursor },
+    }))
+}
+
+fn conversations_members(state: &mut State, p: &Params) -> Answer {
+    let channel = visible_channel(state, p, "channel")?;
+    let limit = match p.u64("limit") {
+        None | Some(0) => 100,
+        Some(n) if n > 1000 => return Err(err("invalid_limit")),
+        Some(n) => n,
+    } as usize;
+    let offset = offset_cursor(p)?;
+    let page: Vec<&String> = channel.members.iter().skip(offset).take(limit).collect();
+    let next = offset + limit;
+    let next_cursor = if next < channel.members.len() {
+        format!("next_{next}")
+    } else {
+        String::new()
+    };
+    ok(json!({
+        "members": page,
+        "response_metadata": { "next_cursor": next_cursor },
+    }))
+}
+
+// --- chat ---
+
+fn chat_post_message(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
+    let id = postable_channel(state, ctx, p)?;
+    let content = content(p)?;
+    let metadata = match p.json("metadata") {
+        None => Value::Null,
+        Some(Ok(metadata))
+            if metadata.get("event_type").is_some_and(Value::is_string)
+                && metadata.get("event_payload").is_some_and(Value::is_object) =>
+        {
+            metadata
+        }
+        Some(_) => return Err(err("invalid_metadata_format")),
+    };
     let thread_ts = p.non_empty("thread_ts");
+    let broadcast = thread_ts.is_some() && p.bool("reply_broadcast").unwrap_or(false);
+    let mut message = State::bot_message(
+        content.text.unwrap_or_default(),
+        content.blocks.unwrap_or(Value::Null),
+    );
+    message.attachments = content.attachments.unwrap_or(Value::Null);
+    message.thread_ts = thread_ts;
+    message.metadata = metadata;
+    if broadcast {
+        message.subtype = Some("thread_broadcast".to_string());
+    }
     let ts = state
-        .append_message(
-            &id,
-            BOT_USER_ID,
-            text.unwrap_or_default(),
-            blocks.unwrap_or(Value::Null),
-            thread_ts,
-        )
+        .append_message(&id, message)
         .ok_or_else(|| err("channel_not_found"))?;
+    state.emit_message_event(&id, &ts);
     let channel = state.channel(&id).ok_or_else(|| err("channel_not_found"))?;
     let message = channel.message(&ts).ok_or_else(|| err("internal_error"))?;
     ok(json!({
         "channel": id,
         "ts": ts,
-        "message": message_json(message),
+        "message": message_json(state, channel, message, true),
     }))
 }
 
-fn chat_post_ephemeral(state: &mut State, p: &Params) -> Answer {
-    visible_channel(state, p, "channel")?;
+fn chat_post_ephemeral(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
+    let id = postable_channel(state, ctx, p)?;
     let user = p.str("user").unwrap_or_default();
     if state.user(&user).is_none() {
         return Err(err("user_not_found"));
     }
-    content(p)?;
+    if !state.channel(&id).is_some_and(|c| c.is_member(&user)) {
+        return Err(err("user_not_in_channel"));
+    }
+    let content = content(p)?;
+    state.ephemerals.push(Ephemeral {
+        channel: id,
+        user,
+        text: content.text.unwrap_or_default(),
+        blocks: content.blocks.unwrap_or(Value::Null),
+        thread_ts: p.non_empty("thread_ts"),
+        via: "chat.postEphemeral".to_string(),
+    });
     let ts = state.next_ts();
     ok(json!({ "message_ts": ts }))
 }
@@ -563,28 +850,26 @@ fn chat_update(state: &mut State, p: &Params) -> Answer {
     if message.user != BOT_USER_ID {
         return Err(err("cant_update_message"));
     }
-    let (text, blocks) = content(p)?;
-    let channel = channel_mut(state, &id)?;
-    let message = channel
-        .messages
-        .iter_mut()
-        .find(|m| m.ts == ts)
-        .ok_or_else(|| err("message_not_found"))?;
+    let content = content(p)?;
     // Like Slack, a field left out keeps its previous value.
-    if let Some(text) = text {
-        message.text = text;
-    }
-    if let Some(blocks) = blocks {
-        message.blocks = blocks;
-    }
-    let message = message.clone();
-    let mut message_json = message_json(&message);
+    state.change_message(&id, &ts, Some(BOT_USER_ID), |message| {
+        if let Some(text) = content.text {
+            message.text = text;
+        }
+        if let Some(blocks) = content.blocks {
+            message.blocks = blocks;
+        }
+        if let Some(attachments) = content.attachments {
+            message.attachments = attachments;
+        }
+    });
+    let channel = state.channel(&id).ok_or_else(|| err("channel_not_found"))?;
+    let message = channel
+        .message(&ts)
+        .ok_or_else(|| err("message_not_found"))?;
+    let mut message_json = message_json(state, channel, message, false);
     if let Some(object) = message_json.as_object_mut() {
         object.remove("ts");
-        object.insert(
-            "edited".into(),
-            json!({ "user": BOT_USER_ID, "ts": format!("{}.000000", unix_now()) }),
-        );
     }
     ok(json!({
         "channel": id,
@@ -593,6 +878,8 @@ fn chat_update(state: &mut State, p: &Params) -> Answer {
         "message": message_json,
     }))
 }
+
+// --- pins ---
 
 fn pins_add(state: &mut State, p: &Params) -> Answer {
     let id = member_channel(state, p)?;
@@ -603,31 +890,141 @@ fn pins_add(state: &mut State, p: &Params) -> Answer {
     if channel.message(&ts).is_none() {
         return Err(err("message_not_found"));
     }
-    if channel.pins.iter().any(|pin| pin.ts == ts) {
+    let item = PinItem::Message(ts);
+    if channel.pin(&item).is_some() {
         return Err(err("already_pinned"));
     }
     if channel.pins.len() >= 100 {
         return Err(err("too_many_pins"));
     }
-    channel.pins.push(PinRecord {
-        ts,
-        created: unix_now(),
-        created_by: BOT_USER_ID.to_string(),
-    });
+    state.add_pin(&id, item, BOT_USER_ID);
     ok(json!({}))
 }
 
-fn views_open(state: &mut State, p: &Params) -> Answer {
-    let trigger_id = p
-        .non_empty("trigger_id")
-        .ok_or_else(|| err("invalid_arguments"))?;
-    let mut view = match p.json("view") {
-        Some(Ok(Value::Object(view))) => view,
+fn pins_remove(state: &mut State, p: &Params) -> Answer {
+    let id = member_channel(state, p)?;
+    let item = match (p.non_empty("timestamp"), p.non_empty("file")) {
+        (Some(ts), _) => PinItem::Message(ts),
+        (None, Some(file)) => PinItem::File(file),
+        (None, None) => return Err(err("no_item_specified")),
+    };
+    let channel = state.channel(&id).ok_or_else(|| err("channel_not_found"))?;
+    match &item {
+        PinItem::Message(ts) if channel.message(ts).is_none() => {
+            return Err(err("message_not_found"));
+        }
+        PinItem::File(file) if state.file(file).is_none() => return Err(err("file_not_found")),
+        _ => {}
+    }
+    if channel.pin(&item).is_none() {
+        return Err(err("no_pin"));
+    }
+    state.remove_pin(&id, &item, BOT_USER_ID);
+    ok(json!({}))
+}
+
+impl State {
+    /// Pins `item` in `channel_id` as `user` and emits `pin_added`.
+    pub(crate) fn add_pin(
+        &mut self,
+        channel_id: &str,
+        item: PinItem,
+        user: &str,
+    ) -> Option<super::Envelope> {
+        let event_ts = self.next_ts();
+        let pin = PinRecord {
+            item,
+            created: unix_now(),
+            created_by: user.to_string(),
+        };
+        let channel = self.channel_mut(channel_id)?;
+        channel.pins.push(pin);
+        let channel = self.channel(channel_id)?;
+        let pin = channel.pins.last()?;
+        let event = super::shapes::pin_event(self, "pin_added", user, channel, pin, &event_ts)?;
+        self.emit_event(channel_id, event)
+    }
+
+    /// Unpins `item` in `channel_id` as `user` and emits `pin_removed`.
+    pub(crate) fn remove_pin(
+        &mut self,
+        channel_id: &str,
+        item: &PinItem,
+        user: &str,
+    ) -> Option<super::Envelope> {
+        let event_ts = self.next_ts();
+        let channel = self.channel_mut(channel_id)?;
+        let index = channel.pins.iter().position(|p| p.item == *item)?;
+        let pin = channel.pins.remove(index);
+        let channel = self.channel(channel_id)?;
+        let event = super::shapes::pin_event(self, "pin_removed", user, channel, &pin, &event_ts)?;
+        self.emit_event(channel_id, event)
+    }
+}
+
+// --- user groups ---
+
+fn usergroups_list(state: &mut State, p: &Params) -> Answer {
+    let include_users = p.bool("include_users").unwrap_or(false);
+    let groups: Vec<Value> = state
+        .usergroups
+        .iter()
+        .map(|g| {
+            let mut group = json!({
+                "id": g.id,
+                "team_id": TEAM_ID,
+                "is_usergroup": true,
+                "is_subteam": true,
+                "name": g.handle,
+                "description": "",
+                "handle": g.handle,
+                "is_external": false,
+                "date_create": g.created,
+                "date_update": g.created,
+                "date_delete": 0,
+                "auto_type": null,
+                "auto_provision": false,
+                "enterprise_subteam_id": "",
+                "created_by": super::ADMIN_USER_ID,
+                "updated_by": super::ADMIN_USER_ID,
+                "deleted_by": null,
+                "prefs": { "channels": [], "groups": [] },
+                "user_count": g.users.len(),
+                "channel_count": 0,
+            });
+            if include_users && let Some(object) = group.as_object_mut() {
+                object.insert("users".into(), json!(g.users));
+            }
+            group
+        })
+        .collect();
+    ok(json!({ "usergroups": groups }))
+}
+
+// --- views ---
+
+/// The `view` parameter, checked as Slack checks it.
+fn view_param(p: &Params) -> Result<Map<String, Value>, ApiError> {
+    let view = match p.json("view") {
+        Some(Ok(view @ Value::Object(_))) => view,
         _ => return Err(err("invalid_arguments")),
     };
-    if view.get("type").and_then(Value::as_str) != Some("modal") {
-        return Err(err("invalid_arguments"));
+    let problems = blocks::check_view(&view);
+    if !problems.is_empty() {
+        return Err(err_with("invalid_arguments", problems));
     }
+    match view {
+        Value::Object(view) => Ok(view),
+        _ => Err(err("invalid_arguments")),
+    }
+}
+
+/// Exchanges a trigger id (valid for 3 s, once) and returns whose interaction it came from.
+fn exchange_trigger(state: &mut State, p: &Params) -> Result<String, ApiError> {
+    let trigger_id = p
+        .non_empty("trigger_id")
+        .or_else(|| p.non_empty("interactivity_pointer"))
+        .ok_or_else(|| err("invalid_arguments"))?;
     let trigger = state
         .triggers
         .get_mut(&trigger_id)
@@ -639,36 +1036,198 @@ fn views_open(state: &mut State, p: &Params) -> Answer {
         return Err(err("expired_trigger_id"));
     }
     trigger.used = true;
-    let id = state.new_id('V');
-    let defaults = [
-        ("private_metadata", json!("")),
-        ("callback_id", json!("")),
-        ("external_id", json!("")),
-        ("blocks", json!([])),
-        ("clear_on_close", json!(false)),
-        ("notify_on_close", json!(false)),
-    ];
-    for (key, value) in defaults {
-        view.entry(key).or_insert(value);
+    Ok(trigger.user.clone().unwrap_or_default())
+}
+
+fn external_id(view: &Map<String, Value>) -> String {
+    view.get("external_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn views_open(state: &mut State, p: &Params) -> Answer {
+    let view = view_param(p)?;
+    if p.non_empty("trigger_id").is_none() && p.non_empty("interactivity_pointer").is_none() {
+        return Err(err("invalid_arguments"));
     }
-    let fixed = [
-        ("id", json!(id)),
-        ("team_id", json!(TEAM_ID)),
-        ("state", json!({ "values": {} })),
-        (
-            "hash",
-            json!(format!("{}.{:08x}", unix_now(), rand::random::<u32>())),
-        ),
-        ("root_view_id", json!(id)),
-        ("previous_view_id", Value::Null),
-        ("app_id", json!(APP_ID)),
-        ("app_installed_team_id", json!(TEAM_ID)),
-        ("bot_id", json!(BOT_ID)),
-    ];
-    for (key, value) in fixed {
-        view.insert(key.to_string(), value);
+    if state
+        .open_view_with_external_id(&external_id(&view), None)
+        .is_some()
+    {
+        return Err(err("duplicate_external_id"));
     }
-    let view = Value::Object(view);
-    state.views.insert(id, view.clone());
+    let user = exchange_trigger(state, p)?;
+    let view = state.store_view(&user, view, None);
     ok(json!({ "view": view }))
+}
+
+fn views_update(state: &mut State, p: &Params) -> Answer {
+    let view = view_param(p)?;
+    let target = match (p.non_empty("view_id"), p.non_empty("external_id")) {
+        (Some(id), _) => state.view(&id).filter(|v| v.open),
+        (None, Some(external)) => state.open_view_with_external_id(&external, None),
+        (None, None) => return Err(err("invalid_arguments")),
+    };
+    let target = target.ok_or_else(|| err("not_found"))?;
+    if let Some(hash) = p.non_empty("hash")
+        && hash != target.str("hash")
+    {
+        return Err(err("hash_conflict"));
+    }
+    let id = target.id.clone();
+    if state
+        .open_view_with_external_id(&external_id(&view), Some(&id))
+        .is_some()
+    {
+        return Err(err("duplicate_external_id"));
+    }
+    let view = state
+        .replace_view(&id, view)
+        .ok_or_else(|| err("not_found"))?;
+    ok(json!({ "view": view }))
+}
+
+fn views_push(state: &mut State, p: &Params) -> Answer {
+    let view = view_param(p)?;
+    if p.non_empty("trigger_id").is_none() && p.non_empty("interactivity_pointer").is_none() {
+        return Err(err("invalid_arguments"));
+    }
+    if state
+        .open_view_with_external_id(&external_id(&view), None)
+        .is_some()
+    {
+        return Err(err("duplicate_external_id"));
+    }
+    let user = exchange_trigger(state, p)?;
+    let top = state
+        .top_view_of(&user)
+        .map(|v| v.id.clone())
+        .ok_or_else(|| err("not_found"))?;
+    if state.stack_of(&top).len() >= MAX_STACK {
+        return Err(err("push_limit_reached"));
+    }
+    let view = state.store_view(&user, view, Some(&top));
+    ok(json!({ "view": view }))
+}
+
+// --- files ---
+
+fn files_get_upload_url(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
+    let name = p
+        .non_empty("filename")
+        .ok_or_else(|| err("invalid_arguments"))?;
+    let length = match p.0.get("length") {
+        None | Some(Value::Null) => return Err(err("invalid_arguments")),
+        Some(_) => p.u64("length").ok_or_else(|| err("invalid_arguments"))?,
+    };
+    if length == 0 {
+        return Err(err("missing_argument"));
+    }
+    let alt_txt = p.non_empty("alt_txt");
+    if alt_txt.as_ref().is_some_and(|a| a.chars().count() > 1000) {
+        return Err(err("alt_txt_too_large"));
+    }
+    let snippet_type = p.non_empty("snippet_type");
+    if snippet_type.is_some() && length > 1024 * 1024 {
+        return Err(err("snippet_too_large"));
+    }
+    let id = state.new_id('F');
+    let token = format!("{:016x}", rand::random::<u64>());
+    let upload_url = format!("{}/upload/{id}/{token}", ctx.base_url);
+    state.files.push(FileRecord {
+        id: id.clone(),
+        name,
+        title: None,
+        length,
+        bytes: None,
+        upload_token: token,
+        snippet_type,
+        alt_txt,
+        completed: false,
+        channels: Vec::new(),
+        user: BOT_USER_ID.to_string(),
+        created: unix_now(),
+    });
+    ok(json!({ "upload_url": upload_url, "file_id": id }))
+}
+
+fn files_complete_upload(state: &mut State, p: &Params) -> Answer {
+    let files = match p.json("files") {
+        Some(Ok(Value::Array(files))) if !files.is_empty() => files,
+        _ => return Err(err("invalid_arguments")),
+    };
+    let mut wanted: Vec<(String, Option<String>)> = Vec::new();
+    for file in &files {
+        let id = file
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| err("invalid_arguments"))?;
+        let title = file
+            .get("title")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        wanted.push((id.to_string(), title));
+    }
+    let mut channels = p.list("channels");
+    if let Some(id) = p.non_empty("channel_id") {
+        channels.insert(0, id);
+    }
+    channels.dedup();
+    if channels.len() > 100 {
+        return Err(err("channels_limit_exceeded"));
+    }
+    let mut channel_ids = Vec::new();
+    for key in &channels {
+        let channel = state
+            .channel_by_id_or_name(key)
+            .filter(|c| c.visible_to_bot())
+            .ok_or_else(|| err("channel_not_found"))?;
+        if !channel.is_member(BOT_USER_ID) {
+            return Err(err("not_in_channel"));
+        }
+        channel_ids.push(channel.id.clone());
+    }
+    for (id, _) in &wanted {
+        // Slack finds an upload only when its bytes arrived, all of the length asked for, and
+        // it was not completed already.
+        let usable = state.file(id).is_some_and(|f| {
+            !f.completed && f.bytes.as_ref().is_some_and(|b| b.len() as u64 == f.length)
+        });
+        if !usable {
+            return Err(err("file_not_found"));
+        }
+    }
+    let initial_comment = p.non_empty("initial_comment");
+    // `initial_comment` wins over `blocks`.
+    let blocks = match initial_comment {
+        Some(_) => None,
+        None => message_blocks(p, "blocks")?,
+    };
+    let thread_ts = p.non_empty("thread_ts");
+    let ids: Vec<String> = wanted.iter().map(|(id, _)| id.clone()).collect();
+    for (id, title) in wanted {
+        if let Some(file) = state.files.iter_mut().find(|f| f.id == id) {
+            file.completed = true;
+            file.title = Some(title.unwrap_or_else(|| file.name.clone()));
+            file.channels.extend(channel_ids.iter().cloned());
+        }
+    }
+    for channel in &channel_ids {
+        let mut message = State::bot_message(
+            initial_comment.clone().unwrap_or_default(),
+            blocks.clone().unwrap_or(Value::Null),
+        );
+        message.files = ids.clone();
+        message.thread_ts = thread_ts.clone();
+        if let Some(ts) = state.append_message(channel, message) {
+            state.emit_message_event(channel, &ts);
+        }
+    }
+    let answered: Vec<Value> = ids
+        .iter()
+        .filter_map(|id| state.file(id))
+        .map(|f| file_json(state, f))
+        .collect();
+    ok(json!({ "files": answered }))
 }

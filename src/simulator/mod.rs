@@ -1,24 +1,38 @@
 //! A faithful fake Slack on 127.0.0.1 for the bot's integration tests, benchmarks and `demo`.
 //!
 //! One TCP port serves the Web API (`/api/<method>`), Socket Mode (`/link/?ticket=…`, a
-//! WebSocket) and response URLs (`/response/<n>`). It speaks the real wire protocols, so the
-//! unmodified slack-morphism client and its Socket Mode listener work against it, and it
-//! records everything that crosses the wire (envelopes, acks, Web API calls, response-URL
-//! posts) for assertions and for a readable [`SlackSimulator::transcript`].
+//! WebSocket), response URLs (`/response/<n>`) and file uploads (`/upload/<file>/<token>`). It
+//! speaks the real wire protocols, so the unmodified slack-morphism client and its Socket Mode
+//! listener work against it, and it records everything that crosses the wire (envelopes, acks,
+//! Web API calls, response-URL posts, uploads) and what people do in the workspace, for
+//! assertions and for a readable [`SlackSimulator::transcript`].
+//!
+//! People act through the handle: they run slash commands, use message shortcuts, click
+//! buttons, submit modals (interactive envelopes), and post, pin, edit, delete and join (which
+//! change the workspace and send the Events API events the app subscribed to, when the bot is
+//! in the channel).
 //!
 //! This module must not use slack-morphism types (it is the independent other side of the
 //! wire, so the client's models would hide serialization mismatches) and must not reference
 //! any other module of the crate. Its submodules split along these seams:
 //! - `state`: the in-memory workspace and event log, synchronous, no I/O;
+//! - `shapes`: Slack's JSON for workspace objects and Events API events;
+//! - `blocks`: the Block Kit limits Slack enforces;
+//! - `views`: modal stacks, response actions, and what a submission carries;
+//! - `people`: what people and other apps do, and the envelopes that causes;
 //! - `methods`: what each Web API method does to the workspace and answers;
-//! - `web_api`: the HTTP layer (parameters, auth, fault injection, recording);
+//! - `web_api`: the HTTP layer (parameters, auth, scopes, fault injection, recording, uploads);
 //! - `socket`: the Socket Mode WebSocket (hello, envelopes, acks);
 //! - `transcript`: rendering the event log as a conversation.
 
+mod blocks;
 mod methods;
+mod people;
+mod shapes;
 mod socket;
 mod state;
 mod transcript;
+mod views;
 mod web_api;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -30,7 +44,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use state::{FaultKind, State};
+use state::{FaultKind, PinItem, State};
 
 /// The bot user's id in the simulated workspace.
 pub const BOT_USER_ID: &str = "U0BOT";
@@ -45,20 +59,71 @@ pub const APP_ID: &str = "A0EXAMPLE";
 /// The human who created channels added with [`SlackSimulator::add_channel`].
 pub const ADMIN_USER_ID: &str = "U0ADMIN";
 
-/// Tokens the simulator accepts.
+/// The Slack app as installed: its tokens, the scopes its bot token was granted and the
+/// Events API events it subscribes to.
 #[derive(Clone, Debug)]
 pub struct SimulatorConfig {
     /// Bot token (`xoxb-…`) every Web API method except `apps.connections.open` requires.
     pub bot_token: String,
     /// App-level token (`xapp-…`) `apps.connections.open` requires.
     pub app_token: String,
+    /// Event types delivered to the bot (`pin_added`, `message.channels`, …), when it is a
+    /// member of the channel they happen in.
+    pub event_subscriptions: Vec<String>,
+    /// The bot token's scopes: a method needing another answers `missing_scope`, and every
+    /// answer carries them in `x-oauth-scopes`.
+    pub granted_scopes: Vec<String>,
 }
+
+/// The default subscriptions: pins, joins, and messages in public and private channels.
+pub const DEFAULT_EVENT_SUBSCRIPTIONS: &[&str] = &[
+    "pin_added",
+    "pin_removed",
+    "member_joined_channel",
+    "message.channels",
+    "message.groups",
+];
+
+/// Every bot scope SLACK-PLATFORM.md B7 names, except `chat:write.public` (which would let the
+/// bot post where it is not a member; grant it explicitly to test that).
+pub const DEFAULT_GRANTED_SCOPES: &[&str] = &[
+    "commands",
+    "chat:write",
+    "channels:manage",
+    "channels:write.invites",
+    "channels:write.topic",
+    "groups:write",
+    "groups:write.invites",
+    "groups:write.topic",
+    "channels:read",
+    "groups:read",
+    "channels:join",
+    "channels:history",
+    "groups:history",
+    "pins:read",
+    "pins:write",
+    "users:read",
+    "users:read.email",
+    "usergroups:read",
+    "files:write",
+    "bookmarks:write",
+    "reactions:write",
+    "canvases:write",
+];
 
 impl Default for SimulatorConfig {
     fn default() -> Self {
         Self {
             bot_token: "xoxb-sim-bot".to_string(),
             app_token: "xapp-sim-app".to_string(),
+            event_subscriptions: DEFAULT_EVENT_SUBSCRIPTIONS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            granted_scopes: DEFAULT_GRANTED_SCOPES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         }
     }
 }
@@ -115,7 +180,80 @@ pub enum SimEvent {
         seq: u64,
         path: String,
         body: Value,
+        /// 200, or Slack's refusal (400 `invalid_blocks`, 404 `expired_url`).
+        status: u16,
         at: Instant,
+    },
+    /// Bytes POSTed to an upload URL.
+    Upload {
+        seq: u64,
+        /// The file, when the URL was one `files.getUploadURLExternal` issued.
+        file_id: Option<String>,
+        /// How many bytes of file arrived.
+        bytes: usize,
+        status: u16,
+        at: Instant,
+    },
+    /// Something done in the workspace by a person or another app (not over the wire).
+    Action {
+        seq: u64,
+        action: WorkspaceAction,
+        at: Instant,
+    },
+}
+
+/// What a person or another app did in the workspace (see [`SimEvent::Action`]).
+#[derive(Clone, Debug)]
+pub enum WorkspaceAction {
+    Posted {
+        user: String,
+        channel: String,
+        ts: String,
+        text: String,
+        thread_ts: Option<String>,
+    },
+    /// Another app (such as Alertmanager) posted; `text` is what it shows.
+    Alert {
+        channel: String,
+        username: String,
+        ts: String,
+        text: String,
+    },
+    /// `item`: the message ts or file id; `text`: what it shows.
+    Pinned {
+        user: String,
+        channel: String,
+        item: String,
+        text: String,
+    },
+    Unpinned {
+        user: String,
+        channel: String,
+        item: String,
+        text: String,
+    },
+    /// `text`: the new text.
+    Edited {
+        user: String,
+        channel: String,
+        ts: String,
+        text: String,
+    },
+    /// `text`: what the deleted message showed.
+    Deleted {
+        channel: String,
+        ts: String,
+        text: String,
+    },
+    Joined {
+        user: String,
+        channel: String,
+    },
+    /// Closed a modal with its close button.
+    ClosedView {
+        user: String,
+        view_id: String,
+        title: String,
     },
 }
 
@@ -129,21 +267,142 @@ pub struct Channel {
     /// User ids, including [`BOT_USER_ID`] when the bot is a member.
     pub members: Vec<String>,
     pub topic: String,
-    /// Messages posted with `chat.postMessage` (and `in_channel` slash-command replies).
+    /// Every message, thread replies included, oldest first.
     pub messages: Vec<Message>,
-    /// `ts` of pinned messages, in pin order.
+    /// `ts` of pinned messages (file id of pinned files), in pin order.
     pub pins: Vec<String>,
 }
 
 /// A snapshot of a channel message.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Message {
     pub ts: String,
+    /// Who posted it: a person, or [`BOT_USER_ID`]; empty for another app's bot message.
     pub user: String,
     pub text: String,
-    /// `Null` when the message has no blocks.
+    /// `Null` when the message has no blocks. Every block has a `block_id` (Slack generates
+    /// missing ones when it stores a message).
+    pub blocks: Value,
+    /// `Null` when the message has no attachments.
+    pub attachments: Value,
+    /// Ids of shared files (see [`SlackSimulator::file`]).
+    pub files: Vec<String>,
+    /// The parent's ts, for a thread reply.
+    pub thread_ts: Option<String>,
+    /// `bot_message` for bot posts, `thread_broadcast` for replies also sent to the channel.
+    pub subtype: Option<String>,
+    /// [`BOT_ID`] for the bot's posts; another app's bot id for its posts.
+    pub bot_id: Option<String>,
+    /// Another app's display name (`Alertmanager`).
+    pub username: Option<String>,
+    /// Who last edited it, and when.
+    pub edited: Option<Edited>,
+    /// `{event_type, event_payload}` posted with it; `Null` when none.
+    pub metadata: Value,
+}
+
+/// A message's `edited` mark.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edited {
+    pub user: String,
+    pub ts: String,
+}
+
+/// A pin in a channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pin {
+    pub channel: String,
+    /// The pinned message's ts, for a message.
+    pub ts: Option<String>,
+    /// The pinned file's id, for a file.
+    pub file: Option<String>,
+    pub created_by: String,
+    /// Unix seconds.
+    pub created: i64,
+}
+
+/// A modal view the bot opened (or pushed).
+#[derive(Clone, Debug)]
+pub struct View {
+    pub id: String,
+    /// Whose it is: the user of the interaction whose trigger opened it.
+    pub user: String,
+    pub callback_id: String,
+    /// The title's text.
+    pub title: String,
+    pub private_metadata: String,
+    pub external_id: String,
+    pub blocks: Value,
+    pub hash: String,
+    pub root_view_id: String,
+    pub previous_view_id: Option<String>,
+    /// Shown to its user (not closed by them, by an ack, or by a `clear`).
+    pub open: bool,
+    /// The `errors` of the last `response_action: errors` ack, while shown.
+    pub errors: Option<Value>,
+    /// The whole view object, as Slack answers it.
+    pub json: Value,
+}
+
+/// What one person typed or picked in a modal input before submitting it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ViewInput {
+    /// A text input's (plain, email, url, number) new value.
+    Text(String),
+    /// The value of the option picked in a static select or radio buttons.
+    Option(String),
+    /// The user picked in a users select.
+    User(String),
+    /// The users picked in a multi users select.
+    Users(Vec<String>),
+    /// The values of the options checked in checkboxes or a multi static select.
+    Checked(Vec<String>),
+    /// The conversation (or channel) picked in a conversations/channels select.
+    Conversation(String),
+    /// A datepicker's `YYYY-MM-DD`.
+    Date(String),
+    /// Emptied (only allowed on optional inputs: Slack does not submit an empty required one).
+    Clear,
+}
+
+/// A message only one person saw.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ephemeral {
+    pub channel: String,
+    /// Who saw it.
+    pub user: String,
+    pub text: String,
+    /// `Null` when it had no blocks.
     pub blocks: Value,
     pub thread_ts: Option<String>,
+    /// How it was sent: `chat.postEphemeral`, `response_url`, or `ack` (a command's ack).
+    pub via: String,
+}
+
+/// A file from `files.getUploadURLExternal`, uploaded and shared or not.
+#[derive(Clone, Debug)]
+pub struct File {
+    pub id: String,
+    /// The `filename` it was announced with.
+    pub name: String,
+    /// Its title once completed (the name when none was given).
+    pub title: Option<String>,
+    /// The `length` announced; completion fails unless the bytes match it.
+    pub length: u64,
+    /// What was POSTed to the upload URL, once it was.
+    pub bytes: Option<Vec<u8>>,
+    /// Channels it was shared into.
+    pub channels: Vec<String>,
+    pub completed: bool,
+    pub snippet_type: Option<String>,
+    pub alt_txt: Option<String>,
+}
+
+impl File {
+    /// The bytes as text (lossy), empty before the upload.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(self.bytes.as_deref().unwrap_or_default()).into_owned()
+    }
 }
 
 /// Shared by the handle, the HTTP handlers and the WebSocket tasks.
@@ -211,10 +470,11 @@ impl SlackSimulator {
         let port = listener.local_addr()?.port();
         let (changed, _) = watch::channel(0u64);
         let (shutdown, _) = watch::channel(false);
+        let subscriptions = config.event_subscriptions.clone();
         let inner = Arc::new(Inner {
             config,
             port,
-            state: Mutex::new(State::new()),
+            state: Mutex::new(State::new(subscriptions)),
             changed,
             shutdown,
             server: Mutex::new(None),
@@ -222,6 +482,7 @@ impl SlackSimulator {
         let app = Router::new()
             .route("/api/{method}", any(web_api::api_handler))
             .route("/response/{*rest}", post(web_api::response_url_handler))
+            .route("/upload/{*rest}", post(web_api::upload_handler))
             .route("/link", get(socket::link_handler))
             .route("/link/", get(socket::link_handler))
             .with_state(inner.clone());
@@ -280,6 +541,266 @@ impl SlackSimulator {
             .read_state(|s| s.channels.iter().map(|c| c.snapshot()).collect())
     }
 
+    /// Adds a user group (`S…`) with `handle` (`oncall`) and its members, for
+    /// `usergroups.list` and `usergroups.users.list`.
+    pub fn add_usergroup(&self, id: &str, handle: &str, members: &[&str]) {
+        let users: Vec<String> = members.iter().map(|m| m.to_string()).collect();
+        self.inner.with_state(|s| {
+            s.usergroups.retain(|g| g.id != id);
+            s.usergroups.push(state::UsergroupRecord {
+                id: id.to_string(),
+                handle: handle.to_string(),
+                users,
+                created: state::unix_now(),
+            });
+        });
+    }
+
+    /// The thread of `ts` in `channel_id`: the parent then its replies (empty when unknown).
+    pub fn thread(&self, channel_id: &str, ts: &str) -> Vec<Message> {
+        self.inner.read_state(|s| {
+            s.channel(channel_id)
+                .map(|c| {
+                    c.messages
+                        .iter()
+                        .filter(|m| m.ts == ts || m.thread_ts.as_deref() == Some(ts))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    }
+
+    /// The pins of `channel_id`, in pin order, with who pinned them.
+    pub fn pins(&self, channel_id: &str) -> Vec<Pin> {
+        self.inner.read_state(|s| {
+            s.channel(channel_id)
+                .map(|c| {
+                    c.pins
+                        .iter()
+                        .map(|p| Pin {
+                            channel: c.id.clone(),
+                            ts: match &p.item {
+                                PinItem::Message(ts) => Some(ts.clone()),
+                                PinItem::File(_) => None,
+                            },
+                            file: match &p.item {
+                                PinItem::File(id) => Some(id.clone()),
+                                PinItem::Message(_) => None,
+                            },
+                            created_by: p.created_by.clone(),
+                            created: p.created,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    }
+
+    // --- what people and other apps do ---
+
+    /// `user` posts `text` in `channel_id`; returns its ts. Emits a `message` event
+    /// (`message.channels`/`message.groups`) when subscribed and the bot is in the channel.
+    ///
+    /// # Panics
+    /// When there is no such channel (a mistake in the test).
+    pub fn post_as(&self, user: &str, channel_id: &str, text: &str) -> String {
+        let ts = self
+            .inner
+            .with_state(|s| s.person_posts(user, channel_id, text, None));
+        ts.unwrap_or_else(|| panic!("post_as: no channel {channel_id}"))
+    }
+
+    /// `user` replies `text` in the thread of `thread_ts`; returns the reply's ts. Emits a
+    /// `message` event with `thread_ts` like [`SlackSimulator::post_as`].
+    ///
+    /// # Panics
+    /// When there is no such channel.
+    pub fn post_in_thread(
+        &self,
+        user: &str,
+        channel_id: &str,
+        thread_ts: &str,
+        text: &str,
+    ) -> String {
+        let ts = self
+            .inner
+            .with_state(|s| s.person_posts(user, channel_id, text, Some(thread_ts)));
+        ts.unwrap_or_else(|| panic!("post_in_thread: no channel {channel_id}"))
+    }
+
+    /// Another app (a monitoring bot such as Alertmanager, posting as `bot_username`) posts a
+    /// `bot_message` with `attachments` and `blocks` (`Value::Null` for none); returns its ts.
+    /// Emits a `message` event like [`SlackSimulator::post_as`].
+    ///
+    /// # Panics
+    /// When there is no such channel.
+    pub fn post_alert(
+        &self,
+        channel_id: &str,
+        bot_username: &str,
+        text: &str,
+        attachments: Value,
+        blocks: Value,
+    ) -> String {
+        let ts = self
+            .inner
+            .with_state(|s| s.alert_posted(channel_id, bot_username, text, attachments, blocks));
+        ts.unwrap_or_else(|| panic!("post_alert: no channel {channel_id}"))
+    }
+
+    /// `user` pins the message `ts`: `pin_added`. `None` when nothing was delivered: nothing
+    /// changed (no such message, already pinned), not subscribed, or the bot is not a member.
+    pub fn pin(&self, user: &str, channel_id: &str, ts: &str) -> Option<Envelope> {
+        self.inner
+            .with_state(|s| s.person_pins(user, channel_id, PinItem::Message(ts.to_string())))
+            .ok()
+            .flatten()
+    }
+
+    /// `user` pins the file `file_id` in `channel_id`: `pin_added` with a `file` item.
+    pub fn pin_file(&self, user: &str, channel_id: &str, file_id: &str) -> Option<Envelope> {
+        self.inner
+            .with_state(|s| s.person_pins(user, channel_id, PinItem::File(file_id.to_string())))
+            .ok()
+            .flatten()
+    }
+
+    /// `user` unpins the message `ts`: `pin_removed` (with `has_pins`). `None` as for
+    /// [`SlackSimulator::pin`].
+    pub fn unpin(&self, user: &str, channel_id: &str, ts: &str) -> Option<Envelope> {
+        self.inner
+            .with_state(|s| s.person_unpins(user, channel_id, PinItem::Message(ts.to_string())))
+            .ok()
+            .flatten()
+    }
+
+    /// `user` edits the message `ts` to `text`: a `message` event with subtype
+    /// `message_changed`. The simulator does not check that `user` wrote it.
+    pub fn edit(&self, user: &str, channel_id: &str, ts: &str, text: &str) -> Option<Envelope> {
+        self.inner
+            .with_state(|s| s.person_edits(user, channel_id, ts, text))
+            .ok()
+            .flatten()
+    }
+
+    /// The message `ts` is deleted (its pin goes too): subtype `message_deleted`.
+    pub fn delete(&self, channel_id: &str, ts: &str) -> Option<Envelope> {
+        self.inner
+            .with_state(|s| s.message_deleted(channel_id, ts))
+            .ok()
+            .flatten()
+    }
+
+    /// `user` joins `channel_id`: `member_joined_channel`. `None` also when already a member.
+    pub fn join(&self, user: &str, channel_id: &str) -> Option<Envelope> {
+        self.inner
+            .with_state(|s| s.person_joins(user, channel_id))
+            .ok()
+            .flatten()
+    }
+
+    /// `user` uses the message shortcut `callback_id` on the message `message_ts`: a
+    /// `message_action` carrying the message, a trigger id (3 s, once) and a response URL.
+    ///
+    /// # Panics
+    /// When there is no such message (a shortcut needs one).
+    pub fn message_shortcut(
+        &self,
+        user: &str,
+        channel_id: &str,
+        message_ts: &str,
+        callback_id: &str,
+    ) -> Envelope {
+        let base = self.inner.base_url();
+        self.inner
+            .with_state(|s| s.message_shortcut(&base, user, channel_id, message_ts, callback_id))
+            .unwrap_or_else(|e| panic!("message_shortcut: {e}"))
+    }
+
+    /// `user` clicks the button `action_id` in the channel message `message_ts`: a
+    /// `block_actions` with the message, a trigger id and a response URL (whose
+    /// `replace_original`/`delete_original` act on that message). `None` when the message has
+    /// no such button (for instance after the bot replaced it): nothing is sent.
+    pub fn click(
+        &self,
+        user: &str,
+        channel_id: &str,
+        message_ts: &str,
+        action_id: &str,
+    ) -> Option<Envelope> {
+        let base = self.inner.base_url();
+        self.inner
+            .with_state(|s| s.click(&base, user, channel_id, message_ts, action_id))
+    }
+
+    /// `user` clicks the button `action_id` in their open view `view_id` (container `view`).
+    /// `None` when that view is not open for them or has no such button.
+    pub fn click_in_view(&self, user: &str, view_id: &str, action_id: &str) -> Option<Envelope> {
+        self.inner
+            .with_state(|s| s.click_in_view(user, view_id, action_id))
+    }
+
+    /// `user` submits the view `view_id`: a `view_submission` whose `state.values` holds every
+    /// input block, from the elements' initial values overridden by `edits` (keyed by
+    /// block_id). Submitting again sends another envelope for the same view (a double click);
+    /// a closed view can be submitted too (a click that raced the close). The bot's ack decides
+    /// what happens to the view (see [`SlackSimulator::view`]).
+    ///
+    /// # Panics
+    /// When there is no such view, it is not `user`'s, an edit names no input block or does not
+    /// fit its element, or a required input would be empty (Slack does not submit then).
+    pub fn submit_view(&self, user: &str, view_id: &str, edits: &[(&str, ViewInput)]) -> Envelope {
+        self.inner
+            .with_state(|s| s.submit_view(user, view_id, edits))
+            .unwrap_or_else(|e| panic!("submit_view: {e}"))
+    }
+
+    /// `user` closes their view `view_id` with its close button: it closes (the whole modal
+    /// with `clear_on_close`); a `view_closed` is sent only with `notify_on_close`.
+    ///
+    /// # Panics
+    /// When there is no such open view, or it is not `user`'s.
+    pub fn close_view(&self, user: &str, view_id: &str) -> Option<Envelope> {
+        self.inner
+            .with_state(|s| s.close_view_by(user, view_id))
+            .unwrap_or_else(|e| panic!("close_view: {e}"))
+    }
+
+    // --- what the bot showed ---
+
+    /// Every view opened or pushed, in that order.
+    pub fn views(&self) -> Vec<View> {
+        self.inner
+            .read_state(|s| s.views.iter().map(view_snapshot).collect())
+    }
+
+    pub fn view(&self, id: &str) -> Option<View> {
+        self.inner.read_state(|s| s.view(id).map(view_snapshot))
+    }
+
+    /// The view `user` sees now: the top of their latest open modal.
+    pub fn open_view_for(&self, user: &str) -> Option<View> {
+        self.inner
+            .read_state(|s| s.top_view_of(user).map(view_snapshot))
+    }
+
+    /// Messages only one person saw (`chat.postEphemeral`, ephemeral response-URL posts and
+    /// command acks), in order.
+    pub fn ephemerals(&self) -> Vec<Ephemeral> {
+        self.inner.read_state(|s| s.ephemerals.clone())
+    }
+
+    /// Files from `files.getUploadURLExternal`, in order.
+    pub fn files(&self) -> Vec<File> {
+        self.inner
+            .read_state(|s| s.files.iter().map(file_snapshot).collect())
+    }
+
+    pub fn file(&self, id: &str) -> Option<File> {
+        self.inner.read_state(|s| s.file(id).map(file_snapshot))
+    }
+
     // --- Socket Mode ---
 
     /// True once at least one WebSocket connection got its hello (waits up to `timeout`).
@@ -300,7 +821,7 @@ impl SlackSimulator {
         let base = self.inner.base_url();
         let envelope = self.inner.with_state(|s| {
             let response_path = s.new_response_path();
-            let trigger_id = s.new_trigger_id();
+            let trigger_id = s.new_trigger_id(user_id);
             let channel_name = s
                 .channel(channel_id)
                 .map(|c| c.name.clone())
@@ -361,7 +882,8 @@ impl SlackSimulator {
     // --- fault injection ---
 
     /// The next `times` calls to `method` answer HTTP 200 `{"ok":false,"error":error}` and
-    /// change nothing.
+    /// change nothing. `method` `"upload"` is the byte POST to an upload URL, which then
+    /// answers HTTP 500 with `error` as its text (faults and delays below take it too).
     pub fn fail(&self, method: &str, error: &str, times: usize) {
         self.add_fault(method, FaultKind::Fail(error.to_string()), times);
     }
@@ -417,6 +939,24 @@ impl SlackSimulator {
             s.calls()
                 .filter(|call| call.method == method)
                 .cloned()
+                .collect()
+        })
+    }
+
+    /// Envelopes sent to the bot (first deliveries only), in order.
+    pub fn envelopes(&self) -> Vec<Envelope> {
+        self.inner.read_state(|s| {
+            let mut seen = std::collections::HashSet::new();
+            s.events
+                .iter()
+                .filter_map(|e| match e {
+                    SimEvent::EnvelopeSent { envelope, .. }
+                        if seen.insert(envelope.envelope_id.clone()) =>
+                    {
+                        Some(envelope.clone())
+                    }
+                    _ => None,
+                })
                 .collect()
         })
     }
@@ -504,5 +1044,42 @@ impl SlackSimulator {
                 Ok(Err(_)) | Err(_) => return self.inner.read_state(&mut check),
             }
         }
+    }
+}
+
+fn view_snapshot(view: &state::ViewRecord) -> View {
+    View {
+        id: view.id.clone(),
+        user: view.user.clone(),
+        callback_id: view.str("callback_id"),
+        title: view
+            .json
+            .pointer("/title/text")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        private_metadata: view.str("private_metadata"),
+        external_id: view.str("external_id"),
+        blocks: view.json.get("blocks").cloned().unwrap_or(Value::Null),
+        hash: view.str("hash"),
+        root_view_id: view.str("root_view_id"),
+        previous_view_id: Some(view.str("previous_view_id")).filter(|p| !p.is_empty()),
+        open: view.open,
+        errors: view.errors.clone(),
+        json: view.json.clone(),
+    }
+}
+
+fn file_snapshot(file: &state::FileRecord) -> File {
+    File {
+        id: file.id.clone(),
+        name: file.name.clone(),
+        title: file.title.clone(),
+        length: file.length,
+        bytes: file.bytes.clone(),
+        channels: file.channels.clone(),
+        completed: file.completed,
+        snippet_type: file.snippet_type.clone(),
+        alt_txt: file.alt_txt.clone(),
     }
 }

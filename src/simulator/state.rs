@@ -1,5 +1,6 @@
-//! The simulator's in-memory state: the workspace (users, channels, messages, pins, views),
-//! the event log, fault-injection rules, and the Socket Mode connections with their queue.
+//! The simulator's in-memory state: the workspace (users, user groups, channels, messages, pins,
+//! views, files, ephemerals), the event log, fault-injection rules, and the Socket Mode
+//! connections with their queue; plus the one way the Events API is fed ([`State::emit_event`]).
 //!
 //! Everything here is synchronous and runs under the simulator's one mutex. It must not do
 //! I/O, await, or block: outgoing WebSocket frames are handed to each connection's unbounded
@@ -11,7 +12,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{APP_ID, Ack, ApiCall, BOT_USER_ID, Channel, Envelope, Message, SimEvent};
+use super::shapes;
+use super::{APP_ID, Ack, ApiCall, BOT_USER_ID, Channel, Envelope, Ephemeral, Message, SimEvent};
 
 /// A frame for a connection's writer.
 #[derive(Debug)]
@@ -39,10 +41,92 @@ pub(crate) struct UserRecord {
     pub(crate) is_bot: bool,
 }
 
+/// What a pin points at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum PinItem {
+    /// A message, by ts.
+    Message(String),
+    /// A file, by id.
+    File(String),
+}
+
+impl PinItem {
+    /// The ts or file id.
+    pub(crate) fn key(&self) -> &str {
+        match self {
+            PinItem::Message(ts) | PinItem::File(ts) => ts,
+        }
+    }
+}
+
 pub(crate) struct PinRecord {
-    pub(crate) ts: String,
+    pub(crate) item: PinItem,
     pub(crate) created: i64,
     pub(crate) created_by: String,
+}
+
+/// A modal view the bot opened or pushed (or a response action pushed).
+pub(crate) struct ViewRecord {
+    pub(crate) id: String,
+    /// The user it was opened for (the trigger's user); empty when unknown.
+    pub(crate) user: String,
+    /// The whole view object as Slack answers it (`id`, `hash`, `root_view_id`, …).
+    pub(crate) json: Value,
+    pub(crate) open: bool,
+    /// The `errors` of the last `response_action: errors` ack, while it is shown.
+    pub(crate) errors: Option<Value>,
+}
+
+impl ViewRecord {
+    /// Whether `user` sees this view (a view opened with a trigger of unknown origin is taken to
+    /// be anyone's).
+    pub(crate) fn belongs_to(&self, user: &str) -> bool {
+        self.user.is_empty() || self.user == user
+    }
+
+    pub(crate) fn str(&self, key: &str) -> String {
+        self.json
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// A file from `files.getUploadURLExternal`, uploaded and completed or not.
+pub(crate) struct FileRecord {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) title: Option<String>,
+    /// The `length` declared when the upload URL was asked for.
+    pub(crate) length: u64,
+    /// The bytes POSTed to the upload URL, once they were.
+    pub(crate) bytes: Option<Vec<u8>>,
+    /// The unguessable part of the upload URL.
+    pub(crate) upload_token: String,
+    pub(crate) snippet_type: Option<String>,
+    pub(crate) alt_txt: Option<String>,
+    pub(crate) completed: bool,
+    /// Channels it was shared into, in order.
+    pub(crate) channels: Vec<String>,
+    pub(crate) user: String,
+    pub(crate) created: i64,
+}
+
+pub(crate) struct UsergroupRecord {
+    pub(crate) id: String,
+    pub(crate) handle: String,
+    pub(crate) users: Vec<String>,
+    pub(crate) created: i64,
+}
+
+/// Where a response URL's posts go.
+#[derive(Clone, Debug)]
+pub(crate) struct ResponseTarget {
+    pub(crate) channel: String,
+    pub(crate) user: String,
+    /// The message a `block_actions` came from: `replace_original`/`delete_original` act on it.
+    pub(crate) message_ts: Option<String>,
 }
 
 pub(crate) struct ChannelRecord {
@@ -69,7 +153,7 @@ impl ChannelRecord {
             members: self.members.clone(),
             topic: self.topic.clone(),
             messages: self.messages.clone(),
-            pins: self.pins.iter().map(|p| p.ts.clone()).collect(),
+            pins: self.pins.iter().map(|p| p.item.key().to_string()).collect(),
         }
     }
 
@@ -84,6 +168,19 @@ impl ChannelRecord {
 
     pub(crate) fn message(&self, ts: &str) -> Option<&Message> {
         self.messages.iter().find(|m| m.ts == ts)
+    }
+
+    pub(crate) fn message_mut(&mut self, ts: &str) -> Option<&mut Message> {
+        self.messages.iter_mut().find(|m| m.ts == ts)
+    }
+
+    pub(crate) fn pin(&self, item: &PinItem) -> Option<&PinRecord> {
+        self.pins.iter().find(|p| p.item == *item)
+    }
+
+    /// `channel` or `group`, as message events say.
+    pub(crate) fn message_channel_type(&self) -> &'static str {
+        if self.is_private { "group" } else { "channel" }
     }
 }
 
@@ -136,6 +233,8 @@ pub(crate) struct CallNote {
 pub(crate) struct TriggerRecord {
     pub(crate) issued: Instant,
     pub(crate) used: bool,
+    /// The user whose interaction issued it; a modal opened with it is theirs.
+    pub(crate) user: Option<String>,
 }
 
 pub(crate) struct State {
@@ -162,11 +261,27 @@ pub(crate) struct State {
     trigger_counter: u64,
     pub(crate) triggers: HashMap<String, TriggerRecord>,
     response_counter: u64,
-    /// Issued response-URL paths → (channel id, user id) of the command they answer.
-    pub(crate) response_targets: HashMap<String, (String, String)>,
-    /// Slash-command envelope id → (channel id, user id), for `in_channel` acks.
+    /// Issued response-URL paths → where their posts go.
+    pub(crate) response_targets: HashMap<String, ResponseTarget>,
+    /// Slash-command envelope id → (channel id, user id), for acks with a message.
     pub(crate) command_targets: HashMap<String, (String, String)>,
-    pub(crate) views: HashMap<String, Value>,
+    /// `view_submission` envelope id → the submitted view's id, for the ack's response_action.
+    submissions: HashMap<String, String>,
+    /// Envelopes acked at least once (an ack's side effects happen once).
+    acked: HashSet<String>,
+    /// Views in the order they were opened or pushed.
+    pub(crate) views: Vec<ViewRecord>,
+    pub(crate) files: Vec<FileRecord>,
+    pub(crate) usergroups: Vec<UsergroupRecord>,
+    pub(crate) ephemerals: Vec<Ephemeral>,
+    /// Other apps posting alerts: username → bot id.
+    other_bots: HashMap<String, String>,
+    /// The app's Events API subscriptions (`pin_added`, `message.channels`, …).
+    subscriptions: Vec<String>,
+    event_counter: u64,
+    /// While a Web API call is being applied, the events it causes wait here, so they reach the
+    /// bot (and the log) after the call's answer, as Slack sends them.
+    deferred: Option<Vec<Envelope>>,
     /// Call seq → what the transcript needs beyond the recorded call.
     call_notes: HashMap<u64, CallNote>,
 }
@@ -176,7 +291,7 @@ pub(crate) fn unix_now() -> i64 {
 }
 
 impl State {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(subscriptions: Vec<String>) -> Self {
         let mut state = State {
             seq: 0,
             events: Vec::new(),
@@ -201,7 +316,16 @@ impl State {
             response_counter: 0,
             response_targets: HashMap::new(),
             command_targets: HashMap::new(),
-            views: HashMap::new(),
+            submissions: HashMap::new(),
+            acked: HashSet::new(),
+            views: Vec::new(),
+            files: Vec::new(),
+            usergroups: Vec::new(),
+            ephemerals: Vec::new(),
+            other_bots: HashMap::new(),
+            subscriptions,
+            event_counter: 0,
+            deferred: None,
             call_notes: HashMap::new(),
         };
         state.add_user(BOT_USER_ID, "incident-commander", true);
@@ -234,7 +358,8 @@ impl State {
         format!("{}.{:06}", self.ts_last_secs, self.ts_counter)
     }
 
-    pub(crate) fn new_trigger_id(&mut self) -> String {
+    /// A trigger id for an interaction by `user`.
+    pub(crate) fn new_trigger_id(&mut self, user: &str) -> String {
         self.trigger_counter += 1;
         let id = format!(
             "{}.{}.sim{:08x}",
@@ -242,17 +367,24 @@ impl State {
             unix_now(),
             rand::random::<u32>()
         );
-        self.register_trigger(&id);
+        self.register_trigger(&id, user);
         id
     }
 
-    fn register_trigger(&mut self, trigger_id: &str) {
+    fn register_trigger(&mut self, trigger_id: &str, user: &str) {
         self.triggers
             .entry(trigger_id.to_string())
             .or_insert(TriggerRecord {
                 issued: Instant::now(),
                 used: false,
+                user: Some(user.to_string()).filter(|u| !u.is_empty()),
             });
+    }
+
+    /// A Slack-style Events API id, `Ev…`.
+    fn new_event_id(&mut self) -> String {
+        self.event_counter += 1;
+        format!("Ev{:08}", self.event_counter)
     }
 
     pub(crate) fn new_response_path(&mut self) -> String {
@@ -333,25 +465,113 @@ impl State {
         })
     }
 
-    /// Appends a message from `user` to a channel; returns its ts.
+    /// Appends `message` (its `ts` is assigned here) to a channel, with the block and action ids
+    /// Slack would give it; returns the ts. Emits nothing: see [`State::emit_message_event`].
     pub(crate) fn append_message(
         &mut self,
         channel_id: &str,
-        user: &str,
-        text: String,
-        blocks: Value,
-        thread_ts: Option<String>,
+        mut message: Message,
     ) -> Option<String> {
-        let ts = self.next_ts();
-        let channel = self.channel_mut(channel_id)?;
-        channel.messages.push(Message {
-            ts: ts.clone(),
-            user: user.to_string(),
+        self.channel(channel_id)?;
+        message.ts = self.next_ts();
+        fill_block_ids(&mut message.blocks);
+        let ts = message.ts.clone();
+        self.channel_mut(channel_id)?.messages.push(message);
+        Some(ts)
+    }
+
+    /// Emits the `message` event for the message `ts` in `channel_id`.
+    pub(crate) fn emit_message_event(&mut self, channel_id: &str, ts: &str) -> Option<Envelope> {
+        let event = shapes::message_event(self, channel_id, ts)?;
+        self.emit_event(channel_id, event)
+    }
+
+    /// A message from the bot with `text` and `blocks`.
+    pub(crate) fn bot_message(text: String, blocks: Value) -> Message {
+        Message {
+            user: BOT_USER_ID.to_string(),
             text,
             blocks,
-            thread_ts,
-        });
-        Some(ts)
+            subtype: Some("bot_message".to_string()),
+            bot_id: Some(super::BOT_ID.to_string()),
+            ..Message::default()
+        }
+    }
+
+    /// The bot id of another app posting as `username` (one per name).
+    pub(crate) fn other_bot_id(&mut self, username: &str) -> String {
+        if let Some(id) = self.other_bots.get(username) {
+            return id.clone();
+        }
+        let id = self.new_id('B');
+        self.other_bots.insert(username.to_string(), id.clone());
+        id
+    }
+
+    pub(crate) fn view(&self, id: &str) -> Option<&ViewRecord> {
+        self.views.iter().find(|v| v.id == id)
+    }
+
+    pub(crate) fn view_mut(&mut self, id: &str) -> Option<&mut ViewRecord> {
+        self.views.iter_mut().find(|v| v.id == id)
+    }
+
+    pub(crate) fn file(&self, id: &str) -> Option<&FileRecord> {
+        self.files.iter().find(|f| f.id == id)
+    }
+
+    // --- the Events API ---
+
+    /// Whether the app subscribed to the event type that `event` is delivered under.
+    fn subscribed(&self, channel: &ChannelRecord, event: &Value) -> bool {
+        let kind = event
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let name = if kind == "message" {
+            if channel.is_private {
+                "message.groups"
+            } else {
+                "message.channels"
+            }
+        } else {
+            kind
+        };
+        self.subscriptions.iter().any(|s| s == name)
+    }
+
+    /// Sends `event` (something that happened in `channel_id`) to the bot as an `events_api`
+    /// envelope, as Slack does when the app subscribes to its type and the bot is a member of the
+    /// channel. `None` when nothing is delivered. During a Web API call the envelope waits until
+    /// the call is answered.
+    pub(crate) fn emit_event(&mut self, channel_id: &str, event: Value) -> Option<Envelope> {
+        let channel = self.channel(channel_id)?;
+        if !channel.is_member(BOT_USER_ID) || !self.subscribed(channel, &event) {
+            return None;
+        }
+        let event_id = self.new_event_id();
+        let envelope = Envelope {
+            envelope_id: uuid::Uuid::new_v4().to_string(),
+            envelope_type: "events_api".to_string(),
+            payload: shapes::event_callback(event, &event_id, unix_now()),
+            accepts_response_payload: false,
+        };
+        match &mut self.deferred {
+            Some(waiting) => waiting.push(envelope.clone()),
+            None => self.send_envelope(envelope.clone()),
+        }
+        Some(envelope)
+    }
+
+    /// Holds events back until [`State::flush_events`] (a Web API call is being applied).
+    pub(crate) fn defer_events(&mut self) {
+        self.deferred.get_or_insert_with(Vec::new);
+    }
+
+    pub(crate) fn flush_events(&mut self) {
+        for envelope in self.deferred.take().unwrap_or_default() {
+            self.send_envelope(envelope);
+        }
     }
 
     // --- event log ---
@@ -379,11 +599,9 @@ impl State {
     }
 
     /// A command's reply (its ack payload or a response-URL post) appears in the channel as a
-    /// bot message when it is `in_channel`; ephemeral replies do not.
-    pub(crate) fn post_reply(&mut self, channel_id: &str, reply: &Value) {
-        if reply.get("response_type").and_then(Value::as_str) != Some("in_channel") {
-            return;
-        }
+    /// bot message when it is `in_channel`; otherwise only `user` sees it, as an ephemeral
+    /// (when it shows anything).
+    pub(crate) fn post_reply(&mut self, channel_id: &str, user: &str, reply: &Value, via: &str) {
         let text = reply
             .get("text")
             .and_then(Value::as_str)
@@ -394,22 +612,129 @@ impl State {
             .get("thread_ts")
             .and_then(Value::as_str)
             .map(str::to_string);
-        self.append_message(channel_id, BOT_USER_ID, text, blocks, thread_ts);
+        if reply.get("response_type").and_then(Value::as_str) == Some("in_channel") {
+            let mut message = State::bot_message(text, blocks);
+            message.thread_ts = thread_ts;
+            message.attachments = reply.get("attachments").cloned().unwrap_or(Value::Null);
+            if let Some(ts) = self.append_message(channel_id, message) {
+                self.emit_message_event(channel_id, &ts);
+            }
+        } else if !text.is_empty() || !blocks.is_null() {
+            self.ephemerals.push(Ephemeral {
+                channel: channel_id.to_string(),
+                user: user.to_string(),
+                text,
+                blocks,
+                thread_ts,
+                via: via.to_string(),
+            });
+        }
     }
 
+    /// A post to a response URL: answers the HTTP status and the text body Slack gives.
+    pub(crate) fn response_url_post(&mut self, path: &str, body: &Value) -> (u16, &'static str) {
+        let Some(target) = self.response_targets.get(path).cloned() else {
+            return (404, "expired_url");
+        };
+        if let Some(blocks) = body.get("blocks").filter(|b| !b.is_null()) {
+            let mut problems = super::blocks::Problems::default();
+            match blocks.as_array() {
+                Some(blocks) => super::blocks::check_blocks(
+                    blocks,
+                    super::blocks::Surface::Message,
+                    "/blocks",
+                    &mut problems,
+                ),
+                None => return (400, "invalid_blocks_format"),
+            }
+            if !problems.is_empty() {
+                return (400, "invalid_blocks");
+            }
+        }
+        let flag = |key: &str| match body.get(key) {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => s == "true",
+            _ => false,
+        };
+        match &target.message_ts {
+            Some(ts) if flag("delete_original") => {
+                self.delete_message(&target.channel, ts);
+            }
+            Some(ts) if flag("replace_original") => {
+                let text = body.get("text").and_then(Value::as_str).map(str::to_string);
+                let blocks = body.get("blocks").cloned();
+                self.change_message(&target.channel, ts, None, |m| {
+                    if let Some(text) = text {
+                        m.text = text;
+                    }
+                    m.blocks = blocks.unwrap_or(Value::Null);
+                });
+            }
+            _ => self.post_reply(&target.channel, &target.user, body, "response_url"),
+        }
+        (200, "ok")
+    }
+
+    /// Changes a stored message with `change` and emits `message_changed`. `editor`: who edited
+    /// it (shown as `edited`), `None` for an app replacing its own message through a response URL
+    /// (Slack marks those unedited).
+    pub(crate) fn change_message(
+        &mut self,
+        channel_id: &str,
+        ts: &str,
+        editor: Option<&str>,
+        change: impl FnOnce(&mut Message),
+    ) -> Option<Envelope> {
+        let edited_ts = self.next_ts();
+        let channel = self.channel_mut(channel_id)?;
+        let message = channel.message_mut(ts)?;
+        let previous = message.clone();
+        change(message);
+        fill_block_ids(&mut message.blocks);
+        if let Some(editor) = editor {
+            message.edited = Some(super::Edited {
+                user: editor.to_string(),
+                ts: edited_ts.clone(),
+            });
+        }
+        let event = shapes::message_changed_event(self, channel_id, &previous, &edited_ts)?;
+        self.emit_event(channel_id, event)
+    }
+
+    /// Deletes a message (and its pin, as Slack does) and emits `message_deleted`.
+    pub(crate) fn delete_message(&mut self, channel_id: &str, ts: &str) -> Option<Envelope> {
+        let event_ts = self.next_ts();
+        let channel = self.channel_mut(channel_id)?;
+        let index = channel.messages.iter().position(|m| m.ts == ts)?;
+        let previous = channel.messages.remove(index);
+        channel
+            .pins
+            .retain(|p| p.item != PinItem::Message(ts.to_string()));
+        let event = shapes::message_deleted_event(self, channel_id, &previous, &event_ts)?;
+        self.emit_event(channel_id, event)
+    }
+
+    /// Records the bot's ack of `envelope_id`; the first ack of an envelope takes effect: a
+    /// command's message is posted, a view submission's `response_action` is applied.
     pub(crate) fn record_ack(&mut self, envelope_id: String, payload: Option<Value>) {
         let seq = self.next_seq();
-        if let Some(payload) = &payload
-            && let Some((channel_id, _)) = self.command_targets.get(&envelope_id).cloned()
-        {
-            self.post_reply(&channel_id, payload);
-        }
         self.events.push(SimEvent::Ack(Ack {
-            envelope_id,
-            payload,
+            envelope_id: envelope_id.clone(),
+            payload: payload.clone(),
             at: Instant::now(),
             seq,
         }));
+        if !self.acked.insert(envelope_id.clone()) {
+            return;
+        }
+        if let Some(payload) = &payload
+            && let Some((channel_id, user)) = self.command_targets.get(&envelope_id).cloned()
+        {
+            self.post_reply(&channel_id, &user, payload, "ack");
+        }
+        if let Some(view_id) = self.submissions.get(&envelope_id).cloned() {
+            self.apply_response_action(&view_id, payload.as_ref());
+        }
     }
 
     // --- faults ---
@@ -459,30 +784,53 @@ impl State {
         self.connections.retain(|c| c.id != id);
     }
 
-    /// Sends `envelope` (a first delivery or a redelivery) or queues it.
+    /// Sends `envelope` (a first delivery or a redelivery) or queues it. What the payload hands
+    /// the bot (a trigger id, a response URL, a view to submit) is registered here, so envelopes
+    /// built by hand work like the simulator's own.
     pub(crate) fn send_envelope(&mut self, envelope: Envelope) {
+        let payload = &envelope.payload;
+        let field = |pointer: &str| {
+            payload
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let user = [field("/user_id"), field("/user/id")]
+            .into_iter()
+            .find(|u| !u.is_empty())
+            .unwrap_or_default();
+        let channel = [field("/channel_id"), field("/channel/id")]
+            .into_iter()
+            .find(|c| !c.is_empty())
+            .unwrap_or_default();
         if envelope.envelope_type == "slash_commands" {
-            let payload = &envelope.payload;
-            let field = |k: &str| {
-                payload
-                    .get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            let target = (field("channel_id"), field("user_id"));
-            if let Some(url) = payload.get("response_url").and_then(Value::as_str)
-                && let Some((_, tail)) = url.split_once("/response/")
-            {
-                self.response_targets
-                    .insert(format!("/response/{tail}"), target.clone());
-            }
-            self.command_targets
-                .insert(envelope.envelope_id.clone(), target);
+            self.command_targets.insert(
+                envelope.envelope_id.clone(),
+                (channel.clone(), user.clone()),
+            );
         }
-        if let Some(trigger) = envelope.payload.get("trigger_id").and_then(Value::as_str) {
+        if let Some(url) = payload.get("response_url").and_then(Value::as_str)
+            && let Some((_, tail)) = url.split_once("/response/")
+        {
+            let message_ts = Some(field("/container/message_ts")).filter(|ts| !ts.is_empty());
+            self.response_targets.insert(
+                format!("/response/{tail}"),
+                ResponseTarget {
+                    channel,
+                    user: user.clone(),
+                    message_ts,
+                },
+            );
+        }
+        if let Some(trigger) = payload.get("trigger_id").and_then(Value::as_str) {
             let trigger = trigger.to_string();
-            self.register_trigger(&trigger);
+            self.register_trigger(&trigger, &user);
+        }
+        if field("/type") == "view_submission" {
+            let view_id = field("/view/id");
+            self.submissions
+                .insert(envelope.envelope_id.clone(), view_id);
         }
         self.deliver(envelope);
     }
@@ -549,6 +897,52 @@ impl State {
             let _ = connection.tx.send(Outgoing::Close);
         }
     }
+}
+
+/// Slack stores every block with a `block_id`, and every interactive element of an actions
+/// block, section accessory or input block with an `action_id`, generating missing ones.
+pub(crate) fn fill_block_ids(blocks: &mut Value) {
+    let Some(blocks) = blocks.as_array_mut() else {
+        return;
+    };
+    for block in blocks {
+        let Some(object) = block.as_object_mut() else {
+            continue;
+        };
+        if !object.get("block_id").is_some_and(Value::is_string) {
+            object.insert("block_id".into(), json!(short_id()));
+        }
+        let kind = object
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let elements: Vec<&mut Value> = match kind.as_str() {
+            "actions" => object
+                .get_mut("elements")
+                .and_then(Value::as_array_mut)
+                .map(|items| items.iter_mut().collect())
+                .unwrap_or_default(),
+            "section" => object.get_mut("accessory").into_iter().collect(),
+            "input" => object.get_mut("element").into_iter().collect(),
+            _ => Vec::new(),
+        };
+        for element in elements {
+            if let Some(element) = element.as_object_mut()
+                && !element.get("action_id").is_some_and(Value::is_string)
+            {
+                element.insert("action_id".into(), json!(short_id()));
+            }
+        }
+    }
+}
+
+/// An id like the ones Slack generates for blocks and actions without one (`aB3xZ`).
+pub(crate) fn short_id() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    (0..5)
+        .map(|_| char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]))
+        .collect()
 }
 
 /// The wire form of an envelope; `attempt` is how often it was sent before.

@@ -1,24 +1,37 @@
-//! Renders the event log as a readable conversation, one line per event (multi-line texts
-//! indented), using user and channel names where the workspace knows them.
+//! Renders the event log as a readable conversation, one line per event (multi-line texts and
+//! details on indented continuation lines), using user and channel names where the workspace
+//! knows them: what people did, what the bot was sent (events as `  → event …`), its acks
+//! (`  ↳ ack`), its calls, and what Slack refused.
 //!
-//! It must never print a token, and it only reads the state: rendering has no side effects.
-//! Successful read-only calls (auth.test, apps.connections.open, *.info, *.list, pins.list,
-//! chat.getPermalink) are left out; failed calls of any method are shown.
+//! It must never print a token (nor an upload URL's secret), and it only reads the state:
+//! rendering has no side effects. Successful read-only calls (auth.test,
+//! apps.connections.open, *.info, *.list, *.history, *.replies, *.members, pins.list,
+//! chat.getPermalink, files.getUploadURLExternal) and successful uploads of bytes (shown when
+//! the file is shared) are left out; failed calls of any method are shown.
 
 use serde_json::Value;
 
 use super::state::{CallNote, State};
-use super::{ApiCall, BOT_USER_ID, Envelope, SimEvent};
+use super::{ApiCall, BOT_USER_ID, Envelope, SimEvent, WorkspaceAction};
 
 const READ_ONLY: &[&str] = &[
     "auth.test",
     "apps.connections.open",
     "conversations.info",
     "conversations.list",
+    "conversations.history",
+    "conversations.replies",
+    "conversations.members",
     "users.info",
+    "usergroups.list",
+    "usergroups.users.list",
     "pins.list",
     "chat.getPermalink",
+    "files.getUploadURLExternal",
 ];
+
+/// At most this many characters of a value in a modal's summary.
+const SHORT: usize = 60;
 
 pub(crate) fn render(state: &State) -> String {
     let names = Names { state };
@@ -34,10 +47,20 @@ pub(crate) fn render(state: &State) -> String {
                 find_envelope(earlier, &ack.envelope_id),
                 ack.payload.as_ref(),
             )),
-            SimEvent::Call(call) => call_line(&names, earlier, call, &state.call_note(call.seq)),
-            SimEvent::ResponseUrl { path, body, .. } => {
-                Some(response_url_line(&names, earlier, path, body))
-            }
+            SimEvent::Call(call) => call_line(&names, call, &state.call_note(call.seq)),
+            SimEvent::ResponseUrl {
+                path, body, status, ..
+            } => Some(response_url_line(&names, path, body, *status)),
+            SimEvent::Upload {
+                file_id,
+                bytes,
+                status,
+                ..
+            } => (*status != 200).then(|| {
+                let file = file_id.as_deref().unwrap_or("an unknown file");
+                format!("✗ upload of {bytes} bytes for {file} answered HTTP {status}")
+            }),
+            SimEvent::Action { action, .. } => Some(action_line(&names, action)),
         };
         if let Some(line) = line {
             out.push_str(&line);
@@ -55,6 +78,9 @@ impl Names<'_> {
     fn user(&self, id: &str) -> String {
         if id == BOT_USER_ID {
             return "bot".to_string();
+        }
+        if id.is_empty() {
+            return "someone".to_string();
         }
         match self.state.user(id) {
             Some(user) => format!("@{}", user.name),
@@ -163,6 +189,241 @@ fn message_text(names: &Names, text: Option<&Value>, blocks: Option<&Value>) -> 
     }
 }
 
+/// Like [`message_text`], falling back on attachments' titles and texts (alerts).
+fn message_text_with_attachments(
+    names: &Names,
+    text: Option<&Value>,
+    blocks: Option<&Value>,
+    attachments: Option<&Value>,
+) -> String {
+    let shown = message_text(names, text, blocks);
+    if shown != "[no text]" {
+        return shown;
+    }
+    let parsed;
+    let attachments = match attachments {
+        Some(Value::String(s)) => {
+            parsed = serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
+            &parsed
+        }
+        Some(other) => other,
+        None => &Value::Null,
+    };
+    let parts: Vec<String> = attachments
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .flat_map(|a| {
+                    ["title", "text"]
+                        .into_iter()
+                        .filter_map(|k| a.get(k).and_then(Value::as_str))
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if parts.is_empty() {
+        shown
+    } else {
+        names.humanize(&parts.join("\n"))
+    }
+}
+
+/// The first line of `text`, at most [`SHORT`] characters.
+fn short(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("");
+    if line.chars().count() > SHORT {
+        let cut: String = line.chars().take(SHORT - 1).collect();
+        format!("{cut}…")
+    } else if text.lines().nth(1).is_some() {
+        format!("{line} …")
+    } else {
+        line.to_string()
+    }
+}
+
+/// One line per input block of `view`: `Label: value` (`—` when empty), with the values of
+/// `values` (a `state.values`), else the elements' initial values.
+fn view_inputs(names: &Names, view: &Value, values: Option<&Value>) -> Vec<String> {
+    let computed;
+    let values = match values {
+        Some(values) => values,
+        None => {
+            computed = super::views::with_initial_state(view);
+            computed.pointer("/state/values").unwrap_or(&Value::Null)
+        }
+    };
+    let Some(blocks) = view.get("blocks").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    blocks
+        .iter()
+        .filter(|b| str_at(b, "/type") == "input")
+        .map(|block| {
+            let label = str_at(block, "/label/text");
+            let block_id = str_at(block, "/block_id");
+            let action_id = str_at(block, "/element/action_id");
+            let value = values
+                .get(block_id)
+                .and_then(|b| b.get(action_id))
+                .map(|v| input_value(names, v))
+                .unwrap_or_default();
+            let value = if value.is_empty() {
+                "—".to_string()
+            } else {
+                short(&value)
+            };
+            format!("{label}: {value}")
+        })
+        .collect()
+}
+
+/// A `state.values` entry as a person reads it.
+fn input_value(names: &Names, value: &Value) -> String {
+    let option = |o: &Value| {
+        let text = str_at(o, "/text/text");
+        if text.is_empty() {
+            str_at(o, "/value").to_string()
+        } else {
+            text.to_string()
+        }
+    };
+    let list = |v: &Value, each: &dyn Fn(&Value) -> String| -> String {
+        v.as_array()
+            .map(|items| items.iter().map(each).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default()
+    };
+    let Some(object) = value.as_object() else {
+        return String::new();
+    };
+    for (key, v) in object {
+        if v.is_null() {
+            continue;
+        }
+        let shown = match key.as_str() {
+            "value" | "selected_date" | "selected_time" => v.as_str().unwrap_or("").to_string(),
+            "selected_option" => option(v),
+            "selected_options" => list(v, &option),
+            "selected_user" => names.user(v.as_str().unwrap_or("")),
+            "selected_users" => list(v, &|u| names.user(u.as_str().unwrap_or(""))),
+            "selected_conversation" | "selected_channel" => names.channel(v.as_str().unwrap_or("")),
+            "selected_conversations" | "selected_channels" => {
+                list(v, &|c| names.channel(c.as_str().unwrap_or("")))
+            }
+            "selected_date_time" => v.to_string(),
+            _ => continue,
+        };
+        return shown;
+    }
+    String::new()
+}
+
+/// `first`, then each of `details` on its own line indented under it.
+fn with_details(first: String, details: &[String]) -> String {
+    let indent = " ".repeat(first.len() - first.trim_start().len() + 4);
+    let mut out = first;
+    for detail in details {
+        out.push('\n');
+        out.push_str(&indent);
+        out.push_str(detail);
+    }
+    out
+}
+
+fn action_line(names: &Names, action: &WorkspaceAction) -> String {
+    match action {
+        WorkspaceAction::Posted {
+            user,
+            channel,
+            text,
+            thread_ts,
+            ..
+        } => {
+            let thread = if thread_ts.is_some() {
+                " ↳ in thread"
+            } else {
+                ""
+            };
+            with_text(
+                &format!(
+                    "{} in {}{thread}: ",
+                    names.user(user),
+                    names.channel(channel)
+                ),
+                &names.humanize(text),
+            )
+        }
+        WorkspaceAction::Alert {
+            channel,
+            username,
+            text,
+            ..
+        } => with_text(
+            &format!("{username} (app) in {}: ", names.channel(channel)),
+            &names.humanize(text),
+        ),
+        WorkspaceAction::Pinned {
+            user,
+            channel,
+            item,
+            text,
+        } => format!(
+            "{} pinned {} in {}: {}",
+            names.user(user),
+            if item.starts_with('F') {
+                "a file"
+            } else {
+                "a message"
+            },
+            names.channel(channel),
+            short(&names.humanize(text))
+        ),
+        WorkspaceAction::Unpinned {
+            user,
+            channel,
+            item,
+            text,
+        } => format!(
+            "{} unpinned {} in {}: {}",
+            names.user(user),
+            if item.starts_with('F') {
+                "a file"
+            } else {
+                "a message"
+            },
+            names.channel(channel),
+            short(&names.humanize(text))
+        ),
+        WorkspaceAction::Edited {
+            user,
+            channel,
+            text,
+            ..
+        } => with_text(
+            &format!(
+                "{} edited a message in {}: ",
+                names.user(user),
+                names.channel(channel)
+            ),
+            &names.humanize(text),
+        ),
+        WorkspaceAction::Deleted { channel, text, .. } => format!(
+            "a message was deleted in {}: {}",
+            names.channel(channel),
+            short(&names.humanize(text))
+        ),
+        WorkspaceAction::Joined { user, channel } => {
+            format!("{} joined {}", names.user(user), names.channel(channel))
+        }
+        WorkspaceAction::ClosedView { user, title, .. } => {
+            format!("{} closed the modal \"{title}\"", names.user(user))
+        }
+    }
+}
+
 fn collect_block_text(value: &Value, parts: &mut Vec<String>) {
     match value {
         Value::Array(items) => items.iter().for_each(|v| collect_block_text(v, parts)),
@@ -215,66 +476,110 @@ fn envelope_line(names: &Names, earlier: &[SimEvent], envelope: &Envelope) -> St
     };
     let p = &envelope.payload;
     let user = names.user(&envelope_user(envelope));
-    let body = match envelope.envelope_type.as_str() {
+    match envelope.envelope_type.as_str() {
         "slash_commands" => format!(
-            "{user} in {}: {} {}",
+            "{redelivered}{user} in {}: {} {}",
             names.channel(str_at(p, "/channel_id")),
             str_at(p, "/command"),
             names.humanize(str_at(p, "/text"))
         )
         .trim_end()
         .to_string(),
-        "interactive" => match str_at(p, "/type") {
-            "view_submission" => format!(
-                "{user} submitted the modal \"{}\" ({})",
-                str_at(p, "/view/title/text"),
-                str_at(p, "/view/callback_id")
-            ),
-            "view_closed" => format!(
-                "{user} closed the modal ({})",
-                str_at(p, "/view/callback_id")
-            ),
-            "message_action" => format!(
-                "{user} used the message shortcut {} in {}",
-                str_at(p, "/callback_id"),
-                names.channel(str_at(p, "/channel/id"))
-            ),
-            "shortcut" => format!("{user} used the shortcut {}", str_at(p, "/callback_id")),
-            "block_actions" => {
-                let action = str_at(p, "/actions/0/action_id");
-                let channel = str_at(p, "/channel/id");
-                if channel.is_empty() {
-                    format!("{user} clicked {action}")
-                } else {
-                    format!("{user} clicked {action} in {}", names.channel(channel))
-                }
+        "interactive" => {
+            let line = interaction_line(names, &user, p);
+            let mut lines = line.lines();
+            let first = lines.next().unwrap_or_default();
+            let rest: Vec<&str> = lines.collect();
+            let mut out = format!("{redelivered}{first}");
+            for line in rest {
+                out.push('\n');
+                out.push_str(line);
             }
-            other => format!("{user} sent an interaction ({other})"),
-        },
+            out
+        }
         "events_api" => {
             let kind = str_at(p, "/event/type");
-            let channel = [str_at(p, "/event/channel"), str_at(p, "/event/channel_id")]
-                .into_iter()
-                .find(|c| !c.is_empty())
-                .map(|c| format!(" in {}", names.channel(c)))
-                .unwrap_or_default();
-            format!("event {kind} from {user}{channel}")
+            let subtype = str_at(p, "/event/subtype");
+            let kind = if subtype.is_empty() {
+                kind.to_string()
+            } else {
+                format!("{kind} ({subtype})")
+            };
+            format!("  → {redelivered}event {kind} sent to the bot")
         }
-        other => format!("{other} envelope"),
-    };
-    format!("{redelivered}{body}")
+        other => format!("{redelivered}{other} envelope"),
+    }
+}
+
+fn interaction_line(names: &Names, user: &str, p: &Value) -> String {
+    match str_at(p, "/type") {
+        "view_submission" => {
+            let view = p.get("view").unwrap_or(&Value::Null);
+            with_details(
+                format!(
+                    "{user} submitted the modal \"{}\"",
+                    str_at(view, "/title/text")
+                ),
+                &view_inputs(names, view, view.pointer("/state/values")),
+            )
+        }
+        "view_closed" => format!(
+            "  → view_closed sent to the bot (\"{}\")",
+            str_at(p, "/view/title/text")
+        ),
+        "message_action" => {
+            let message = p.get("message").unwrap_or(&Value::Null);
+            let author = match str_at(message, "/username") {
+                "" => names.user(str_at(message, "/user")),
+                bot => bot.to_string(),
+            };
+            let text = message_text_with_attachments(
+                names,
+                message.get("text"),
+                message.get("blocks"),
+                message.get("attachments"),
+            );
+            format!(
+                "{user} used the shortcut \"{}\" on a message in {} ({author}: {})",
+                str_at(p, "/callback_id"),
+                names.channel(str_at(p, "/channel/id")),
+                short(&text)
+            )
+        }
+        "shortcut" => format!("{user} used the shortcut \"{}\"", str_at(p, "/callback_id")),
+        "block_actions" => {
+            let label = str_at(p, "/actions/0/text/text");
+            let action = str_at(p, "/actions/0/action_id");
+            let what = if label.is_empty() {
+                action.to_string()
+            } else {
+                format!("\"{label}\" ({action})")
+            };
+            let channel = str_at(p, "/channel/id");
+            if !channel.is_empty() {
+                format!("{user} clicked {what} in {}", names.channel(channel))
+            } else if p.get("view").is_some() {
+                format!(
+                    "{user} clicked {what} in the modal \"{}\"",
+                    str_at(p, "/view/title/text")
+                )
+            } else {
+                format!("{user} clicked {what}")
+            }
+        }
+        other => format!("{user} sent an interaction ({other})"),
+    }
 }
 
 fn ack_line(names: &Names, envelope: Option<&Envelope>, payload: Option<&Value>) -> String {
+    if let Some(envelope) = envelope
+        && str_at(&envelope.payload, "/type") == "view_submission"
+    {
+        return submission_ack_line(names, &envelope.payload, payload);
+    }
     let Some(payload) = payload.filter(|p| p.as_object().is_some_and(|o| !o.is_empty())) else {
         return "  ↳ ack".to_string();
     };
-    if let Some(action) = payload.get("response_action").and_then(Value::as_str) {
-        return match payload.get("errors") {
-            Some(errors) => format!("  ↳ ack: response_action {action} {errors}"),
-            None => format!("  ↳ ack: response_action {action}"),
-        };
-    }
     let text = message_text(names, payload.get("text"), payload.get("blocks"));
     let user = envelope.map(envelope_user).unwrap_or_default();
     if payload.get("response_type").and_then(Value::as_str) == Some("in_channel") {
@@ -290,12 +595,71 @@ fn ack_line(names: &Names, envelope: Option<&Envelope>, payload: Option<&Value>)
     }
 }
 
-fn call_line(
-    names: &Names,
-    earlier: &[SimEvent],
-    call: &ApiCall,
-    note: &CallNote,
-) -> Option<String> {
+/// What the ack of a view submission did to the modal.
+fn submission_ack_line(names: &Names, submission: &Value, payload: Option<&Value>) -> String {
+    let action = payload
+        .and_then(|p| p.get("response_action"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let new_view = payload.and_then(|p| p.get("view")).unwrap_or(&Value::Null);
+    let refused = |view: &Value| {
+        let problems = super::blocks::check_view(view);
+        (!problems.is_empty()).then_some(problems.0)
+    };
+    match action {
+        "errors" => {
+            let view = submission.get("view").unwrap_or(&Value::Null);
+            let blocks = view.get("blocks").and_then(Value::as_array);
+            let errors: Vec<String> = payload
+                .and_then(|p| p.get("errors"))
+                .and_then(Value::as_object)
+                .map(|errors| {
+                    errors
+                        .iter()
+                        .map(|(block_id, message)| {
+                            let label = blocks
+                                .and_then(|b| {
+                                    b.iter().find(|b| {
+                                        str_at(b, "/type") == "input"
+                                            && str_at(b, "/block_id") == block_id
+                                    })
+                                })
+                                .map(|b| str_at(b, "/label/text").to_string());
+                            let message = message.as_str().unwrap_or_default();
+                            match label {
+                                Some(label) => format!("{label}: {message}"),
+                                None => format!("{block_id}: {message} (no input block {block_id:?}: Slack cannot show it)"),
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            with_details("  ↳ ack: errors, the modal stays open".to_string(), &errors)
+        }
+        "update" | "push" => {
+            let title = str_at(new_view, "/title/text");
+            let verb = if action == "update" {
+                "updated to"
+            } else {
+                "pushed"
+            };
+            match refused(new_view) {
+                Some(problems) => with_details(
+                    format!("  ↳ ack: {action}, refused by Slack (the modal stays as it was)"),
+                    &problems,
+                ),
+                None => with_details(
+                    format!("  ↳ ack: {action}, the modal {verb} \"{title}\""),
+                    &view_inputs(names, new_view, None),
+                ),
+            }
+        }
+        "clear" => "  ↳ ack: clear, every view of the modal closes".to_string(),
+        _ => "  ↳ ack: the modal closes".to_string(),
+    }
+}
+
+fn call_line(names: &Names, call: &ApiCall, note: &CallNote) -> Option<String> {
     let ok = call.response.get("ok").and_then(Value::as_bool) == Some(true);
     if call.status == 429 {
         let after = note
@@ -314,21 +678,37 @@ fn call_line(
         return Some(format!(
             "✗ {} answered HTTP 500 after applying: {}",
             call.method,
-            effect_line(names, earlier, call)
+            effect_line(names, call)
         ));
     }
     if !ok {
         let error = str_at(&call.response, "/error");
-        return Some(format!("✗ {} failed: {error}", call.method));
+        let needed = str_at(&call.response, "/needed");
+        let mut line = format!("✗ {} failed: {error}", call.method);
+        if !needed.is_empty() {
+            line.push_str(&format!(" (needs {needed})"));
+        }
+        let details: Vec<String> = call
+            .response
+            .pointer("/response_metadata/messages")
+            .and_then(Value::as_array)
+            .map(|m| {
+                m.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        return Some(with_details(line, &details));
     }
     if READ_ONLY.contains(&call.method.as_str()) {
         return None;
     }
-    Some(effect_line(names, earlier, call))
+    Some(effect_line(names, call))
 }
 
 /// What a (successful) call did, from its parameters.
-fn effect_line(names: &Names, earlier: &[SimEvent], call: &ApiCall) -> String {
+fn effect_line(names: &Names, call: &ApiCall) -> String {
     let p = &call.params;
     let channel = names.channel(str_at(p, "/channel"));
     match call.method.as_str() {
@@ -365,78 +745,167 @@ fn effect_line(names: &Names, earlier: &[SimEvent], call: &ApiCall) -> String {
             str_at(p, "/topic"),
         ),
         "chat.postMessage" => {
-            let text = message_text(names, p.get("text"), p.get("blocks"));
-            let thread = if str_at(p, "/thread_ts").is_empty() {
-                ""
-            } else {
-                " (in thread)"
+            let text = message_text_with_attachments(
+                names,
+                p.get("text"),
+                p.get("blocks"),
+                p.get("attachments"),
+            );
+            let broadcast = matches!(p.get("reply_broadcast"), Some(Value::Bool(true)))
+                || str_at(p, "/reply_broadcast") == "true";
+            let thread = match (str_at(p, "/thread_ts").is_empty(), broadcast) {
+                (true, _) => "",
+                (false, false) => " ↳ in thread",
+                (false, true) => " ↳ in thread (also sent to the channel)",
             };
             with_text(&format!("bot in {channel}{thread}: "), &text)
         }
         "chat.postEphemeral" => {
             let text = message_text(names, p.get("text"), p.get("blocks"));
             let user = names.user(str_at(p, "/user"));
-            with_text(&format!("bot → {user} (ephemeral, in {channel}): "), &text)
+            with_text(&format!("bot in {channel} (only {user} sees): "), &text)
         }
         "chat.update" => {
             let text = message_text(names, p.get("text"), p.get("blocks"));
             with_text(&format!("bot edited a message in {channel}: "), &text)
         }
         "pins.add" => format!("bot pinned a message in {channel}"),
-        "views.open" => {
-            let view = match p.get("view") {
-                Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
-                Some(other) => other.clone(),
-                None => Value::Null,
-            };
-            let trigger = str_at(p, "/trigger_id");
-            let user = earlier
-                .iter()
-                .rev()
-                .find_map(|e| match e {
-                    SimEvent::EnvelopeSent { envelope, .. }
-                        if str_at(&envelope.payload, "/trigger_id") == trigger =>
-                    {
-                        Some(envelope_user(envelope))
-                    }
-                    _ => None,
-                })
+        "pins.remove" => format!("bot unpinned a message in {channel}"),
+        "views.open" | "views.update" | "views.push" => {
+            let view = call.response.get("view").unwrap_or(&Value::Null);
+            let user = names
+                .state
+                .view(str_at(view, "/id"))
+                .map(|v| v.user.clone())
+                .filter(|u| !u.is_empty())
                 .map(|u| format!(" for {}", names.user(&u)))
                 .unwrap_or_default();
-            format!(
-                "bot opened the modal \"{}\"{user}",
-                str_at(&view, "/title/text")
-            )
+            let first = match call.method.as_str() {
+                "views.open" => format!(
+                    "bot opened the modal \"{}\"{user}",
+                    str_at(view, "/title/text")
+                ),
+                "views.push" => format!(
+                    "bot pushed the modal \"{}\"{user}",
+                    str_at(view, "/title/text")
+                ),
+                _ => format!(
+                    "bot updated the modal to \"{}\"{user}",
+                    str_at(view, "/title/text")
+                ),
+            };
+            with_details(first, &view_inputs(names, view, None))
+        }
+        "files.completeUploadExternal" => {
+            let files: Vec<String> = call
+                .response
+                .get("files")
+                .and_then(Value::as_array)
+                .map(|files| {
+                    files
+                        .iter()
+                        .map(|f| {
+                            let id = str_at(f, "/id");
+                            let bytes = names
+                                .state
+                                .file(id)
+                                .and_then(|f| f.bytes.as_ref().map(Vec::len))
+                                .unwrap_or_default();
+                            format!("{} ({bytes} bytes)", str_at(f, "/name"))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut channels: Vec<String> = Vec::new();
+            for key in ["/channel_id", "/channels"] {
+                for id in str_at(p, key).split(',').filter(|c| !c.trim().is_empty()) {
+                    channels.push(names.channel(id.trim()));
+                }
+            }
+            if let Some(Value::Array(ids)) = p.get("channels") {
+                channels.extend(
+                    ids.iter()
+                        .filter_map(Value::as_str)
+                        .map(|c| names.channel(c)),
+                );
+            }
+            let to = if channels.is_empty() {
+                " (not shared)".to_string()
+            } else {
+                format!(" to {}", channels.join(", "))
+            };
+            let first = format!("bot uploaded {}{to}", files.join(", "));
+            match p.get("initial_comment").and_then(Value::as_str) {
+                Some(comment) if !comment.is_empty() => {
+                    with_details(first, &[names.humanize(comment)])
+                }
+                _ => first,
+            }
         }
         other => format!("bot called {other}"),
     }
 }
 
-fn response_url_line(names: &Names, earlier: &[SimEvent], path: &str, body: &Value) -> String {
-    let command = earlier.iter().rev().find_map(|e| match e {
-        SimEvent::EnvelopeSent { envelope, .. }
-            if str_at(&envelope.payload, "/response_url").ends_with(path) =>
-        {
-            Some(envelope)
+fn response_url_line(names: &Names, path: &str, body: &Value, status: u16) -> String {
+    let target = names.state.response_targets.get(path);
+    let channel = target.map(|t| t.channel.clone()).unwrap_or_default();
+    if status == 404 {
+        return "✗ response URL post refused: expired_url (HTTP 404)".to_string();
+    }
+    if status != 200 {
+        let mut problems = super::blocks::Problems::default();
+        if let Some(blocks) = body.get("blocks").and_then(Value::as_array) {
+            super::blocks::check_blocks(
+                blocks,
+                super::blocks::Surface::Message,
+                "/blocks",
+                &mut problems,
+            );
         }
-        _ => None,
-    });
+        return with_details(
+            format!("✗ response URL post refused: invalid_blocks (HTTP {status})"),
+            &problems.0,
+        );
+    }
     let text = message_text(names, body.get("text"), body.get("blocks"));
+    let flag = |key: &str| {
+        matches!(body.get(key), Some(Value::Bool(true)))
+            || body.get(key).and_then(Value::as_str) == Some("true")
+    };
+    let has_original = target.is_some_and(|t| t.message_ts.is_some());
+    if has_original && flag("delete_original") {
+        return format!(
+            "bot deleted the message in {} (response URL)",
+            names.channel(&channel)
+        );
+    }
+    if has_original && flag("replace_original") {
+        return with_text(
+            &format!(
+                "bot replaced the message in {} (response URL): ",
+                names.channel(&channel)
+            ),
+            &text,
+        );
+    }
     if body.get("response_type").and_then(Value::as_str) == Some("in_channel") {
-        let channel = command
-            .map(|e| str_at(&e.payload, "/channel_id").to_string())
-            .unwrap_or_default();
         with_text(
             &format!("bot in {} (response URL): ", names.channel(&channel)),
             &text,
         )
     } else {
-        let user = command.map(envelope_user).unwrap_or_default();
+        let user = target.map(|t| t.user.clone()).unwrap_or_default();
         let who = if user.is_empty() {
             "the user".to_string()
         } else {
             names.user(&user)
         };
-        with_text(&format!("bot → {who} (response URL): "), &text)
+        with_text(
+            &format!(
+                "bot in {} (only {who} sees, response URL): ",
+                names.channel(&channel)
+            ),
+            &text,
+        )
     }
 }

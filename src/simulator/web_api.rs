@@ -1,6 +1,7 @@
 //! The HTTP side: `/api/<method>` (parameters from query, form or JSON body; bearer or
-//! `token` auth; injected delays and faults; recording every call) and `/response/<n>`
-//! (response-URL posts).
+//! `token` auth; scopes and the `x-oauth-scopes` header; injected delays and faults; recording
+//! every call), `/response/<n>` (response-URL posts) and `/upload/<file>/<token>` (the bytes of
+//! a `files.getUploadURLExternal` upload, raw or as a multipart form).
 //!
 //! What a method does to the workspace lives in `methods`; this file must not implement
 //! method semantics, and must answer every request (never panic on client input).
@@ -26,6 +27,9 @@ struct Outcome {
     retry_after: Option<u64>,
     /// For a 500 after applying: the method's own error, if it refused.
     hidden_error: Option<String>,
+    /// `x-oauth-scopes` (the token's scopes) and `x-accepted-oauth-scopes` (the method's), once
+    /// the token is known.
+    scopes: Option<(String, String)>,
 }
 
 impl Outcome {
@@ -35,6 +39,7 @@ impl Outcome {
             body: Some(body),
             retry_after: None,
             hidden_error: None,
+            scopes: None,
         }
     }
 
@@ -78,8 +83,11 @@ pub(crate) async fn api_handler(
         }
         let ctx = Ctx {
             base_url: inner.base_url(),
+            scopes: inner.config.granted_scopes.clone(),
         };
         inner.with_state(|s| {
+            // Events the call causes reach the bot after its answer is recorded.
+            s.defer_events();
             let outcome = answer(s, &inner, &ctx, &method, &token, &params, body_error);
             let seq = s.next_seq();
             s.set_call_note(
@@ -99,6 +107,7 @@ pub(crate) async fn api_handler(
                 received_at,
                 answered_at: Instant::now(),
             }));
+            s.flush_events();
             outcome
         })
     });
@@ -107,6 +116,7 @@ pub(crate) async fn api_handler(
         body: None,
         retry_after: None,
         hidden_error: None,
+        scopes: None,
     });
     into_response(outcome)
 }
@@ -136,9 +146,48 @@ fn answer(
         Some(t) if t == other.as_str() => return Outcome::error("not_allowed_token_type"),
         Some(_) => return Outcome::error("invalid_auth"),
     }
+    let needed = methods::needed_scopes(state, method, params);
+    let accepted: Vec<&str> = needed.iter().flatten().copied().collect();
+    let provided = if method == "apps.connections.open" {
+        "connections:write".to_string()
+    } else {
+        inner.config.granted_scopes.join(",")
+    };
+    let scopes = Some((provided.clone(), accepted.join(",")));
+    let mut outcome = decide(
+        state, inner, ctx, method, params, body_error, &needed, &provided,
+    );
+    outcome.scopes = scopes;
+    outcome
+}
+
+/// After authentication: a bad body, an injected fault, a missing scope, or the method.
+#[allow(clippy::too_many_arguments)]
+fn decide(
+    state: &mut State,
+    inner: &Inner,
+    ctx: &Ctx,
+    method: &str,
+    params: &Map<String, Value>,
+    body_error: Option<&'static str>,
+    needed: &[Vec<&'static str>],
+    provided: &str,
+) -> Outcome {
     if let Some(error) = body_error {
         return Outcome::error(error);
     }
+    let granted = &inner.config.granted_scopes;
+    let missing = needed
+        .iter()
+        .find(|any_of| !any_of.iter().any(|s| granted.iter().any(|g| g == s)));
+    // A fault stands for what Slack did to the call before looking at it, so it comes first;
+    // then a missing scope refuses the call; then the method runs.
+    let dispatch = |state: &mut State| {
+        if let Some(any_of) = missing {
+            return Err(missing_scope(any_of, provided));
+        }
+        methods::dispatch(state, ctx, method, params)
+    };
     match state.faults.take(method) {
         Some(FaultKind::Fail(error)) => Outcome::error(&error),
         Some(FaultKind::RateLimit(secs)) => Outcome {
@@ -146,16 +195,16 @@ fn answer(
             body: Some(json!({ "ok": false, "error": "ratelimited" })),
             retry_after: Some(secs),
             hidden_error: None,
+            scopes: None,
         },
         Some(FaultKind::FailAfterApplying) => Outcome {
             status: 500,
             body: None,
             retry_after: None,
-            hidden_error: methods::dispatch(state, ctx, method, params)
-                .err()
-                .map(|e| e.error),
+            hidden_error: dispatch(state).err().map(|e| e.error),
+            scopes: None,
         },
-        None => match methods::dispatch(state, ctx, method, params) {
+        None => match dispatch(state) {
             Ok(mut fields) => {
                 fields.insert("ok".to_string(), Value::Bool(true));
                 Outcome::json(Value::Object(fields))
@@ -167,6 +216,17 @@ fn answer(
                 Outcome::json(Value::Object(fields))
             }
         },
+    }
+}
+
+/// Slack's `missing_scope`: which scopes would do, and which the token has.
+fn missing_scope(any_of: &[&str], provided: &str) -> methods::ApiError {
+    let mut extra = Map::new();
+    extra.insert("needed".into(), json!(any_of.join(",")));
+    extra.insert("provided".into(), json!(provided));
+    methods::ApiError {
+        error: "missing_scope".to_string(),
+        extra,
     }
 }
 
@@ -185,6 +245,16 @@ fn into_response(outcome: Outcome) -> Response {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if let Some((provided, accepted)) = outcome.scopes {
+        for (name, value) in [
+            ("x-oauth-scopes", provided),
+            ("x-accepted-oauth-scopes", accepted),
+        ] {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, value);
+            }
+        }
     }
     response
 }
@@ -224,8 +294,9 @@ fn merge_body(
     }
 }
 
-/// `POST /response/<anything>`: a response-URL post. Answers `ok` as text/plain, which
-/// slack-morphism's `respond_to_event` reads as an empty success.
+/// `POST /response/<anything>`: a response-URL post. Answers `ok` as text/plain (which
+/// slack-morphism's `respond_to_event` reads as an empty success), or Slack's text errors:
+/// 404 `expired_url` for a URL never issued, 400 `invalid_blocks` for blocks Slack refuses.
 pub(crate) async fn response_url_handler(
     AxumState(inner): AxumState<Arc<Inner>>,
     OriginalUri(uri): OriginalUri,
@@ -234,22 +305,170 @@ pub(crate) async fn response_url_handler(
     let path = uri.path().to_string();
     let body = serde_json::from_slice::<Value>(&body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
-    inner.with_state(|s| {
-        if let Some((channel_id, _)) = s.response_targets.get(&path).cloned() {
-            s.post_reply(&channel_id, &body);
-        }
+    let (status, text) = inner.with_state(|s| {
+        s.defer_events();
+        let (status, text) = s.response_url_post(&path, &body);
         let seq = s.next_seq();
         s.push_event(SimEvent::ResponseUrl {
             seq,
             path,
             body,
+            status,
             at: Instant::now(),
         });
+        s.flush_events();
+        (status, text)
     });
+    text_response(status, text)
+}
+
+fn text_response(status: u16, text: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
-        StatusCode::OK,
+        status,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "ok",
+        text.to_string(),
     )
         .into_response()
+}
+
+/// The name faults and delays use for the upload route (`sim.fail("upload", …)`).
+pub(crate) const UPLOAD: &str = "upload";
+
+/// `POST /upload/<file id>/<token>`: the bytes of an upload, raw or as a multipart form (its
+/// `file` part, else `filename`, else the first part with a file name). Answers
+/// `OK - <length>` as Slack's upload host does. Faults and delays apply under [`UPLOAD`]:
+/// `fail` answers HTTP 500 with the error as text, `rate_limit` 429, `fail_after_applying`
+/// stores the bytes and answers an empty 500.
+pub(crate) async fn upload_handler(
+    AxumState(inner): AxumState<Arc<Inner>>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let work = tokio::spawn(async move {
+        let delay = inner.with_state(|s| s.take_delay(UPLOAD));
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
+        inner.with_state(|s| {
+            let (file_id, token) = path
+                .strip_prefix("/upload/")
+                .and_then(|rest| rest.split_once('/'))
+                .map(|(f, t)| (f.to_string(), t.to_string()))
+                .unwrap_or_default();
+            let bytes = upload_bytes(&content_type, &body);
+            let known = s
+                .files
+                .iter()
+                .any(|f| f.id == file_id && f.upload_token == token && !f.completed);
+            let store = |s: &mut State| {
+                if let (Some(bytes), Some(file)) = (
+                    &bytes,
+                    s.files.iter_mut().find(|f| f.id == file_id && known),
+                ) {
+                    file.bytes = Some(bytes.clone());
+                }
+            };
+            let (status, text, retry_after) = match s.faults.take(UPLOAD) {
+                Some(FaultKind::Fail(error)) => (500, error, None),
+                Some(FaultKind::RateLimit(secs)) => (429, "ratelimited".to_string(), Some(secs)),
+                Some(FaultKind::FailAfterApplying) => {
+                    store(s);
+                    (500, String::new(), None)
+                }
+                None if !known => (404, "Not Found".to_string(), None),
+                None => match &bytes {
+                    None => (400, "invalid multipart form".to_string(), None),
+                    Some(bytes) => {
+                        let length = bytes.len();
+                        store(s);
+                        (200, format!("OK - {length}"), None)
+                    }
+                },
+            };
+            let seq = s.next_seq();
+            s.push_event(SimEvent::Upload {
+                seq,
+                file_id: Some(file_id).filter(|_| known),
+                bytes: bytes.as_ref().map(Vec::len).unwrap_or(body.len()),
+                status,
+                at: Instant::now(),
+            });
+            (status, text, retry_after)
+        })
+    });
+    let (status, text, retry_after) = work.await.unwrap_or((500, String::new(), None));
+    let mut response = text_response(status, &text);
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+/// The file's bytes: the whole body, or the file part of a multipart form (`None` when a
+/// multipart body has no usable part).
+fn upload_bytes(content_type: &str, body: &[u8]) -> Option<Vec<u8>> {
+    let lower = content_type.to_ascii_lowercase();
+    if !lower.starts_with("multipart/") {
+        return Some(body.to_vec());
+    }
+    let boundary = content_type
+        .split(';')
+        .map(str::trim)
+        .find_map(|p| {
+            p.strip_prefix("boundary=")
+                .or_else(|| p.strip_prefix("BOUNDARY="))
+        })?
+        .trim_matches('"');
+    let delimiter = format!("--{boundary}");
+    let mut parts = Vec::new();
+    let mut rest = body;
+    while let Some(start) = find(rest, delimiter.as_bytes()) {
+        rest = rest.get(start + delimiter.len()..)?;
+        if rest.starts_with(b"--") {
+            break;
+        }
+        let end = find(rest, delimiter.as_bytes()).unwrap_or(rest.len());
+        let part = rest.get(..end)?;
+        let part = part.strip_prefix(b"\r\n").unwrap_or(part);
+        let part = part.strip_suffix(b"\r\n").unwrap_or(part);
+        if let Some(split) = find(part, b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(part.get(..split)?).to_ascii_lowercase();
+            let content = part.get(split + 4..)?.to_vec();
+            let name = head
+                .split(';')
+                .map(str::trim)
+                .find_map(|p| p.strip_prefix("name="))
+                .map(|n| {
+                    n.split(['\r', '\n'])
+                        .next()
+                        .unwrap_or(n)
+                        .trim_matches('"')
+                        .to_string()
+                })
+                .unwrap_or_default();
+            parts.push((name, head.contains("filename="), content));
+        }
+    }
+    let pick = |wanted: &str| parts.iter().find(|(name, _, _)| name == wanted);
+    pick("file")
+        .or_else(|| pick("filename"))
+        .or_else(|| parts.iter().find(|(_, has_name, _)| *has_name))
+        .map(|(_, _, content)| content.clone())
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
 }

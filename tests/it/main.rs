@@ -10,5 +10,6 @@ mod helpers;
 mod incident_channel;
 mod refusals;
 mod replicas;
+mod simulator;
 mod startup;
 mod store_contract;
