@@ -112,7 +112,8 @@ async fn main() {
         "paced declarations finished"
     );
 
-    println!("backend {backend}, one Socket Mode connection, 2-core machine");
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!("backend {backend}, one Socket Mode connection, {cores} cores available");
     report("/inc list ack (read, one query)", &mut list);
     report(
         "/inc declare ack, burst (one write transaction)",

@@ -1,4 +1,4 @@
-//! Block Kit validation as Slack enforces it (SLACK-PLATFORM.md B8, and Slack's Block Kit and
+//! Block Kit validation as Slack enforces it (Slack's Block Kit and
 //! view-object references): the limits that make `chat.*` answer `invalid_blocks` and `views.*`
 //! answer `invalid_arguments`, reported in Slack's words (`[ERROR] … [json-pointer:/blocks/0]`).
 //!

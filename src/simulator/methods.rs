@@ -1,6 +1,6 @@
 //! Web API method semantics: what each method checks, what it changes in the workspace, and
-//! the JSON it answers (Slack's shapes; see shared/SLACK-PAYLOADS.md), plus the scopes each
-//! method needs (SLACK-PLATFORM.md B7).
+//! the JSON it answers (the shapes Slack's Web API documentation gives for each method), plus the
+//! bot scope each method needs (as listed on each method's documentation page).
 //!
 //! Methods see already-authenticated calls with merged parameters and return the answer's
 //! fields without `ok` (the HTTP layer adds it). This file must not know about HTTP, tokens,

@@ -84,7 +84,7 @@ pub const DEFAULT_EVENT_SUBSCRIPTIONS: &[&str] = &[
     "message.groups",
 ];
 
-/// Every bot scope SLACK-PLATFORM.md B7 names, except `chat:write.public` (which would let the
+/// Every bot scope the bot could use (see `manifests/slack-app.yaml`), except `chat:write.public` (which would let the
 /// bot post where it is not a member; grant it explicitly to test that).
 pub const DEFAULT_GRANTED_SCOPES: &[&str] = &[
     "commands",

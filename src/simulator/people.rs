@@ -3,7 +3,7 @@
 //! close a modal. Each changes the workspace as Slack would, is logged as a
 //! [`WorkspaceAction`](super::WorkspaceAction) when it is not an interaction, and sends the
 //! envelope Slack would send the bot: an Events API event (when subscribed and the bot is in
-//! the channel) or an interactive payload (shapes: shared/SLACK-PAYLOADS.md).
+//! the channel) or an interactive payload (in Slack's documented shapes).
 //!
 //! Synchronous, on the state. Nothing here panics: what a test asked for that cannot happen
 //! comes back as `Err` (or `None`) for the public API to report.

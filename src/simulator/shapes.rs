@@ -1,6 +1,7 @@
 //! Slack's JSON shapes for workspace objects (channels, messages, users, files) and for the
 //! Events API (`event_callback` and the events inside it), shared by the Web API methods, the
-//! interactive payloads and the events. See shared/SLACK-PAYLOADS.md for examples.
+//! interactive payloads and the events. Each follows the
+//! examples in Slack's documentation of Socket Mode, interactivity and the Events API.
 //!
 //! Pure functions of the state: they read it and never change it, and must not panic.
 

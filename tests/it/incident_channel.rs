@@ -602,3 +602,45 @@ async fn a_redelivered_command_changes_nothing_twice() {
     );
     assert_eq!(posts_after_card(&app, &channel).len(), 1);
 }
+
+#[tokio::test]
+async fn escalating_to_a_user_group_invites_every_member_and_pings_the_group() {
+    let app = spawn_app_with(|sim| {
+        sim.add_user("U0DAN", "dan");
+        sim.add_usergroup("S0DBA", "dba-oncall", &["U0CAROL", "U0DAN"]);
+    })
+    .await;
+    let channel = app.declared(ALICE, "sev1 Checkout is down").await;
+    let reply = app
+        .command_in(
+            ALICE,
+            &channel.id,
+            "escalate <!subteam^S0DBA|@dba-oncall> Replica lag 40 min",
+        )
+        .await;
+    assert_eq!(reply, "Escalated to <!subteam^S0DBA>.");
+    app.settle().await;
+    let members = app.sim.channel(&channel.id).expect("channel").members;
+    for user in [CAROL, "U0DAN"] {
+        assert!(
+            members.contains(&user.to_string()),
+            "{user} invited: {members:?}"
+        );
+    }
+    let posts = posts_after_card(&app, &channel);
+    assert!(
+        posts[0].starts_with(
+            ":sos: <!subteam^S0DBA> — <@U0ALICE> needs you on *INC-1* — Checkout is down.\n>Replica lag 40 min"
+        ),
+        "{}",
+        posts[0]
+    );
+    assert_eq!(
+        last_entries(&app, &channel, 1).await[0].0,
+        Entry::Escalated {
+            users: Vec::new(),
+            group: Some("S0DBA".into()),
+            message: Some("Replica lag 40 min".into())
+        }
+    );
+}
