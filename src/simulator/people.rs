@@ -1,7 +1,7 @@
 //! What people (and other apps, such as an alerting bot) do in the workspace: post, reply in a
 //! thread, pin, unpin, edit, delete, join, use a message shortcut, click a button, submit or
 //! close a modal. Each changes the workspace as Slack would, is logged as a
-//! [`WorkspaceAction`](super::WorkspaceAction) when it is not an interaction, and sends the
+//! [`WorkspaceAction`] when it is not an interaction, and sends the
 //! envelope Slack would send the bot: an Events API event (when subscribed and the bot is in
 //! the channel) or an interactive payload (in Slack's documented shapes).
 //!
