@@ -32,6 +32,10 @@ pub struct Settings {
     pub channel_prefix: String,
     /// `ADMINS`: Slack user ids allowed to resolve, decline and reopen any incident.
     pub admins: Vec<String>,
+    /// `COORDINATOR_GROUP`: a Slack user group id (`S…`) pinged when an incident has nobody
+    /// coordinating; with it set, a declarer becomes operator and the group is offered the
+    /// coordinator role.
+    pub coordinator_group: Option<String>,
     /// `SLACK_SOCKET_CONNECTIONS`: Socket Mode connections this replica holds (Slack allows 10
     /// per app across all replicas).
     pub socket_connections: u32,
@@ -128,6 +132,24 @@ impl Settings {
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         };
+        let coordinator_group = match get("COORDINATOR_GROUP") {
+            None => None,
+            Some(v) => {
+                let id = v.trim();
+                let ok = id.len() >= 3
+                    && id.starts_with('S')
+                    && id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+                if !ok {
+                    return Err(ConfigError::Invalid {
+                        var: "COORDINATOR_GROUP",
+                        reason: format!(
+                            "{id:?} is not a user group id (S…; it is the last part of the group's URL in Slack)"
+                        ),
+                    });
+                }
+                Some(id.to_string())
+            }
+        };
         let socket_connections = match get("SLACK_SOCKET_CONNECTIONS") {
             None => 2,
             Some(v) => match v.trim().parse::<u32>() {
@@ -169,6 +191,7 @@ impl Settings {
             announce_channel,
             channel_prefix,
             admins,
+            coordinator_group,
             socket_connections,
             slack_timeout,
             log_format,
@@ -248,6 +271,7 @@ impl fmt::Debug for Settings {
             .field("announce_channel", &self.announce_channel)
             .field("channel_prefix", &self.channel_prefix)
             .field("admins", &self.admins)
+            .field("coordinator_group", &self.coordinator_group)
             .field("socket_connections", &self.socket_connections)
             .field("slack_timeout", &self.slack_timeout)
             .field("log_format", &self.log_format)
@@ -335,6 +359,10 @@ mod tests {
             ),
             (vars(&[("LOG_FORMAT", "xml")]), "LOG_FORMAT is invalid"),
             (vars(&[("ADMINS", "U0ROOT, alice")]), "ADMINS is invalid"),
+            (
+                vars(&[("COORDINATOR_GROUP", "@oncall")]),
+                "COORDINATOR_GROUP is invalid",
+            ),
             (
                 vars(&[("SLACK_TIMEOUT", "soon")]),
                 "SLACK_TIMEOUT is invalid",
