@@ -138,7 +138,9 @@ impl Settings {
                 let id = v.trim();
                 let ok = id.len() >= 3
                     && id.starts_with('S')
-                    && id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
                 if !ok {
                     return Err(ConfigError::Invalid {
                         var: "COORDINATOR_GROUP",

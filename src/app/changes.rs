@@ -4,7 +4,8 @@
 //! steps and records everything in one transaction against the incident's version. If another
 //! command (or replica) changed the incident in between, the change is decided again on the
 //! fresh state — two quick status changes both land, in order. A redelivered payload finds its
-//! idempotency key and changes nothing.
+//! idempotency key and changes nothing. Several changes asked at once (the Update modal: status,
+//! summary, update) are decided one after the other and recorded together, or not at all.
 
 use chrono::{DateTime, Utc};
 use tracing::info;
@@ -13,30 +14,62 @@ use super::Shared;
 use super::steps::Step;
 use crate::domain::change::{self, Actor, Change, Decision, Effect};
 use crate::domain::{Incident, message};
-use crate::slack::Ack;
 use crate::store::{ChangeRecord, NewJob, Recorded, StoreError};
 
 /// How often a change is re-decided after losing a race before the user is asked to retry.
 const MAX_ATTEMPTS: usize = 5;
 
-/// Applies `change` to `incident` for `actor`. `key` is the payload's idempotency key
-/// (`slash:<trigger_id>`); it also names the cause of every job the change enqueues.
+/// How a change went, for the caller to tell the user in its own way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Applied {
+    /// Recorded; the text is the reply for the actor.
+    Yes(String),
+    /// Refused by the rules; nothing was recorded. The text says why.
+    Refused(String),
+    /// The payload was recorded before (Slack delivered it twice); nothing was recorded now.
+    AlreadyDone,
+    /// The incident kept changing under the change; nothing was recorded.
+    Busy,
+}
+
+impl Applied {
+    /// The text to show the actor.
+    pub(crate) fn text(&self) -> String {
+        match self {
+            Applied::Yes(text) | Applied::Refused(text) => text.clone(),
+            Applied::AlreadyDone => message::already_done_reply(),
+            Applied::Busy => ":hourglass: The incident is changing very fast right now and your \
+                 change did not get in; nothing was recorded. Please try again."
+                .into(),
+        }
+    }
+}
+
+/// Applies `changes` to `incident` for `actor`, with `also` steps enqueued if they are recorded.
+/// `key` is the payload's idempotency key (`slash:<trigger_id>`); it also names the cause of
+/// every job the change enqueues.
 pub(crate) async fn apply(
     shared: &Shared,
     mut incident: Incident,
-    change: Change,
+    changes: &[Change],
     actor: &str,
     key: &str,
-) -> Result<Ack, StoreError> {
+    also: &[Step],
+) -> Result<Applied, StoreError> {
     let admin = shared.settings.admins.iter().any(|a| a == actor);
     for _ in 0..MAX_ATTEMPTS {
         let now = shared.clock.now();
         let who = Actor { user: actor, admin };
-        let decision = match change::decide(&incident, change.clone(), who, now) {
+        let decision = match decide_all(&incident, changes, who, now) {
             Ok(decision) => decision,
-            Err(refusal) => return Ok(Ack::ephemeral(refusal.to_string())),
+            Err(refusal) => return Ok(Applied::Refused(refusal.to_string())),
         };
-        let jobs = jobs_for(shared, &decision, key, now);
+        let mut jobs = jobs_for(shared, &decision, key, now);
+        jobs.extend(
+            also.iter()
+                .enumerate()
+                .map(|(i, step)| step.job(incident.id, &format!("{key}:also{i}"), now)),
+        );
         let reply = decision.reply;
         let record = ChangeRecord {
             key: key.to_string(),
@@ -50,9 +83,9 @@ pub(crate) async fn apply(
             Recorded::Applied => {
                 shared.wake.notify_one();
                 info!(incident.number = incident.number, "change recorded");
-                return Ok(Ack::ephemeral(reply));
+                return Ok(Applied::Yes(reply));
             }
-            Recorded::Duplicate => return Ok(Ack::ephemeral(message::already_done_reply())),
+            Recorded::Duplicate => return Ok(Applied::AlreadyDone),
             Recorded::Conflict => {
                 incident = shared.store.incident(incident.id).await?.ok_or_else(|| {
                     StoreError::Corrupt(format!("incident {} vanished", incident.id))
@@ -60,10 +93,37 @@ pub(crate) async fn apply(
             }
         }
     }
-    Ok(Ack::ephemeral(
-        ":hourglass: The incident is changing very fast right now and your change did not get \
-         in; nothing was recorded. Please try again.",
-    ))
+    Ok(Applied::Busy)
+}
+
+/// Decides `changes` one after the other, each on the state the previous one left.
+fn decide_all(
+    incident: &Incident,
+    changes: &[Change],
+    actor: Actor<'_>,
+    now: DateTime<Utc>,
+) -> Result<Decision, change::Refusal> {
+    let mut merged: Option<Decision> = None;
+    for change in changes {
+        let base = merged.as_ref().map_or(incident, |d| &d.incident);
+        let next = change::decide(base, change.clone(), actor, now)?;
+        merged = Some(match merged {
+            None => next,
+            Some(mut d) => {
+                d.incident = next.incident;
+                d.entries.extend(next.entries);
+                d.roles.extend(next.roles);
+                for effect in next.effects {
+                    if !d.effects.contains(&effect) {
+                        d.effects.push(effect);
+                    }
+                }
+                d.reply = next.reply;
+                d
+            }
+        });
+    }
+    merged.ok_or_else(|| change::Refusal::Unchanged("Nothing to change.".into()))
 }
 
 /// The job steps a decision's effects ask for. Each effect's cause is `<key>:<index>`, so a

@@ -1,163 +1,166 @@
-//! The `/inc` slash command: parse, then either answer from the database (help, list, status,
-//! roles, follow-ups), declare, or change the incident of the channel it was typed in — always
-//! within the ack. A rejected command changes nothing and says why. A database failure is told
-//! to the user too: nothing is ever silently dropped.
+//! The `/inc` slash command: parse, then answer from the database (help, list, status, roles,
+//! follow-ups), open a modal, declare, or change the incident of the channel it was typed in —
+//! always within the ack. A rejected command changes nothing and says why.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::{error, info};
+use tracing::info;
 
 use super::steps::Step;
-use super::{Shared, changes};
+use super::{Shared, changes, modals};
 use crate::domain::command::{self, Command, Grammar, Scope};
+use crate::domain::modal::{self, DeclarePrefill};
 use crate::domain::severity::DEFAULT_LEVELS;
 use crate::domain::{Incident, NewIncident, Severity, message};
-use crate::slack::{Ack, Inbound, SlashCommand};
+use crate::slack::{Ack, SlashCommand};
 use crate::store::{Declaration, Declared, StoreError};
 
 /// The same person declaring the same title at the same severity within this window is treated
 /// as a retry of their first declaration.
-const RETRY_WINDOW: Duration = Duration::from_secs(120);
+pub(crate) const RETRY_WINDOW: Duration = Duration::from_secs(120);
 
-const GRAMMAR: Grammar = Grammar {
+pub(crate) const GRAMMAR: Grammar = Grammar {
     levels: DEFAULT_LEVELS,
 };
 
-pub(crate) struct Handler {
-    shared: Arc<Shared>,
-}
-
-impl Handler {
-    pub(crate) fn new(shared: Arc<Shared>) -> Handler {
-        Handler { shared }
+pub(crate) async fn handle(shared: &Arc<Shared>, cmd: &SlashCommand) -> Result<Ack, StoreError> {
+    let parsed = match command::parse(&cmd.text, &GRAMMAR) {
+        Ok(parsed) => parsed,
+        Err(e) => return Ok(Ack::ephemeral(e.to_string())),
+    };
+    if parsed.spec.scope == Scope::IncidentChannel {
+        let Some(incident) = shared.store.incident_by_channel(&cmd.channel_id).await? else {
+            let open = shared.store.open_incidents().await?;
+            let participating = shared.store.participating(&cmd.user_id).await?;
+            let mut suggested: Vec<&Incident> = open
+                .iter()
+                .filter(|i| i.visible_to(&cmd.user_id, participating.contains(&i.id)))
+                .collect();
+            // Theirs first (declared or holding a role), then by severity.
+            suggested.sort_by_key(|i| {
+                let involved =
+                    i.declared_by == cmd.user_id || i.roles.iter().any(|(_, u)| *u == cmd.user_id);
+                (!involved, i.severity, i.number)
+            });
+            return Ok(Ack::ephemeral(message::not_in_incident_channel(
+                parsed.spec.name(),
+                &suggested,
+            )));
+        };
+        return in_channel(shared, cmd, incident, parsed.command).await;
     }
-
-    async fn handle(&self, cmd: &SlashCommand) -> Result<Ack, StoreError> {
-        let parsed = match command::parse(&cmd.text, &GRAMMAR) {
-            Ok(parsed) => parsed,
-            Err(e) => return Ok(Ack::ephemeral(e.to_string())),
-        };
-        if parsed.spec.scope == Scope::IncidentChannel {
-            let Some(incident) = self
-                .shared
-                .store
-                .incident_by_channel(&cmd.channel_id)
-                .await?
-            else {
-                let open = self.shared.store.open_incidents().await?;
-                let suggested = suggestions(&open, &cmd.user_id);
-                return Ok(Ack::ephemeral(message::not_in_incident_channel(
-                    parsed.spec.name(),
-                    &suggested,
-                )));
-            };
-            return self.in_channel(cmd, incident, parsed.command).await;
+    match parsed.command {
+        Command::Help => Ok(Ack::ephemeral(command::help())),
+        Command::List => {
+            let open = shared.store.open_incidents().await?;
+            let participating = shared.store.participating(&cmd.user_id).await?;
+            Ok(Ack::ephemeral(message::incident_list(
+                &open,
+                &cmd.user_id,
+                &participating,
+            )))
         }
-        match parsed.command {
-            Command::Help => Ok(Ack::ephemeral(command::help())),
-            Command::List => {
-                let open = self.shared.store.open_incidents().await?;
-                Ok(Ack::ephemeral(message::incident_list(&open, &cmd.user_id)))
-            }
-            Command::Declare {
-                severity,
-                triage,
-                title,
-            } => self.declare(cmd, severity, triage, &title).await,
-            other => Err(StoreError::Corrupt(format!(
-                "{other:?} is not a command that works anywhere"
-            ))),
+        Command::Declare {
+            severity,
+            triage,
+            title,
+        } => declare(shared, cmd, severity, triage, &title).await,
+        Command::DeclareModal { title } => {
+            let grouped = shared.settings.coordinator_group.is_some();
+            let mut prefill = DeclarePrefill::from_command(&cmd.user_id, title, grouped);
+            prefill.response_url = Some(cmd.response_url.clone());
+            let form = modal::declare_modal(&prefill, GRAMMAR.levels);
+            let url = Some(cmd.response_url.clone());
+            modals::open(shared, cmd.trigger_id.clone(), form, url);
+            Ok(Ack::Empty)
         }
-    }
-
-    /// A command typed in `incident`'s channel.
-    async fn in_channel(
-        &self,
-        cmd: &SlashCommand,
-        incident: Incident,
-        command: Command,
-    ) -> Result<Ack, StoreError> {
-        let text = match command {
-            Command::Status => message::status_card(&incident, self.shared.clock.now()),
-            Command::Roles => message::roles_list(&incident),
-            Command::FollowUps => {
-                let timeline = self.shared.store.timeline(incident.id).await?;
-                message::followups_list(&incident, &timeline)
-            }
-            Command::Change(change) => {
-                let key = format!("slash:{}", cmd.trigger_id);
-                return changes::apply(&self.shared, incident, change, &cmd.user_id, &key).await;
-            }
-            other => {
-                return Err(StoreError::Corrupt(format!(
-                    "{other:?} is not an in-channel command"
-                )));
-            }
-        };
-        Ok(Ack::ephemeral(text))
-    }
-
-    async fn declare(
-        &self,
-        cmd: &SlashCommand,
-        severity: Severity,
-        triage: bool,
-        title: &str,
-    ) -> Result<Ack, StoreError> {
-        let now = self.shared.clock.now();
-        let incident = NewIncident::from_fast_path(&cmd.user_id, severity, triage, title, now);
-        let first = Step::CreateChannel {
-            response_url: Some(cmd.response_url.clone()),
-        };
-        let key = format!("slash:{}", cmd.trigger_id);
-        let declaration = Declaration {
-            // The incident has no id yet; only the `sync_*` steps use it in their keys.
-            jobs: vec![first.job(0, &key, now)],
-            key,
-            incident,
-            duplicate_window: RETRY_WINDOW,
-        };
-        match self.shared.store.declare(declaration, now).await? {
-            Declared::New(incident) => {
-                self.shared.wake.notify_one();
-                info!(incident.number = incident.number, severity = %incident.severity, "declared");
-                Ok(Ack::ephemeral(message::declared_reply(&incident)))
-            }
-            Declared::Existing(incident) => {
-                info!(
-                    incident.number = incident.number,
-                    "repeated declaration answered with the existing incident"
-                );
-                Ok(Ack::ephemeral(message::already_declared_reply(&incident)))
-            }
-        }
+        other => Err(StoreError::Corrupt(format!(
+            "{other:?} is not a command that works anywhere"
+        ))),
     }
 }
 
-/// The open incidents `user` may see, theirs first (declared or holding a role), then by
-/// severity: where an in-channel command typed elsewhere was probably meant to go.
-fn suggestions<'a>(open: &'a [Incident], user: &str) -> Vec<&'a Incident> {
-    let mut visible: Vec<&Incident> = open.iter().filter(|i| i.visible_to(user)).collect();
-    visible.sort_by_key(|i| {
-        let involved = i.declared_by == user || i.roles.iter().any(|(_, u)| u == user);
-        (!involved, i.severity, i.number)
-    });
-    visible
+/// A command typed in `incident`'s channel.
+async fn in_channel(
+    shared: &Arc<Shared>,
+    cmd: &SlashCommand,
+    incident: Incident,
+    command: Command,
+) -> Result<Ack, StoreError> {
+    let text = match command {
+        Command::Status => message::status_card(&incident, shared.clock.now()),
+        Command::Roles => message::roles_list(&incident),
+        Command::FollowUps => {
+            let timeline = shared.store.timeline(incident.id).await?;
+            message::followups_list(&incident, &timeline)
+        }
+        Command::UpdateModal => {
+            let url = Some(cmd.response_url.clone());
+            let form = modal::update_modal(&incident);
+            modals::open(shared, cmd.trigger_id.clone(), form, url);
+            return Ok(Ack::Empty);
+        }
+        Command::Change(change) => {
+            let key = format!("slash:{}", cmd.trigger_id);
+            let applied =
+                changes::apply(shared, incident, &[change], &cmd.user_id, &key, &[]).await?;
+            applied.text()
+        }
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "{other:?} is not an in-channel command"
+            )));
+        }
+    };
+    Ok(Ack::ephemeral(text))
 }
 
-#[async_trait::async_trait]
-impl Inbound for Handler {
-    async fn slash_command(&self, cmd: SlashCommand) -> Ack {
-        match self.handle(&cmd).await {
-            Ok(ack) => ack,
-            Err(e) => {
-                error!(error = %e, "slash command failed");
-                Ack::ephemeral(
-                    ":warning: incident-commander could not reach its database, so nothing was recorded. \
-                     Please try again in a moment.",
-                )
-            }
+async fn declare(
+    shared: &Shared,
+    cmd: &SlashCommand,
+    severity: Severity,
+    triage: bool,
+    title: &str,
+) -> Result<Ack, StoreError> {
+    let now = shared.clock.now();
+    let grouped = shared.settings.coordinator_group.is_some();
+    let incident = NewIncident::from_fast_path(&cmd.user_id, severity, triage, title, grouped, now);
+    let key = format!("slash:{}", cmd.trigger_id);
+    let reply = match declare_new(shared, key, incident, Some(cmd.response_url.clone())).await? {
+        Declared::New(incident) => message::declared_reply(&incident),
+        Declared::Existing(incident) => message::already_declared_reply(&incident),
+    };
+    Ok(Ack::ephemeral(reply))
+}
+
+/// Records a declaration under idempotency `key` with its first job; the channel and everything
+/// after it are the saga's (`steps`). `response_url` is where to say so if the channel fails.
+pub(crate) async fn declare_new(
+    shared: &Shared,
+    key: String,
+    incident: NewIncident,
+    response_url: Option<String>,
+) -> Result<Declared, StoreError> {
+    let now = shared.clock.now();
+    let first = Step::CreateChannel { response_url };
+    let declaration = Declaration {
+        // The incident has no id yet; only the `sync_*` steps use it in their keys.
+        jobs: vec![first.job(0, &key, now)],
+        key,
+        incident,
+        duplicate_window: RETRY_WINDOW,
+    };
+    let declared = shared.store.declare(declaration, now).await?;
+    match &declared {
+        Declared::New(incident) => {
+            shared.wake.notify_one();
+            info!(incident.number = incident.number, severity = %incident.severity, "declared");
         }
+        Declared::Existing(incident) => info!(
+            incident.number = incident.number,
+            "repeated declaration answered with the existing incident"
+        ),
     }
+    Ok(declared)
 }

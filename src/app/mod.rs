@@ -5,7 +5,11 @@
 //! the bot token with `auth.test` (a bad token fails startup loudly) and resolves the announce
 //! channel; [`App::run`] starts Socket Mode and the job worker and runs until shutdown.
 //!
+//! - [`inbound`]: the port's implementation: each kind of envelope to its handler.
 //! - [`commands`]: the `/inc` handler — decides the ack within one database transaction.
+//! - [`interactions`]: the shortcut, the modals' submissions, the buttons.
+//! - [`events`]: pins and joins in incident channels, onto the timeline.
+//! - [`modals`]: opening a modal — the one Slack call made off a job, within 3 seconds.
 //! - [`changes`]: changing an incident — load, decide (the domain), record, reply.
 //! - [`steps`]: every piece of Slack work as durable, idempotent job steps.
 //! - [`worker`]: claims due jobs (replica-safe), runs them, retries with backoff or reports.
@@ -24,6 +28,10 @@ use crate::store::{self, Store, StoreError};
 mod changes;
 pub mod clock;
 mod commands;
+mod events;
+mod inbound;
+mod interactions;
+mod modals;
 pub mod steps;
 mod worker;
 
@@ -123,8 +131,7 @@ impl App {
     /// Runs Socket Mode and the job worker until `shutdown` completes, then stops both: the
     /// listener first (no new work), then the worker after its in-flight jobs.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), StartupError> {
-        let inbound: Arc<dyn slack::Inbound> =
-            Arc::new(commands::Handler::new(self.shared.clone()));
+        let inbound: Arc<dyn slack::Inbound> = Arc::new(inbound::Handler::new(self.shared.clone()));
         let socket = SocketMode::start(
             &self.shared.slack,
             &self.shared.settings.app_token,

@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Shared;
 use crate::domain::message::{self, Message};
+use crate::domain::source::SourceMessage;
 use crate::domain::{Entry, Incident, IncidentId, mrkdwn, slug};
 use crate::slack::{ChannelRef, SlackError};
 use crate::store::{Dedupe, IncidentChange, Job, NewJob, Outcome, StoreError};
@@ -88,7 +89,19 @@ pub enum Step {
         channel: String,
         message: Message,
     },
-    /// Tell someone that a step failed for good.
+    /// Replace the bot's message `ts` in `channel` (the call for a coordinator, once answered).
+    Edit {
+        channel: String,
+        ts: String,
+        message: Message,
+    },
+    /// Reply in the thread of the message the incident was declared from, linking the incident
+    /// channel. The bot joins the source's (public) channel first if it is not in it.
+    SourceReply {
+        channel: String,
+        ts: String,
+    },
+    /// Tell someone something: that a step failed for good, or an answer to a click.
     Report {
         to: ReportTo,
         text: String,
@@ -115,6 +128,8 @@ impl Step {
             Step::SyncAnnouncement { .. } => "sync_announcement",
             Step::Post { .. } => "post",
             Step::ThreadReply { .. } => "thread_reply",
+            Step::Edit { .. } => "edit",
+            Step::SourceReply { .. } => "source_reply",
             Step::Report { .. } => "report",
         }
     }
@@ -135,6 +150,7 @@ impl Step {
         let lane = match self {
             Step::Post { channel, .. }
             | Step::ThreadReply { channel, .. }
+            | Step::SourceReply { channel, .. }
             | Step::SyncAnnouncement { channel }
             | Step::SyncCard {
                 channel: Some(channel),
@@ -170,7 +186,12 @@ impl Step {
                     mrkdwn::channel(channel)
                 )
             }
-            Step::Report { .. } => "Reporting a failure".into(),
+            Step::Edit { .. } => "Editing a message".into(),
+            Step::SourceReply { channel, .. } => format!(
+                "Replying to the message the incident came from in {}",
+                mrkdwn::channel(channel)
+            ),
+            Step::Report { .. } => "Telling someone".into(),
         }
     }
 }
@@ -216,7 +237,10 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             }
             Ok(Outcome::default())
         }
-        Step::CreateChannel { .. } => create_channel(shared, &load(shared, job).await?, now).await,
+        Step::CreateChannel { response_url } => {
+            let incident = load(shared, job).await?;
+            create_channel(shared, &incident, response_url.clone(), now).await
+        }
         Step::Invite { users } => {
             let (_, channel) = load_with_channel(shared, job).await?;
             invite(shared, &channel, users).await?;
@@ -279,6 +303,29 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             slack.post(channel, message).await?;
             Ok(Outcome::default())
         }
+        Step::Edit {
+            channel,
+            ts,
+            message,
+        } => {
+            slack.update(channel, ts, message).await?;
+            Ok(Outcome::default())
+        }
+        Step::SourceReply { channel, ts } => {
+            let incident = load(shared, job).await?;
+            let reply = message::source_reply(&incident);
+            match slack.post_in_thread(channel, Some(ts), &reply).await {
+                Err(SlackError::Api { code }) if code == "not_in_channel" => {
+                    // Alerts land in channels the bot was never invited to; it joins to reply.
+                    slack.join(channel).await?;
+                    slack.post_in_thread(channel, Some(ts), &reply).await?;
+                }
+                other => {
+                    other?;
+                }
+            }
+            Ok(Outcome::default())
+        }
         Step::ThreadReply { message, .. } => {
             // The announcement was posted earlier in the same lane, if it was posted at all.
             let incident = load(shared, job).await?;
@@ -325,6 +372,7 @@ async fn load(shared: &Shared, job: &Job) -> Result<Incident, StepError> {
 async fn create_channel(
     shared: &Shared,
     incident: &Incident,
+    response_url: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StepError> {
     if incident.channel_id.is_some() {
@@ -346,14 +394,25 @@ async fn create_channel(
                 .note_channel_attempt(incident.id, &name, now)
                 .await?;
         }
-        match shared.slack.create_channel(&name, incident.private).await {
-            Ok(channel) => return Ok(channel_ready(shared, incident, channel, false, now)),
-            Err(SlackError::Api { code }) if code == "name_taken" => {
-                if requested_before && let Some(channel) = adoptable(shared, &name).await? {
-                    return Ok(channel_ready(shared, incident, channel, true, now));
-                }
-            }
+        let created = match shared.slack.create_channel(&name, incident.private).await {
+            Ok(channel) => Some((channel, false)),
+            Err(SlackError::Api { code }) if code == "name_taken" => match requested_before {
+                true => adoptable(shared, &name).await?.map(|c| (c, true)),
+                false => None,
+            },
             Err(e) => return Err(e.into()),
+        };
+        if let Some((channel, adopted)) = created {
+            let source = source_of(shared, incident).await?;
+            return Ok(channel_ready(
+                shared,
+                incident,
+                channel,
+                adopted,
+                source,
+                response_url,
+                now,
+            ));
         }
     }
     Err(SlackError::Api {
@@ -382,11 +441,47 @@ async fn adoptable(shared: &Shared, name: &str) -> Result<Option<ChannelRef>, St
     Ok(Some(channel))
 }
 
+/// The message `incident` was declared from, as its timeline recorded it.
+async fn source_of(
+    shared: &Shared,
+    incident: &Incident,
+) -> Result<Option<SourceMessage>, StepError> {
+    if incident.source.is_none() {
+        return Ok(None);
+    }
+    let timeline = shared.store.timeline(incident.id).await?;
+    Ok(timeline.into_iter().find_map(|e| match e.entry {
+        Entry::SourceMessage {
+            channel,
+            ts,
+            author,
+            author_label,
+            text,
+            permalink,
+        } => Some(SourceMessage {
+            channel,
+            ts,
+            author,
+            author_label,
+            text,
+            headline: None,
+            permalink,
+        }),
+        _ => None,
+    }))
+}
+
+/// Everything that follows the channel: invites, topic, card, announcement — and, for an
+/// incident declared from a message, its copy here and a reply in its thread; for an incident
+/// nobody coordinates, the call to the coordinator group. Posts in the channel come in this
+/// order: the card, the copied message, the call.
 fn channel_ready(
     shared: &Shared,
     incident: &Incident,
     channel: ChannelRef,
     adopted: bool,
+    source: Option<SourceMessage>,
+    response_url: Option<String>,
     now: DateTime<Utc>,
 ) -> Outcome {
     let mut users: Vec<String> = vec![incident.declared_by.clone()];
@@ -411,6 +506,44 @@ fn channel_ready(
                 channel: announce.clone(),
             }
             .job(id, &cause, now),
+        );
+    }
+    if let Some(source) = source {
+        follow_ups.push(
+            Step::Post {
+                channel: channel.id.clone(),
+                message: message::source_copy(&source),
+            }
+            .job(id, &format!("{cause}:source"), now),
+        );
+        // A private incident must not show in a public channel: only the declarer is told.
+        let reply = match (incident.private, response_url) {
+            (false, _) => Some(Step::SourceReply {
+                channel: source.channel.clone(),
+                ts: source.ts.clone(),
+            }),
+            (true, Some(url)) => {
+                let mut ready = incident.clone();
+                ready.channel_id = Some(channel.id.clone());
+                Some(Step::Report {
+                    to: ReportTo::ResponseUrl { url },
+                    text: message::source_reply(&ready).text,
+                })
+            }
+            (true, None) => None,
+        };
+        follow_ups.extend(reply.map(|r| r.job(id, &cause, now)));
+    }
+    if let (None, Some(group)) = (
+        incident.holder(crate::domain::Role::Coordinator),
+        &shared.settings.coordinator_group,
+    ) {
+        follow_ups.push(
+            Step::Post {
+                channel: channel.id.clone(),
+                message: message::coordinator_wanted(incident, group),
+            }
+            .job(id, &format!("{cause}:coordinator"), now),
         );
     }
     Outcome {

@@ -36,6 +36,8 @@ pub enum Change {
         role: Role,
         to: Holder,
     },
+    /// Take `role` only if nobody holds it (a button many may click: the first click wins).
+    Claim(Role),
     Severity(Severity),
     Escalate {
         to: Target,
@@ -144,6 +146,12 @@ pub enum Refusal {
     NotClosed { reference: String, status: Status },
     /// It is already so.
     Unchanged(String),
+    /// Somebody else took the role first.
+    Taken {
+        reference: String,
+        role: Role,
+        holder: UserId,
+    },
 }
 
 /// Decides `change` to `incident` asked by `actor` at `now`.
@@ -233,6 +241,17 @@ pub fn decide(
                 d.effects.push(Effect::SyncAnnouncement);
             }
             d.reply = "Done.".into();
+        }
+        Change::Claim(role) => {
+            if let Some(holder) = incident.holder(role) {
+                return Err(Refusal::Taken {
+                    reference: incident.reference(),
+                    role,
+                    holder: holder.to_string(),
+                });
+            }
+            let to = Holder::Me;
+            return decide(incident, Change::Role { role, to }, actor, now);
         }
         Change::Severity(to) => {
             if to == incident.severity {
@@ -488,6 +507,15 @@ impl fmt::Display for Refusal {
                 "*{reference}* is open (`{status}`); only a resolved or declined incident can be reopened."
             ),
             Refusal::Unchanged(text) => f.write_str(text),
+            Refusal::Taken {
+                reference,
+                role,
+                holder,
+            } => write!(
+                f,
+                "{} took the {role} role for *{reference}* first. If they stop answering, take over with `/inc {role} me` in its channel.",
+                mrkdwn::user(holder)
+            ),
         }
     }
 }

@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
+use super::modal::DeclareForm;
+use super::source::SourceMessage;
 use super::{ChannelId, Role, Severity, Status, UserId};
 
 /// The store's primary key for an incident (not shown to users; they see [`Incident::reference`]).
@@ -19,6 +21,10 @@ pub struct Incident {
     /// Private incidents get a private channel, no announcement, and are listed only for members.
     pub private: bool,
     pub summary: Option<String>,
+    /// Who or what is affected (customers, services), from the Declare modal.
+    pub impact: Option<String>,
+    /// The message it was declared from (the shortcut), if any.
+    pub source: Option<SourceRef>,
     /// Set once Slack created (or the bot adopted) the channel.
     pub channel_id: Option<ChannelId>,
     /// The channel name last attempted; equal to the real name once `channel_id` is set.
@@ -40,6 +46,14 @@ pub struct Incident {
     pub version: i64,
 }
 
+/// Where the message an incident was declared from is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRef {
+    pub channel: ChannelId,
+    pub ts: String,
+    pub permalink: Option<String>,
+}
+
 impl Incident {
     /// `INC-42`.
     pub fn reference(&self) -> String {
@@ -55,9 +69,12 @@ impl Incident {
     }
 
     /// Whether `user` may see this incident in lists: everyone for public incidents; for private
-    /// ones the declarer and anyone who holds a role.
-    pub fn visible_to(&self, user: &str) -> bool {
-        !self.private || self.declared_by == user || self.roles.iter().any(|(_, u)| u == user)
+    /// ones the declarer, anyone who holds a role, and the channel's members (`participant`).
+    pub fn visible_to(&self, user: &str, participant: bool) -> bool {
+        !self.private
+            || participant
+            || self.declared_by == user
+            || self.roles.iter().any(|(_, u)| u == user)
     }
 
     /// Sets `role`'s holder (`None`: nobody).
@@ -78,6 +95,9 @@ pub struct NewIncident {
     pub status: Status,
     pub private: bool,
     pub summary: Option<String>,
+    pub impact: Option<String>,
+    /// The message it is declared from (the shortcut).
+    pub source: Option<SourceMessage>,
     pub declared_by: UserId,
     pub declared_at: DateTime<Utc>,
     /// Role holders from the start.
@@ -97,6 +117,12 @@ impl NewIncident {
             status: self.status,
             private: self.private,
             summary: self.summary,
+            impact: self.impact,
+            source: self.source.map(|s| SourceRef {
+                channel: s.channel,
+                ts: s.ts,
+                permalink: s.permalink,
+            }),
             channel_id: None,
             channel_name: None,
             card_ts: None,
@@ -111,15 +137,23 @@ impl NewIncident {
         }
     }
 
-    /// The keyboard fast path (`/inc declare <sev> [triage] <title>`): the declarer becomes
-    /// coordinator; `triage` starts the incident unconfirmed.
+    /// The keyboard fast path (`/inc declare <sev> [triage] <title>`): `triage` starts the
+    /// incident unconfirmed. The declarer becomes coordinator — or operator, when a coordinator
+    /// group is configured to offer the coordinator role to (the process where a reporter is
+    /// rarely a trained coordinator).
     pub fn from_fast_path(
         declarer: &str,
         severity: Severity,
         triage: bool,
         title: &str,
+        coordinator_group: bool,
         now: DateTime<Utc>,
     ) -> NewIncident {
+        let role = if coordinator_group {
+            Role::Operator
+        } else {
+            Role::Coordinator
+        };
         NewIncident {
             title: title.to_string(),
             severity,
@@ -130,9 +164,38 @@ impl NewIncident {
             },
             private: false,
             summary: None,
+            impact: None,
+            source: None,
             declared_by: declarer.to_string(),
             declared_at: now,
-            roles: vec![(Role::Coordinator, declarer.to_string())],
+            roles: vec![(role, declarer.to_string())],
+        }
+    }
+
+    /// A Declare modal submission: the roles as the form says.
+    pub fn from_form(form: DeclareForm, declarer: &str, now: DateTime<Utc>) -> NewIncident {
+        let roles = [
+            (Role::Coordinator, form.coordinator),
+            (Role::Operator, form.operator),
+        ]
+        .into_iter()
+        .filter_map(|(role, user)| user.map(|u| (role, u)))
+        .collect();
+        NewIncident {
+            title: form.title,
+            severity: form.severity,
+            status: if form.triage {
+                Status::Triage
+            } else {
+                Status::Investigating
+            },
+            private: form.private,
+            summary: form.summary,
+            impact: form.impact,
+            source: form.source,
+            declared_by: declarer.to_string(),
+            declared_at: now,
+            roles,
         }
     }
 }
@@ -150,6 +213,8 @@ pub(crate) mod tests {
             status: Status::Investigating,
             private: false,
             summary: None,
+            impact: None,
+            source: None,
             channel_id: Some("C0INC".into()),
             channel_name: Some(format!("inc-{number}-checkout-is-down")),
             card_ts: None,
@@ -168,11 +233,13 @@ pub(crate) mod tests {
     fn the_fast_path_makes_the_declarer_coordinator() {
         let now = DateTime::from_timestamp(0, 0).expect("time");
         let sev = Severity::parse("2", 3).expect("sev");
-        let new = NewIncident::from_fast_path("U1", sev, false, "DB slow", now);
+        let new = NewIncident::from_fast_path("U1", sev, false, "DB slow", false, now);
         assert_eq!(new.status, Status::Investigating);
         assert_eq!(new.roles, vec![(Role::Coordinator, "U1".to_string())]);
-        let triage = NewIncident::from_fast_path("U1", sev, true, "DB slow", now);
+        let triage = NewIncident::from_fast_path("U1", sev, true, "DB slow", false, now);
         assert_eq!(triage.status, Status::Triage);
+        let grouped = NewIncident::from_fast_path("U1", sev, false, "DB slow", true, now);
+        assert_eq!(grouped.roles, vec![(Role::Operator, "U1".to_string())]);
     }
 
     #[test]
@@ -180,10 +247,11 @@ pub(crate) mod tests {
         let mut inc = sample(1);
         inc.private = true;
         inc.roles.push((Role::Operator, "U0BOB".into()));
-        assert!(inc.visible_to("U0ALICE"));
-        assert!(inc.visible_to("U0BOB"));
-        assert!(!inc.visible_to("U0MALLORY"));
+        assert!(inc.visible_to("U0ALICE", false));
+        assert!(inc.visible_to("U0BOB", false));
+        assert!(!inc.visible_to("U0MALLORY", false));
+        assert!(inc.visible_to("U0CAROL", true), "a member of its channel");
         inc.private = false;
-        assert!(inc.visible_to("U0MALLORY"));
+        assert!(inc.visible_to("U0MALLORY", false));
     }
 }

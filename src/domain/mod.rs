@@ -15,15 +15,19 @@
 //! - [`slug`]: channel names (`inc-42-checkout-is-down`, ≤ 80 characters).
 //! - [`mrkdwn`]: escaping user text so it cannot ping `@channel` or forge links.
 //! - [`message`]: what the bot says — cards, topics, posts, replies — as Slack-agnostic blocks.
+//! - [`modal`]: the Declare and Update modals and what their submissions mean.
+//! - [`source`]: the message an incident was declared from (the shortcut), alerts included.
 
 pub mod change;
 pub mod command;
 pub mod incident;
 pub mod message;
+pub mod modal;
 pub mod mrkdwn;
 pub mod role;
 pub mod severity;
 pub mod slug;
+pub mod source;
 pub mod status;
 pub mod timeline;
 

@@ -83,6 +83,49 @@ fn is_person_or_channel(token: &str) -> bool {
     target_ok && label.is_none_or(|l| !l.contains(['<', '>', '&', '|']) && !l.contains('\n'))
 }
 
+/// Slack markup as plain text, the way a reader sees it: `<https://x|docs>` → `docs`,
+/// `<https://x>` → `https://x`, `<@U1|alice>` → `@alice` (`@U1` without a label), `<#C1|ops>` →
+/// `#ops`, `<!here>` → `@here`, `<!subteam^S1|@dba>` → `@dba`, and `&lt;` `&gt;` `&amp;` decoded.
+/// For prefilling a form from a message (a title is plain text).
+pub fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start + 1..];
+        let Some(end) = tail.find('>') else {
+            out.push('<');
+            rest = tail;
+            continue;
+        };
+        let inner = &tail[..end];
+        let (target, label) = match inner.split_once('|') {
+            Some((t, l)) => (t, Some(l)),
+            None => (inner, None),
+        };
+        let shown = match (target.chars().next(), label) {
+            (Some('@'), Some(l)) => format!("@{}", l.trim_start_matches('@')),
+            (Some('#'), Some(l)) => format!("#{}", l.trim_start_matches('#')),
+            (Some('!'), Some(l)) => {
+                if l.starts_with('@') {
+                    l.to_string()
+                } else {
+                    format!("@{l}")
+                }
+            }
+            (Some('!'), None) => format!("@{}", target[1..].split('^').next().unwrap_or("")),
+            (_, Some(l)) => l.to_string(),
+            (_, None) => target.to_string(),
+        };
+        out.push_str(&shown);
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,7 +183,30 @@ mod tests {
         }
     }
 
+    #[test]
+    fn markup_reads_as_plain_text() {
+        let cases = [
+            ("<https://grafana/d/1|Dashboard> is red", "Dashboard is red"),
+            ("see <https://x.example>", "see https://x.example"),
+            ("<@U0BOB|bob> and <@U0AMY>", "@bob and @U0AMY"),
+            ("<#C1|ops> <!here> <!subteam^S1|@dba>", "#ops @here @dba"),
+            (
+                "error rate &gt; 5% &amp; rising",
+                "error rate > 5% & rising",
+            ),
+            ("a < b", "a < b"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(plain(text), expected, "{text}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn plain_text_never_panics(s in ".*") {
+            let _ = plain(&s);
+        }
+
         #[test]
         fn text_keeping_mentions_never_pings_a_crowd_or_forges_a_link(s in ".*") {
             let out = escape_keeping_mentions(&s);

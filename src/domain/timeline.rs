@@ -107,6 +107,44 @@ pub enum Entry {
     Reopened {
         from: Status,
     },
+    /// The message the incident was declared from (the shortcut), copied as it was.
+    SourceMessage {
+        channel: String,
+        ts: String,
+        #[serde(default)]
+        author: Option<UserId>,
+        #[serde(default)]
+        author_label: Option<String>,
+        text: String,
+        #[serde(default)]
+        permalink: Option<String>,
+    },
+    /// A message of the incident channel was pinned (the actor pinned it): findings and
+    /// decisions, the incident's state document. `ts` is the message's own time.
+    Pinned {
+        ts: String,
+        #[serde(default)]
+        author: Option<UserId>,
+        #[serde(default)]
+        author_label: Option<String>,
+        text: String,
+    },
+    Unpinned {
+        ts: String,
+    },
+    /// A pinned message was edited; `text` is what it says now.
+    PinEdited {
+        ts: String,
+        text: String,
+    },
+    /// A pinned message was deleted.
+    PinDeleted {
+        ts: String,
+    },
+    /// Somebody joined the incident channel.
+    Joined {
+        user: UserId,
+    },
 }
 
 impl Entry {
@@ -130,6 +168,12 @@ impl Entry {
             Entry::Resolved { .. } => "resolved",
             Entry::Declined { .. } => "declined",
             Entry::Reopened { .. } => "reopened",
+            Entry::SourceMessage { .. } => "source_message",
+            Entry::Pinned { .. } => "pinned",
+            Entry::Unpinned { .. } => "unpinned",
+            Entry::PinEdited { .. } => "pin_edited",
+            Entry::PinDeleted { .. } => "pin_deleted",
+            Entry::Joined { .. } => "joined",
         }
     }
 
@@ -253,6 +297,27 @@ mod tests {
             Entry::Reopened {
                 from: Status::Resolved,
             },
+            Entry::SourceMessage {
+                channel: "C9".into(),
+                ts: "1.2".into(),
+                author: None,
+                author_label: Some("Alertmanager".into()),
+                text: "[FIRING:1] x".into(),
+                permalink: None,
+            },
+            Entry::Pinned {
+                ts: "3.4".into(),
+                author: Some("U1".into()),
+                author_label: None,
+                text: "Rolled back".into(),
+            },
+            Entry::Unpinned { ts: "3.4".into() },
+            Entry::PinEdited {
+                ts: "3.4".into(),
+                text: "Rolled back 4711".into(),
+            },
+            Entry::PinDeleted { ts: "3.4".into() },
+            Entry::Joined { user: "U5".into() },
         ]
     }
 

@@ -17,6 +17,7 @@ use tracing::{debug, warn};
 use super::blocks;
 use crate::config::expose;
 use crate::domain::message::Message;
+use crate::domain::modal::Modal;
 
 /// Who the bot is in this workspace (from `auth.test`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -334,6 +335,34 @@ impl SlackApi {
             Err(SlackError::Api { code }) if code == "already_pinned" => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// `views.open`: opens `modal` for the person whose action gave `trigger_id` (valid 3 s,
+    /// once). Returns the view's id.
+    pub async fn open_modal(&self, trigger_id: &str, modal: &Modal) -> Result<String, SlackError> {
+        let session = self.client.open_session(&self.token);
+        let req = SlackApiViewsOpenRequest::new(trigger_id.to_string().into(), blocks::view(modal));
+        let r = self.call("views.open", session.views_open(&req)).await?;
+        Ok(r.view.state_params.id.to_string())
+    }
+
+    /// `chat.getPermalink`: a link to the message `ts` in `channel`.
+    pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, SlackError> {
+        let session = self.client.open_session(&self.token);
+        let req = SlackApiChatGetPermalinkRequest::new(channel.into(), ts.to_string().into());
+        let r = self
+            .call("chat.getPermalink", session.chat_get_permalink(&req))
+            .await?;
+        Ok(r.permalink.to_string())
+    }
+
+    /// `conversations.join`: the bot joins a public channel (to reply in it).
+    pub async fn join(&self, channel: &str) -> Result<(), SlackError> {
+        let session = self.client.open_session(&self.token);
+        let req = SlackApiConversationsJoinRequest::new(channel.into());
+        self.call("conversations.join", session.conversations_join(&req))
+            .await
+            .map(drop)
     }
 
     /// Answers the user who issued a command, ephemerally, through its `response_url`.

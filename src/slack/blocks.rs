@@ -1,10 +1,12 @@
-//! Block Kit rendering of the domain's [`Message`]s. Every mrkdwn text object is `verbatim`, so
-//! Slack does not auto-link or auto-mention inside user text (`@channel` stays text); mentions the
-//! bot composes (`<@U…>`, `<#C…>`) still work.
+//! Block Kit rendering of the domain's [`Message`]s and [`Modal`]s. Every mrkdwn text object is
+//! `verbatim`, so Slack does not auto-link or auto-mention inside user text (`@channel` stays
+//! text); mentions the bot composes (`<@U…>`, `<#C…>`) still work. Modal fields, labels and
+//! buttons are plain text, shown as typed.
 
 use slack_morphism::prelude::*;
 
-use crate::domain::message::{Block, Message};
+use crate::domain::message::{Block, Button, Message};
+use crate::domain::modal::{self, Element, Modal, ModalBlock};
 
 /// The message as `chat.postMessage` content: fallback text plus blocks.
 pub fn content(message: &Message) -> SlackMessageContent {
@@ -37,7 +39,111 @@ fn block(b: &Block) -> SlackBlock {
             .with_fields(fields.iter().map(|f| mrkdwn(f)).collect())
             .into(),
         Block::Context(t) => SlackContextBlock::new(vec![verbatim(t).into()]).into(),
+        Block::Actions(buttons) => {
+            SlackActionsBlock::new(buttons.iter().map(|b| button(b).into()).collect()).into()
+        }
     }
+}
+
+fn button(b: &Button) -> SlackBlockButtonElement {
+    let button = SlackBlockButtonElement::new(pt(&b.text))
+        .with_action_id(b.action_id.clone().into())
+        .with_value(b.value.clone());
+    if b.primary {
+        button.with_style(SlackBlockButtonStyle::Primary)
+    } else {
+        button
+    }
+}
+
+fn pt(text: &str) -> SlackBlockPlainTextOnly {
+    SlackBlockPlainTextOnly::from(text.to_string())
+}
+
+/// A modal as a Block Kit view.
+pub fn view(m: &Modal) -> SlackView {
+    let blocks = m.blocks.iter().map(modal_block).collect();
+    SlackView::Modal(
+        SlackModalView::new(pt(m.title), blocks)
+            .with_submit(pt(m.submit))
+            .with_close(pt("Cancel"))
+            .with_callback_id(m.callback_id.to_string().into())
+            .with_private_metadata(m.private_metadata.clone()),
+    )
+}
+
+fn modal_block(b: &ModalBlock) -> SlackBlock {
+    let input = match b {
+        ModalBlock::Context(t) => {
+            return SlackContextBlock::new(vec![verbatim(t).into()]).into();
+        }
+        ModalBlock::Input(input) => input,
+    };
+    let action: SlackActionId = modal::VALUE.to_string().into();
+    let element: SlackInputBlockElement = match &input.element {
+        Element::Text {
+            multiline,
+            max_length,
+            initial,
+        } => {
+            let mut e = SlackBlockPlainTextInputElement::new()
+                .with_action_id(action)
+                .with_multiline(*multiline)
+                .with_max_length(*max_length as u64);
+            if let Some(value) = initial {
+                e = e.with_initial_value(value.clone());
+            }
+            e.into()
+        }
+        Element::Select { options, initial } => {
+            let choice = |(label, value): &(String, String)| {
+                SlackBlockChoiceItem::new(pt(label), value.clone())
+            };
+            let mut e = SlackBlockStaticSelectElement::new()
+                .with_action_id(action)
+                .with_options(options.iter().map(choice).collect());
+            if let Some(option) = initial
+                .as_ref()
+                .and_then(|v| options.iter().find(|(_, value)| value == v))
+            {
+                e = e.with_initial_option(choice(option));
+            }
+            e.into()
+        }
+        Element::User { initial } => {
+            let mut e = SlackBlockUsersSelectElement::new().with_action_id(action);
+            if let Some(user) = initial {
+                e = e.with_initial_user(user.clone());
+            }
+            e.into()
+        }
+        Element::Checkboxes { options, initial } => {
+            let choice = |(label, value): &(&str, &str)| {
+                SlackBlockChoiceItem::new(
+                    SlackBlockText::Plain(SlackBlockPlainText::new(label.to_string())),
+                    value.to_string(),
+                )
+            };
+            let mut e = SlackBlockCheckboxesElement::new(options.iter().map(choice).collect())
+                .with_action_id(action);
+            let ticked: Vec<_> = options
+                .iter()
+                .filter(|(_, v)| initial.contains(v))
+                .map(choice)
+                .collect();
+            if !ticked.is_empty() {
+                e = e.with_initial_options(ticked);
+            }
+            e.into()
+        }
+    };
+    let mut block = SlackInputBlock::new(pt(input.label), element)
+        .with_block_id(input.block_id.to_string().into())
+        .with_optional(input.optional);
+    if let Some(hint) = input.hint {
+        block = block.with_hint(pt(hint));
+    }
+    block.into()
 }
 
 #[cfg(test)]

@@ -1,7 +1,17 @@
 //! The inbound port: what Slack asked of the bot, in plain terms, and the [`Inbound`] trait the
 //! application implements. The listener depends on this, not on `app`.
+//!
+//! Three kinds of envelope arrive: slash commands, interactions (message shortcuts, modal
+//! submissions, button clicks) and events. For each the application chooses the [`Ack`]; Slack
+//! carries some acks only for some kinds (a view error only answers a modal submission; a slash
+//! command may carry a message; events and clicks are acked bare), and the listener sends what
+//! the envelope allows.
+
+use chrono::{DateTime, Utc};
 
 use crate::domain::message::Message;
+use crate::domain::modal::Values;
+use crate::domain::source::SourceMessage;
 
 /// A `/inc …` slash command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,15 +27,103 @@ pub struct SlashCommand {
     pub response_url: String,
 }
 
+/// Something a person did in Slack's interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Interaction {
+    /// A message shortcut ("Declare incident") on `source`.
+    MessageShortcut {
+        callback_id: String,
+        user: String,
+        trigger_id: String,
+        response_url: String,
+        source: SourceMessage,
+    },
+    /// A modal submitted.
+    ViewSubmission {
+        callback_id: String,
+        /// The same for every submission of one modal (a double click submits twice).
+        view_id: String,
+        user: String,
+        private_metadata: String,
+        values: Values,
+    },
+    /// A button clicked in a message.
+    ButtonClick {
+        action_id: String,
+        value: String,
+        user: String,
+        trigger_id: String,
+        response_url: Option<String>,
+        /// Where the message with the button is.
+        channel: Option<String>,
+        message_ts: Option<String>,
+    },
+}
+
+/// Something that happened in a channel the bot is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Stable across Slack's redeliveries: the event's idempotency key.
+    pub event_id: String,
+    /// When it happened, by Slack's clock.
+    pub at: DateTime<Utc>,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// `user` pinned a message.
+    PinAdded {
+        channel: String,
+        user: String,
+        message: PinnedMessage,
+    },
+    /// `user` unpinned the message `ts`.
+    PinRemoved {
+        channel: String,
+        user: String,
+        ts: String,
+    },
+    /// The message `ts` now says `text`.
+    MessageChanged {
+        channel: String,
+        ts: String,
+        text: String,
+    },
+    MessageDeleted {
+        channel: String,
+        ts: String,
+    },
+    MemberJoined {
+        channel: String,
+        user: String,
+    },
+}
+
+/// A message as a pin event carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedMessage {
+    pub ts: String,
+    /// `None` for a bot's message.
+    pub author: Option<String>,
+    pub author_label: Option<String>,
+    /// Everything it says (text, attachments, blocks), as Slack mrkdwn.
+    pub text: String,
+}
+
 /// The answer carried in the ack, chosen by the handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ack {
-    /// Acknowledge with nothing to show.
+    /// Acknowledge with nothing to show (closes a submitted modal).
     Empty,
-    /// Text only the person who asked sees.
+    /// Text only the person who asked sees (slash commands).
     Ephemeral(String),
-    /// A message everyone in the channel sees.
+    /// A message everyone in the channel sees (slash commands).
     InChannel(Message),
+    /// Keep the submitted modal open and show each error under its field (block id).
+    ViewErrors(Vec<(String, String)>),
+    /// Close the submitted modal and every modal under it.
+    ClearView,
 }
 
 impl Ack {
@@ -40,4 +138,7 @@ impl Ack {
 #[async_trait::async_trait]
 pub trait Inbound: Send + Sync + 'static {
     async fn slash_command(&self, command: SlashCommand) -> Ack;
+    async fn interaction(&self, interaction: Interaction) -> Ack;
+    /// Events are acked bare whatever happens; the handler records what it must.
+    async fn event(&self, event: Event);
 }

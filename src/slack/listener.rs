@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 use slack_morphism::prelude::*;
-use tracing::{Instrument, info_span, warn};
+use tracing::{Instrument, debug, info_span, warn};
 
 use super::api::SlackApi;
-use super::blocks;
 use super::inbound::{Ack, Inbound, SlashCommand};
+use super::{blocks, translate};
 use crate::config::expose;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -45,7 +45,10 @@ impl SocketMode {
                 .with_error_handler(on_error)
                 .with_user_state(ListenerState { inbound }),
         );
-        let callbacks = SlackSocketModeListenerCallbacks::new().with_command_events(on_command);
+        let callbacks = SlackSocketModeListenerCallbacks::new()
+            .with_command_events(on_command)
+            .with_interaction_events(on_interaction)
+            .with_push_events(on_push);
         let config = SlackClientSocketModeConfig::new().with_max_connections_count(connections);
         let listener = SlackClientSocketModeListener::new(&config, env, callbacks);
         let token = SlackApiToken::new(expose(app_token).to_string().into());
@@ -91,7 +94,55 @@ async fn on_command(
             .with_response_type(SlackMessageResponseType::Ephemeral),
         Ack::InChannel(message) => SlackCommandEventResponse::new(blocks::content(&message))
             .with_response_type(SlackMessageResponseType::InChannel),
+        other => {
+            warn!(ack = ?other, "a slash command cannot carry this ack; acked bare");
+            SlackCommandEventResponse::new(SlackMessageContent::new())
+        }
     })
+}
+
+async fn on_interaction(
+    event: SlackInteractionEvent,
+    _client: Arc<SlackHyperClient>,
+    state: SlackClientEventsUserState,
+) -> Result<SlackInteractionResponse, BoxError> {
+    let inbound = port(&state).await?;
+    let Some(interaction) = translate::interaction(event) else {
+        debug!("an interaction the bot does not handle; acked");
+        return Ok(SlackInteractionResponse::Empty);
+    };
+    let span = info_span!("slack.envelope", slack.envelope_type = "interactive");
+    let ack = inbound.interaction(interaction).instrument(span).await;
+    Ok(match ack {
+        Ack::ViewErrors(errors) => SlackViewSubmissionResponse::Errors(
+            SlackViewSubmissionErrorsResponse::new(errors.into_iter().collect()),
+        )
+        .into(),
+        Ack::ClearView => {
+            SlackViewSubmissionResponse::Clear(SlackViewSubmissionClearResponse::new()).into()
+        }
+        Ack::Empty => SlackInteractionResponse::Empty,
+        other => {
+            warn!(ack = ?other, "an interaction cannot carry this ack; acked bare");
+            SlackInteractionResponse::Empty
+        }
+    })
+}
+
+async fn on_push(
+    event: SlackPushEventCallback,
+    _client: Arc<SlackHyperClient>,
+    state: SlackClientEventsUserState,
+) -> Result<(), BoxError> {
+    let inbound = port(&state).await?;
+    match translate::event(&event) {
+        Some(event) => {
+            let span = info_span!("slack.envelope", slack.envelope_type = "events_api");
+            inbound.event(event).instrument(span).await;
+        }
+        None => debug!(event_id = %event.event_id, "an event the bot does not handle; acked"),
+    }
+    Ok(())
 }
 
 /// Envelopes that failed to parse or whose handler failed. Acking them (2xx) stops Slack from

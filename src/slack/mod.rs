@@ -6,7 +6,8 @@
 //! - [`listener`]: Socket Mode. Handlers turn envelopes into [`inbound`] values, ask the
 //!   [`Inbound`] port (implemented by `app`) for the ack, and return. They never create channels
 //!   or post: that is the job worker's business, so the ack is never late.
-//! - [`blocks`]: the domain's Slack-agnostic messages rendered as Block Kit.
+//! - [`blocks`]: the domain's Slack-agnostic messages and modals rendered as Block Kit.
+//! - `translate`: Slack's interaction and event payloads turned into [`inbound`] values.
 //!
 //! Nothing here touches the database or decides what an incident is.
 
@@ -14,7 +15,8 @@ pub mod api;
 pub mod blocks;
 pub mod inbound;
 pub mod listener;
+mod translate;
 
 pub use api::{BotIdentity, ChannelRef, SlackApi, SlackError};
-pub use inbound::{Ack, Inbound, SlashCommand};
+pub use inbound::{Ack, Event, EventKind, Inbound, Interaction, PinnedMessage, SlashCommand};
 pub use listener::SocketMode;

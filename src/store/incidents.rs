@@ -20,8 +20,10 @@ const RECENT_SAME_DECLARATION: &str = "SELECT id FROM incidents WHERE declared_b
      AND lower(title) = lower($2) AND severity = $3 AND declared_at >= $4 \
      AND status NOT IN ('resolved', 'declined') ORDER BY id DESC LIMIT 1";
 const INSERT_INCIDENT: &str = "INSERT INTO incidents (number, title, severity, status, private, \
-     summary, declared_by, declared_at, last_update_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id";
+     summary, declared_by, declared_at, last_update_at, updated_at, impact, source_channel, \
+     source_ts, source_link) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13) RETURNING id";
+const BY_SOURCE: &str = "SELECT id FROM incidents WHERE source_channel = $1 AND source_ts = $2";
 const INSERT_KEY: &str = "INSERT INTO idempotency_keys (key, incident_id, created_at) \
      VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING";
 const KEY_OWNER: &str = "SELECT incident_id FROM idempotency_keys WHERE key = $1";
@@ -66,6 +68,18 @@ impl Store {
             tx.rollback().await?;
             return self.existing(id).await;
         }
+        // One message yields one incident (two people submitting the shortcut's modal at once).
+        if let Some(source) = &inc.source {
+            let first: Option<i64> = sqlx::query_scalar(BY_SOURCE)
+                .bind(source.channel.as_str())
+                .bind(source.ts.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(id) = first {
+                tx.rollback().await?;
+                return self.existing(id).await;
+            }
+        }
         let id: i64 = sqlx::query_scalar(INSERT_INCIDENT)
             .bind(number)
             .bind(inc.title.as_str())
@@ -76,6 +90,10 @@ impl Store {
             .bind(inc.declared_by.as_str())
             .bind(to_ms(inc.declared_at))
             .bind(to_ms(now))
+            .bind(inc.impact.as_deref())
+            .bind(inc.source.as_ref().map(|s| s.channel.as_str()))
+            .bind(inc.source.as_ref().map(|s| s.ts.as_str()))
+            .bind(inc.source.as_ref().and_then(|s| s.permalink.as_deref()))
             .fetch_one(&mut *tx)
             .await?;
         for (role, user) in &inc.roles {
@@ -96,6 +114,17 @@ impl Store {
         };
         let by = Some(inc.declared_by.as_str());
         timeline::insert_event(&mut tx, id, &declared, by, inc.declared_at).await?;
+        if let Some(source) = &inc.source {
+            let copied = Entry::SourceMessage {
+                channel: source.channel.clone(),
+                ts: source.ts.clone(),
+                author: source.author.clone(),
+                author_label: source.author_label.clone(),
+                text: source.text.clone(),
+                permalink: source.permalink.clone(),
+            };
+            timeline::insert_event(&mut tx, id, &copied, by, inc.declared_at).await?;
+        }
         if !insert_key(&mut tx, &d.key, id, now).await? {
             // Another process recorded the same payload between our first look and now.
             tx.rollback().await?;
@@ -173,6 +202,22 @@ impl Store {
             .bind(channel_id)
             .fetch_optional(&self.pool)
             .await?;
+        self.with_roles(row).await
+    }
+
+    /// The incident declared from the message `ts` in `channel`, if any.
+    pub async fn incident_by_source(
+        &self,
+        channel: &str,
+        ts: &str,
+    ) -> Result<Option<Incident>, StoreError> {
+        let row = sqlx::query_as::<_, IncidentRow>(select_incidents!(
+            "WHERE source_channel = $1 AND source_ts = $2"
+        ))
+        .bind(channel)
+        .bind(ts)
+        .fetch_optional(&self.pool)
+        .await?;
         self.with_roles(row).await
     }
 

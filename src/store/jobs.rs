@@ -109,6 +109,18 @@ pub(super) async fn insert(
 }
 
 impl Store {
+    /// Enqueues one job on its own (a reply to a person, not part of a change).
+    pub async fn enqueue(
+        &self,
+        incident: Option<IncidentId>,
+        job: NewJob,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert(&mut tx, incident, &job, job.run_at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Leases up to `limit` due jobs to `owner` until `now + lease`, oldest due first.
     pub async fn claim_jobs(
         &self,

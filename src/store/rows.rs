@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::{RoleAssignment, StoreError, from_ms};
+use crate::domain::incident::SourceRef;
 use crate::domain::{Entry, Incident, Role, Severity, Status, TimelineEvent};
 
 /// `SELECT <every incident column> FROM incidents <tail>`, as one static string. `private` is
@@ -16,7 +17,8 @@ macro_rules! select_incidents {
             "SELECT id, number, title, severity, status, ",
             "CASE WHEN private THEN 1 ELSE 0 END AS private, summary, channel_id, channel_name, ",
             "card_ts, announcement_channel, announcement_ts, declared_by, declared_at, ",
-            "last_update_at, resolved_at, version FROM incidents ",
+            "last_update_at, resolved_at, version, impact, source_channel, source_ts, ",
+            "source_link FROM incidents ",
             $tail
         )
     };
@@ -42,6 +44,10 @@ pub(super) struct IncidentRow {
     last_update_at: i64,
     resolved_at: Option<i64>,
     version: i64,
+    impact: Option<String>,
+    source_channel: Option<String>,
+    source_ts: Option<String>,
+    source_link: Option<String>,
 }
 
 impl IncidentRow {
@@ -60,6 +66,15 @@ impl IncidentRow {
             title: self.title,
             private: self.private != 0,
             summary: self.summary,
+            impact: self.impact,
+            source: match (self.source_channel, self.source_ts) {
+                (Some(channel), Some(ts)) => Some(SourceRef {
+                    channel,
+                    ts,
+                    permalink: self.source_link,
+                }),
+                _ => None,
+            },
             channel_id: self.channel_id,
             channel_name: self.channel_name,
             card_ts: self.card_ts,

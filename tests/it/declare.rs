@@ -78,10 +78,15 @@ async fn declaring_opens_a_channel_invites_the_declarer_sets_the_topic_pins_the_
         incident.announcement_ts.as_deref(),
         Some(announce.messages[0].ts.as_str())
     );
+    // Alice's join (the invite) arrives as an event, in its own time.
+    let joined = timeline_event(&app.store, incident.id, "joined").await;
     assert_eq!(
-        timeline_kinds(&app.store, incident.id).await,
-        ["declared", "channel_created", "announced"]
+        joined.entry,
+        incident_commander::domain::Entry::Joined { user: ALICE.into() }
     );
+    let mut kinds = timeline_kinds(&app.store, incident.id).await;
+    kinds.retain(|k| *k != "joined");
+    assert_eq!(kinds, ["declared", "channel_created", "announced"]);
 }
 
 #[tokio::test]

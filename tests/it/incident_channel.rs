@@ -42,9 +42,11 @@ fn announcement_and_thread(app: &TestApp) -> (String, Vec<String>) {
     (shows(announcement), replies)
 }
 
+/// The last `n` timeline entries a command left (joins, which the invites cause, are left out).
 async fn last_entries(app: &TestApp, channel: &Channel, n: usize) -> Vec<(Entry, Option<String>)> {
     let incident = app.incident_in(channel).await;
-    let timeline = app.store.timeline(incident.id).await.expect("timeline");
+    let mut timeline = app.store.timeline(incident.id).await.expect("timeline");
+    timeline.retain(|e| !matches!(e.entry, Entry::Joined { .. }));
     let skip = timeline.len().saturating_sub(n);
     timeline
         .into_iter()

@@ -68,7 +68,7 @@ fn declaration(key: &str, user: &str, title: &str, at: DateTime<Utc>) -> Declara
     let sev = Severity::parse("sev2", 3).expect("sev");
     Declaration {
         key: key.into(),
-        incident: NewIncident::from_fast_path(user, sev, false, title, at),
+        incident: NewIncident::from_fast_path(user, sev, false, title, false, at),
         jobs: vec![new_job("create_channel", None, at)],
         duplicate_window: Duration::from_secs(120),
     }

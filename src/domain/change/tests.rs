@@ -395,3 +395,21 @@ fn notes_follow_ups_and_roles_stay_open_after_resolution() {
         Refusal::Closed { .. }
     ));
 }
+
+#[test]
+fn claiming_a_role_succeeds_only_while_it_is_empty() {
+    let mut inc = sample(1);
+    inc.roles.clear();
+    let claimed = ok(&inc, Change::Claim(Role::Coordinator), by(BOB));
+    assert_eq!(claimed.incident.holder(Role::Coordinator), Some(BOB));
+    assert_eq!(
+        refused(
+            &claimed.incident,
+            Change::Claim(Role::Coordinator),
+            by(CAROL)
+        )
+        .to_string(),
+        "<@U0BOB> took the coordinator role for *INC-1* first. If they stop answering, take over \
+         with `/inc coordinator me` in its channel."
+    );
+}

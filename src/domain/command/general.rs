@@ -2,11 +2,23 @@
 
 use super::{Args, Command, Grammar, MAX_TITLE_CHARS, Problem, Scope, Spec, done, severity, text};
 
+/// `sev2`, `p9`, `4`: a word meant as a severity (right or wrong), not the start of a title.
+fn looks_like_severity(word: &str) -> bool {
+    let lower = word.to_ascii_lowercase();
+    let digits = lower
+        .strip_prefix("sev")
+        .or_else(|| lower.strip_prefix('p'))
+        .unwrap_or(&lower);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
 pub static DECLARE: Spec = Spec {
     words: &["declare"],
     usage: "/inc declare <sev> [triage] <title>",
     example: "/inc declare sev1 Checkout is down",
-    help: "declare now and open a channel; add `triage` when you are not sure yet",
+    help: "declare now and open a channel; add `triage` when you are not sure yet. \
+           Without a severity (`/inc declare Checkout is down`, or `/inc declare` alone) it opens \
+           the Declare form",
     scope: Scope::Anywhere,
     parse: declare,
 };
@@ -31,9 +43,22 @@ pub static HELP: Spec = Spec {
 };
 
 fn declare(args: &mut Args<'_>, grammar: &Grammar) -> Result<Command, Problem> {
-    let Some(first) = args.next_word() else {
-        return Err(Problem::Missing("a severity and a title"));
+    let Some(first) = args.peek_word() else {
+        return Ok(Command::DeclareModal { title: None });
     };
+    if !looks_like_severity(first) {
+        // A title without a severity: the form asks for the rest.
+        let title: String = args
+            .rest()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(MAX_TITLE_CHARS)
+            .collect();
+        return Ok(Command::DeclareModal { title: Some(title) });
+    }
+    args.next_word();
     let severity = severity(first, grammar)?;
     let triage = args
         .peek_word()

@@ -122,7 +122,13 @@ pub enum Command {
         triage: bool,
         title: String,
     },
+    /// `/inc declare [<title>]`: the Declare modal, prefilled with the title if given.
+    DeclareModal {
+        title: Option<String>,
+    },
     Status,
+    /// `/inc update` alone: the Update modal.
+    UpdateModal,
     Roles,
     FollowUps,
     /// Any command that changes the incident of the channel it was typed in.

@@ -53,6 +53,20 @@ fn commands_parse_as_documented() {
                 title: "is broken".into(),
             },
         ),
+        ("declare", Command::DeclareModal { title: None }),
+        (
+            "declare  Checkout   is down",
+            Command::DeclareModal {
+                title: Some("Checkout is down".into()),
+            },
+        ),
+        (
+            "declare payments fail",
+            Command::DeclareModal {
+                title: Some("payments fail".into()),
+            },
+        ),
+        ("update", Command::UpdateModal),
         ("status", Command::Status),
         ("roles", Command::Roles),
         ("followups", Command::FollowUps),
@@ -164,10 +178,9 @@ fn problem(text: &str) -> Problem {
 fn malformed_commands_are_rejected_with_the_right_problem() {
     let long_text = "x".repeat(MAX_TEXT_CHARS + 1);
     let cases: Vec<(String, Problem)> = vec![
-        ("declare".into(), Problem::Missing("a severity and a title")),
         (
-            "declare Checkout is down".into(),
-            Problem::NotASeverity("Checkout".into()),
+            "declare p0 Checkout is down".into(),
+            Problem::NotASeverity("p0".into()),
         ),
         (
             "declare sev9 x".into(),
@@ -187,7 +200,6 @@ fn malformed_commands_are_rejected_with_the_right_problem() {
         ),
         ("list mine".into(), Problem::Unexpected("mine".into())),
         ("status now".into(), Problem::Unexpected("now".into())),
-        ("update".into(), Problem::Empty("update")),
         ("update fixing".into(), Problem::Empty("update")),
         (
             "update resolved done".into(),
@@ -298,10 +310,12 @@ fn errors_say_what_was_wrong_then_the_correct_form() {
     let msg = parse("<!channel>", &G).unwrap_err().to_string();
     assert!(msg.contains("&lt;!channel&gt;"), "{msg}");
     assert!(msg.contains("/inc help"), "{msg}");
-    let msg = parse("declare Checkout down", &G).unwrap_err().to_string();
+    let msg = parse("declare sev0 Checkout down", &G)
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         msg,
-        "`Checkout` is not a severity: use sev1, sev2, sev3 (or `p1`, `1`, …). \
+        "`sev0` is not a severity: use sev1, sev2, sev3 (or `p1`, `1`, …). \
          Use `/inc declare &lt;sev&gt; [triage] &lt;title&gt;`, for example `/inc declare sev1 Checkout is down`."
     );
     let msg = parse("operator bob", &G).unwrap_err().to_string();
@@ -317,8 +331,7 @@ fn errors_say_what_was_wrong_then_the_correct_form() {
 fn error_texts_contain_no_stray_markup() {
     for text in [
         "<x>",
-        "declare",
-        "declare <!here> x",
+        "declare sev9 <!here> x",
         "declare sev1",
         "update resolved",
         "role <!here> me",

@@ -10,7 +10,8 @@ pub static UPDATE: Spec = Spec {
     words: &["update"],
     usage: "/inc update [<status>] <text>",
     example: "/inc update fixing Rolled back the deploy; error rate falling",
-    help: "post a status update here and under the announcement, optionally changing the status",
+    help: "post a status update here and under the announcement, optionally changing the status; \
+           `/inc update` alone opens the Update form",
     scope: Scope::IncidentChannel,
     parse: update,
 };
@@ -61,6 +62,9 @@ pub static FOLLOWUP: Spec = Spec {
 };
 
 fn update(args: &mut Args<'_>, _: &Grammar) -> Result<Command, Problem> {
+    if args.is_empty() {
+        return Ok(Command::UpdateModal);
+    }
     let status = args.peek_word().and_then(Status::parse);
     if let Some(status) = status {
         args.next_word();

@@ -5,10 +5,14 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Block, MAX_HEADER_CHARS, Message, headline, holder, span, truncate_chars, when};
+use std::collections::HashSet;
+
+use super::{
+    Block, Button, MAX_HEADER_CHARS, Message, actions, headline, holder, span, truncate_chars, when,
+};
 use crate::domain::mrkdwn::{self, escape, escape_keeping_mentions};
 use crate::domain::timeline::{Entry, TimelineEvent};
-use crate::domain::{Incident, Role, Status};
+use crate::domain::{Incident, IncidentId, Role, Status};
 
 /// Slack's limit on channel topics.
 pub const MAX_TOPIC_CHARS: usize = 250;
@@ -62,6 +66,19 @@ pub fn incident_card(incident: &Incident) -> Message {
     if let Some(summary) = &incident.summary {
         blocks.push(Block::Section(format!("*Summary*\n{}", escape(summary))));
     }
+    if let Some(impact) = &incident.impact {
+        blocks.push(Block::Section(format!("*Affected*\n{}", escape(impact))));
+    }
+    if let Some(link) = incident
+        .source
+        .as_ref()
+        .and_then(|s| s.permalink.as_deref())
+    {
+        blocks.push(Block::Context(format!(
+            "Declared from <{}|a message>",
+            escape(link)
+        )));
+    }
     let mut context = format!(
         "Declared by {} {}",
         mrkdwn::user(&incident.declared_by),
@@ -71,6 +88,14 @@ pub fn incident_card(incident: &Incident) -> Message {
         context.push_str(&format!(" · last update {}", when(incident.last_update_at)));
     }
     blocks.push(Block::Context(context));
+    if !incident.status.is_terminal() {
+        blocks.push(Block::Actions(vec![Button {
+            text: "Post update".into(),
+            action_id: actions::POST_UPDATE.into(),
+            value: incident.id.to_string(),
+            primary: true,
+        }]));
+    }
     Message {
         text: format!(
             "{} · {} · {} — {}",
@@ -215,10 +240,15 @@ pub fn followups_list(incident: &Incident, timeline: &[TimelineEvent]) -> String
 }
 
 /// The `/inc list` reply for `viewer`: open incidents they may see, most severe first.
-pub fn incident_list(incidents: &[Incident], viewer: &str) -> String {
+/// `participating` are the incidents whose channel `viewer` is a member of.
+pub fn incident_list(
+    incidents: &[Incident],
+    viewer: &str,
+    participating: &HashSet<IncidentId>,
+) -> String {
     let mut visible: Vec<&Incident> = incidents
         .iter()
-        .filter(|i| !i.status.is_terminal() && i.visible_to(viewer))
+        .filter(|i| !i.status.is_terminal() && i.visible_to(viewer, participating.contains(&i.id)))
         .collect();
     if visible.is_empty() {
         return "No open incidents. :white_check_mark:".to_string();

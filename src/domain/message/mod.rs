@@ -42,6 +42,28 @@ pub enum Block {
     Fields(Vec<String>),
     /// Small grey text.
     Context(String),
+    /// Buttons.
+    Actions(Vec<Button>),
+}
+
+/// A button; a click comes back as an interaction with its `action_id` and `value`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Button {
+    /// At most 75 characters (Slack's limit).
+    pub text: String,
+    pub action_id: String,
+    pub value: String,
+    /// Highlighted as the main action.
+    #[serde(default)]
+    pub primary: bool,
+}
+
+/// The action ids of the bot's buttons.
+pub mod actions {
+    /// Opens the Update modal (on the incident card).
+    pub const POST_UPDATE: &str = "post_update";
+    /// Takes the coordinator role (on the call to the coordinator group).
+    pub const TAKE_COORDINATOR: &str = "take_coordinator";
 }
 
 impl Message {

@@ -2,8 +2,9 @@
 //! escalations, the resolution, and reports of failures. Free text where the author may have
 //! mentioned people goes through `escape_keeping_mentions`; titles through `escape`.
 
-use super::{Block, Message, headline, span};
+use super::{Block, Button, Message, actions, headline, span};
 use crate::domain::mrkdwn::{self, escape, escape_keeping_mentions};
+use crate::domain::source::SourceMessage;
 use crate::domain::{Incident, Role, Status};
 
 /// The ack of a fresh declaration.
@@ -174,6 +175,99 @@ pub fn reopened_post(incident: &Incident, by: &str) -> Message {
         mrkdwn::user(by),
         incident.status
     ))
+}
+
+/// Posted in the incident channel when nobody coordinates and a coordinator group is configured:
+/// the group is pinged with a button that gives the role to whoever clicks first.
+pub fn coordinator_wanted(incident: &Incident, group: &str) -> Message {
+    let text = format!(
+        ":raising_hand: {} — {} needs a coordinator. Whoever takes it runs the response.",
+        mrkdwn::group(group),
+        headline(incident)
+    );
+    Message {
+        blocks: vec![
+            Block::Section(text.clone()),
+            Block::Actions(vec![Button {
+                text: "Take coordinator".into(),
+                action_id: actions::TAKE_COORDINATOR.into(),
+                value: incident.id.to_string(),
+                primary: true,
+            }]),
+        ],
+        text,
+    }
+}
+
+/// What the call for a coordinator becomes once someone took the role.
+pub fn coordinator_taken(incident: &Incident, user: &str) -> Message {
+    Message::text(format!(
+        ":raising_hand: {} took the coordinator role for {}.",
+        mrkdwn::user(user),
+        headline(incident)
+    ))
+}
+
+/// The message an incident was declared from, copied into its channel.
+pub fn source_copy(source: &SourceMessage) -> Message {
+    let place = match &source.permalink {
+        Some(link) => format!("<{}|a message>", escape(link)),
+        None => "a message".to_string(),
+    };
+    let head = format!(
+        ":inbox_tray: Declared from {place} by {} in {}:",
+        source.byline(),
+        mrkdwn::channel(&source.channel)
+    );
+    let quoted: String = source
+        .text
+        .lines()
+        .map(|l| {
+            format!(
+                "\n>{}",
+                escape_keeping_mentions(&crate::domain::mrkdwn::plain(l))
+            )
+        })
+        .collect();
+    let text = format!("{head}{quoted}");
+    Message {
+        blocks: vec![Block::Section(super::truncate_chars(&text, 2_900))],
+        text: super::truncate_chars(&text, 2_900),
+    }
+}
+
+/// Replied in the thread of the message an incident was declared from.
+pub fn source_reply(incident: &Incident) -> Message {
+    let place = match &incident.channel_id {
+        Some(channel) => format!("in {}", mrkdwn::channel(channel)),
+        None => "— its channel is being opened".to_string(),
+    };
+    Message::text(format!(
+        ":rotating_light: Declared as {} ({}) {place}.",
+        headline(incident),
+        incident.severity
+    ))
+}
+
+/// Told to someone who used the shortcut on a message that already became an incident.
+pub fn already_declared_from(incident: &Incident) -> String {
+    let place = match &incident.channel_id {
+        Some(channel) => format!(": {}", mrkdwn::channel(channel)),
+        None => String::new(),
+    };
+    format!(
+        "This message was already declared as {} ({}){place}.",
+        headline(incident),
+        incident.status
+    )
+}
+
+/// Told to someone whose modal could not be opened (Slack gives 3 seconds to open one).
+pub fn modal_failed(error: &str) -> String {
+    format!(
+        ":warning: Slack did not open the form (`{}`). Please try again.",
+        escape(error)
+    )
 }
 
 /// Told to the declarer when their incident's channel could not be opened.

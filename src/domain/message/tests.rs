@@ -27,6 +27,7 @@ fn texts_of(message: &Message) -> Vec<String> {
             Block::Header(_) => {} // plain text: Slack does not parse mentions there
             Block::Section(t) | Block::Context(t) => texts.push(t.clone()),
             Block::Fields(f) => texts.extend(f.iter().cloned()),
+            Block::Actions(buttons) => texts.extend(buttons.iter().map(|b| b.text.clone())),
         }
     }
     texts
@@ -44,7 +45,7 @@ fn everything_said(inc: &Incident, free: &str) -> Vec<String> {
         topic(inc),
         declared_reply(inc),
         already_declared_reply(inc),
-        incident_list(std::slice::from_ref(inc), "U0ALICE"),
+        incident_list(std::slice::from_ref(inc), "U0ALICE", &Default::default()),
         status_card(inc, now),
         roles_list(inc),
         followups_list(inc, &timeline),
@@ -132,7 +133,19 @@ fn the_card_names_the_roles_and_who_declared() {
     assert!(fields.contains(&"*Coordinator*\n<@U0ALICE>".to_string()));
     assert!(fields.contains(&"*Operator*\n_unassigned_".to_string()));
     assert!(
-        matches!(card.blocks.last(), Some(Block::Context(c)) if c.starts_with("Declared by <@U0ALICE>"))
+        card.blocks
+            .iter()
+            .any(|b| matches!(b, Block::Context(c) if c.starts_with("Declared by <@U0ALICE>")))
+    );
+    assert_eq!(
+        card.blocks.last(),
+        Some(&Block::Actions(vec![Button {
+            text: "Post update".into(),
+            action_id: actions::POST_UPDATE.into(),
+            value: "7".into(),
+            primary: true
+        }])),
+        "an open incident's card offers the Update form"
     );
 }
 
@@ -197,14 +210,20 @@ fn the_list_hides_closed_and_foreign_private_incidents() {
     secret.declared_by = "U0BOB".into();
     secret.roles = vec![(Role::Coordinator, "U0BOB".into())];
     let all = [open, closed, secret];
-    let for_alice = incident_list(&all, "U0ALICE");
+    let none = Default::default();
+    let for_alice = incident_list(&all, "U0ALICE", &none);
     assert!(
         for_alice.contains("INC-1") && !for_alice.contains("INC-2") && !for_alice.contains("INC-3")
     );
-    let for_bob = incident_list(&all, "U0BOB");
+    let for_bob = incident_list(&all, "U0BOB", &none);
+    let for_carol = incident_list(&all, "U0CAROL", &std::collections::HashSet::from([3]));
+    assert!(
+        for_carol.contains("INC-3"),
+        "a member of its channel sees it"
+    );
     assert!(for_bob.contains("INC-3") && for_bob.contains(":lock: private"));
     assert_eq!(
-        incident_list(&[], "U0ALICE"),
+        incident_list(&[], "U0ALICE", &none),
         "No open incidents. :white_check_mark:"
     );
 }

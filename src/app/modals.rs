@@ -1,0 +1,87 @@
+//! Opening modals — the one Slack call made outside a job.
+//!
+//! A modal is opened with the `trigger_id` of the command, shortcut or click that asked for it,
+//! and Slack honours a trigger for three seconds, once: a job queued behind other work could miss
+//! that window. So the handler decides the modal, and [`open`] makes the call on a task of its
+//! own — the ack goes out at once and the connection's other envelopes don't wait. If Slack
+//! refuses (the trigger expired), the person is told through the response URL, by a job.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::warn;
+
+use super::Shared;
+use super::steps::{ReportTo, Step};
+use crate::domain::message;
+use crate::domain::modal::Modal;
+use crate::domain::source::SourceMessage;
+
+/// How long to wait for a permalink before opening the modal without it.
+const PERMALINK_WAIT: Duration = Duration::from_millis(800);
+
+/// Opens `modal` with `trigger_id`, off the ack path; a refusal is told via `response_url`.
+pub(crate) fn open(
+    shared: &Arc<Shared>,
+    trigger_id: String,
+    modal: Modal,
+    response_url: Option<String>,
+) {
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        if let Err(e) = shared.slack.open_modal(&trigger_id, &modal).await {
+            warn!(error = %e, callback_id = modal.callback_id, "a modal did not open");
+            tell(&shared, response_url, message::modal_failed(&e.to_string())).await;
+        }
+    });
+}
+
+/// Like [`open`], for the Declare modal of a shortcut: the source's permalink is looked up first
+/// (briefly — the trigger is ticking) so the modal can show it.
+pub(crate) fn open_for_source(
+    shared: &Arc<Shared>,
+    trigger_id: String,
+    mut source: SourceMessage,
+    build: impl FnOnce(SourceMessage) -> Modal + Send + 'static,
+    response_url: String,
+) {
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        let link = tokio::time::timeout(
+            PERMALINK_WAIT,
+            shared.slack.permalink(&source.channel, &source.ts),
+        )
+        .await;
+        match link {
+            Ok(Ok(link)) => source.permalink = Some(link),
+            Ok(Err(e)) => warn!(error = %e, "no permalink for the source message"),
+            Err(_) => warn!("no permalink for the source message in time"),
+        }
+        let modal = build(source);
+        if let Err(e) = shared.slack.open_modal(&trigger_id, &modal).await {
+            warn!(error = %e, "the Declare modal did not open");
+            tell(
+                &shared,
+                Some(response_url),
+                message::modal_failed(&e.to_string()),
+            )
+            .await;
+        }
+    });
+}
+
+/// Tells the person behind `response_url`, durably (a job).
+pub(crate) async fn tell(shared: &Shared, response_url: Option<String>, text: String) {
+    let Some(url) = response_url else {
+        return;
+    };
+    let step = Step::Report {
+        to: ReportTo::ResponseUrl { url },
+        text,
+    };
+    let job = step.job(0, "reply", shared.clock.now());
+    match shared.store.enqueue(None, job).await {
+        Ok(()) => shared.wake.notify_one(),
+        Err(e) => warn!(error = %e, "could not queue a reply"),
+    }
+}

@@ -1,0 +1,327 @@
+//! Slack's interaction and event payloads, as slack-morphism parsed them, turned into the port's
+//! plain values (`inbound`). What the bot does not handle becomes `None` and is acked and
+//! ignored.
+//!
+//! slack-morphism does not model every event the bot hears (`pin_added` and `pin_removed` arrive
+//! as its catch-all JSON), and models messages in several shapes, so events and messages are
+//! read from their JSON form here, with the field names Slack documents. Nothing here panics on
+//! a payload: a field that is missing makes the payload ignored (and logged by the caller).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use slack_morphism::prelude::*;
+
+use super::inbound::{Event, EventKind, Interaction, PinnedMessage};
+use crate::domain::modal::{Field, Values};
+use crate::domain::source::{self, AttachmentText, SourceMessage};
+
+/// The interaction the bot handles, if this is one.
+pub(super) fn interaction(event: SlackInteractionEvent) -> Option<Interaction> {
+    match event {
+        SlackInteractionEvent::MessageAction(action) => {
+            let channel = action.channel.as_ref()?.id.to_string();
+            let message = serde_json::to_value(action.message.as_ref()?).ok()?;
+            Some(Interaction::MessageShortcut {
+                callback_id: action.callback_id.to_string(),
+                user: action.user.id.to_string(),
+                trigger_id: action.trigger_id.to_string(),
+                response_url: action.response_url.0.to_string(),
+                source: source_message(&channel, &message)?,
+            })
+        }
+        SlackInteractionEvent::ViewSubmission(submission) => {
+            let SlackView::Modal(modal) = &submission.view.view else {
+                return None;
+            };
+            let values = submission
+                .view
+                .state_params
+                .state
+                .as_ref()
+                .map(|state| values(&state.values))
+                .unwrap_or_default();
+            Some(Interaction::ViewSubmission {
+                callback_id: modal.callback_id.as_ref()?.to_string(),
+                view_id: submission.view.state_params.id.to_string(),
+                user: submission.user.id.to_string(),
+                private_metadata: modal.private_metadata.clone().unwrap_or_default(),
+                values,
+            })
+        }
+        SlackInteractionEvent::BlockActions(actions) => {
+            let action = actions.actions.as_ref()?.first()?;
+            let container = serde_json::to_value(&actions.container).ok()?;
+            Some(Interaction::ButtonClick {
+                action_id: action.action_id.to_string(),
+                value: action.value.clone().unwrap_or_default(),
+                user: actions.user.as_ref()?.id.to_string(),
+                trigger_id: actions.trigger_id.to_string(),
+                response_url: actions.response_url.as_ref().map(|u| u.0.to_string()),
+                channel: str_at(&container, "/channel_id")
+                    .or_else(|| actions.channel.as_ref().map(|c| c.id.to_string())),
+                message_ts: str_at(&container, "/message_ts"),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A modal's state as field values by block id (every input has one action).
+fn values(
+    state: &std::collections::HashMap<
+        SlackBlockId,
+        std::collections::HashMap<SlackActionId, SlackViewStateValue>,
+    >,
+) -> Values {
+    let mut out = BTreeMap::new();
+    for (block, actions) in state {
+        let Some(value) = actions.values().next() else {
+            continue;
+        };
+        let kind = value.action_type.to_string();
+        let field = if let Some(options) = &value.selected_options {
+            Field::Checked(options.iter().map(|o| o.value.clone()).collect())
+        } else if value.selected_user.is_some() || kind.contains("users_select") {
+            Field::User(value.selected_user.as_ref().map(|u| u.to_string()))
+        } else if value.selected_option.is_some() || kind.contains("select") {
+            Field::Choice(value.selected_option.as_ref().map(|o| o.value.clone()))
+        } else if kind == "checkboxes" {
+            Field::Checked(Vec::new())
+        } else {
+            Field::Text(value.value.clone())
+        };
+        out.insert(block.to_string(), field);
+    }
+    out
+}
+
+/// The event the bot handles, if this is one.
+pub(super) fn event(callback: &SlackPushEventCallback) -> Option<Event> {
+    let body = serde_json::to_value(&callback.event).ok()?;
+    let time = serde_json::to_value(&callback.event_time).ok()?.as_i64()?;
+    let at = DateTime::<Utc>::from_timestamp(time, 0)?;
+    let kind = match body.get("type")?.as_str()? {
+        "pin_added" | "pin_removed" => {
+            let channel =
+                str_at(&body, "/channel_id").or_else(|| str_at(&body, "/item/channel"))?;
+            let user = str_at(&body, "/user")?;
+            if str_at(&body, "/item/type").as_deref() != Some("message") {
+                return None;
+            }
+            let message = body.pointer("/item/message")?;
+            if body["type"] == "pin_added" {
+                EventKind::PinAdded {
+                    channel,
+                    user,
+                    message: pinned(message)?,
+                }
+            } else {
+                EventKind::PinRemoved {
+                    channel,
+                    user,
+                    ts: str_at(message, "/ts")?,
+                }
+            }
+        }
+        "message" => {
+            let channel = str_at(&body, "/channel")?;
+            match str_at(&body, "/subtype").as_deref() {
+                Some("message_changed") => {
+                    let message = body.get("message")?;
+                    EventKind::MessageChanged {
+                        channel,
+                        ts: str_at(message, "/ts")?,
+                        text: whole_text(message),
+                    }
+                }
+                Some("message_deleted") => EventKind::MessageDeleted {
+                    channel,
+                    ts: str_at(&body, "/deleted_ts")?,
+                },
+                _ => return None,
+            }
+        }
+        "member_joined_channel" => EventKind::MemberJoined {
+            channel: str_at(&body, "/channel")?,
+            user: str_at(&body, "/user")?,
+        },
+        _ => return None,
+    };
+    Some(Event {
+        event_id: callback.event_id.to_string(),
+        at,
+        kind,
+    })
+}
+
+fn pinned(message: &Value) -> Option<PinnedMessage> {
+    Some(PinnedMessage {
+        ts: str_at(message, "/ts")?,
+        author: author(message),
+        author_label: str_at(message, "/username"),
+        text: whole_text(message),
+    })
+}
+
+/// A message's author, unless a bot wrote it.
+fn author(message: &Value) -> Option<String> {
+    if message.get("bot_id").is_some_and(|b| !b.is_null()) {
+        return None;
+    }
+    str_at(message, "/user")
+}
+
+/// The message a shortcut was used on.
+fn source_message(channel: &str, message: &Value) -> Option<SourceMessage> {
+    let attachments = attachments(message);
+    Some(SourceMessage {
+        channel: channel.to_string(),
+        ts: str_at(message, "/ts")?,
+        author: author(message),
+        author_label: str_at(message, "/username").or_else(|| str_at(message, "/bot_profile/name")),
+        headline: attachments
+            .iter()
+            .map(|a| a.title.clone())
+            .find(|t| !t.is_empty()),
+        text: source::flatten(
+            &str_at(message, "/text").unwrap_or_default(),
+            &attachments,
+            &blocks_text(message.get("blocks")),
+        ),
+        permalink: str_at(message, "/permalink"),
+    })
+}
+
+/// Everything a message says: text, attachments, blocks.
+fn whole_text(message: &Value) -> String {
+    source::flatten(
+        &str_at(message, "/text").unwrap_or_default(),
+        &attachments(message),
+        &blocks_text(message.get("blocks")),
+    )
+}
+
+fn attachments(message: &Value) -> Vec<AttachmentText> {
+    let Some(items) = message.get("attachments").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .map(|a| AttachmentText {
+            pretext: str_at(a, "/pretext").unwrap_or_default(),
+            title: str_at(a, "/title").unwrap_or_default(),
+            text: str_at(a, "/text").unwrap_or_default(),
+            fields: a
+                .get("fields")
+                .and_then(Value::as_array)
+                .map(|fields| {
+                    fields
+                        .iter()
+                        .map(|f| {
+                            (
+                                str_at(f, "/title").unwrap_or_default(),
+                                str_at(f, "/value").unwrap_or_default(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            fallback: str_at(a, "/fallback").unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The texts a message's blocks show, one per block: section text and fields, headers, context
+/// elements, rich text runs.
+fn blocks_text(blocks: Option<&Value>) -> Vec<String> {
+    fn texts(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                // A block's own text reads before its fields and elements.
+                match map.get("text") {
+                    Some(Value::String(t)) => out.push(t.clone()),
+                    Some(inner) => texts(inner, out),
+                    None => {}
+                }
+                for (key, v) in map {
+                    if key != "text" {
+                        texts(v, out);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| texts(v, out)),
+            _ => {}
+        }
+    }
+    let Some(blocks) = blocks.and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    blocks
+        .iter()
+        .filter(|b| b.get("type").and_then(Value::as_str) != Some("actions"))
+        .map(|b| {
+            let mut parts = Vec::new();
+            texts(b, &mut parts);
+            // Rich text comes in runs that read as one line.
+            let sep = if b.get("type").and_then(Value::as_str) == Some("rich_text") {
+                ""
+            } else {
+                "\n"
+            };
+            parts.join(sep)
+        })
+        .filter(|t| !t.trim().is_empty())
+        .collect()
+}
+
+fn str_at(value: &Value, pointer: &str) -> Option<String> {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn blocks_read_as_their_visible_texts() {
+        let blocks = json!([
+            {"type": "header", "text": {"type": "plain_text", "text": "Disk full"}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": "*db-3* at 99%"},
+             "fields": [{"type": "mrkdwn", "text": "host"}, {"type": "mrkdwn", "text": "db-3"}]},
+            {"type": "actions", "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Ack"}}]},
+            {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [
+                {"type": "text", "text": "see "}, {"type": "link", "url": "https://x", "text": "runbook"}]}]}
+        ]);
+        assert_eq!(
+            blocks_text(Some(&blocks)),
+            ["Disk full", "*db-3* at 99%\nhost\ndb-3", "see runbook"]
+        );
+    }
+
+    #[test]
+    fn an_alert_in_attachments_becomes_a_source_with_a_headline() {
+        let message = json!({
+            "type": "message", "subtype": "bot_message", "text": "", "ts": "1700000000.000100",
+            "bot_id": "B0ALERTS", "username": "Alertmanager",
+            "attachments": [{"color": "danger", "title": "[FIRING:1] HighErrorRate checkout (prod)",
+                             "text": "error rate 12% &gt; 5% for 10m", "fallback": "[FIRING:1] HighErrorRate"}]
+        });
+        let source = source_message("C0ALERTS", &message).expect("source");
+        assert_eq!(source.author, None);
+        assert_eq!(source.author_label.as_deref(), Some("Alertmanager"));
+        assert_eq!(
+            source.headline.as_deref(),
+            Some("[FIRING:1] HighErrorRate checkout (prod)")
+        );
+        assert_eq!(
+            source.text,
+            "[FIRING:1] HighErrorRate checkout (prod)\nerror rate 12% &gt; 5% for 10m"
+        );
+    }
+}
