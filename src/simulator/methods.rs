@@ -87,6 +87,7 @@ const METHODS: &[&str] = &[
     "conversations.history",
     "conversations.replies",
     "conversations.members",
+    "conversations.join",
     "chat.postMessage",
     "chat.postEphemeral",
     "chat.update",
@@ -149,6 +150,7 @@ pub(crate) fn needed_scopes(
         "conversations.info" | "conversations.members" => {
             by_kind("channel", &["channels:read"], &["groups:read"])
         }
+        "conversations.join" => vec![vec!["channels:join"]],
         "conversations.history" | "conversations.replies" => {
             by_kind("channel", &["channels:history"], &["groups:history"])
         }
@@ -215,6 +217,7 @@ pub(crate) fn dispatch(
         "conversations.history" => conversations_history(state, &p),
         "conversations.replies" => conversations_replies(state, &p),
         "conversations.members" => conversations_members(state, &p),
+        "conversations.join" => conversations_join(state, &p),
         "chat.postMessage" => chat_post_message(state, ctx, &p),
         "chat.postEphemeral" => chat_post_ephemeral(state, ctx, &p),
         "chat.update" => chat_update(state, &p),
@@ -546,6 +549,33 @@ fn conversations_invite(state: &mut State, p: &Params) -> Answer {
                 super::shapes::member_joined_event(channel, &user, Some(BOT_USER_ID), &event_ts);
             state.emit_event(&id, event);
         }
+    }
+    ok(answer)
+}
+
+/// The bot joins a public channel. A private one it must be invited to
+/// (`method_not_supported_for_channel_type`); joining one it is in is a success with a warning.
+fn conversations_join(state: &mut State, p: &Params) -> Answer {
+    let channel = visible_channel(state, p, "channel")?;
+    if channel.is_private {
+        return Err(err("method_not_supported_for_channel_type"));
+    }
+    let id = channel.id.clone();
+    if channel.is_member(BOT_USER_ID) {
+        let channel = state.channel(&id).ok_or_else(|| err("channel_not_found"))?;
+        return ok(json!({
+            "channel": channel_json(channel),
+            "warning": "already_in_channel",
+            "response_metadata": { "warnings": ["already_in_channel"] },
+        }));
+    }
+    let channel = channel_mut(state, &id)?;
+    channel.members.push(BOT_USER_ID.to_string());
+    let answer = json!({ "channel": channel_json(channel) });
+    let event_ts = state.next_ts();
+    if let Some(channel) = state.channel(&id) {
+        let event = super::shapes::member_joined_event(channel, BOT_USER_ID, None, &event_ts);
+        state.emit_event(&id, event);
     }
     ok(answer)
 }
