@@ -9,10 +9,11 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::config::{LogFormat, Settings};
-use crate::simulator::{SimulatorConfig, SlackSimulator};
+use crate::simulator::{SimulatorConfig, SlackSimulator, ViewInput};
 use crate::store::Store;
 
 /// Where a command is typed.
@@ -23,37 +24,58 @@ enum Where {
     Incident,
 }
 
-/// Who types what where, in order.
-const SCRIPT: &[(&str, Where, &str)] = &[
-    (
-        "U0ALICE",
-        Where::General,
-        "/inc declare sev2 Checkout is slow",
-    ),
-    ("U0BOB", Where::Incident, "/inc operator me"),
-    (
+/// One thing someone does.
+enum Act {
+    /// Types a slash command.
+    Type(&'static str, Where, &'static str),
+    /// Alertmanager posts an alert in #alerts.
+    Alert,
+    /// Uses the "Declare incident" shortcut on the last alert.
+    Shortcut(&'static str),
+    /// Submits the form open in front of them, choosing a severity and maybe writing a summary.
+    Submit(&'static str, &'static str, Option<&'static str>),
+}
+
+/// Who does what, in order: an alert declared from its message, run to resolution; then a
+/// declaration through the form.
+const SCRIPT: &[Act] = &[
+    Act::Alert,
+    Act::Shortcut("U0ALICE"),
+    Act::Submit("U0ALICE", "sev2", None),
+    Act::Type("U0BOB", Where::Incident, "/inc operator me"),
+    Act::Type(
         "U0BOB",
         Where::Incident,
         "/inc update fixing Rolled back deploy 4711; error rate falling",
     ),
-    ("U0ALICE", Where::Incident, "/inc sev 1"),
-    ("U0CAROL", Where::Incident, "/inc coordinator me"),
-    (
+    Act::Type("U0ALICE", Where::Incident, "/inc sev 1"),
+    Act::Type("U0CAROL", Where::Incident, "/inc coordinator me"),
+    Act::Type(
         "U0BOB",
         Where::Incident,
         "/inc note Canary healthy since 14:05",
     ),
-    (
+    Act::Type(
         "U0CAROL",
         Where::Incident,
         "/inc followup Alert when checkout errors pass 2%",
     ),
-    (
+    Act::Type(
         "U0CAROL",
         Where::Incident,
         "/inc resolve Error rate normal for 30 minutes",
     ),
-    ("U0BOB", Where::General, "/inc list"),
+    Act::Type(
+        "U0BOB",
+        Where::General,
+        "/inc declare Search results are stale",
+    ),
+    Act::Submit(
+        "U0BOB",
+        "sev3",
+        Some("Index lags 20 minutes behind the catalogue"),
+    ),
+    Act::Type("U0CAROL", Where::General, "/inc list"),
 ];
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -61,11 +83,12 @@ const WAIT: Duration = Duration::from_secs(15);
 /// Runs the demo and writes the transcript to `out`.
 pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
     crate::install_crypto_provider();
-    crate::telemetry::init_with("warn", LogFormat::Pretty);
+    // The transcript is the output; a failure stops the demo with its reason anyway.
+    crate::telemetry::init_with("error", LogFormat::Pretty);
     let sim = SlackSimulator::start(SimulatorConfig::default())
         .await
         .context("starting the Slack simulator")?;
-    let (app, general) = workspace(&sim).await?;
+    let (app, general, alerts) = workspace(&sim).await?;
     let store = app.store();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(app.run(async {
@@ -74,17 +97,51 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
     if !sim.wait_connected(WAIT).await {
         bail!("the bot did not connect to the simulator's Socket Mode");
     }
-    for (user, place, line) in SCRIPT {
-        let text = line.trim_start_matches("/inc").trim();
-        let channel = match place {
-            Where::General => general.clone(),
-            Where::Incident => incident_channel(&store).await?,
+    let mut alert = None;
+    for act in SCRIPT {
+        let envelope = match act {
+            Act::Type(user, place, line) => {
+                let text = line.trim_start_matches("/inc").trim();
+                let channel = match place {
+                    Where::General => general.clone(),
+                    Where::Incident => incident_channel(&store).await?,
+                };
+                sim.slash_command(user, &channel, text)
+            }
+            Act::Alert => {
+                let attachments = json!([{
+                    "color": "danger",
+                    "title": "[FIRING:1] HighErrorRate checkout (prod)",
+                    "text": "error rate 12% &gt; 5% for 10m",
+                    "fallback": "[FIRING:1] HighErrorRate checkout (prod)"
+                }]);
+                let ts = sim.post_alert(&alerts, "Alertmanager", "", attachments, Value::Null);
+                alert = Some(ts);
+                continue;
+            }
+            Act::Shortcut(user) => {
+                let ts = alert
+                    .as_deref()
+                    .context("no alert to use the shortcut on")?;
+                sim.message_shortcut(user, &alerts, ts, "declare_incident")
+            }
+            Act::Submit(user, severity, summary) => {
+                let opened = sim
+                    .wait_until(WAIT, |s| s.open_view_for(user).is_some())
+                    .await;
+                let view = sim.open_view_for(user).filter(|_| opened);
+                let view = view.context("the form did not open")?;
+                let mut edits = vec![("severity", ViewInput::Option(severity.to_string()))];
+                if let Some(summary) = summary {
+                    edits.push(("summary", ViewInput::Text(summary.to_string())));
+                }
+                sim.submit_view(user, &view.id, &edits)
+            }
         };
-        let envelope = sim.slash_command(user, &channel, text);
         if sim.ack(&envelope.envelope_id, WAIT).await.is_none() {
-            bail!("the bot did not acknowledge {line:?}");
+            bail!("the bot did not acknowledge a {}", envelope.envelope_type);
         }
-        // Everything a command asks of Slack happens after the ack; wait until it is done.
+        // Everything asked of Slack happens after the ack; wait until it is done.
         settle(&store).await?;
     }
     let _ = stop.send(());
@@ -125,13 +182,15 @@ async fn incident_channel(store: &Store) -> anyhow::Result<String> {
         .context("no open incident has a channel")
 }
 
-/// Alice, Bob and Carol in a workspace with #general and #incidents (the bot is in #incidents), and the
-/// bot configured for it. Returns the app and #general's id.
-async fn workspace(sim: &SlackSimulator) -> anyhow::Result<(App, String)> {
+/// Alice, Bob and Carol in a workspace with #general, #alerts (where Alertmanager posts; the bot
+/// is not in it) and #incidents (the bot is; it is the announce channel), and the bot configured
+/// for it. Returns the app, #general's id and #alerts' id.
+async fn workspace(sim: &SlackSimulator) -> anyhow::Result<(App, String, String)> {
     sim.add_user("U0ALICE", "alice");
     sim.add_user("U0BOB", "bob");
     sim.add_user("U0CAROL", "carol");
     let general = sim.add_channel("general", false, false);
+    let alerts = sim.add_channel("alerts", false, false);
     sim.add_channel("incidents", false, true);
     let defaults = SimulatorConfig::default();
     let vars = HashMap::from([
@@ -144,5 +203,5 @@ async fn workspace(sim: &SlackSimulator) -> anyhow::Result<(App, String)> {
     ]);
     let settings = Settings::from_map(&vars)?;
     let app = App::build(settings).await?;
-    Ok((app, general))
+    Ok((app, general, alerts))
 }

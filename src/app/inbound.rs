@@ -1,6 +1,5 @@
 //! The application's side of the inbound port: each kind of envelope goes to its handler —
-//! [`commands`](super::commands), [`interactions`](super::interactions),
-//! [`events`](super::events) — and a database failure becomes an answer the user can read,
+//! `commands`, `interactions`, `events` — and a database failure becomes an answer the user can read,
 //! never a silent drop.
 
 use std::sync::Arc;

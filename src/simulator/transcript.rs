@@ -39,14 +39,15 @@ pub(crate) fn render(state: &State) -> String {
     for (index, event) in state.events.iter().enumerate() {
         let earlier = state.events.get(..index).unwrap_or(&[]);
         let line = match event {
+            SimEvent::EnvelopeSent { envelope, .. } if is_echo(envelope) => None,
             SimEvent::EnvelopeSent { envelope, .. } => {
                 Some(envelope_line(&names, earlier, envelope))
             }
-            SimEvent::Ack(ack) => Some(ack_line(
-                &names,
-                find_envelope(earlier, &ack.envelope_id),
-                ack.payload.as_ref(),
-            )),
+            SimEvent::Ack(ack) => match find_envelope(earlier, &ack.envelope_id) {
+                // Events are always acked bare; saying so on every one would drown the rest.
+                Some(envelope) if envelope.envelope_type == "events_api" => None,
+                envelope => Some(ack_line(&names, envelope, ack.payload.as_ref())),
+            },
             SimEvent::Call(call) => call_line(&names, call, &state.call_note(call.seq)),
             SimEvent::ResponseUrl {
                 path, body, status, ..
@@ -468,6 +469,20 @@ fn envelope_user(envelope: &Envelope) -> String {
     .to_string()
 }
 
+/// An event that only tells the bot what it did itself (its own post, edit, pin or join): Slack
+/// sends these, the bot ignores them, and a reader needs none of them.
+fn is_echo(envelope: &Envelope) -> bool {
+    if envelope.envelope_type != "events_api" {
+        return false;
+    }
+    let event = envelope.payload.get("event").unwrap_or(&Value::Null);
+    let by_bot =
+        |v: &Value| str_at(v, "/user") == BOT_USER_ID || str_at(v, "/bot_id") == super::BOT_ID;
+    by_bot(event)
+        || event.get("message").is_some_and(by_bot)
+        || event.get("previous_message").is_some_and(by_bot)
+}
+
 fn envelope_line(names: &Names, earlier: &[SimEvent], envelope: &Envelope) -> String {
     let redelivered = if find_envelope(earlier, &envelope.envelope_id).is_some() {
         "(redelivered) "
@@ -742,7 +757,7 @@ fn effect_line(names: &Names, call: &ApiCall) -> String {
         }
         "conversations.setTopic" => with_text(
             &format!("bot set the topic of {channel}: "),
-            str_at(p, "/topic"),
+            &names.humanize(str_at(p, "/topic")),
         ),
         "chat.postMessage" => {
             let text = message_text_with_attachments(

@@ -1,29 +1,37 @@
 //! `incident-commander demo` plays a scripted incident against the simulator and prints it.
 
 #[tokio::test]
-async fn the_demo_transcript_shows_an_incident_run_from_declaration_to_resolution() {
+async fn the_demo_declares_from_an_alert_runs_it_to_resolution_and_declares_from_the_form() {
     let mut out = Vec::new();
     incident_commander::demo::run(&mut out)
         .await
         .expect("the demo runs");
     let transcript = String::from_utf8(out).expect("utf-8");
     for expected in [
-        "/inc declare sev2 Checkout is slow",
-        "Declared *INC-1* · SEV2 · investigating — Checkout is slow",
-        "#inc-1-checkout-is-slow",
-        "[SEV2 · investigating] Checkout is slow",
-        "INC-1 declared",
+        "Alertmanager (app) in #alerts: [FIRING:1] HighErrorRate checkout (prod)",
+        "@alice used the shortcut \"declare_incident\" on a message in #alerts",
+        "bot opened the modal \"Declare incident\" for @alice",
+        "    Title: [FIRING:1] HighErrorRate checkout (prod)",
+        "@alice submitted the modal \"Declare incident\"",
+        "bot created public channel #inc-1-firing-1-higherrorrate-checkout-prod",
+        "bot in #alerts ↳ in thread: :rotating_light: Declared as *INC-1*",
+        ":inbox_tray: Declared from a message by Alertmanager (bot) in #alerts:",
+        "*INC-1 declared* · SEV2 · investigating",
         "@bob is now the *operator*",
         ":memo: *Update* on *INC-1* · now *fixing*",
         "Rolled back deploy 4711; error rate falling",
-        "[SEV2 · fixing] Checkout is slow",
+        "[SEV2 · fixing] [FIRING:1] HighErrorRate checkout (prod) error rate 12% > 5% for 10m",
         "changed the severity from SEV2 to *SEV1*",
         "@carol took over as *coordinator* from @alice",
         "Noted on the timeline.",
         "Follow-up recorded",
         "*INC-1 is resolved* — @carol closed it",
-        "[SEV1 · resolved] Checkout is slow",
-        "No open incidents.",
+        "[SEV1 · resolved] [FIRING:1] HighErrorRate",
+        "@bob in #general: /inc declare Search results are stale",
+        "bot opened the modal \"Declare incident\" for @bob",
+        "bot created public channel #inc-2-search-results-are-stale",
+        "[SEV3 · investigating] Index lags 20 minutes behind the catalogue",
+        "*Open incidents* (1)",
     ] {
         assert!(
             transcript.contains(expected),

@@ -20,11 +20,13 @@ pub const MAX_TOPIC_CHARS: usize = 250;
 /// The channel topic: `[SEV1 · investigating] <summary, or the title>`, cut to Slack's limit.
 pub fn topic(incident: &Incident) -> String {
     let text = incident.summary.as_deref().unwrap_or(&incident.title);
+    // A topic is one line: a multi-line summary is folded.
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let topic = format!(
         "[{} · {}] {}",
         incident.severity,
         incident.status,
-        escape(text)
+        escape(&text)
     );
     truncate_chars(&topic, MAX_TOPIC_CHARS)
 }

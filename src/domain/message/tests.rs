@@ -12,6 +12,16 @@ fn the_topic_shows_severity_status_and_title() {
 }
 
 #[test]
+fn the_topic_is_one_line() {
+    let mut inc = sample(1);
+    inc.summary = Some("[FIRING:1] HighErrorRate\nerror rate 12%".into());
+    assert_eq!(
+        topic(&inc),
+        "[SEV1 · investigating] [FIRING:1] HighErrorRate error rate 12%"
+    );
+}
+
+#[test]
 fn the_topic_prefers_the_summary_and_fits_slacks_limit() {
     let mut inc = sample(1);
     inc.summary = Some("x".repeat(400));
