@@ -7,11 +7,14 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use crate::domain::reminder::{MAX_INTERVAL, MIN_INTERVAL, Policy};
+use crate::domain::severity::{DEFAULT_LEVELS, Severity};
 use crate::domain::slug;
 
 /// Everything the process is configured with. Built by [`Settings::from_env`] in production and
@@ -36,6 +39,13 @@ pub struct Settings {
     /// coordinating; with it set, a declarer becomes operator and the group is offered the
     /// coordinator role.
     pub coordinator_group: Option<String>,
+    /// `REMINDER_INTERVAL`, `REMINDER_INTERVAL_SEV<N>`, `REMINDER_INTERVAL_MONITORING`: how often an
+    /// incident is reminded to post an update.
+    pub reminders: Policy,
+    /// `DIGEST_CRON` (with seconds; empty disables): when the digest is posted, read in `tz`.
+    pub digest: Option<Digest>,
+    /// `TZ`: the zone the digest's schedule and shown times are in.
+    pub tz: chrono_tz::Tz,
     /// `SLACK_SOCKET_CONNECTIONS`: Socket Mode connections this replica holds (Slack allows 10
     /// per app across all replicas).
     pub socket_connections: u32,
@@ -45,6 +55,14 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `RUST_LOG`: the tracing filter.
     pub log_filter: String,
+}
+
+/// A parsed `DIGEST_CRON`.
+#[derive(Debug, Clone)]
+pub struct Digest {
+    /// As configured, for messages.
+    pub expression: String,
+    pub schedule: cron::Schedule,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +93,8 @@ impl Settings {
 
     /// Builds settings from any source of variables (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        // DIGEST_CRON set but empty disables the digest; everywhere else empty means unset.
+        let digest_cron = get("DIGEST_CRON");
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
         let bot_token = token(
             get("SLACK_BOT_TOKEN"),
@@ -152,6 +172,64 @@ impl Settings {
                 Some(id.to_string())
             }
         };
+        let interval = |var: &'static str, default: chrono::Duration| match get(var) {
+            None => Ok(default),
+            Some(v) => humantime::parse_duration(v.trim())
+                .ok()
+                .and_then(|d| chrono::Duration::from_std(d).ok())
+                .filter(|d| *d >= MIN_INTERVAL && *d <= MAX_INTERVAL)
+                .ok_or_else(|| ConfigError::Invalid {
+                    var,
+                    reason: format!("{v:?} is not a duration from 1m to 7d, such as 30m or 1h"),
+                }),
+        };
+        let defaults = Policy::default();
+        const BY_SEVERITY: [&str; DEFAULT_LEVELS as usize] = [
+            "REMINDER_INTERVAL_SEV1",
+            "REMINDER_INTERVAL_SEV2",
+            "REMINDER_INTERVAL_SEV3",
+        ];
+        let mut by_severity = Vec::new();
+        for (level, var) in (1..=DEFAULT_LEVELS).zip(BY_SEVERITY) {
+            if get(var).is_some() {
+                let sev = Severity::parse(&level.to_string(), DEFAULT_LEVELS)
+                    .expect("levels 1..=DEFAULT_LEVELS parse");
+                by_severity.push((sev, interval(var, defaults.every)?));
+            }
+        }
+        let reminders = Policy {
+            every: interval("REMINDER_INTERVAL", defaults.every)?,
+            by_severity,
+            monitoring: interval("REMINDER_INTERVAL_MONITORING", defaults.monitoring)?,
+        };
+        let tz = match get("TZ") {
+            None => chrono_tz::UTC,
+            Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
+                var: "TZ",
+                reason: format!("{v:?} is not a time zone such as Europe/Berlin or UTC"),
+            })?,
+        };
+        let digest = match digest_cron.as_deref().map(str::trim) {
+            Some("") => None,
+            expression => {
+                let expression = expression.unwrap_or("0 0 9 * * Mon-Fri").to_string();
+                let schedule = cron::Schedule::from_str(&expression).map_err(|e| {
+                    // The parser's message spans lines (it draws a caret); its last line says why.
+                    let e = e.to_string();
+                    let why = e.lines().last().unwrap_or_default().trim().to_string();
+                    ConfigError::Invalid {
+                        var: "DIGEST_CRON",
+                        reason: format!(
+                            "{expression:?} is not a cron expression with seconds, such as \"0 0 9 * * Mon-Fri\": {why}"
+                        ),
+                    }
+                })?;
+                Some(Digest {
+                    expression,
+                    schedule,
+                })
+            }
+        };
         let socket_connections = match get("SLACK_SOCKET_CONNECTIONS") {
             None => 2,
             Some(v) => match v.trim().parse::<u32>() {
@@ -194,6 +272,9 @@ impl Settings {
             channel_prefix,
             admins,
             coordinator_group,
+            reminders,
+            digest,
+            tz,
             socket_connections,
             slack_timeout,
             log_format,
@@ -274,6 +355,9 @@ impl fmt::Debug for Settings {
             .field("channel_prefix", &self.channel_prefix)
             .field("admins", &self.admins)
             .field("coordinator_group", &self.coordinator_group)
+            .field("reminders", &self.reminders)
+            .field("digest", &self.digest.as_ref().map(|d| &d.expression))
+            .field("tz", &self.tz)
             .field("socket_connections", &self.socket_connections)
             .field("slack_timeout", &self.slack_timeout)
             .field("log_format", &self.log_format)
@@ -366,6 +450,23 @@ mod tests {
                 "COORDINATOR_GROUP is invalid",
             ),
             (
+                vars(&[("REMINDER_INTERVAL", "half an hour")]),
+                "REMINDER_INTERVAL is invalid",
+            ),
+            (
+                vars(&[("REMINDER_INTERVAL_SEV1", "10s")]),
+                "REMINDER_INTERVAL_SEV1 is invalid",
+            ),
+            (
+                vars(&[("REMINDER_INTERVAL_MONITORING", "30d")]),
+                "REMINDER_INTERVAL_MONITORING is invalid",
+            ),
+            (
+                vars(&[("DIGEST_CRON", "every morning")]),
+                "DIGEST_CRON is invalid",
+            ),
+            (vars(&[("TZ", "Mars/Olympus")]), "TZ is invalid"),
+            (
                 vars(&[("SLACK_TIMEOUT", "soon")]),
                 "SLACK_TIMEOUT is invalid",
             ),
@@ -394,6 +495,36 @@ mod tests {
             .expect_err("wrong prefix")
             .to_string();
         assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn reminders_and_the_digest_have_defaults_and_overrides() {
+        let s = Settings::from_map(&vars(&[])).expect("valid");
+        assert_eq!(s.reminders, Policy::default());
+        assert_eq!(
+            s.digest.as_ref().map(|d| d.expression.as_str()),
+            Some("0 0 9 * * Mon-Fri")
+        );
+        assert_eq!(s.tz, chrono_tz::UTC);
+        let s = Settings::from_map(&vars(&[
+            ("REMINDER_INTERVAL", "20m"),
+            ("REMINDER_INTERVAL_SEV1", "10m"),
+            ("REMINDER_INTERVAL_MONITORING", "2h"),
+            ("DIGEST_CRON", ""),
+            ("TZ", "Europe/Berlin"),
+        ]))
+        .expect("valid");
+        assert_eq!(s.reminders.every, chrono::Duration::minutes(20));
+        assert_eq!(
+            s.reminders.by_severity,
+            [(
+                Severity::parse("1", 3).expect("sev"),
+                chrono::Duration::minutes(10)
+            )]
+        );
+        assert_eq!(s.reminders.monitoring, chrono::Duration::hours(2));
+        assert!(s.digest.is_none(), "empty DIGEST_CRON disables the digest");
+        assert_eq!(s.tz, chrono_tz::Europe::Berlin);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-use crate::app::App;
+use crate::app::{App, Clock, SystemClock};
 use crate::config::{LogFormat, Settings};
 use crate::simulator::{SimulatorConfig, SlackSimulator, ViewInput};
 use crate::store::Store;
@@ -159,10 +159,10 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Waits until the bot has no Slack work left.
+/// Waits until the bot has no Slack work under way (reminders wait for their time).
 async fn settle(store: &Store) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + WAIT;
-    while store.job_counts().await?.pending > 0 {
+    while store.unfinished_jobs(SystemClock.now()).await? > 0 {
         if tokio::time::Instant::now() > deadline {
             bail!("the bot did not finish its Slack work in {WAIT:?}");
         }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use tracing::info;
 
 use super::Shared;
-use super::steps::Step;
+use super::steps::{self, Step};
 use crate::domain::change::{self, Actor, Change, Decision, Effect};
 use crate::domain::{Incident, message};
 use crate::store::{ChangeRecord, NewJob, Recorded, StoreError};
@@ -70,6 +70,19 @@ pub(crate) async fn apply(
                 .enumerate()
                 .map(|(i, step)| step.job(incident.id, &format!("{key}:also{i}"), now)),
         );
+        // The reminder moves with the change, in the same transaction: an update pushes it back,
+        // a resolution cancels it, a reopen arms it again. Untouched when its time is the same, so
+        // a note never re-arms (and re-fires) a reminder being posted right now.
+        let policy = &shared.settings.reminders;
+        let mut cancel = Vec::new();
+        match (
+            policy.next_reminder(&incident),
+            policy.next_reminder(&decision.incident),
+        ) {
+            (before, after) if before == after => {}
+            (_, Some(at)) => jobs.push(steps::reminder_job(incident.id, at)),
+            (_, None) => cancel.push(steps::reminder_key(incident.id)),
+        }
         let reply = decision.reply;
         let record = ChangeRecord {
             key: key.to_string(),
@@ -78,6 +91,7 @@ pub(crate) async fn apply(
             entries: decision.entries,
             roles: decision.roles,
             jobs,
+            cancel,
         };
         match shared.store.record(record, now).await? {
             Recorded::Applied => {

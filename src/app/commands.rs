@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use tracing::info;
 
-use super::steps::Step;
+use super::steps::{self, Step};
 use super::{Shared, changes, modals};
 use crate::domain::command::{self, Command, Grammar, Scope};
 use crate::domain::modal::{self, DeclarePrefill};
 use crate::domain::severity::DEFAULT_LEVELS;
 use crate::domain::{Incident, NewIncident, Severity, message};
 use crate::slack::{Ack, SlashCommand};
-use crate::store::{Declaration, Declared, StoreError};
+use crate::store::{Declaration, Declared, NEW_INCIDENT, StoreError};
 
 /// The same person declaring the same title at the same severity within this window is treated
 /// as a retry of their first declaration.
@@ -89,7 +89,10 @@ async fn in_channel(
     command: Command,
 ) -> Result<Ack, StoreError> {
     let text = match command {
-        Command::Status => message::status_card(&incident, shared.clock.now()),
+        Command::Status => {
+            let due = shared.settings.reminders.update_due(&incident);
+            message::status_card(&incident, due, shared.clock.now())
+        }
         Command::Roles => message::roles_list(&incident),
         Command::FollowUps => {
             let timeline = shared.store.timeline(incident.id).await?;
@@ -144,9 +147,18 @@ pub(crate) async fn declare_new(
 ) -> Result<Declared, StoreError> {
     let now = shared.clock.now();
     let first = Step::CreateChannel { response_url };
+    // The incident has no id yet; the store fills it into the keys of its jobs. The declaration
+    // counts as the first update: the first reminder is an interval after it.
+    let mut jobs = vec![
+        first.job(0, &key, now),
+        steps::nudge_job(incident.declared_at),
+    ];
+    let stored = incident.clone().stored(0, 0);
+    if let Some(at) = shared.settings.reminders.next_reminder(&stored) {
+        jobs.push(steps::reminder_job(NEW_INCIDENT, at));
+    }
     let declaration = Declaration {
-        // The incident has no id yet; only the `sync_*` steps use it in their keys.
-        jobs: vec![first.job(0, &key, now)],
+        jobs,
         key,
         incident,
         duplicate_window: RETRY_WINDOW,

@@ -78,9 +78,41 @@ pub(crate) async fn handle(
                     modals::open(shared, trigger_id, form, response_url);
                 }
                 actions::TAKE_COORDINATOR => {
-                    let ping = channel.zip(message_ts);
-                    take_coordinator(shared, incident, &user, &trigger_id, response_url, ping)
-                        .await?;
+                    // The call for a coordinator becomes a note of who took it.
+                    let edit = channel.zip(message_ts).map(|(channel, ts)| Step::Edit {
+                        channel,
+                        ts,
+                        message: message::coordinator_taken(&incident, &user),
+                    });
+                    let change = Change::Claim(Role::Coordinator);
+                    click(
+                        shared,
+                        incident,
+                        change,
+                        &user,
+                        &trigger_id,
+                        response_url,
+                        edit,
+                    )
+                    .await?;
+                }
+                actions::SNOOZE => {
+                    // The reminder loses its buttons and says who snoozed it.
+                    let edit = channel.zip(message_ts).map(|(channel, ts)| Step::Edit {
+                        channel,
+                        ts,
+                        message: message::reminder_snoozed(&incident, &user),
+                    });
+                    click(
+                        shared,
+                        incident,
+                        Change::Snooze,
+                        &user,
+                        &trigger_id,
+                        response_url,
+                        edit,
+                    )
+                    .await?;
                 }
                 other => debug!(
                     action_id = other,
@@ -181,26 +213,20 @@ async fn update(
     }
 }
 
-/// "Take coordinator": the first click gets the role; later clicks are told who has it. The
-/// call for a coordinator becomes a note of who took it.
-async fn take_coordinator(
+/// A click that changes the incident: applied (with `also`, e.g. editing the clicked message), or
+/// refused — the clicker is told why through the response URL (the "Take coordinator" clicked
+/// second, the reminder of a resolved incident).
+async fn click(
     shared: &Shared,
     incident: Incident,
+    change: Change,
     user: &str,
     trigger_id: &str,
     response_url: Option<String>,
-    ping: Option<(String, String)>,
+    also: Option<Step>,
 ) -> Result<(), StoreError> {
-    let also: Vec<Step> = ping
-        .map(|(channel, ts)| Step::Edit {
-            channel,
-            ts,
-            message: message::coordinator_taken(&incident, user),
-        })
-        .into_iter()
-        .collect();
-    let change = Change::Claim(Role::Coordinator);
     let key = format!("action:{trigger_id}");
+    let also: Vec<Step> = also.into_iter().collect();
     let applied = changes::apply(shared, incident, &[change], user, &key, &also).await?;
     if let changes::Applied::Refused(_) | changes::Applied::Busy = applied {
         modals::tell(shared, response_url, applied.text()).await;

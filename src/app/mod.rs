@@ -104,6 +104,16 @@ impl App {
         };
         let store = store::connect(&settings.database_url).await?;
         info!(backend = store.backend(), "database ready");
+        if store.backend() == "sqlite" {
+            // One process by definition: any lease in the file is a dead run's.
+            let taken = store.release_all_leases().await?;
+            if taken > 0 {
+                info!(
+                    jobs = taken,
+                    "took back the jobs a previous run left unfinished"
+                );
+            }
+        }
         Ok(App {
             shared: Arc::new(Shared {
                 settings,
@@ -140,6 +150,18 @@ impl App {
         )
         .await
         .map_err(|e| StartupError::SocketMode(e.to_string()))?;
+        if let Some(digest) = &self.shared.settings.digest {
+            let now = self.shared.clock.now();
+            let tz = self.shared.settings.tz;
+            if let Some(slot) = crate::domain::reminder::next_digest(&digest.schedule, tz, now) {
+                // Kept if a digest is pending already (one slot at a time, across replicas).
+                self.shared
+                    .store
+                    .enqueue(None, steps::digest_job(slot))
+                    .await?;
+                info!(next = %slot, cron = %digest.expression, "digest scheduled");
+            }
+        }
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let worker = tokio::spawn(worker::run(self.shared.clone(), stop_rx));
         info!("incident-commander is running");
@@ -167,5 +189,7 @@ async fn resolve_channel(api: &SlackApi, target: &str) -> Result<String, Startup
     }
 }
 
-/// How long a claimed job is this process's before another may take it over.
-pub(crate) const JOB_LEASE: Duration = Duration::from_secs(60);
+/// How long a claimed job is this process's before another may take it over. The worker renews
+/// the leases of running jobs every third of it, so a job may run longer; a process that dies
+/// loses its jobs to another replica within a lease (and on SQLite, to its own restart at once).
+pub(crate) const JOB_LEASE: Duration = Duration::from_secs(8);

@@ -38,7 +38,7 @@ use crate::domain::message::{self, Message};
 use crate::domain::source::SourceMessage;
 use crate::domain::{Entry, Incident, IncidentId, mrkdwn, slug};
 use crate::slack::{ChannelRef, SlackError};
-use crate::store::{Dedupe, IncidentChange, Job, NewJob, Outcome, StoreError};
+use crate::store::{Dedupe, IncidentChange, Job, NEW_INCIDENT, NewJob, Outcome, StoreError};
 
 /// How many names (`-2` … `-20`) to try before giving up on `name_taken`.
 const MAX_NAME_ATTEMPTS: u32 = 20;
@@ -101,12 +101,68 @@ pub enum Step {
         channel: String,
         ts: String,
     },
+    /// Remind the incident's team to post an update, when one is due; then wait for the next.
+    /// One pending job per incident, re-armed by every change that moves the due time.
+    Reminder,
+    /// Say, once, that nobody coordinates (ten minutes after the declaration).
+    Nudge,
+    /// Post the digest due at `slot` (unix milliseconds), then wait for the next slot.
+    Digest {
+        slot: i64,
+    },
     /// Tell someone something: that a step failed for good, or an answer to a click.
     Report {
         to: ReportTo,
         text: String,
     },
 }
+
+/// The job key of an incident's reminder (`incident` may be [`NEW_INCIDENT`]).
+pub(crate) fn reminder_key(incident: impl std::fmt::Display) -> String {
+    format!("incident:{incident}:reminder")
+}
+
+/// The reminder job for `incident` (or [`NEW_INCIDENT`]), due at `at`: it replaces a pending one
+/// (the due time moved).
+pub(crate) fn reminder_job(incident: impl std::fmt::Display, at: DateTime<Utc>) -> NewJob {
+    NewJob {
+        key: Some(reminder_key(incident)),
+        run_at: at,
+        ..Step::Reminder.job(0, "reminder", at)
+    }
+}
+
+/// The nudge for a new incident, ten minutes after its declaration.
+pub(crate) fn nudge_job(declared_at: DateTime<Utc>) -> NewJob {
+    NewJob {
+        key: Some(format!("incident:{NEW_INCIDENT}:nudge")),
+        run_at: declared_at + crate::domain::reminder::NUDGE_AFTER,
+        ..Step::Nudge.job(0, "nudge", declared_at)
+    }
+}
+
+/// The digest job for `slot`. There is only ever one pending (its key is fixed), so replicas
+/// starting together, or a restart, never schedule a slot twice.
+pub(crate) fn digest_job(slot: DateTime<Utc>) -> NewJob {
+    let step = Step::Digest {
+        slot: slot.timestamp_millis(),
+    };
+    NewJob {
+        kind: step.kind().to_string(),
+        key: Some("digest".into()),
+        dedupe: Dedupe::Keep,
+        lane: None,
+        payload: serde_json::to_value(&step).unwrap_or_default(),
+        run_at: slot,
+    }
+}
+
+/// How much earlier than its time a reminder may run (clocks, rounding) before it waits.
+const EARLY: chrono::Duration = chrono::Duration::seconds(1);
+/// How a reminder is recognised in the channel after a takeover (Slack message metadata).
+const REMINDER_MARK: &str = "inc_reminder";
+/// How far back the digest looks for resolved incidents still missing their postmortem.
+const POSTMORTEM_WINDOW: chrono::Duration = chrono::Duration::days(30);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "via", rename_all = "snake_case")]
@@ -130,6 +186,9 @@ impl Step {
             Step::ThreadReply { .. } => "thread_reply",
             Step::Edit { .. } => "edit",
             Step::SourceReply { .. } => "source_reply",
+            Step::Reminder => "reminder",
+            Step::Nudge => "nudge",
+            Step::Digest { .. } => "digest",
             Step::Report { .. } => "report",
         }
     }
@@ -144,6 +203,8 @@ impl Step {
                 Some(format!("incident:{incident}:{}", self.kind())),
                 Dedupe::Rerun,
             ),
+            Step::Reminder => (Some(reminder_key(incident)), Dedupe::Replace),
+            Step::Nudge => (Some(format!("incident:{incident}:nudge")), Dedupe::Keep),
             Step::Report { .. } => (None, Dedupe::Keep),
             _ => (Some(format!("{cause}:{}", self.kind())), Dedupe::Keep),
         };
@@ -191,6 +252,9 @@ impl Step {
                 "Replying to the message the incident came from in {}",
                 mrkdwn::channel(channel)
             ),
+            Step::Reminder => "Posting the update reminder".into(),
+            Step::Nudge => "Saying nobody coordinates".into(),
+            Step::Digest { .. } => "Posting the digest".into(),
             Step::Report { .. } => "Telling someone".into(),
         }
     }
@@ -261,7 +325,8 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
         }
         Step::SyncCard { .. } => {
             let (incident, channel) = load_with_channel(shared, job).await?;
-            let card = message::incident_card(&incident);
+            let due = shared.settings.reminders.update_due(&incident);
+            let card = message::incident_card(&incident, due);
             if let Some(ts) = &incident.card_ts {
                 slack.update(&channel, ts, &card).await?;
                 return Ok(Outcome::default());
@@ -270,7 +335,7 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             Ok(Outcome {
                 follow_ups: vec![Step::PinCard { ts: ts.clone() }.job(incident.id, &cause, now)],
                 change: Some(IncidentChange::CardPosted { ts }),
-                events: Vec::new(),
+                ..Outcome::default()
             })
         }
         Step::PinCard { ts } => {
@@ -292,11 +357,11 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
                     channel: target.clone(),
                     ts: ts.clone(),
                 }),
-                follow_ups: Vec::new(),
                 events: vec![Entry::Announced {
                     channel: target.clone(),
                     ts,
                 }],
+                ..Outcome::default()
             })
         }
         Step::Post { channel, message } => {
@@ -326,6 +391,47 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             }
             Ok(Outcome::default())
         }
+        Step::Reminder => remind(shared, job, now).await,
+        Step::Nudge => {
+            let incident = load(shared, job).await?;
+            let coordinated = incident.holder(crate::domain::Role::Coordinator).is_some();
+            let Some(channel) = incident.channel_id.clone() else {
+                return Ok(Outcome::default());
+            };
+            if coordinated || incident.status.is_terminal() {
+                return Ok(Outcome::default());
+            }
+            let group = shared.settings.coordinator_group.as_deref();
+            slack
+                .post(&channel, &message::nudge_post(&incident, group))
+                .await?;
+            Ok(Outcome {
+                events: vec![Entry::Nudged {}],
+                ..Outcome::default()
+            })
+        }
+        Step::Digest { slot } => {
+            if let Some(channel) = &shared.announce_channel {
+                let open = shared.store.open_incidents().await?;
+                let waiting = shared
+                    .store
+                    .awaiting_postmortem(now - POSTMORTEM_WINDOW)
+                    .await?;
+                slack
+                    .post(channel, &message::digest(&open, &waiting, now))
+                    .await?;
+            }
+            // The next slot after now, not after this one: a digest missed while the bot was
+            // down is posted once, late, and the schedule carries on from today.
+            let slot = DateTime::<Utc>::from_timestamp_millis(*slot).unwrap_or(now);
+            let next = shared.settings.digest.as_ref().and_then(|d| {
+                crate::domain::reminder::next_digest(&d.schedule, shared.settings.tz, slot.max(now))
+            });
+            Ok(Outcome {
+                follow_ups: next.map(digest_job).into_iter().collect(),
+                ..Outcome::default()
+            })
+        }
         Step::ThreadReply { message, .. } => {
             // The announcement was posted earlier in the same lane, if it was posted at all.
             let incident = load(shared, job).await?;
@@ -337,6 +443,67 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             Ok(Outcome::default())
         }
     }
+}
+
+/// The update reminder: posted when due (once per due time, even across a takeover), then
+/// rescheduled an interval on; a re-armed reminder (an update arrived) is never posted stale.
+async fn remind(shared: &Shared, job: &Job, now: DateTime<Utc>) -> Result<Outcome, StepError> {
+    let incident = load(shared, job).await?;
+    let policy = &shared.settings.reminders;
+    let (Some(due), Some(channel)) = (policy.next_reminder(&incident), &incident.channel_id) else {
+        // Resolved, declined, reminders off, or no channel: nothing is owed.
+        return Ok(Outcome::default());
+    };
+    if due > now + EARLY {
+        return Ok(Outcome {
+            reschedule: Some(due),
+            ..Outcome::default()
+        });
+    }
+    let mark = [
+        ("incident", incident.id.to_string()),
+        ("due", due.timestamp_millis().to_string()),
+    ];
+    // A second attempt (a retry, or a takeover after a crash) may find it posted already.
+    let posted = job.attempt > 1
+        && shared
+            .slack
+            .find_marked(channel, REMINDER_MARK, &mark)
+            .await?;
+    let late = now - due;
+    if !posted {
+        // The last look before an irreversible post: an update that re-armed the reminder (or a
+        // resolution that cancelled it) since the claim wins.
+        if !shared.store.job_is_current(job).await? {
+            return Ok(Outcome::default());
+        }
+        let shown_late = (late > crate::domain::reminder::LATE).then_some(late);
+        let post = message::reminder_post(&incident, now - incident.last_update_at, shown_late);
+        shared
+            .slack
+            .post_marked(channel, &post, REMINDER_MARK, &mark)
+            .await?;
+        if shown_late.is_some() {
+            tracing::warn!(late_s = late.num_seconds(), "reminder posted late");
+        } else {
+            tracing::info!(late_ms = late.num_milliseconds(), "reminder posted");
+        }
+    }
+    let mut reminded = incident.clone();
+    reminded.last_reminded_at = Some(now);
+    Ok(Outcome {
+        change: Some(IncidentChange::Reminded { at: now }),
+        events: vec![Entry::Reminded {
+            late_seconds: late.num_seconds().max(0),
+        }],
+        reschedule: policy.next_reminder(&reminded),
+        follow_ups: vec![
+            Step::SyncCard {
+                channel: Some(channel.clone()),
+            }
+            .job(incident.id, &format!("job:{}", job.id), now),
+        ],
+    })
 }
 
 /// Invites `users` to `channel`, leaving out the bot itself (Slack refuses to invite it).
@@ -557,6 +724,7 @@ fn channel_ready(
             name: channel.name,
         }),
         follow_ups,
+        reschedule: None,
     }
 }
 
@@ -603,6 +771,7 @@ pub(crate) async fn failure_outcome(
             step: step.kind().to_string(),
             error: reason,
         }],
+        reschedule: None,
     }
 }
 
@@ -636,6 +805,11 @@ mod tests {
             Step::ThreadReply {
                 channel: "C2".into(),
                 message: Message::text("hi"),
+            },
+            Step::Reminder,
+            Step::Nudge,
+            Step::Digest {
+                slot: 1_800_000_000_000,
             },
             Step::Report {
                 to: ReportTo::Channel { id: "C1".into() },

@@ -8,7 +8,9 @@
 //! A failed step is retried with capped exponential backoff and jitter, or after Slack's
 //! `Retry-After` on a 429; a permanent error (or too many attempts) marks it failed and enqueues a
 //! report to the user. The worker wakes on [`Shared::wake`] (work was just recorded), when a job
-//! finishes (its follow-ups are due), and otherwise polls every [`POLL_INTERVAL`].
+//! finishes (its follow-ups are due), when the earliest scheduled job falls due (a reminder is
+//! posted on its second, not on the next poll), and otherwise polls every [`POLL_INTERVAL`] —
+//! the safety net for work another replica scheduled.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +26,8 @@ use crate::store::{Finished, Job, Outcome, StoreError};
 
 /// How often the queue is polled when nothing wakes the worker.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// The shortest sleep between claims when nothing wakes the worker.
+const MIN_NAP: Duration = Duration::from_millis(10);
 /// Jobs this process runs at once.
 const CONCURRENCY: usize = 8;
 /// Attempts before a transient failure counts as permanent (about 20 minutes of retrying).
@@ -34,6 +38,7 @@ const DRAIN: Duration = Duration::from_secs(10);
 pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
     let mut running = JoinSet::new();
+    let renewing = tokio::spawn(renew(shared.clone(), slots.clone()));
     loop {
         if *stop.borrow() {
             break;
@@ -69,13 +74,15 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 continue;
             }
         }
+        let nap = until_next_due(&shared).await;
         tokio::select! {
             _ = stop.changed() => break,
             _ = shared.wake.notified() => {}
             Some(_) = running.join_next(), if !running.is_empty() => {}
-            _ = tokio::time::sleep(POLL_INTERVAL) => {}
+            _ = tokio::time::sleep(nap) => {}
         }
     }
+    renewing.abort();
     if tokio::time::timeout(DRAIN, async {
         while running.join_next().await.is_some() {}
     })
@@ -162,6 +169,39 @@ fn finished(shared: &Shared, result: Result<Finished, StoreError>) {
         }
     }
     shared.wake.notify_one();
+}
+
+/// How long to sleep: until the earliest scheduled job is due, at most [`POLL_INTERVAL`], at
+/// least [`MIN_NAP`] (a guard against spinning on a job the claim would not take).
+async fn until_next_due(shared: &Shared) -> Duration {
+    match shared.store.next_due().await {
+        Ok(Some(at)) => (at - shared.clock.now())
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .clamp(MIN_NAP, POLL_INTERVAL),
+        Ok(None) => POLL_INTERVAL,
+        Err(e) => {
+            error!(error = %e, "reading the next due job failed");
+            POLL_INTERVAL
+        }
+    }
+}
+
+/// Renews the leases of this process's running jobs every third of a lease, while any run.
+async fn renew(shared: Arc<Shared>, slots: Arc<Semaphore>) {
+    let every = super::JOB_LEASE / 3;
+    loop {
+        tokio::time::sleep(every).await;
+        if slots.available_permits() == CONCURRENCY {
+            continue;
+        }
+        let until = shared.clock.now()
+            + chrono::Duration::from_std(super::JOB_LEASE).unwrap_or(chrono::Duration::MAX);
+        if let Err(e) = shared.store.renew_leases(&shared.owner, until).await {
+            // The leases may lapse and another worker redo the jobs; every step is idempotent.
+            warn!(error = %e, "renewing job leases failed");
+        }
+    }
 }
 
 /// 1 s, 2 s, 4 s … capped at 5 minutes, ±20% jitter so retries of many jobs spread out.

@@ -22,6 +22,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use super::message::{self, Message};
+use super::reminder::{self, Cadence};
 use super::timeline::Entry;
 use super::{Incident, Role, Severity, Status, UserId, mrkdwn};
 
@@ -49,6 +50,10 @@ pub enum Change {
     Resolve(Option<String>),
     Decline(Option<String>),
     Reopen,
+    /// Defer the update reminder by [`reminder::SNOOZE`].
+    Snooze,
+    /// `/inc remind <interval|off|default>`.
+    Remind(Cadence),
 }
 
 /// Who is to hold a role.
@@ -337,6 +342,37 @@ pub fn decide(
             d.sync_all(true);
             d.reply = format!("*{}* is declined.", incident.reference());
         }
+        Change::Snooze => {
+            d.require_open("snooze its reminder")?;
+            let until = now + reminder::SNOOZE;
+            d.entries.push(Entry::Snoozed { until });
+            d.next.snoozed_until = Some(until);
+            d.effects.push(Effect::Post(message::notice(&format!(
+                ":zzz: {who} snoozed the update reminder for 30 minutes."
+            ))));
+            d.effects.push(Effect::SyncCard);
+            d.reply = "Snoozed for 30 minutes.".into();
+        }
+        Change::Remind(cadence) => {
+            if cadence == incident.cadence {
+                return Err(Refusal::Unchanged(format!(
+                    "Reminders for *{}* are {} already.",
+                    incident.reference(),
+                    cadence_words(cadence)
+                )));
+            }
+            d.entries.push(Entry::RemindersSet {
+                to: cadence_word(cadence),
+            });
+            d.next.cadence = cadence;
+            d.effects.push(Effect::Post(message::notice(&format!(
+                ":alarm_clock: {who} set update reminders for *{}* to {}.",
+                incident.reference(),
+                cadence_words(cadence)
+            ))));
+            d.effects.push(Effect::SyncCard);
+            d.reply = format!("Reminders are {} now.", cadence_words(cadence));
+        }
         Change::Reopen => {
             d.require_permitted(actor, "reopen")?;
             if !incident.status.is_terminal() {
@@ -373,6 +409,24 @@ pub fn decide(
         effects: d.effects,
         reply: d.reply,
     })
+}
+
+/// How a cadence is stored on the timeline: `off`, `default`, `15m`.
+pub fn cadence_word(cadence: Cadence) -> String {
+    match cadence {
+        Cadence::Default => "default".into(),
+        Cadence::Off => "off".into(),
+        Cadence::Every(every) => message::span(every).replace(' ', ""),
+    }
+}
+
+/// How a cadence reads: `off`, `back to the default`, `every 15 min`.
+fn cadence_words(cadence: Cadence) -> String {
+    match cadence {
+        Cadence::Default => "on the default schedule".into(),
+        Cadence::Off => "off".into(),
+        Cadence::Every(every) => format!("every {}", message::span(every)),
+    }
 }
 
 /// A decision being built.

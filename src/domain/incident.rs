@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::modal::DeclareForm;
+use super::reminder::Cadence;
 use super::source::SourceMessage;
 use super::{ChannelId, Role, Severity, Status, UserId};
 
@@ -39,6 +40,12 @@ pub struct Incident {
     pub last_update_at: DateTime<Utc>,
     /// When it was resolved or declined; `None` while open (and again after a reopen).
     pub resolved_at: Option<DateTime<Utc>>,
+    /// How often it is reminded to post updates (`/inc remind`).
+    pub cadence: Cadence,
+    /// When the bot last reminded it.
+    pub last_reminded_at: Option<DateTime<Utc>>,
+    /// Until when a reminder was snoozed.
+    pub snoozed_until: Option<DateTime<Utc>>,
     /// Current holders, one per role at most.
     pub roles: Vec<(Role, UserId)>,
     /// Bumped by every recorded change: a change is stored only if nobody else changed the
@@ -132,6 +139,9 @@ impl NewIncident {
             declared_at: self.declared_at,
             last_update_at: self.declared_at,
             resolved_at: None,
+            cadence: Cadence::Default,
+            last_reminded_at: None,
+            snoozed_until: None,
             roles: self.roles,
             version: 0,
         }
@@ -224,6 +234,9 @@ pub(crate) mod tests {
             declared_at: DateTime::from_timestamp(1_795_372_298, 0).expect("time"),
             last_update_at: DateTime::from_timestamp(1_795_372_298, 0).expect("time"),
             resolved_at: None,
+            cadence: Cadence::Default,
+            last_reminded_at: None,
+            snoozed_until: None,
             roles: vec![(Role::Coordinator, "U0ALICE".into())],
             version: 0,
         }

@@ -17,6 +17,7 @@
 //! - [`message`]: what the bot says — cards, topics, posts, replies — as Slack-agnostic blocks.
 //! - [`modal`]: the Declare and Update modals and what their submissions mean.
 //! - [`source`]: the message an incident was declared from (the shortcut), alerts included.
+//! - [`reminder`]: when an update is due and when the bot reminds — plain arithmetic on times.
 
 pub mod change;
 pub mod command;
@@ -24,6 +25,7 @@ pub mod incident;
 pub mod message;
 pub mod modal;
 pub mod mrkdwn;
+pub mod reminder;
 pub mod role;
 pub mod severity;
 pub mod slug;

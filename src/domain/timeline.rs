@@ -145,6 +145,21 @@ pub enum Entry {
     Joined {
         user: UserId,
     },
+    /// The update reminder was snoozed until then.
+    Snoozed {
+        until: DateTime<Utc>,
+    },
+    /// `/inc remind`: `off`, `default`, or an interval such as `15m`.
+    RemindersSet {
+        to: String,
+    },
+    /// The bot reminded the team to post an update, `late_seconds` after it was due.
+    Reminded {
+        #[serde(default)]
+        late_seconds: i64,
+    },
+    /// Nobody was coordinating ten minutes in: the bot said so.
+    Nudged {},
 }
 
 impl Entry {
@@ -174,6 +189,10 @@ impl Entry {
             Entry::PinEdited { .. } => "pin_edited",
             Entry::PinDeleted { .. } => "pin_deleted",
             Entry::Joined { .. } => "joined",
+            Entry::Snoozed { .. } => "snoozed",
+            Entry::RemindersSet { .. } => "reminders_set",
+            Entry::Reminded { .. } => "reminded",
+            Entry::Nudged { .. } => "nudged",
         }
     }
 
@@ -318,6 +337,12 @@ mod tests {
             },
             Entry::PinDeleted { ts: "3.4".into() },
             Entry::Joined { user: "U5".into() },
+            Entry::Snoozed {
+                until: DateTime::from_timestamp(1_800_000_000, 0).expect("time"),
+            },
+            Entry::RemindersSet { to: "15m".into() },
+            Entry::Reminded { late_seconds: 3 },
+            Entry::Nudged {},
         ]
     }
 

@@ -286,6 +286,62 @@ impl SlackApi {
         Ok(r.ts.to_string())
     }
 
+    /// `chat.postMessage` carrying Slack message metadata (`event_type` and a string payload), so
+    /// the post can be recognised later with [`SlackApi::find_marked`].
+    pub async fn post_marked(
+        &self,
+        channel: &str,
+        message: &Message,
+        event_type: &str,
+        payload: &[(&str, String)],
+    ) -> Result<String, SlackError> {
+        let session = self.client.open_session(&self.token);
+        let mut content = blocks::content(message);
+        content.metadata = Some(SlackMessageMetadata {
+            event_type: event_type.to_string(),
+            event_payload: Some(
+                payload
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+            ),
+        });
+        let req = SlackApiChatPostMessageRequest::new(channel.into(), content);
+        let r = self
+            .call("chat.postMessage", session.chat_post_message(&req))
+            .await?;
+        Ok(r.ts.to_string())
+    }
+
+    /// Whether one of the channel's latest messages carries metadata of `event_type` with every
+    /// pair of `payload` (`conversations.history`, newest 50).
+    pub async fn find_marked(
+        &self,
+        channel: &str,
+        event_type: &str,
+        payload: &[(&str, String)],
+    ) -> Result<bool, SlackError> {
+        let session = self.client.open_session(&self.token);
+        let req = SlackApiConversationsHistoryRequest::new()
+            .with_channel(channel.into())
+            .with_limit(50)
+            .with_include_all_metadata(true);
+        let r = self
+            .call("conversations.history", session.conversations_history(&req))
+            .await?;
+        Ok(r.messages.iter().any(|m| {
+            m.content.metadata.as_ref().is_some_and(|meta| {
+                meta.event_type == event_type
+                    && payload.iter().all(|(k, v)| {
+                        meta.event_payload
+                            .as_ref()
+                            .and_then(|p| p.get(*k))
+                            .is_some_and(|got| got == v)
+                    })
+            })
+        }))
+    }
+
     /// `chat.update`: replaces the bot's message `ts` with `message`.
     pub async fn update(
         &self,

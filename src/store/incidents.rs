@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::rows::{IncidentRow, RoleRow, select_incidents};
+use super::rows::{IncidentRow, RoleRow, cadence_ms, select_incidents};
 use super::{
-    ChangeRecord, Declaration, Declared, Recorded, Store, StoreError, Tx, duration_ms, jobs,
-    timeline, to_ms,
+    ChangeRecord, Declaration, Declared, NewJob, Recorded, Store, StoreError, Tx, duration_ms,
+    jobs, timeline, to_ms,
 };
 use crate::domain::change::RoleChange;
 use crate::domain::{Entry, Incident, IncidentId};
@@ -29,8 +29,8 @@ const INSERT_KEY: &str = "INSERT INTO idempotency_keys (key, incident_id, create
 const KEY_OWNER: &str = "SELECT incident_id FROM idempotency_keys WHERE key = $1";
 /// A change is stored only against the version it was decided on.
 const UPDATE_INCIDENT: &str = "UPDATE incidents SET status = $3, severity = $4, summary = $5, \
-     last_update_at = $6, resolved_at = $7, version = version + 1, updated_at = $8 \
-     WHERE id = $1 AND version = $2";
+     last_update_at = $6, resolved_at = $7, version = version + 1, updated_at = $8, \
+     reminder_ms = $9, snoozed_until = $10 WHERE id = $1 AND version = $2";
 const ROLES_OF: &str = "SELECT incident_id, role, user_id FROM role_assignments \
      WHERE incident_id = $1 AND to_at IS NULL ORDER BY role";
 const ROLES_OF_OPEN: &str = "SELECT r.incident_id, r.role, r.user_id FROM role_assignments r \
@@ -135,7 +135,12 @@ impl Store {
             return self.existing(other).await;
         }
         for job in &d.jobs {
-            jobs::insert(&mut tx, Some(id), job, now).await?;
+            let key = job
+                .key
+                .as_ref()
+                .map(|k| k.replace(super::NEW_INCIDENT, &id.to_string()));
+            let job = NewJob { key, ..job.clone() };
+            jobs::insert(&mut tx, Some(id), &job, now).await?;
         }
         tx.commit().await?;
         Ok(Declared::New(d.incident.stored(id, number)))
@@ -164,6 +169,8 @@ impl Store {
             .bind(to_ms(inc.last_update_at))
             .bind(inc.resolved_at.map(to_ms))
             .bind(to_ms(now))
+            .bind(cadence_ms(inc.cadence))
+            .bind(inc.snoozed_until.map(to_ms))
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -180,6 +187,9 @@ impl Store {
         }
         for job in &change.jobs {
             jobs::insert(&mut tx, Some(inc.id), job, now).await?;
+        }
+        for key in &change.cancel {
+            jobs::cancel(&mut tx, key, now).await?;
         }
         tx.commit().await?;
         Ok(Recorded::Applied)
@@ -219,6 +229,26 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         self.with_roles(row).await
+    }
+
+    /// Incidents resolved since `since` whose postmortem draft was never exported, by number.
+    pub async fn awaiting_postmortem(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Incident>, StoreError> {
+        let rows = sqlx::query_as::<_, IncidentRow>(select_incidents!(
+            "WHERE status = 'resolved' AND resolved_at >= $1 AND NOT EXISTS (SELECT 1 FROM \
+             timeline_events t WHERE t.incident_id = incidents.id AND t.kind = 'postmortem_exported') \
+             ORDER BY number"
+        ))
+        .bind(to_ms(since))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut incidents = Vec::with_capacity(rows.len());
+        for row in rows {
+            incidents.extend(self.with_roles(Some(row)).await?);
+        }
+        Ok(incidents)
     }
 
     /// Incidents not resolved or declined, by number.

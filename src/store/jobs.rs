@@ -69,6 +69,28 @@ const FINISH: &str = "UPDATE jobs SET \
      state = CASE WHEN state = 'pending' AND generation = $3 THEN $4 ELSE state END, \
      lease_owner = NULL, lease_until = NULL, last_error = $5, updated_at = $6 \
      WHERE id = $1 AND lease_owner = $2 RETURNING state";
+/// A job that runs again later: back to pending at `$4`, its attempts forgotten — unless it was
+/// re-armed (or cancelled) meanwhile.
+const RESCHEDULE: &str = "UPDATE jobs SET \
+     run_at = CASE WHEN state = 'pending' AND generation = $3 THEN $4 ELSE run_at END, \
+     attempt = CASE WHEN state = 'pending' AND generation = $3 THEN 0 ELSE attempt END, \
+     lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = $5 \
+     WHERE id = $1 AND lease_owner = $2 RETURNING generation";
+const CANCEL: &str = "UPDATE jobs SET state = 'cancelled', generation = generation + 1, \
+     updated_at = $2 WHERE key = $1 AND state = 'pending'";
+const CURRENT: &str = "SELECT COUNT(*) FROM jobs WHERE id = $1 AND lease_owner = $2 \
+     AND generation = $3 AND state = 'pending'";
+const RENEW: &str = "UPDATE jobs SET lease_until = $2 WHERE lease_owner = $1 AND state = 'pending'";
+const RELEASE_ALL: &str = "UPDATE jobs SET lease_owner = NULL, lease_until = NULL \
+     WHERE state = 'pending' AND lease_owner IS NOT NULL";
+/// When the earliest job a claim could take will be claimable: unleased, a lane's head, and its
+/// lane rested — the same conditions as the claim, so a worker sleeping until then never spins.
+const NEXT_DUE: &str = "SELECT MIN(CASE WHEN l.free_at > j.run_at THEN l.free_at ELSE j.run_at END) \
+     FROM jobs j LEFT JOIN lanes l ON l.name = j.lane \
+     WHERE j.state = 'pending' AND j.lease_until IS NULL AND (j.lane IS NULL OR NOT EXISTS \
+     (SELECT 1 FROM jobs e WHERE e.lane = j.lane AND e.state = 'pending' AND e.id < j.id))";
+const CANCEL_OTHER_DIGESTS: &str = "UPDATE jobs SET state = 'cancelled', generation = generation + 1, \
+     updated_at = $2 WHERE kind = 'digest' AND state = 'pending' AND key <> $1";
 const REST_LANE: &str = "INSERT INTO lanes (name, free_at) VALUES ($1, $2) \
      ON CONFLICT (name) DO UPDATE SET free_at = excluded.free_at";
 /// Back to the queue at `$4` — unless re-armed meanwhile, then at its re-armed time.
@@ -77,11 +99,25 @@ const RETRY: &str = "UPDATE jobs SET \
      lease_owner = NULL, lease_until = NULL, last_error = $5, updated_at = $6 \
      WHERE id = $1 AND lease_owner = $2 AND state = 'pending'";
 const COUNTS: &str = "SELECT state, COUNT(*) FROM jobs GROUP BY state";
+const UNFINISHED: &str = "SELECT COUNT(*) FROM jobs WHERE state = 'pending' \
+     AND (run_at <= $1 OR attempt > 0)";
 const UPDATE_CHANNEL: &str =
     "UPDATE incidents SET channel_id = $2, channel_name = $3, updated_at = $4 WHERE id = $1";
 const UPDATE_CARD: &str = "UPDATE incidents SET card_ts = $2, updated_at = $3 WHERE id = $1";
+const UPDATE_REMINDED: &str =
+    "UPDATE incidents SET last_reminded_at = $2, updated_at = $3 WHERE id = $1";
 const UPDATE_ANNOUNCEMENT: &str = "UPDATE incidents SET announcement_channel = $2, \
      announcement_ts = $3, updated_at = $4 WHERE id = $1";
+
+/// Cancels the pending job with `key`, if any; a worker running it is fenced off.
+pub(super) async fn cancel(tx: &mut Tx, key: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    sqlx::query(CANCEL)
+        .bind(key)
+        .bind(to_ms(now))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
 
 /// Enqueues `job` within a transaction, deduplicated by its key as `job.dedupe` says.
 pub(super) async fn insert(
@@ -203,6 +239,67 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Whether this process still holds `job`'s lease and nobody re-armed or cancelled it: the
+    /// last look before an irreversible Slack call (a reminder's post).
+    pub async fn job_is_current(&self, job: &Job) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar(CURRENT)
+            .bind(job.id)
+            .bind(job.lease_owner.as_str())
+            .bind(job.generation)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Extends every lease `owner` holds to `until` (the worker renews while its jobs run, so
+    /// leases can be short and a dead process's work is taken over soon).
+    pub async fn renew_leases(&self, owner: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(RENEW)
+            .bind(owner)
+            .bind(to_ms(until))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Releases every lease: for SQLite at startup, where the only process that could hold one
+    /// is a previous run of this one, now dead.
+    pub async fn release_all_leases(&self) -> Result<u64, StoreError> {
+        Ok(sqlx::query(RELEASE_ALL)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// When the earliest unleased pending job is due, if there is one.
+    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let ms: Option<i64> = sqlx::query_scalar(NEXT_DUE).fetch_one(&self.pool).await?;
+        ms.map(super::from_ms).transpose()
+    }
+
+    /// Makes `job` (a `digest` job) the only pending digest: each process enqueues the next slot
+    /// at startup, and a changed `DIGEST_CRON` leaves no stale slot behind.
+    pub async fn schedule_digest(&self, job: NewJob, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(CANCEL_OTHER_DIGESTS)
+            .bind(job.key.as_deref())
+            .bind(to_ms(now))
+            .execute(&mut *tx)
+            .await?;
+        insert(&mut tx, None, &job, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Pending jobs due by `now` or being retried: work under way, as opposed to work scheduled
+    /// for later (reminders, the nudge, the digest).
+    pub async fn unfinished_jobs(&self, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(UNFINISHED)
+            .bind(to_ms(now))
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     pub async fn job_counts(&self) -> Result<JobCounts, StoreError> {
         let rows: Vec<(String, i64)> = sqlx::query_as(COUNTS).fetch_all(&self.pool).await?;
         let mut counts = JobCounts::default();
@@ -231,6 +328,27 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Finished, StoreError> {
         let mut tx = self.pool.begin().await?;
+        if let (Some(at), "done") = (outcome.reschedule, state) {
+            let generation: Option<i64> = sqlx::query_scalar(RESCHEDULE)
+                .bind(job.id)
+                .bind(job.lease_owner.as_str())
+                .bind(job.generation)
+                .bind(to_ms(at))
+                .bind(to_ms(now))
+                .fetch_optional(&mut *tx)
+                .await?;
+            let finished = match generation {
+                None => {
+                    tx.rollback().await?;
+                    return Ok(Finished::LeaseLost);
+                }
+                Some(g) if g == job.generation => Finished::Yes,
+                Some(_) => Finished::Rearmed,
+            };
+            apply(&mut tx, job.incident_id, outcome, now).await?;
+            tx.commit().await?;
+            return Ok(finished);
+        }
         let after: Option<String> = sqlx::query_scalar(FINISH)
             .bind(job.id)
             .bind(job.lease_owner.as_str())
@@ -286,6 +404,10 @@ async fn apply(
                 .bind(id)
                 .bind(channel.as_str())
                 .bind(ts.as_str())
+                .bind(to_ms(now)),
+            IncidentChange::Reminded { at } => sqlx::query(UPDATE_REMINDED)
+                .bind(id)
+                .bind(to_ms(*at))
                 .bind(to_ms(now)),
         };
         query.execute(&mut **tx).await?;

@@ -131,13 +131,17 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// In the key of a job enqueued by a declaration, stands for the new incident's id (which the
+/// store assigns): `incident:{incident}:reminder` becomes `incident:42:reminder`.
+pub const NEW_INCIDENT: &str = "{incident}";
+
 /// A declaration to record, atomically, with what the bot must do next.
 #[derive(Debug, Clone)]
 pub struct Declaration {
     /// The Slack payload's idempotency key (`slash:<trigger_id>`, `view:<view id>`, …).
     pub key: String,
     pub incident: NewIncident,
-    /// Jobs to enqueue for the new incident (the first saga step).
+    /// Jobs to enqueue for the new incident (the first saga step); see [`NEW_INCIDENT`].
     pub jobs: Vec<NewJob>,
     /// The same person declaring the same title at the same severity within this window gets the
     /// incident they already declared (a retried command), not a second one.
@@ -163,6 +167,8 @@ pub struct ChangeRecord {
     pub entries: Vec<Entry>,
     pub roles: Vec<RoleChange>,
     pub jobs: Vec<NewJob>,
+    /// Keys of pending jobs the change makes moot (the reminder of a resolved incident).
+    pub cancel: Vec<String>,
 }
 
 /// What [`Store::record`] did.
@@ -220,9 +226,21 @@ pub struct Job {
 /// A change a completed step makes to its incident: facts learned from Slack.
 #[derive(Debug, Clone, PartialEq)]
 pub enum IncidentChange {
-    Channel { id: String, name: String },
-    CardPosted { ts: String },
-    Announced { channel: String, ts: String },
+    Channel {
+        id: String,
+        name: String,
+    },
+    CardPosted {
+        ts: String,
+    },
+    Announced {
+        channel: String,
+        ts: String,
+    },
+    /// The update reminder was posted then.
+    Reminded {
+        at: DateTime<Utc>,
+    },
 }
 
 /// What a finished job achieved: applied in the same transaction that finishes it.
@@ -232,6 +250,9 @@ pub struct Outcome {
     pub follow_ups: Vec<NewJob>,
     /// Timeline entries by the bot itself.
     pub events: Vec<Entry>,
+    /// Instead of being done, the job stays pending and runs again then (a reminder's next
+    /// time) — unless it was re-armed meanwhile, when the re-armed time stands.
+    pub reschedule: Option<DateTime<Utc>>,
 }
 
 /// How finishing a job went.

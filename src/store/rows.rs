@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::{RoleAssignment, StoreError, from_ms};
 use crate::domain::incident::SourceRef;
+use crate::domain::reminder::Cadence;
 use crate::domain::{Entry, Incident, Role, Severity, Status, TimelineEvent};
 
 /// `SELECT <every incident column> FROM incidents <tail>`, as one static string. `private` is
@@ -18,7 +19,7 @@ macro_rules! select_incidents {
             "CASE WHEN private THEN 1 ELSE 0 END AS private, summary, channel_id, channel_name, ",
             "card_ts, announcement_channel, announcement_ts, declared_by, declared_at, ",
             "last_update_at, resolved_at, version, impact, source_channel, source_ts, ",
-            "source_link FROM incidents ",
+            "source_link, reminder_ms, last_reminded_at, snoozed_until FROM incidents ",
             $tail
         )
     };
@@ -48,6 +49,9 @@ pub(super) struct IncidentRow {
     source_channel: Option<String>,
     source_ts: Option<String>,
     source_link: Option<String>,
+    reminder_ms: Option<i64>,
+    last_reminded_at: Option<i64>,
+    snoozed_until: Option<i64>,
 }
 
 impl IncidentRow {
@@ -84,9 +88,25 @@ impl IncidentRow {
             declared_at: from_ms(self.declared_at)?,
             last_update_at: from_ms(self.last_update_at)?,
             resolved_at: self.resolved_at.map(from_ms).transpose()?,
+            cadence: match self.reminder_ms {
+                None => Cadence::Default,
+                Some(0) => Cadence::Off,
+                Some(ms) => Cadence::Every(chrono::Duration::milliseconds(ms)),
+            },
+            last_reminded_at: self.last_reminded_at.map(from_ms).transpose()?,
+            snoozed_until: self.snoozed_until.map(from_ms).transpose()?,
             roles,
             version: self.version,
         })
+    }
+}
+
+/// How a cadence is stored: see [`IncidentRow`]'s `reminder_ms`.
+pub(super) fn cadence_ms(cadence: Cadence) -> Option<i64> {
+    match cadence {
+        Cadence::Default => None,
+        Cadence::Off => Some(0),
+        Cadence::Every(every) => Some(every.num_milliseconds().max(1)),
     }
 }
 

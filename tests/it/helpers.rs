@@ -100,6 +100,8 @@ pub struct TestApp {
     pub db: TestDb,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), StartupError>>>,
+    /// The running bot's clock.
+    pub clock: Arc<dyn Clock>,
     /// More processes sharing the database and the workspace (PostgreSQL only).
     replicas: Vec<Running>,
 }
@@ -131,8 +133,10 @@ pub async fn spawn_app_configured(
     let db = test_db().await;
     let overrides: Vec<(&'static str, String)> =
         overrides.iter().map(|(k, v)| (*k, v.to_string())).collect();
-    let (store, stop, task) = launch(&sim, &db, &overrides, Arc::new(SystemClock)).await;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (store, stop, task) = launch(&sim, &db, &overrides, clock.clone()).await;
     TestApp {
+        clock,
         sim,
         overrides,
         store,
@@ -176,7 +180,8 @@ async fn launch(
 impl TestApp {
     /// Starts the bot again (after [`TestApp::crash`] or [`TestApp::stop`]) with `clock`.
     pub async fn restart(&mut self, clock: Arc<dyn Clock>) {
-        let (store, stop, task) = launch(&self.sim, &self.db, &self.overrides, clock).await;
+        let (store, stop, task) = launch(&self.sim, &self.db, &self.overrides, clock.clone()).await;
+        self.clock = clock;
         self.store = store;
         self.stop = Some(stop);
         self.task = Some(task);
@@ -269,17 +274,23 @@ impl TestApp {
             .collect()
     }
 
-    /// Waits until every job has finished (done or failed).
+    /// Waits until every job due by now, or being retried, has finished (done or failed); jobs
+    /// scheduled for later (reminders, the nudge, the digest) are left waiting.
     pub async fn settle(&self) {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let counts = self.store.job_counts().await.expect("job counts");
-            if counts.pending == 0 {
+            let due = self
+                .store
+                .unfinished_jobs(self.clock.now())
+                .await
+                .expect("due jobs");
+            if due == 0 {
                 return;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "jobs still pending after {WAIT:?}: {counts:?}"
+                "{due} jobs still under way after {WAIT:?}: {:?}",
+                self.store.job_counts().await
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

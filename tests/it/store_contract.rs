@@ -170,6 +170,7 @@ async fn story(s: Store) {
             to: Some("U0BOB".into()),
         }],
         jobs: vec![new_job("post", Some("slash:C1:0:post"), t(40))],
+        cancel: Vec::new(),
     };
     assert_eq!(
         s.record(change("slash:C1", fixing.clone()), t(40))
@@ -226,6 +227,7 @@ async fn story(s: Store) {
             to: Some("U0BOB".into()),
         }],
         jobs: Vec::new(),
+        cancel: Vec::new(),
     };
     assert_eq!(
         s.record(handover, t(50)).await.expect("handover"),
@@ -310,6 +312,7 @@ async fn story(s: Store) {
             name: "inc-1-checkout-is-down".into(),
             adopted: false,
         }],
+        reschedule: None,
     };
     assert_eq!(
         s.complete_job(&job, outcome.clone(), t(702))
@@ -398,6 +401,7 @@ async fn story(s: Store) {
             step: "invite".into(),
             error: "channel_not_found".into(),
         }],
+        reschedule: None,
     };
     assert_eq!(
         s.fail_job(&again, "channel_not_found", report, t(901))
@@ -444,6 +448,7 @@ async fn enqueue(s: &Store, incident: i64, jobs: Vec<NewJob>, at: DateTime<Utc>)
         entries: Vec::new(),
         roles: Vec::new(),
         jobs,
+        cancel: Vec::new(),
     };
     assert_eq!(
         s.record(record, at).await.expect("record"),

@@ -21,6 +21,7 @@ pub mod args;
 mod general;
 mod lifecycle;
 mod reading;
+mod reminders;
 mod response;
 mod roles;
 mod writing;
@@ -100,6 +101,7 @@ pub static COMMANDS: &[&Spec] = &[
     &writing::NOTE,
     &writing::FOLLOWUP,
     &reading::FOLLOWUPS,
+    &reminders::REMIND,
     &lifecycle::RESOLVE,
     &lifecycle::DECLINE,
     &lifecycle::REOPEN,
@@ -181,6 +183,10 @@ pub enum Problem {
     },
     /// Text made only of invisible characters (spaces, zero-width and direction marks).
     NoVisibleText(&'static str),
+    /// Not a duration such as `15m` or `1h`.
+    NotAnInterval(String),
+    /// A reminder interval shorter than a minute or longer than a week.
+    IntervalOutOfRange(String),
     /// `/inc update resolved …`: resolving and declining have commands of their own.
     UseOwnCommand {
         status: super::Status,
@@ -302,6 +308,16 @@ impl fmt::Display for Problem {
                 escape(word)
             ),
             Problem::Unexpected(word) => write!(f, "`{}` was not expected there.", escape(word)),
+            Problem::NotAnInterval(word) => write!(
+                f,
+                "`{}` is not an interval: use a duration such as `15m` or `1h`, or `off`, or `default`.",
+                escape(word)
+            ),
+            Problem::IntervalOutOfRange(word) => write!(
+                f,
+                "Reminders can come every minute at most and every week at least, not every `{}`.",
+                escape(word)
+            ),
             Problem::TooLong { what, chars, max } => {
                 write!(f, "That {what} is {chars} characters; keep it to {max}.")
             }

@@ -161,6 +161,20 @@ fn commands_parse_as_documented() {
             change(Change::Decline(Some("flapping check".into()))),
         ),
         ("reopen", change(Change::Reopen)),
+        (
+            "remind 15m",
+            change(Change::Remind(crate::domain::reminder::Cadence::Every(
+                chrono::Duration::minutes(15),
+            ))),
+        ),
+        (
+            "remind OFF",
+            change(Change::Remind(crate::domain::reminder::Cadence::Off)),
+        ),
+        (
+            "remind default",
+            change(Change::Remind(crate::domain::reminder::Cadence::Default)),
+        ),
     ];
     for (text, expected) in cases {
         assert_eq!(parsed(text), Ok(expected), "{text:?}");
@@ -278,6 +292,19 @@ fn malformed_commands_are_rejected_with_the_right_problem() {
             },
         ),
         ("reopen please".into(), Problem::Unexpected("please".into())),
+        (
+            "remind".into(),
+            Problem::Missing("an interval, `off` or `default`"),
+        ),
+        ("remind soon".into(), Problem::NotAnInterval("soon".into())),
+        (
+            "remind 10s".into(),
+            Problem::IntervalOutOfRange("10s".into()),
+        ),
+        (
+            "remind 30d".into(),
+            Problem::IntervalOutOfRange("30d".into()),
+        ),
     ];
     for (text, expected) in cases {
         assert_eq!(problem(&text), expected, "{text:?}");

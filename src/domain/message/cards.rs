@@ -40,8 +40,9 @@ fn status_label(status: Status) -> String {
     }
 }
 
-/// The card posted and pinned in the incident channel, kept up to date in place.
-pub fn incident_card(incident: &Incident) -> Message {
+/// The card posted and pinned in the incident channel, kept up to date in place. `due` is when
+/// the next update is due (`None`: reminders are off or it is closed).
+pub fn incident_card(incident: &Incident, due: Option<DateTime<Utc>>) -> Message {
     let mut blocks = vec![
         Block::Header(truncate_chars(
             &format!("{} · {}", incident.reference(), incident.title),
@@ -88,6 +89,9 @@ pub fn incident_card(incident: &Incident) -> Message {
     );
     if incident.last_update_at > incident.declared_at {
         context.push_str(&format!(" · last update {}", when(incident.last_update_at)));
+    }
+    if let Some(due) = due {
+        context.push_str(&format!(" · next update due {}", when(due)));
     }
     blocks.push(Block::Context(context));
     if !incident.status.is_terminal() {
@@ -160,8 +164,8 @@ pub fn announcement(incident: &Incident) -> Message {
     }
 }
 
-/// `/inc status`: the incident at a glance.
-pub fn status_card(incident: &Incident, now: DateTime<Utc>) -> String {
+/// `/inc status`: the incident at a glance. `due` is when the next update is due.
+pub fn status_card(incident: &Incident, due: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     let mut out = format!(
         "{}\n*{}* · *{}* · ",
         headline(incident),
@@ -185,10 +189,75 @@ pub fn status_card(incident: &Incident, now: DateTime<Utc>) -> String {
     } else {
         out.push_str("\nNo update posted yet: `/inc update &lt;text&gt;`");
     }
+    match due {
+        Some(due) if due >= now => {
+            out.push_str(&format!(" · next due in {}", span(due - now)));
+        }
+        Some(due) => out.push_str(&format!(" · next one overdue by {}", span(now - due))),
+        None if !incident.status.is_terminal() => out.push_str(" · reminders are off"),
+        None => {}
+    }
     if let Some(channel) = &incident.channel_id {
         out.push_str(&format!(" · {}", mrkdwn::channel(channel)));
     }
     out
+}
+
+/// The daily digest in the announce channel: open incidents, and resolved ones whose postmortem
+/// is still to be written. Private incidents are never in it.
+pub fn digest(open: &[Incident], awaiting_postmortem: &[Incident], now: DateTime<Utc>) -> Message {
+    let open: Vec<&Incident> = open.iter().filter(|i| !i.private).collect();
+    let waiting: Vec<&Incident> = awaiting_postmortem.iter().filter(|i| !i.private).collect();
+    let mut text = String::from(":newspaper: *Incident digest*");
+    if open.is_empty() && waiting.is_empty() {
+        text.push_str(
+            "\nNo open incidents, and every resolved one has its postmortem. :white_check_mark:",
+        );
+        return Message::text(text);
+    }
+    let mut sorted = open.clone();
+    sorted.sort_by_key(|i| (i.severity, i.number));
+    if !sorted.is_empty() {
+        text.push_str(&format!("\n*Open* ({})", sorted.len()));
+    }
+    for i in sorted {
+        text.push_str(&format!(
+            "\n• *{}* · {} · {} — {}",
+            i.reference(),
+            i.severity,
+            i.status,
+            escape(&i.title)
+        ));
+        if let Some(channel) = &i.channel_id {
+            text.push_str(&format!(" · {}", mrkdwn::channel(channel)));
+        }
+        match i.holder(Role::Coordinator) {
+            Some(c) => text.push_str(&format!(" · coordinator {}", mrkdwn::user(c))),
+            None => text.push_str(" · *nobody coordinating*"),
+        }
+        text.push_str(&format!(" · open {}", span(now - i.declared_at)));
+    }
+    if !waiting.is_empty() {
+        text.push_str(&format!(
+            "\n*Resolved, postmortem not written yet* ({})",
+            waiting.len()
+        ));
+    }
+    for i in waiting {
+        text.push_str(&format!(
+            "\n• *{}* · {} — {}",
+            i.reference(),
+            i.severity,
+            escape(&i.title)
+        ));
+        if let Some(at) = i.resolved_at {
+            text.push_str(&format!(" · resolved {}", when(at)));
+        }
+        if let Some(channel) = &i.channel_id {
+            text.push_str(&format!(" · {}", mrkdwn::channel(channel)));
+        }
+    }
+    Message::text(text)
 }
 
 /// `Coordinator <@A> · Operator _unassigned_ · Comms <@C>`.

@@ -64,6 +64,8 @@ pub mod actions {
     pub const POST_UPDATE: &str = "post_update";
     /// Takes the coordinator role (on the call to the coordinator group).
     pub const TAKE_COORDINATOR: &str = "take_coordinator";
+    /// Snoozes the update reminder (on the reminder).
+    pub const SNOOZE: &str = "snooze";
 }
 
 impl Message {

@@ -262,6 +262,76 @@ pub fn already_declared_from(incident: &Incident) -> String {
     )
 }
 
+/// Who a reminder mentions: the comms holder, else the coordinator, else the declarer.
+pub fn reminded(incident: &Incident) -> &str {
+    incident
+        .holder(Role::Comms)
+        .or_else(|| incident.holder(Role::Coordinator))
+        .unwrap_or(&incident.declared_by)
+}
+
+/// The update reminder, with **Post update** and **Snooze 30m**. `since` is how long ago the last
+/// update was; `late`, how far past its time the reminder comes, when it is noticeably late.
+pub fn reminder_post(
+    incident: &Incident,
+    since: chrono::Duration,
+    late: Option<chrono::Duration>,
+) -> Message {
+    let mut text = format!(
+        ":alarm_clock: {} — no update on {} for {}. The people waiting for news are owed one.",
+        mrkdwn::user(reminded(incident)),
+        headline(incident),
+        span(since)
+    );
+    if let Some(late) = late {
+        text.push_str(&format!(
+            "\n_This reminder comes {} late: the bot was not running or was behind._",
+            span(late)
+        ));
+    }
+    let id = incident.id.to_string();
+    Message {
+        blocks: vec![
+            Block::Section(text.clone()),
+            Block::Actions(vec![
+                Button {
+                    text: "Post update".into(),
+                    action_id: actions::POST_UPDATE.into(),
+                    value: id.clone(),
+                    primary: true,
+                },
+                Button {
+                    text: "Snooze 30m".into(),
+                    action_id: actions::SNOOZE.into(),
+                    value: id,
+                    primary: false,
+                },
+            ]),
+        ],
+        text,
+    }
+}
+
+/// What a reminder becomes once snoozed (its buttons go).
+pub fn reminder_snoozed(incident: &Incident, by: &str) -> Message {
+    Message::text(format!(
+        ":zzz: {} snoozed the update reminder for {} by 30 minutes.",
+        mrkdwn::user(by),
+        incident.reference()
+    ))
+}
+
+/// The one nudge when nobody coordinates ten minutes in; pings the coordinator group if any.
+pub fn nudge_post(incident: &Incident, group: Option<&str>) -> Message {
+    let ping = group
+        .map(|g| format!("{} ", mrkdwn::group(g)))
+        .unwrap_or_default();
+    Message::text(format!(
+        ":wave: {ping}Nobody is coordinating {} yet — `/inc coordinator me` takes it.",
+        headline(incident)
+    ))
+}
+
 /// Told to someone whose modal could not be opened (Slack gives 3 seconds to open one).
 pub fn modal_failed(error: &str) -> String {
     format!(

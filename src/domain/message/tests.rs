@@ -56,7 +56,7 @@ fn everything_said(inc: &Incident, free: &str) -> Vec<String> {
         declared_reply(inc),
         already_declared_reply(inc),
         incident_list(std::slice::from_ref(inc), "U0ALICE", &Default::default()),
-        status_card(inc, now),
+        status_card(inc, Some(now), now),
         roles_list(inc),
         followups_list(inc, &timeline),
         not_in_incident_channel("update", &[inc]),
@@ -67,7 +67,7 @@ fn everything_said(inc: &Incident, free: &str) -> Vec<String> {
         role_released(Role::Comms, "U0BOB", "U0ALICE"),
     ];
     for m in [
-        incident_card(inc),
+        incident_card(inc, Some(inc.declared_at)),
         announcement(inc),
         update_post(inc, "U0ALICE", Some(Status::Fixing), free),
         escalation(inc, "<@U0DBA>", "U0ALICE", Some(free)),
@@ -132,7 +132,7 @@ fn free_text_keeps_the_people_its_author_mentioned() {
 
 #[test]
 fn the_card_names_the_roles_and_who_declared() {
-    let card = incident_card(&sample(7));
+    let card = incident_card(&sample(7), None);
     assert_eq!(
         card.blocks[0],
         Block::Header("INC-7 · Checkout is down".into())
@@ -171,7 +171,7 @@ fn cards_show_a_closed_incident_as_closed() {
         "{}",
         announced.text
     );
-    let Block::Fields(fields) = &incident_card(&inc).blocks[1] else {
+    let Block::Fields(fields) = &incident_card(&inc, None).blocks[1] else {
         panic!("fields")
     };
     assert!(fields.contains(&"*Status*\n:white_check_mark: resolved".to_string()));
@@ -182,15 +182,20 @@ fn the_status_card_tells_age_roles_and_the_last_update() {
     let mut inc = sample(4);
     inc.roles.push((Role::Operator, "U0BOB".into()));
     let now = inc.declared_at + chrono::Duration::minutes(125);
-    let card = status_card(&inc, now);
+    let card = status_card(&inc, Some(now + chrono::Duration::minutes(5)), now);
     assert_eq!(
         card,
         "*INC-4* — Checkout is down\n*SEV1* · *investigating* · open 2 h 5 min\n\
          Coordinator <@U0ALICE> · Operator <@U0BOB> · Comms _unassigned_\n\
-         No update posted yet: `/inc update &lt;text&gt;` · <#C0INC>"
+         No update posted yet: `/inc update &lt;text&gt;` · next due in 5 min · <#C0INC>"
     );
     inc.last_update_at = inc.declared_at + chrono::Duration::minutes(100);
-    assert!(status_card(&inc, now).contains("\nLast update 25 min ago"));
+    let overdue = status_card(&inc, Some(now - chrono::Duration::minutes(3)), now);
+    assert!(
+        overdue.contains("\nLast update 25 min ago · next one overdue by 3 min"),
+        "{overdue}"
+    );
+    assert!(status_card(&inc, None, now).contains(" · reminders are off"));
 }
 
 #[test]
@@ -253,7 +258,7 @@ fn an_in_channel_command_elsewhere_says_where_to_use_it() {
 
 #[test]
 fn messages_round_trip_through_job_payloads() {
-    let card = incident_card(&sample(1));
+    let card = incident_card(&sample(1), None);
     let json = serde_json::to_value(&card).expect("json");
     let back: Message = serde_json::from_value(json).expect("message");
     assert_eq!(back, card);

@@ -1,0 +1,213 @@
+//! When the people waiting for news are owed an update, and when the bot reminds the incident's
+//! team of it — the one promise the process makes, written as plain arithmetic on times.
+//!
+//! - The **interval** is `REMINDER_INTERVAL` (30 minutes), or the severity's own
+//!   (`REMINDER_INTERVAL_SEV1`, …), or `REMINDER_INTERVAL_MONITORING` (4 hours) while the incident
+//!   is monitoring — or what `/inc remind` set for this incident; `/inc remind off` pauses it.
+//! - The next **update is due** one interval after the last update (the declaration counts as
+//!   the first), or when a snooze ends if that is later. Resolved and declined incidents owe none.
+//! - The next **reminder** fires when the update is due — and, once reminded, not again before
+//!   another interval: after downtime an overdue reminder fires once and the cadence restarts
+//!   from then, never a burst.
+//!
+//! A coordinator **nudge** comes once, [`NUDGE_AFTER`] the declaration, if nobody coordinates.
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
+use super::{Incident, Severity, Status};
+
+/// How long "Snooze 30m" defers the reminder.
+pub const SNOOZE: Duration = Duration::minutes(30);
+/// When an incident nobody coordinates gets its one nudge.
+pub const NUDGE_AFTER: Duration = Duration::minutes(10);
+/// A reminder this much past its time says it is late (the bot was down or behind).
+pub const LATE: Duration = Duration::minutes(1);
+/// The shortest and longest interval `/inc remind` accepts.
+pub const MIN_INTERVAL: Duration = Duration::minutes(1);
+pub const MAX_INTERVAL: Duration = Duration::days(7);
+
+/// How often an incident is reminded, as configured for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cadence {
+    /// The configured interval for its severity and status.
+    #[default]
+    Default,
+    /// `/inc remind 15m`.
+    Every(Duration),
+    /// `/inc remind off`.
+    Off,
+}
+
+/// The configured intervals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// `REMINDER_INTERVAL`.
+    pub every: Duration,
+    /// `REMINDER_INTERVAL_SEV<N>`, where set.
+    pub by_severity: Vec<(Severity, Duration)>,
+    /// `REMINDER_INTERVAL_MONITORING`.
+    pub monitoring: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            every: Duration::minutes(30),
+            by_severity: Vec::new(),
+            monitoring: Duration::hours(4),
+        }
+    }
+}
+
+impl Policy {
+    /// The interval between updates `incident` is owed now; `None` when it owes none.
+    pub fn interval(&self, incident: &Incident) -> Option<Duration> {
+        if incident.status.is_terminal() {
+            return None;
+        }
+        match incident.cadence {
+            Cadence::Off => None,
+            Cadence::Every(every) => Some(every),
+            Cadence::Default if incident.status == Status::Monitoring => Some(self.monitoring),
+            Cadence::Default => Some(
+                self.by_severity
+                    .iter()
+                    .find(|(sev, _)| *sev == incident.severity)
+                    .map_or(self.every, |(_, every)| *every),
+            ),
+        }
+    }
+
+    /// When the next update is due.
+    pub fn update_due(&self, incident: &Incident) -> Option<DateTime<Utc>> {
+        let due = incident.last_update_at + self.interval(incident)?;
+        Some(match incident.snoozed_until {
+            Some(until) if until > due => until,
+            _ => due,
+        })
+    }
+
+    /// When the next reminder fires: when the update is due, but not within an interval of the
+    /// last reminder.
+    pub fn next_reminder(&self, incident: &Incident) -> Option<DateTime<Utc>> {
+        let due = self.update_due(incident)?;
+        let interval = self.interval(incident)?;
+        Some(match incident.last_reminded_at {
+            Some(reminded) if reminded + interval > due => reminded + interval,
+            _ => due,
+        })
+    }
+}
+
+/// The first digest time strictly after `after`, with `schedule` read in `tz` (so `9:00 Mon-Fri`
+/// is 9:00 local time in winter and in summer).
+pub fn next_digest(
+    schedule: &cron::Schedule,
+    tz: Tz,
+    after: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    schedule
+        .after(&after.with_timezone(&tz))
+        .next()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::incident::tests::sample;
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        sample(1).declared_at + Duration::minutes(minutes)
+    }
+
+    fn policy() -> Policy {
+        Policy {
+            every: Duration::minutes(30),
+            by_severity: vec![(Severity::parse("1", 3).expect("sev"), Duration::minutes(15))],
+            monitoring: Duration::hours(4),
+        }
+    }
+
+    #[test]
+    fn the_interval_follows_severity_status_and_the_incidents_own_setting() {
+        let mut inc = sample(1); // SEV1
+        let p = policy();
+        assert_eq!(p.interval(&inc), Some(Duration::minutes(15)));
+        inc.severity = Severity::parse("2", 3).expect("sev");
+        assert_eq!(p.interval(&inc), Some(Duration::minutes(30)));
+        inc.status = Status::Monitoring;
+        assert_eq!(p.interval(&inc), Some(Duration::hours(4)));
+        inc.cadence = Cadence::Every(Duration::minutes(5));
+        assert_eq!(p.interval(&inc), Some(Duration::minutes(5)));
+        inc.cadence = Cadence::Off;
+        assert_eq!(p.interval(&inc), None);
+        inc.cadence = Cadence::Default;
+        for closed in [Status::Resolved, Status::Declined] {
+            inc.status = closed;
+            assert_eq!(p.interval(&inc), None, "{closed}");
+        }
+    }
+
+    #[test]
+    fn an_update_is_due_an_interval_after_the_last_one_or_when_a_snooze_ends() {
+        let mut inc = sample(1);
+        inc.severity = Severity::parse("2", 3).expect("sev");
+        let p = policy();
+        assert_eq!(
+            p.update_due(&inc),
+            Some(at(30)),
+            "the declaration is the first update"
+        );
+        inc.last_update_at = at(20);
+        assert_eq!(p.update_due(&inc), Some(at(50)));
+        inc.snoozed_until = Some(at(65));
+        assert_eq!(p.update_due(&inc), Some(at(65)));
+        inc.snoozed_until = Some(at(40));
+        assert_eq!(
+            p.update_due(&inc),
+            Some(at(50)),
+            "a snooze never brings it forward"
+        );
+    }
+
+    #[test]
+    fn the_digest_keeps_local_time_across_a_daylight_saving_change() {
+        use std::str::FromStr;
+        let schedule = cron::Schedule::from_str("0 0 9 * * Mon-Fri").expect("cron");
+        let berlin: Tz = "Europe/Berlin".parse().expect("tz");
+        let utc = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .expect("time")
+                .with_timezone(&Utc)
+        };
+        // Friday 27 March 2026, 09:00 CET is 08:00 UTC; the clocks go forward on Sunday the 29th,
+        // so Monday's 09:00 CEST is 07:00 UTC.
+        let friday = next_digest(&schedule, berlin, utc("2026-03-27T07:30:00Z"));
+        assert_eq!(friday, Some(utc("2026-03-27T08:00:00Z")));
+        let monday = next_digest(&schedule, berlin, utc("2026-03-27T08:00:00Z"));
+        assert_eq!(
+            monday,
+            Some(utc("2026-03-30T07:00:00Z")),
+            "the weekend is skipped"
+        );
+    }
+
+    #[test]
+    fn once_reminded_the_next_reminder_is_an_interval_later_never_a_burst() {
+        let mut inc = sample(1);
+        inc.severity = Severity::parse("2", 3).expect("sev");
+        let p = policy();
+        assert_eq!(p.next_reminder(&inc), Some(at(30)));
+        // Three hours of downtime: the overdue reminder fires once at 3 h 10 min…
+        inc.last_reminded_at = Some(at(190));
+        // …and the next one is an interval after it, not "every 30 minutes since".
+        assert_eq!(p.next_reminder(&inc), Some(at(220)));
+        // An update resets everything from itself.
+        inc.last_update_at = at(200);
+        assert_eq!(p.next_reminder(&inc), Some(at(230)));
+        inc.status = Status::Resolved;
+        assert_eq!(p.next_reminder(&inc), None);
+    }
+}
