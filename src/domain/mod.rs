@@ -16,6 +16,7 @@ pub mod command;
 pub mod incident;
 pub mod message;
 pub mod mrkdwn;
+pub mod postmortem;
 pub mod role;
 pub mod severity;
 pub mod slug;
