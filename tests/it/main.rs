@@ -7,6 +7,7 @@ mod commands;
 mod declare;
 mod demo;
 mod helpers;
+mod postmortem_golden;
 mod replicas;
 mod startup;
 mod store_contract;
