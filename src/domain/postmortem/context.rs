@@ -5,13 +5,14 @@
 //! template gets what people typed and decides (one line, several lines, a Mermaid name). The one
 //! exception is `text_md`, Markdown built from Slack markup, marked safe.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Datelike, Offset, SecondsFormat, TimeDelta, Timelike, Utc, Weekday};
+use chrono_tz::{OffsetName, Tz};
 use minijinja::Value;
 use minijinja::context;
 use minijinja::value::{DynObject, Enumerator, Object, ObjectRepr};
@@ -20,15 +21,12 @@ use super::markdown::slack_to_markdown;
 use super::{Entry, Person, Pin, PostmortemInput};
 
 /// An instant shown in the team's zone. Attributes are formatted when a template asks for them,
-/// so the thousands of timeline times cost nothing until printed.
+/// by hand rather than with strftime patterns: a large timeline prints thousands of them.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Time {
     pub(super) utc: DateTime<Utc>,
-    tz: Tz,
+    local: DateTime<Tz>,
 }
-
-/// How a time prints: `2026-03-28 23:10 CET`.
-pub(super) const LOCAL: &str = "%Y-%m-%d %H:%M %Z";
 
 const TIME_KEYS: &[&str] = &[
     "local",
@@ -43,20 +41,103 @@ const TIME_KEYS: &[&str] = &[
 ];
 
 impl Time {
+    fn new(utc: DateTime<Utc>, tz: Tz) -> Time {
+        Time {
+            utc,
+            local: utc.with_timezone(&tz),
+        }
+    }
+
     fn value(utc: DateTime<Utc>, tz: Tz) -> Value {
-        Value::from_object(Time { utc, tz })
+        Value::from_object(Time::new(utc, tz))
     }
 
     /// Formats with a strftime pattern in the zone; `None` if the pattern is invalid (chrono
     /// reports that as a formatting error, which `to_string` would turn into a panic).
-    fn to_local(self) -> String {
-        self.format(LOCAL).unwrap_or_default()
-    }
-
     pub(super) fn format(&self, pattern: &str) -> Option<String> {
         let mut out = String::new();
-        write!(out, "{}", self.utc.with_timezone(&self.tz).format(pattern)).ok()?;
+        write!(out, "{}", self.local.format(pattern)).ok()?;
         Some(out)
+    }
+
+    /// `2026-03-28`
+    fn date(&self) -> String {
+        let mut out = String::with_capacity(10);
+        self.push_date(&mut out);
+        out
+    }
+
+    /// `23:10`
+    fn time(&self) -> String {
+        let mut out = String::with_capacity(5);
+        self.push_time(&mut out);
+        out
+    }
+
+    // Digits pushed by hand: `format!` costs more than the rest of a timeline line.
+    fn push_date(&self, out: &mut String) {
+        let year = self.local.year();
+        if (0..=9999).contains(&year) {
+            push_digits(out, year as u32, 4);
+        } else {
+            out.push_str(&year.to_string());
+        }
+        out.push('-');
+        push_digits(out, self.local.month(), 2);
+        out.push('-');
+        push_digits(out, self.local.day(), 2);
+    }
+
+    fn push_time(&self, out: &mut String) {
+        push_digits(out, self.local.hour(), 2);
+        out.push(':');
+        push_digits(out, self.local.minute(), 2);
+    }
+
+    /// `2026-03-28 23:10`: Mermaid's `YYYY-MM-DD HH:mm`.
+    fn gantt(&self) -> String {
+        let mut out = String::with_capacity(16);
+        self.push_date(&mut out);
+        out.push(' ');
+        self.push_time(&mut out);
+        out
+    }
+
+    /// The zone's abbreviation (`CET`), or the offset (`+03`, `+0530`) where the zone has none —
+    /// as `%Z` prints it, without chrono-tz's assertion on offsets with seconds.
+    fn zone(&self) -> String {
+        match self.local.offset().abbreviation() {
+            Some(name) => name.to_string(),
+            None => {
+                let (sign, hours, minutes) = self.offset_parts();
+                if minutes == 0 {
+                    format!("{sign}{hours:02}")
+                } else {
+                    format!("{sign}{hours:02}{minutes:02}")
+                }
+            }
+        }
+    }
+
+    /// `+01:00`
+    fn offset(&self) -> String {
+        let (sign, hours, minutes) = self.offset_parts();
+        format!("{sign}{hours:02}:{minutes:02}")
+    }
+
+    fn offset_parts(&self) -> (char, i32, i32) {
+        let seconds = self.local.offset().fix().local_minus_utc();
+        let sign = if seconds < 0 { '-' } else { '+' };
+        let minutes = seconds.abs() / 60;
+        (sign, minutes / 60, minutes % 60)
+    }
+
+    /// `2026-03-28 23:10 CET`: how a time prints.
+    fn to_local(self) -> String {
+        let mut out = self.gantt();
+        out.push(' ');
+        out.push_str(&self.zone());
+        out
     }
 }
 
@@ -66,24 +147,20 @@ impl Object for Time {
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        let pattern = match key.as_str()? {
-            "local" => LOCAL,
-            "date" => "%Y-%m-%d",
-            "time" => "%H:%M",
-            "zone" => "%Z",
-            "offset" => "%:z",
-            "weekday" => "%A",
-            "gantt" => "%Y-%m-%d %H:%M",
-            "utc" => {
-                return Some(Value::from(
-                    self.utc.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                ));
-            }
-            "timestamp" => return Some(Value::from(self.utc.timestamp())),
-            _ => return None,
-        };
         // Digits, letters, `-`, `+` and `:` only: Markdown- and Mermaid-safe as they are.
-        self.format(pattern).map(Value::from_safe_string)
+        let safe = Value::from_safe_string;
+        Some(match key.as_str()? {
+            "local" => safe(self.to_local()),
+            "date" => safe(self.date()),
+            "time" => safe(self.time()),
+            "zone" => safe(self.zone()),
+            "offset" => safe(self.offset()),
+            "weekday" => Value::from(weekday(self.local.weekday())),
+            "gantt" => safe(self.gantt()),
+            "utc" => safe(self.utc.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            "timestamp" => Value::from(self.utc.timestamp()),
+            _ => return None,
+        })
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
@@ -95,7 +172,27 @@ impl Object for Time {
     }
 
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.utc.with_timezone(&self.tz).format(LOCAL))
+        f.write_str(&self.to_local())
+    }
+}
+
+/// `n` in decimal, zero-padded to `width` digits.
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for place in (0..width).rev() {
+        let digit = n / 10u32.pow(place) % 10;
+        out.push(char::from(b'0' + digit as u8));
+    }
+}
+
+fn weekday(day: Weekday) -> &'static str {
+    match day {
+        Weekday::Mon => "Monday",
+        Weekday::Tue => "Tuesday",
+        Weekday::Wed => "Wednesday",
+        Weekday::Thu => "Thursday",
+        Weekday::Fri => "Friday",
+        Weekday::Sat => "Saturday",
+        Weekday::Sun => "Sunday",
     }
 }
 
@@ -113,8 +210,8 @@ impl Object for PersonValue {
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         match key.as_str()? {
-            "id" => Some(Value::from(self.id.clone())),
-            "name" => Some(Value::from(self.name.clone())),
+            "id" => Some(Value::from(self.id.as_str())),
+            "name" => Some(Value::from(self.name.as_str())),
             _ => None,
         }
     }
@@ -138,7 +235,7 @@ impl Object for People {
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        self.0.get(key.as_str()?).map(|n| Value::from(n.clone()))
+        self.0.get(key.as_str()?).map(|n| Value::from(n.as_str()))
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
@@ -178,9 +275,11 @@ struct Builder<'a> {
     /// Where open spans end: resolution, else the time of the draft.
     end: DateTime<Utc>,
     resolved: bool,
+    /// One value per person: a few people appear on thousands of timeline lines.
+    persons: RefCell<BTreeMap<(&'a str, &'a str), Value>>,
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
     fn time(&self, t: DateTime<Utc>) -> Value {
         Time::value(t, self.tz)
     }
@@ -189,7 +288,11 @@ impl Builder<'_> {
         t.map(|t| self.time(t)).unwrap_or(Value::from(()))
     }
 
-    fn person(&self, p: &Person) -> Value {
+    fn person(&self, p: &'a Person) -> Value {
+        let key = (p.id.as_str(), p.name.as_str());
+        if let Some(value) = self.persons.borrow().get(&key) {
+            return value.clone();
+        }
         let name = [
             Some(p.name.as_str()),
             self.people.get(&p.id).map(String::as_str),
@@ -198,13 +301,15 @@ impl Builder<'_> {
         .flatten()
         .find(|n| !n.trim().is_empty())
         .unwrap_or(&p.id);
-        Value::from_object(PersonValue {
+        let value = Value::from_object(PersonValue {
             id: p.id.clone(),
             name: name.to_string(),
-        })
+        });
+        self.persons.borrow_mut().insert(key, value.clone());
+        value
     }
 
-    fn opt_person(&self, p: Option<&Person>) -> Value {
+    fn opt_person(&self, p: Option<&'a Person>) -> Value {
         p.map(|p| self.person(p)).unwrap_or(Value::from(()))
     }
 
@@ -215,29 +320,23 @@ impl Builder<'_> {
 
     fn until(&self, to: Option<DateTime<Utc>>) -> Value {
         match to {
-            Some(to) => Value::from(
-                Time {
-                    utc: to,
-                    tz: self.tz,
-                }
-                .to_local(),
-            ),
+            Some(to) => Value::from(Time::new(to, self.tz).to_local()),
             None if self.resolved => Value::from("until resolved"),
             None => Value::from("until now"),
         }
     }
 
-    fn entry(&self, e: &Entry) -> Value {
+    fn entry(&self, e: &'a Entry) -> Value {
         context! {
             type => "entry",
             at => self.time(e.at),
             who => self.opt_person(e.who.as_ref()),
-            kind => e.kind.clone(),
-            what => e.what.clone(),
+            kind => e.kind.as_str(),
+            what => e.what.as_str(),
         }
     }
 
-    fn pin(&self, p: &Pin) -> Value {
+    fn pin(&self, p: &'a Pin) -> Value {
         let author_name = p
             .author
             .as_ref()
@@ -247,19 +346,19 @@ impl Builder<'_> {
             .unwrap_or_else(|| "unknown".to_string());
         let file = p.file.as_ref().map(|f| {
             context! {
-                name => f.name.clone(),
-                link => f.link.clone(),
+                name => f.name.as_str(),
+                link => f.link.as_deref(),
             }
         });
         context! {
             type => "pin",
             at => self.time(p.posted_at),
             author => self.opt_person(p.author.as_ref()),
-            author_label => p.author_label.clone(),
+            author_label => p.author_label.as_deref(),
             author_name => author_name,
-            text => p.text.clone(),
+            text => p.text.as_str(),
             text_md => Value::from_safe_string(slack_to_markdown(&p.text, self.people)),
-            permalink => p.permalink.clone(),
+            permalink => p.permalink.as_deref(),
             pinned_at => self.opt_time(p.pinned_at),
             pinned_by => self.opt_person(p.pinned_by.as_ref()),
             file => file,
@@ -300,19 +399,20 @@ pub(super) fn build(input: &PostmortemInput, tz: Tz) -> Value {
         people: &people,
         end: input.resolved_at.unwrap_or(input.generated_at),
         resolved: input.resolved_at.is_some(),
+        persons: RefCell::default(),
     };
     let since = |to: DateTime<Utc>| duration_words(to - input.declared_at);
 
     let incident = context! {
-        reference => input.reference.clone(),
-        title => input.title.clone(),
-        severity => input.severity.clone(),
-        status => input.status.clone(),
+        reference => input.reference.as_str(),
+        title => input.title.as_str(),
+        severity => input.severity.as_str(),
+        status => input.status.as_str(),
         private => input.private,
-        channel => input.channel.clone(),
-        source_link => input.source_link.clone(),
-        summary => input.summary.clone(),
-        impact => input.impact.clone(),
+        channel => input.channel.as_deref(),
+        source_link => input.source_link.as_deref(),
+        summary => input.summary.as_deref(),
+        impact => input.impact.as_deref(),
         declared_at => b.time(input.declared_at),
         declared_by => b.opt_person(input.declared_by.as_ref()),
         resolved_at => b.opt_time(input.resolved_at),
@@ -330,7 +430,7 @@ pub(super) fn build(input: &PostmortemInput, tz: Tz) -> Value {
         .map(|r| {
             let end = b.span_end(r.from, r.to);
             let span = context! {
-                role => r.role.clone(),
+                role => r.role.as_str(),
                 person => b.person(&r.person),
                 from => b.time(r.from),
                 to => b.opt_time(r.to),
@@ -360,7 +460,7 @@ pub(super) fn build(input: &PostmortemInput, tz: Tz) -> Value {
         .map(|p| {
             let end = b.span_end(p.from, p.to);
             context! {
-                status => p.status.clone(),
+                status => p.status.as_str(),
                 from => b.time(p.from),
                 to => b.opt_time(p.to),
                 end => b.time(end),
@@ -399,7 +499,7 @@ pub(super) fn build(input: &PostmortemInput, tz: Tz) -> Value {
         .iter()
         .map(|f| {
             context! {
-                text => f.text.clone(),
+                text => f.text.as_str(),
                 by => b.opt_person(f.by.as_ref()),
                 at => b.time(f.at),
             }

@@ -58,19 +58,19 @@ enum Layout {
 /// of each line is dropped. Safe anywhere a paragraph may be; inside a list item, indent the
 /// continuation lines with [`indent_continuation`].
 pub fn escape_markdown(text: &str) -> String {
-    render(
-        split_lines(vec![Piece::Text(text.to_string())]),
-        Layout::Block(0),
-    )
+    if !needs_escaping(text) {
+        return text.to_string();
+    }
+    render_plain(text, Layout::Block(0))
 }
 
 /// Plain text → Markdown on **one line** (line breaks and whitespace runs become one space): for
 /// headings, table cells and list items that must not wrap.
 pub fn escape_markdown_line(text: &str) -> String {
-    render(
-        split_lines(vec![Piece::Text(text.to_string())]),
-        Layout::Line,
-    )
+    if !needs_escaping(text) {
+        return text.to_string();
+    }
+    render_plain(text, Layout::Line)
 }
 
 /// Slack mrkdwn (as the Web API returns message text) → readable, safe Markdown, keeping lines
@@ -170,10 +170,10 @@ pub fn indent_continuation(markdown: &str, width: usize) -> String {
 
 /// Plain text → Markdown lines with continuation lines indented: what the `md(n)` filter does.
 pub(crate) fn escape_markdown_indented(text: &str, width: usize) -> String {
-    render(
-        split_lines(vec![Piece::Text(text.to_string())]),
-        Layout::Block(width),
-    )
+    if !needs_escaping(text) {
+        return text.to_string();
+    }
+    render_plain(text, Layout::Block(width))
 }
 
 /// Slack mrkdwn → Markdown with continuation lines indented: what the `slack(n)` filter does.
@@ -186,6 +186,50 @@ pub(crate) fn slack_to_markdown_indented(
         split_lines(parse_mrkdwn(text, people)),
         Layout::Block(width),
     )
+}
+
+/// Whether any rule could apply to `text`; most timeline lines need none, and a big timeline
+/// has thousands. `false` means the escaper would return `text` unchanged (a property test
+/// holds the two to that).
+fn needs_escaping(text: &str) -> bool {
+    let Some(first) = text.chars().next() else {
+        return false;
+    };
+    if first.is_whitespace()
+        || first.is_ascii_digit()
+        || matches!(first, '>' | '-' | '+' | '=' | ':')
+        || text.ends_with(char::is_whitespace)
+    {
+        return true;
+    }
+    let bytes = text.as_bytes();
+    let mut after_space = false;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        i += 1;
+        if inert(b) {
+            after_space = false;
+        } else if b == b' ' {
+            if after_space {
+                return true;
+            }
+            after_space = true;
+        } else if b < 0x80 {
+            // Specials, controls, tabs and line breaks.
+            return true;
+        } else {
+            // A multi-byte character: only Unicode whitespace and controls matter.
+            let Some(c) = text.get(i - 1..).and_then(|rest| rest.chars().next()) else {
+                return true;
+            };
+            if c.is_whitespace() || c.is_control() {
+                return true;
+            }
+            i += c.len_utf8() - 1;
+            after_space = false;
+        }
+    }
+    false
 }
 
 fn allowed_url(url: &str) -> bool {
@@ -286,18 +330,36 @@ fn control(inner: &str, people: &HashMap<String, String>) -> Piece {
     }
 }
 
+/// The lines of `text`, ended by `\n`, `\r\n` or `\r` as in CommonMark.
+fn text_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let t = rest?;
+        match t.bytes().position(|b| b == b'\n' || b == b'\r') {
+            Some(i) => {
+                let end = if t[i..].starts_with("\r\n") {
+                    i + 2
+                } else {
+                    i + 1
+                };
+                rest = Some(&t[end..]);
+                Some(&t[..i])
+            }
+            None => {
+                rest = None;
+                Some(t)
+            }
+        }
+    })
+}
+
 /// Splits pieces into lines at `\n` (`\r\n` and `\r` too). A link never spans lines.
 fn split_lines(pieces: Vec<Piece>) -> Vec<Vec<Piece>> {
     let mut lines = vec![Vec::new()];
     for piece in pieces {
         match piece {
             Piece::Text(t) => {
-                let t = if t.contains('\r') {
-                    t.replace("\r\n", "\n").replace('\r', "\n")
-                } else {
-                    t
-                };
-                for (i, part) in t.split('\n').enumerate() {
+                for (i, part) in text_lines(&t).enumerate() {
                     if i > 0 {
                         lines.push(Vec::new());
                     }
@@ -396,13 +458,43 @@ fn render(lines: Vec<Vec<Piece>>, layout: Layout) -> String {
     out
 }
 
+/// [`render`] for plain text, without splitting it into pieces first: the path every timeline
+/// line takes, so it allocates only its output.
+fn render_plain(text: &str, layout: Layout) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8 + 8);
+    let mut wrote_any = false;
+    let mut blank_pending = false;
+    for line in text_lines(text) {
+        let line = line.trim_matches(|c: char| c.is_whitespace() || c.is_control());
+        if line.is_empty() {
+            blank_pending = wrote_any;
+            continue;
+        }
+        let collapse = match layout {
+            Layout::Block(indent) => {
+                if wrote_any {
+                    out.push_str(if blank_pending { "\n\n" } else { "\\\n" });
+                    out.extend(std::iter::repeat_n(' ', indent));
+                }
+                false
+            }
+            Layout::Line => {
+                if wrote_any {
+                    out.push(' ');
+                }
+                true
+            }
+        };
+        Inline::new(true).text(&mut out, line, collapse);
+        wrote_any = true;
+        blank_pending = false;
+    }
+    out
+}
+
 /// Writes one line's pieces, escaped; `collapse` turns whitespace runs into one space.
 fn write_line(out: &mut String, line: &[Piece], collapse: bool) {
-    let mut state = Inline {
-        line_start: !matches!(line.first(), Some(Piece::Link { .. })),
-        leading_digits: false,
-        prev: None,
-    };
+    let mut state = Inline::new(!matches!(line.first(), Some(Piece::Link { .. })));
     for piece in line {
         match piece {
             Piece::Text(t) => state.text(out, t, collapse),
@@ -417,12 +509,7 @@ fn write_line(out: &mut String, line: &[Piece], collapse: bool) {
                     .chars()
                     .map(|c| if c.is_control() { ' ' } else { c })
                     .collect();
-                let mut inner = Inline {
-                    line_start: false,
-                    leading_digits: false,
-                    prev: None,
-                };
-                inner.text(out, label.trim(), true);
+                Inline::new(false).text(out, label.trim(), true);
                 out.push_str("](");
                 encode_destination(out, url);
                 out.push(')');
@@ -444,50 +531,147 @@ struct Inline {
 }
 
 impl Inline {
-    fn text(&mut self, out: &mut String, text: &str, collapse: bool) {
-        let chars: Vec<char> = text.chars().collect();
-        for (i, &c) in chars.iter().enumerate() {
-            let next = chars.get(i + 1).copied();
-            if c.is_whitespace() {
-                if collapse && self.prev.is_some_and(char::is_whitespace) {
-                    continue;
-                }
-                out.push(if collapse { ' ' } else { c });
-                self.prev = Some(c);
-                continue;
-            }
-            let escape = match c {
-                '\\' | '`' | '*' | '~' | '[' | ']' | '<' | '|' | '$' => true,
-                '_' => {
-                    !(self.prev.is_some_and(char::is_alphanumeric)
-                        && next.is_some_and(char::is_alphanumeric))
-                }
-                '#' => self.prev.is_none_or(char::is_whitespace),
-                '&' => could_be_entity(&chars[i + 1..]),
-                '>' | '-' | '+' | '=' | ':' => self.line_start,
-                '.' | ')' => self.leading_digits,
-                _ => false,
-            };
-            if escape {
-                out.push('\\');
-            }
-            out.push(c);
-            self.leading_digits = (self.line_start || self.leading_digits) && c.is_ascii_digit();
-            self.line_start = false;
-            self.prev = Some(c);
+    fn new(line_start: bool) -> Inline {
+        Inline {
+            line_start,
+            leading_digits: false,
+            prev: None,
         }
     }
+
+    /// Writes `text` escaped. Bytes that need nothing are not copied one by one: the pending
+    /// run is flushed whole when a character must be escaped, replaced or dropped (a timeline
+    /// of thousands of lines spends its time here).
+    fn text(&mut self, out: &mut String, text: &str, collapse: bool) {
+        let bytes = text.as_bytes();
+        let mut copied = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            // Past the line's start most bytes are letters and punctuation that no rule looks
+            // at but for `prev`: skip over them in one go.
+            if !self.line_start && !self.leading_digits {
+                let run = bytes[i..].iter().take_while(|&&b| inert(b)).count();
+                if run > 0 {
+                    i += run;
+                    self.prev = Some(char::from(bytes[i - 1]));
+                    continue;
+                }
+            }
+            let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
+                break;
+            };
+            let at = i;
+            i += c.len_utf8();
+            let action = self.decide(c, || text[i..].chars(), collapse);
+            if matches!(action, Action::Copy) {
+                continue;
+            }
+            out.push_str(&text[copied..at]);
+            copied = at;
+            match action {
+                Action::Copy => {}
+                Action::Escape => out.push('\\'),
+                Action::Space => {
+                    out.push(' ');
+                    copied = i;
+                }
+                Action::Drop => copied = i,
+            }
+        }
+        out.push_str(&text[copied..]);
+    }
+
+    /// What to do with `c`, and the state after it. `rest` yields what follows `c` in this
+    /// text, for the rules that look ahead.
+    fn decide<I: Iterator<Item = char>>(
+        &mut self,
+        c: char,
+        rest: impl FnOnce() -> I,
+        collapse: bool,
+    ) -> Action {
+        // A NUL would become U+FFFD and the other controls mean nothing in Markdown.
+        if dropped(c) {
+            return Action::Drop;
+        }
+        if c.is_whitespace() {
+            let after_space = self.prev.is_some_and(char::is_whitespace);
+            self.prev = Some(c);
+            return match (collapse, c) {
+                (true, _) if after_space => Action::Drop,
+                (_, ' ') => Action::Copy,
+                (false, c) if c != '\t' => Action::Copy,
+                _ => Action::Space,
+            };
+        }
+        let escape = match c {
+            '\\' | '`' | '*' | '~' | '[' | ']' | '<' | '|' | '$' => true,
+            '_' => {
+                let next = rest().find(|&n| !dropped(n));
+                !(self.prev.is_some_and(char::is_alphanumeric)
+                    && next.is_some_and(char::is_alphanumeric))
+            }
+            '#' => self.prev.is_none_or(char::is_whitespace),
+            '&' => could_be_entity(rest().filter(|&n| !dropped(n))),
+            '>' | '-' | '+' | '=' | ':' => self.line_start,
+            '.' | ')' => self.leading_digits,
+            _ => false,
+        };
+        self.leading_digits = (self.line_start || self.leading_digits) && c.is_ascii_digit();
+        self.line_start = false;
+        self.prev = Some(c);
+        if escape { Action::Escape } else { Action::Copy }
+    }
+}
+
+/// What the escaper does with one character.
+enum Action {
+    /// Keep it (it joins the run copied whole).
+    Copy,
+    /// A backslash, then the character.
+    Escape,
+    /// A space instead (a tab, or whitespace being collapsed).
+    Space,
+    /// Nothing (a control character, or whitespace after whitespace when collapsing).
+    Drop,
+}
+
+/// An ASCII byte that no rule escapes once past the start of a line, and that no rule looks
+/// back at but as "not whitespace, maybe alphanumeric" (`prev`).
+fn inert(b: u8) -> bool {
+    INERT[usize::from(b)]
+}
+
+/// [`inert`] as a table: the escaper asks it of every byte.
+const INERT: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0x21; // `!`, the first graphic ASCII byte
+    while b < 0x7f {
+        table[b] = !matches!(
+            b as u8,
+            b'\\' | b'`' | b'*' | b'~' | b'[' | b']' | b'<' | b'|' | b'$' | b'_' | b'#' | b'&'
+        );
+        b += 1;
+    }
+    table
+};
+
+fn dropped(c: char) -> bool {
+    c.is_control() && c != '\t'
 }
 
 /// Whether `&` followed by `rest` could be read as an entity: `#`?, alphanumerics, then `;` or
 /// the end of this text (what follows the text is not ours to know).
-fn could_be_entity(rest: &[char]) -> bool {
-    let rest = rest.strip_prefix(&['#']).unwrap_or(rest);
-    let word = rest
-        .iter()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .count();
-    word > 0 && matches!(rest.get(word), None | Some(';'))
+fn could_be_entity(mut rest: impl Iterator<Item = char>) -> bool {
+    let mut next = rest.next();
+    if next == Some('#') {
+        next = rest.next();
+    }
+    let mut word = 0;
+    while next.is_some_and(|c| c.is_ascii_alphanumeric()) {
+        word += 1;
+        next = rest.next();
+    }
+    word > 0 && matches!(next, None | Some(';'))
 }
 
 /// A link destination that cannot end early: whitespace, controls, brackets, parentheses,

@@ -5,6 +5,7 @@
 //! a [`TemplateError`] with the line and column where it happened. Must not load anything: no
 //! loader, no includes — the app reads a custom template's file and passes its text.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono_tz::Tz;
@@ -142,11 +143,11 @@ fn format_value(out: &mut Output, _state: &mut State, value: &Value) -> Result<(
 }
 
 /// A value's text: a string as is, anything else as it prints (a person: the name).
-fn plain(value: &Value) -> String {
+fn plain(value: &Value) -> Cow<'_, str> {
     match value.as_str() {
-        Some(s) => s.to_string(),
-        None if value.is_none() || value.is_undefined() => String::new(),
-        None => value.to_string(),
+        Some(s) => Cow::Borrowed(s),
+        None if value.is_none() || value.is_undefined() => Cow::Borrowed(""),
+        None => Cow::Owned(value.to_string()),
     }
 }
 
@@ -219,7 +220,7 @@ fn datetime(value: &Value, pattern: Option<&str>) -> Result<Value, Error> {
             "datetime expects a time, such as incident.declared_at",
         )
     })?;
-    let pattern = pattern.unwrap_or(context::LOCAL);
+    let pattern = pattern.unwrap_or("%Y-%m-%d %H:%M %Z");
     time.format(pattern).map(Value::from).ok_or_else(|| {
         Error::new(
             ErrorKind::InvalidOperation,

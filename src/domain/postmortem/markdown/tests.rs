@@ -149,6 +149,7 @@ fn lines_become_hard_breaks_and_paragraphs_survive() {
         ("ends with \\\nnext", "ends with \\\\\\\nnext"),
         ("tab\there", "tab here"),
         ("bell\u{7}\u{0}", "bell"),
+        ("&\u{7}amp; a_\u{0}b", "\\&amp; a_b"),
     ] {
         assert_eq!(escape_markdown(input), expected, "{input:?}");
     }
@@ -306,6 +307,22 @@ proptest! {
         prop_assert!(!has_unescaped(&out, '<'), "{out:?}");
         prop_assert!(!out.contains("```") && !out.contains("~~~"), "{out:?}");
         prop_assert_eq!(visible(&out), normalized(&text));
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_escaper(text in prop_oneof![hostile_text(), ".*", "[a-zA-Z0-9 .,:;!?()/é→-]*"]) {
+        if !needs_escaping(&text) {
+            let pieces = || split_lines(vec![Piece::Text(text.clone())]);
+            prop_assert_eq!(&render(pieces(), Layout::Line), &text);
+            prop_assert_eq!(&render(pieces(), Layout::Block(2)), &text);
+        }
+    }
+
+    #[test]
+    fn plain_text_takes_a_shortcut_to_the_same_result(text in prop_oneof![hostile_text(), ".*"]) {
+        let pieces = || split_lines(vec![Piece::Text(text.clone())]);
+        prop_assert_eq!(render_plain(&text, Layout::Line), render(pieces(), Layout::Line));
+        prop_assert_eq!(render_plain(&text, Layout::Block(2)), render(pieces(), Layout::Block(2)));
     }
 
     #[test]
