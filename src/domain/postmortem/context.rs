@@ -133,7 +133,7 @@ impl Time {
     }
 
     /// `2026-03-28 23:10 CET`: how a time prints.
-    fn to_local(self) -> String {
+    pub(super) fn to_local(self) -> String {
         let mut out = self.gantt();
         out.push(' ');
         out.push_str(&self.zone());

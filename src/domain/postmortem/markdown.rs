@@ -30,6 +30,12 @@
 //!   `*x*` is bold where Markdown's is italic, Slack's word-boundary rules are not Markdown's, and
 //!   a wrong guess could open an emphasis that swallows the rest of the message or the link built
 //!   next to it. The asterisks stay readable, as in a plain-text mail.
+//! - **Links are built, never passed through**: from Slack's `<url|label>` only, the label
+//!   escaped like any text, the URL percent-encoded where it could end the destination or a
+//!   table cell (whitespace, `(` `)` `<` `>` `[` `]` `\` `` ` `` `|` quotes); a `!` typed right
+//!   before one is escaped, or the link would become an image that loads the URL.
+//! - **Control characters are dropped** and tabs become spaces: they mean nothing in Markdown
+//!   (a NUL would show as U+FFFD).
 //! - GitHub-style *extended autolinks* (a bare `https://…` typed in text becomes a link on
 //!   GitHub) are left alone: the link text is then the URL itself, so nothing is hidden behind a
 //!   label, and the schemes are http(s), `www.` and e-mail only.

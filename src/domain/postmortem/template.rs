@@ -67,8 +67,8 @@ pub struct TemplateError {
 impl Template {
     /// The default template (`default.md.j2` beside this file).
     pub fn builtin() -> Template {
-        // A broken built-in is caught by `the_builtin_template_parses_and_renders`; were one shipped anyway,
-        // each render would report its error rather than this call panicking.
+        // A broken built-in fails `the_builtin_template_parses_and_renders`; were one shipped
+        // anyway, each render would report its error rather than this call panicking.
         Template {
             parsed: Template::parse(BUILTIN).and_then(|t| t.parsed),
         }
@@ -134,12 +134,11 @@ fn format_value(out: &mut Output, _state: &mut State, value: &Value) -> Result<(
     if value.is_none() || value.is_undefined() {
         return Ok(());
     }
-    let text = if value.is_safe() {
-        value.to_string()
-    } else {
-        escape_markdown_line(&plain(value))
-    };
-    out.write_str(&text).map_err(Error::from)
+    if value.is_safe() {
+        return out.write_str(&plain(value)).map_err(Error::from);
+    }
+    out.write_str(&escape_markdown_line(&plain(value)))
+        .map_err(Error::from)
 }
 
 /// A value's text: a string as is, anything else as it prints (a person: the name).
@@ -220,7 +219,9 @@ fn datetime(value: &Value, pattern: Option<&str>) -> Result<Value, Error> {
             "datetime expects a time, such as incident.declared_at",
         )
     })?;
-    let pattern = pattern.unwrap_or("%Y-%m-%d %H:%M %Z");
+    let Some(pattern) = pattern else {
+        return Ok(Value::from(time.to_local()));
+    };
     time.format(pattern).map(Value::from).ok_or_else(|| {
         Error::new(
             ErrorKind::InvalidOperation,
