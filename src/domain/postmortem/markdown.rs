@@ -40,6 +40,7 @@
 //!   GitHub) are left alone: the link text is then the URL itself, so nothing is hidden behind a
 //!   label, and the schemes are http(s), `www.` and e-mail only.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// One piece of a line: text to escape, or a link this module built from Slack markup.
@@ -197,7 +198,7 @@ pub(crate) fn slack_to_markdown_indented(
 /// Whether any rule could apply to `text`; most timeline lines need none, and a big timeline
 /// has thousands. `false` means the escaper would return `text` unchanged (a property test
 /// holds the two to that).
-fn needs_escaping(text: &str) -> bool {
+pub(crate) fn needs_escaping(text: &str) -> bool {
     let Some(first) = text.chars().next() else {
         return false;
     };
@@ -247,13 +248,24 @@ fn allowed_url(url: &str) -> bool {
 }
 
 /// Slack's three entities, the only ones it produces; anything else stays as typed.
-fn decode_entities(text: &str) -> String {
+fn decode_entities(text: &str) -> Cow<'_, str> {
     if !text.contains('&') {
-        return text.to_string();
+        return Cow::Borrowed(text);
     }
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let (c, len) = [("&lt;", '<'), ("&gt;", '>'), ("&amp;", '&')]
+            .into_iter()
+            .find(|(entity, _)| tail.starts_with(entity))
+            .map_or(('&', 1), |(entity, c)| (c, entity.len()));
+        out.push(c);
+        rest = &tail[len..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 /// Splits Slack mrkdwn into text and links. Control sequences are `<…>` on one line; a `<`
@@ -297,7 +309,10 @@ fn parse_mrkdwn(text: &str, people: &HashMap<String, String>) -> Vec<Piece> {
 /// One `<…>` control sequence (without the brackets).
 fn control(inner: &str, people: &HashMap<String, String>) -> Piece {
     let (target, label) = match inner.split_once('|') {
-        Some((t, l)) => (t, Some(decode_entities(l)).filter(|l| !l.trim().is_empty())),
+        Some((t, l)) => (
+            t,
+            Some(decode_entities(l).into_owned()).filter(|l| !l.trim().is_empty()),
+        ),
         None => (inner, None),
     };
     let text = |s: String| Piece::Text(s);
@@ -325,7 +340,7 @@ fn control(inner: &str, people: &HashMap<String, String>) -> Piece {
             (_, None) => format!("@{word}"),
         });
     }
-    let url = decode_entities(target);
+    let url = decode_entities(target).into_owned();
     if allowed_url(&url) {
         Piece::Link {
             label: label.unwrap_or_else(|| url.clone()),
@@ -386,29 +401,16 @@ fn split_lines(pieces: Vec<Piece>) -> Vec<Vec<Piece>> {
     lines
 }
 
-/// Drops control characters (a NUL would become U+FFFD; the others mean nothing in Markdown),
-/// turns tabs into spaces and trims the line's ends.
-fn tidy_line(line: Vec<Piece>) -> Vec<Piece> {
-    let mut pieces: Vec<Piece> = line
-        .into_iter()
-        .map(|p| match p {
-            Piece::Text(t) => Piece::Text(
-                t.chars()
-                    .filter_map(|c| match c {
-                        '\t' => Some(' '),
-                        c if c.is_control() => None,
-                        c => Some(c),
-                    })
-                    .collect(),
-            ),
-            link => link,
-        })
-        .collect();
+/// Trims the line's ends of whitespace and control characters, and drops pieces left empty.
+/// (Control characters and tabs inside the line are the escaper's: it drops and replaces them.)
+fn tidy_line(mut pieces: Vec<Piece>) -> Vec<Piece> {
+    let blank = |c: char| c.is_whitespace() || c.is_control();
     // Trim leading whitespace across text pieces until something visible.
     for piece in pieces.iter_mut() {
         match piece {
             Piece::Text(t) => {
-                *t = t.trim_start().to_string();
+                let kept = t.trim_start_matches(blank).len();
+                t.drain(..t.len() - kept);
                 if !t.is_empty() {
                     break;
                 }
@@ -419,7 +421,7 @@ fn tidy_line(line: Vec<Piece>) -> Vec<Piece> {
     for piece in pieces.iter_mut().rev() {
         match piece {
             Piece::Text(t) => {
-                *t = t.trim_end().to_string();
+                t.truncate(t.trim_end_matches(blank).len());
                 if !t.is_empty() {
                     break;
                 }

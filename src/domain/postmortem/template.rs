@@ -17,7 +17,7 @@ use super::PostmortemInput;
 use super::context::{self, People, Time};
 use super::markdown::{
     escape_markdown_indented, escape_markdown_line, indent_continuation, markdown_link,
-    mermaid_text, slack_to_markdown_indented,
+    mermaid_text, needs_escaping, slack_to_markdown_indented,
 };
 
 /// The built-in template, compiled in.
@@ -134,10 +134,11 @@ fn format_value(out: &mut Output, _state: &mut State, value: &Value) -> Result<(
     if value.is_none() || value.is_undefined() {
         return Ok(());
     }
-    if value.is_safe() {
-        return out.write_str(&plain(value)).map_err(Error::from);
+    let text = plain(value);
+    if value.is_safe() || !needs_escaping(&text) {
+        return out.write_str(&text).map_err(Error::from);
     }
-    out.write_str(&escape_markdown_line(&plain(value)))
+    out.write_str(&escape_markdown_line(&text))
         .map_err(Error::from)
 }
 
