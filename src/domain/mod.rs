@@ -18,6 +18,8 @@
 //! - [`modal`]: the Declare and Update modals and what their submissions mean.
 //! - [`source`]: the message an incident was declared from (the shortcut), alerts included.
 //! - [`reminder`]: when an update is due and when the bot reminds — plain arithmetic on times.
+//! - [`postmortem`]: the postmortem draft rendered as Markdown from a template (minijinja), with
+//!   Slack markup made readable and user text kept inert.
 
 pub mod change;
 pub mod command;
@@ -26,6 +28,7 @@ pub mod message;
 pub mod modal;
 pub mod mrkdwn;
 pub mod reminder;
+pub mod postmortem;
 pub mod role;
 pub mod severity;
 pub mod slug;

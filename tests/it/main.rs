@@ -10,6 +10,7 @@ mod events;
 mod helpers;
 mod incident_channel;
 mod modals;
+mod postmortem_golden;
 mod refusals;
 mod replicas;
 mod simulator;
