@@ -15,7 +15,10 @@
 //! - [`slug`]: channel names (`inc-42-checkout-is-down`, ≤ 80 characters).
 //! - [`mrkdwn`]: escaping user text so it cannot ping `@channel` or forge links.
 //! - [`message`]: what the bot says — cards, topics, posts, replies — as Slack-agnostic blocks.
+//! - [`alert`]: alerts from monitors (generic JSON, Alertmanager) read into one plain alert.
+//! - [`stats`]: `/inc stats` — MTTA, MTTR, SLO breaches over a period's incidents.
 
+pub mod alert;
 pub mod change;
 pub mod command;
 pub mod incident;
@@ -24,6 +27,7 @@ pub mod mrkdwn;
 pub mod role;
 pub mod severity;
 pub mod slug;
+pub mod stats;
 pub mod status;
 pub mod timeline;
 

@@ -107,6 +107,31 @@ pub enum Entry {
     Reopened {
         from: Status,
     },
+    // --- alert intake (docs/alerts.md) ---
+    /// A monitor sent an alert: the first one opened the incident, later ones with the same
+    /// fingerprint repeated it while it was open.
+    AlertReceived {
+        /// Who sent it: `alertmanager`, or the generic body's `source`.
+        source: String,
+        /// What identifies the alert: the generic `fingerprint`, or Alertmanager's `groupKey`.
+        fingerprint: String,
+        title: String,
+        #[serde(default)]
+        severity: Option<Severity>,
+        #[serde(default)]
+        summary: Option<String>,
+        #[serde(default)]
+        link: Option<String>,
+    },
+    /// The monitor said the alert is over. The incident stays as it is: people resolve it.
+    AlertResolved {
+        source: String,
+        fingerprint: String,
+        #[serde(default)]
+        title: Option<String>,
+        #[serde(default)]
+        link: Option<String>,
+    },
 }
 
 impl Entry {
@@ -130,6 +155,8 @@ impl Entry {
             Entry::Resolved { .. } => "resolved",
             Entry::Declined { .. } => "declined",
             Entry::Reopened { .. } => "reopened",
+            Entry::AlertReceived { .. } => "alert_received",
+            Entry::AlertResolved { .. } => "alert_resolved",
         }
     }
 
@@ -253,6 +280,20 @@ mod tests {
             Entry::Reopened {
                 from: Status::Resolved,
             },
+            Entry::AlertReceived {
+                source: "ci".into(),
+                fingerprint: "deploy-failed".into(),
+                title: "Deploy failed".into(),
+                severity: Some(sev("2")),
+                summary: None,
+                link: Some("https://ci.example.com/1".into()),
+            },
+            Entry::AlertResolved {
+                source: "alertmanager".into(),
+                fingerprint: "{}:{alertname=\"X\"}".into(),
+                title: None,
+                link: None,
+            },
         ]
     }
 
@@ -290,6 +331,14 @@ mod tests {
             ),
             ("announced", json!({"channel": "C1", "ts": "1.2"})),
             ("step_failed", json!({"step": "invite", "error": "x"})),
+            (
+                "alert_received",
+                json!({"source": "ci", "fingerprint": "f", "title": "t"}),
+            ),
+            (
+                "alert_resolved",
+                json!({"source": "ci", "fingerprint": "f"}),
+            ),
         ] {
             let entry = Entry::from_stored(kind, data).expect(kind);
             assert_eq!(entry.kind(), kind);

@@ -23,6 +23,7 @@ mod lifecycle;
 mod reading;
 mod response;
 mod roles;
+mod stats;
 mod writing;
 
 pub use args::{Args, Mention};
@@ -103,6 +104,7 @@ pub static COMMANDS: &[&Spec] = &[
     &lifecycle::RESOLVE,
     &lifecycle::DECLINE,
     &lifecycle::REOPEN,
+    &stats::STATS,
 ];
 
 /// What parsing needs to know about the workspace's configuration.
@@ -127,6 +129,10 @@ pub enum Command {
     FollowUps,
     /// Any command that changes the incident of the channel it was typed in.
     Change(Change),
+    /// `/inc stats [days]`: the figures of the incidents declared in the last `days` days.
+    Stats {
+        days: u32,
+    },
 }
 
 /// A parsed command and the spec it matched.
