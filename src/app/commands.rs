@@ -65,6 +65,7 @@ impl Handler {
                 triage,
                 title,
             } => self.declare(cmd, severity, triage, &title).await,
+            Command::Stats { days } => super::stats::reply(&self.shared, &cmd.user_id, days).await,
             other => Err(StoreError::Corrupt(format!(
                 "{other:?} is not a command that works anywhere"
             ))),

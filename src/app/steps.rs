@@ -26,6 +26,9 @@
 //! - `post` and `thread_reply` are keyed by the command that caused them; the only duplicate left
 //!   is a crash between Slack's answer and the commit. Posts to one channel share a lane: they
 //!   run in the order recorded, one at a time, about a second apart.
+//! - An incident whose channel is created with nobody coordinating (one an alert opened) gets,
+//!   when `COORDINATOR_GROUP` is set, one `post` pinging the group, keyed by the declaration
+//!   (`declared:<id>:post`) and in the channel's lane after the card.
 //!
 //! A step that fails for good is reported where the user will see it: in the incident channel,
 //! or — when there is no channel — ephemerally to the declarer through the command's response URL.
@@ -405,6 +408,19 @@ fn channel_ready(
         }
         .job(id, &cause, now),
     ];
+    if let (None, Some(group)) = (
+        incident.holder(crate::domain::Role::Coordinator),
+        &shared.settings.coordinator_group,
+    ) {
+        let ping = crate::domain::alert::coordinator_wanted(incident, group);
+        follow_ups.push(
+            Step::Post {
+                channel: channel.id.clone(),
+                message: ping,
+            }
+            .job(id, &cause, now),
+        );
+    }
     if let (false, Some(announce)) = (incident.private, &shared.announce_channel) {
         follow_ups.push(
             Step::SyncAnnouncement {

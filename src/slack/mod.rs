@@ -7,6 +7,8 @@
 //!   [`Inbound`] port (implemented by `app`) for the ack, and return. They never create channels
 //!   or post: that is the job worker's business, so the ack is never late.
 //! - [`blocks`]: the domain's Slack-agnostic messages rendered as Block Kit.
+//! - [`scopes`]: the scopes each Web API method needs (the manifest's source) and the scopes
+//!   Slack granted.
 //!
 //! Nothing here touches the database or decides what an incident is.
 
@@ -14,7 +16,8 @@ pub mod api;
 pub mod blocks;
 pub mod inbound;
 pub mod listener;
+pub mod scopes;
 
 pub use api::{BotIdentity, ChannelRef, SlackApi, SlackError};
 pub use inbound::{Ack, Inbound, SlashCommand};
-pub use listener::SocketMode;
+pub use listener::{Connections, SocketMode, SocketOptions};

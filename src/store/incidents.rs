@@ -14,7 +14,7 @@ use super::{
 use crate::domain::change::RoleChange;
 use crate::domain::{Entry, Incident, IncidentId};
 
-const NEXT_NUMBER: &str =
+pub(super) const NEXT_NUMBER: &str =
     "UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value";
 const RECENT_SAME_DECLARATION: &str = "SELECT id FROM incidents WHERE declared_by = $1 \
      AND lower(title) = lower($2) AND severity = $3 AND declared_at >= $4 \

@@ -98,6 +98,8 @@ pub struct TestApp {
     pub general: String,
     pub incidents: String,
     pub db: TestDb,
+    /// Where the bot's HTTP side listens (`/healthz`, `/readyz`, `/metrics`, alerts).
+    pub http_addr: std::net::SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), StartupError>>>,
     /// More processes sharing the database and the workspace (PostgreSQL only).
@@ -131,7 +133,8 @@ pub async fn spawn_app_configured(
     let db = test_db().await;
     let overrides: Vec<(&'static str, String)> =
         overrides.iter().map(|(k, v)| (*k, v.to_string())).collect();
-    let (store, stop, task) = launch(&sim, &db, &overrides, Arc::new(SystemClock)).await;
+    let ((store, stop, task), http_addr) =
+        launch(&sim, &db, &overrides, Arc::new(SystemClock)).await;
     TestApp {
         sim,
         overrides,
@@ -139,6 +142,7 @@ pub async fn spawn_app_configured(
         general,
         incidents,
         db,
+        http_addr,
         stop: Some(stop),
         task: Some(task),
         replicas: Vec::new(),
@@ -151,17 +155,19 @@ type Running = (
     JoinHandle<Result<(), StartupError>>,
 );
 
-/// Builds and runs the bot against `sim` and `db`; returns once it is connected.
+/// Builds and runs the bot against `sim` and `db`; returns once it is connected, with where its
+/// HTTP side listens.
 async fn launch(
     sim: &SlackSimulator,
     db: &TestDb,
     overrides: &[(&'static str, String)],
     clock: Arc<dyn Clock>,
-) -> Running {
+) -> (Running, std::net::SocketAddr) {
     let app = App::build_with_clock(settings_with(sim, &db.url, overrides), clock)
         .await
         .expect("the app starts against the simulator");
     let store = app.store();
+    let http_addr = app.http_addr();
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(app.run(async {
         let _ = rx.await;
@@ -170,14 +176,16 @@ async fn launch(
         sim.wait_connected(WAIT).await,
         "the bot connects over Socket Mode"
     );
-    (store, tx, task)
+    ((store, tx, task), http_addr)
 }
 
 impl TestApp {
     /// Starts the bot again (after [`TestApp::crash`] or [`TestApp::stop`]) with `clock`.
     pub async fn restart(&mut self, clock: Arc<dyn Clock>) {
-        let (store, stop, task) = launch(&self.sim, &self.db, &self.overrides, clock).await;
+        let ((store, stop, task), http_addr) =
+            launch(&self.sim, &self.db, &self.overrides, clock).await;
         self.store = store;
+        self.http_addr = http_addr;
         self.stop = Some(stop);
         self.task = Some(task);
     }
@@ -186,7 +194,8 @@ impl TestApp {
     /// its own Socket Mode connection.
     pub async fn add_replica(&mut self) {
         let before = self.sim.connection_count();
-        let replica = launch(&self.sim, &self.db, &self.overrides, Arc::new(SystemClock)).await;
+        let (replica, _) =
+            launch(&self.sim, &self.db, &self.overrides, Arc::new(SystemClock)).await;
         assert!(
             self.sim
                 .wait_until(WAIT, |s| s.connection_count() > before)
@@ -351,6 +360,8 @@ fn settings_with(
         ("ANNOUNCE_CHANNEL", "#incidents".to_string()),
         ("SLACK_SOCKET_CONNECTIONS", "1".to_string()),
         ("SLACK_TIMEOUT", "5s".to_string()),
+        // Each app's HTTP side on a free port (App::http_addr says which).
+        ("HTTP_ADDR", "127.0.0.1:0".to_string()),
     ]);
     vars.extend(overrides.iter().cloned());
     Settings::from_map(&vars).expect("test settings are valid")
