@@ -121,7 +121,7 @@ pub async fn spawn_app_configured(
     setup: impl FnOnce(&SlackSimulator),
 ) -> TestApp {
     incident_commander::install_crypto_provider();
-    let sim = SlackSimulator::start(SimulatorConfig::default())
+    let sim = SlackSimulator::start(manifest_scopes())
         .await
         .expect("simulator starts");
     sim.add_user(ALICE, "alice");
@@ -146,6 +146,16 @@ pub async fn spawn_app_configured(
         stop: Some(stop),
         task: Some(task),
         replicas: Vec::new(),
+    }
+}
+
+/// The simulator's workspace with the bot granted exactly the scopes the manifest asks for: a
+/// Slack call whose scope the manifest lacks fails in the tests as it would in a workspace.
+pub fn manifest_scopes() -> SimulatorConfig {
+    let scopes = incident_commander::manifest::bot_scopes(&incident_commander::manifest::FEATURES);
+    SimulatorConfig {
+        granted_scopes: scopes.into_iter().map(str::to_string).collect(),
+        ..SimulatorConfig::default()
     }
 }
 

@@ -8,6 +8,7 @@ mod declare;
 mod demo;
 mod helpers;
 mod incident_channel;
+mod manifest;
 mod refusals;
 mod replicas;
 mod simulator;
