@@ -466,3 +466,88 @@ fn collect_text(value: &serde_json::Value, out: &mut String) {
         _ => {}
     }
 }
+
+// --- the HTTP side (probes, metrics, alert intake) ---
+
+/// The `ALERT_TOKEN` of [`spawn_app_with_alerts`].
+pub const ALERT_TOKEN: &str = "test-alert-token-0123456789abcdef";
+
+/// The bot with its alert intake on (`ALERT_TOKEN` set), with `overrides` besides.
+pub async fn spawn_app_with_alerts(
+    overrides: &[(&'static str, &str)],
+    setup: impl FnOnce(&SlackSimulator),
+) -> TestApp {
+    let mut vars = vec![("ALERT_TOKEN", ALERT_TOKEN)];
+    vars.extend_from_slice(overrides);
+    spawn_app_configured(&vars, setup).await
+}
+
+impl TestApp {
+    /// `http://127.0.0.1:<port><path>` on the bot's HTTP side.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http_addr)
+    }
+
+    /// POSTs `body` to the alert endpoint `path` with the right token; the status and the JSON
+    /// answered.
+    pub async fn alert(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .post(self.url(path))
+            .bearer_auth(ALERT_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .expect("the HTTP side answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or_default())
+    }
+
+    /// `GET /metrics`.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.url("/metrics"))
+            .await
+            .expect("/metrics answers")
+            .text()
+            .await
+            .expect("text")
+    }
+
+    /// `GET /readyz`: the status and the JSON.
+    pub async fn readyz(&self) -> (u16, serde_json::Value) {
+        let response = reqwest::get(self.url("/readyz"))
+            .await
+            .expect("/readyz answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON"))
+    }
+
+    /// Asks `/readyz` until it answers `status` (every 20 ms, up to [`WAIT`]).
+    pub async fn wait_readyz(&self, status: u16) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let (now, body) = self.readyz().await;
+            if now == status {
+                return body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "/readyz still answers {now} after {WAIT:?}: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// The value of the sample of `name` whose labels include `labels`, in Prometheus text.
+pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with(&format!("{name} ")) || l.starts_with(&format!("{name}{{")))
+        .find(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}

@@ -7,6 +7,7 @@ mod commands;
 mod declare;
 mod demo;
 mod helpers;
+mod http;
 mod incident_channel;
 mod manifest;
 mod refusals;
