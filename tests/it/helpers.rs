@@ -104,6 +104,8 @@ pub struct TestApp {
     task: Option<JoinHandle<Result<(), StartupError>>>,
     /// More processes sharing the database and the workspace (PostgreSQL only).
     replicas: Vec<Running>,
+    /// Where each of [`TestApp::add_replica`]'s processes has its HTTP side.
+    pub replica_http_addrs: Vec<std::net::SocketAddr>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -146,6 +148,7 @@ pub async fn spawn_app_configured(
         stop: Some(stop),
         task: Some(task),
         replicas: Vec::new(),
+        replica_http_addrs: Vec::new(),
     }
 }
 
@@ -204,8 +207,9 @@ impl TestApp {
     /// its own Socket Mode connection.
     pub async fn add_replica(&mut self) {
         let before = self.sim.connection_count();
-        let (replica, _) =
+        let (replica, http_addr) =
             launch(&self.sim, &self.db, &self.overrides, Arc::new(SystemClock)).await;
+        self.replica_http_addrs.push(http_addr);
         assert!(
             self.sim
                 .wait_until(WAIT, |s| s.connection_count() > before)
