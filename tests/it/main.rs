@@ -15,4 +15,5 @@ mod refusals;
 mod replicas;
 mod simulator;
 mod startup;
+mod stats;
 mod store_contract;
