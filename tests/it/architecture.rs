@@ -186,7 +186,13 @@ fn the_http_side_asks_the_application_through_its_port() {
     let found = offenders(
         "src/http",
         |_| false,
-        &["crate::store", "crate::slack", "crate::app", "sqlx", "slack_morphism"],
+        &[
+            "crate::store",
+            "crate::slack",
+            "crate::app",
+            "sqlx",
+            "slack_morphism",
+        ],
     );
     assert!(
         found.is_empty(),
