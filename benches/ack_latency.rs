@@ -48,6 +48,8 @@ async fn main() {
         ("DATABASE_URL", database_url.clone()),
         ("ANNOUNCE_CHANNEL", "#incidents".to_string()),
         ("SLACK_SOCKET_CONNECTIONS", "1".to_string()),
+        // The HTTP side on a free loopback port: nothing else may be listening on 8080.
+        ("HTTP_ADDR", "127.0.0.1:0".to_string()),
     ]);
     let app = App::build_with_clock(
         Settings::from_map(&vars).expect("settings"),

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -55,6 +56,18 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `RUST_LOG`: the tracing filter.
     pub log_filter: String,
+    // --- operations and alert intake (docs/operations.md, docs/alerts.md) ---
+    /// `HTTP_ADDR`: where `/healthz`, `/readyz`, `/metrics` and the alert endpoints listen.
+    pub http_addr: SocketAddr,
+    /// `ALERT_TOKEN`: the bearer token the alert endpoints require; unset, they are off.
+    pub alert_token: Option<SecretString>,
+    /// `SLO_TRIAGE`: the target from declaration to a coordinator, reported by `/inc stats`.
+    pub slo_triage: Duration,
+    /// `SLO_RESOLUTION`: the target from declaration to resolution, reported by `/inc stats`.
+    pub slo_resolution: Duration,
+    /// `SLACK_RECONNECT_INTERVAL`: how long Socket Mode waits between failed connection
+    /// attempts (whole seconds; slack-morphism's own default is 30 s).
+    pub socket_reconnect: Duration,
 }
 
 /// A parsed `DIGEST_CRON`.
@@ -263,6 +276,7 @@ impl Settings {
             }
         };
         let log_filter = get("RUST_LOG").unwrap_or_else(|| "info".to_string());
+        let ops = ops_settings(&get)?;
         Ok(Settings {
             bot_token,
             app_token,
@@ -279,6 +293,11 @@ impl Settings {
             slack_timeout,
             log_format,
             log_filter,
+            http_addr: ops.http_addr,
+            alert_token: ops.alert_token,
+            slo_triage: ops.slo_triage,
+            slo_resolution: ops.slo_resolution,
+            socket_reconnect: ops.socket_reconnect,
         })
     }
 
@@ -294,6 +313,95 @@ pub fn database_url_from_env() -> Result<String, ConfigError> {
     let _ = dotenvy::dotenv();
     database_url(
         std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|v| !v.trim().is_empty()),
+    )
+}
+
+// --- operations and alert intake ---
+
+/// The variables of the HTTP side, the alert intake and `/inc stats`.
+struct OpsSettings {
+    http_addr: SocketAddr,
+    alert_token: Option<SecretString>,
+    slo_triage: Duration,
+    slo_resolution: Duration,
+    socket_reconnect: Duration,
+}
+
+/// The shortest `ALERT_TOKEN` accepted: anything shorter can be guessed.
+const MIN_ALERT_TOKEN_CHARS: usize = 16;
+
+fn ops_settings(get: &impl Fn(&str) -> Option<String>) -> Result<OpsSettings, ConfigError> {
+    let alert_token = match get("ALERT_TOKEN") {
+        None => None,
+        Some(v) => {
+            let v = v.trim();
+            if v.chars().count() < MIN_ALERT_TOKEN_CHARS || v.chars().any(char::is_whitespace) {
+                // Never echo the value.
+                return Err(ConfigError::Invalid {
+                    var: "ALERT_TOKEN",
+                    reason: format!(
+                        "use at least {MIN_ALERT_TOKEN_CHARS} characters without spaces, e.g. the output of `openssl rand -hex 32`"
+                    ),
+                });
+            }
+            Some(SecretString::from(v.to_string()))
+        }
+    };
+    let reconnect = duration(
+        get("SLACK_RECONNECT_INTERVAL"),
+        "SLACK_RECONNECT_INTERVAL",
+        "30s",
+    )?;
+    if reconnect > Duration::from_secs(600) {
+        return Err(ConfigError::Invalid {
+            var: "SLACK_RECONNECT_INTERVAL",
+            reason: "keep it between 1s and 10m".into(),
+        });
+    }
+    Ok(OpsSettings {
+        http_addr: http_addr(get("HTTP_ADDR"))?,
+        alert_token,
+        slo_triage: duration(get("SLO_TRIAGE"), "SLO_TRIAGE", "4h")?,
+        slo_resolution: duration(get("SLO_RESOLUTION"), "SLO_RESOLUTION", "4h")?,
+        // slack-morphism counts whole seconds.
+        socket_reconnect: Duration::from_secs(reconnect.as_secs_f64().ceil().max(1.0) as u64),
+    })
+}
+
+/// A positive humantime duration (`4h`, `90m`), or `default`.
+fn duration(
+    value: Option<String>,
+    var: &'static str,
+    default: &str,
+) -> Result<Duration, ConfigError> {
+    let raw = value.unwrap_or_else(|| default.to_string());
+    humantime::parse_duration(raw.trim())
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| ConfigError::Invalid {
+            var,
+            reason: format!("{raw:?} is not a duration such as {default}"),
+        })
+}
+
+fn http_addr(value: Option<String>) -> Result<SocketAddr, ConfigError> {
+    let raw = value.unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    raw.trim().parse().map_err(|_| ConfigError::Invalid {
+        var: "HTTP_ADDR",
+        reason: format!(
+            "{raw:?} is not an address and port such as 127.0.0.1:8080 (0.0.0.0:8080 in a container)"
+        ),
+    })
+}
+
+/// Only `HTTP_ADDR` (and `.env`), for `incident-commander healthcheck`, which probes the running
+/// process and needs no tokens.
+pub fn http_addr_from_env() -> Result<SocketAddr, ConfigError> {
+    let _ = dotenvy::dotenv();
+    http_addr(
+        std::env::var("HTTP_ADDR")
             .ok()
             .filter(|v| !v.trim().is_empty()),
     )
@@ -362,6 +470,11 @@ impl fmt::Debug for Settings {
             .field("slack_timeout", &self.slack_timeout)
             .field("log_format", &self.log_format)
             .field("log_filter", &self.log_filter)
+            .field("http_addr", &self.http_addr)
+            .field("alert_token", &self.alert_token)
+            .field("slo_triage", &self.slo_triage)
+            .field("slo_resolution", &self.slo_resolution)
+            .field("socket_reconnect", &self.socket_reconnect)
             .finish()
     }
 }
@@ -537,6 +650,45 @@ mod tests {
                 .admins
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn operations_have_defaults_and_name_their_variable_when_bad() {
+        let s = Settings::from_map(&vars(&[])).expect("valid");
+        assert_eq!(s.http_addr.to_string(), "127.0.0.1:8080");
+        assert!(s.alert_token.is_none());
+        assert_eq!(s.slo_triage, Duration::from_secs(4 * 3600));
+        assert_eq!(s.slo_resolution, Duration::from_secs(4 * 3600));
+        assert_eq!(s.socket_reconnect, Duration::from_secs(30));
+        let s = Settings::from_map(&vars(&[
+            ("HTTP_ADDR", "0.0.0.0:9000"),
+            ("ALERT_TOKEN", "0123456789abcdef-secret"),
+            ("SLO_TRIAGE", "30m"),
+            ("SLO_RESOLUTION", "1day"),
+            ("SLACK_RECONNECT_INTERVAL", "1500ms"),
+        ]))
+        .expect("valid");
+        assert_eq!(s.http_addr.port(), 9000);
+        assert_eq!(s.slo_triage, Duration::from_secs(1800));
+        assert_eq!(s.slo_resolution, Duration::from_secs(86400));
+        assert_eq!(s.socket_reconnect, Duration::from_secs(2));
+        assert!(!format!("{s:?}").contains("0123456789abcdef"));
+        for (var, value) in [
+            ("HTTP_ADDR", "localhost"),
+            ("ALERT_TOKEN", "short"),
+            ("SLO_TRIAGE", "soon"),
+            ("SLO_RESOLUTION", "0s"),
+            ("SLACK_RECONNECT_INTERVAL", "1h"),
+        ] {
+            let err = Settings::from_map(&vars(&[(var, value)]))
+                .expect_err(var)
+                .to_string();
+            assert!(err.contains(&format!("{var} is invalid")), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+            if var == "ALERT_TOKEN" {
+                assert!(!err.contains("short"), "{err}");
+            }
+        }
     }
 
     #[test]

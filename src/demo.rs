@@ -200,6 +200,8 @@ async fn workspace(sim: &SlackSimulator) -> anyhow::Result<(App, String, String)
         ("DATABASE_URL", "sqlite::memory:".to_string()),
         ("ANNOUNCE_CHANNEL", "#incidents".to_string()),
         ("SLACK_SOCKET_CONNECTIONS", "1".to_string()),
+        // The HTTP side on a free loopback port: nothing else may be listening on 8080.
+        ("HTTP_ADDR", "127.0.0.1:0".to_string()),
     ]);
     let settings = Settings::from_map(&vars)?;
     let app = App::build(settings).await?;

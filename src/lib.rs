@@ -10,6 +10,8 @@
 //! | [`app`] | use cases and the job worker: decide the ack, record, make it true in Slack | name slack-morphism types; hold SQL |
 //! | [`slack`] | the only module that speaks slack-morphism: Socket Mode listener, Web API client, Block Kit | touch the database; decide policy |
 //! | [`store`] | one `Store` trait, SQLite and PostgreSQL implementations sharing their SQL | know about Slack |
+//! | [`http`] | the HTTP side: `/healthz`, `/readyz`, `/metrics`, the alert intake | touch the store or Slack (it asks `app` through a port) |
+//! | [`manifest`] | the Slack app manifest, generated from the features and the scopes `slack` declares | |
 //! | [`config`] | typed settings from the environment, secrets redacted | (the only reader of the environment) |
 //! | [`simulator`] | a faithful fake Slack on 127.0.0.1 for tests, benchmarks and the demo | depend on any other module |
 //! | [`demo`] | `incident-commander demo`: a scripted incident against the simulator | |
@@ -23,6 +25,8 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod http;
+pub mod manifest;
 pub mod simulator;
 pub mod slack;
 pub mod store;

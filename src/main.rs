@@ -4,9 +4,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use incident_commander::app::App;
+use incident_commander::app::{App, check};
 use incident_commander::config::{self, Settings};
-use incident_commander::{demo, store, telemetry};
+use incident_commander::{demo, http, manifest, store, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -26,8 +26,14 @@ enum Cmd {
     Demo,
     /// Create or update the database schema, then exit (needs only DATABASE_URL).
     Migrate,
-    /// Validate the configuration and the bot token (auth.test), then exit.
+    /// Check the configuration against Slack — tokens, announce channel, granted scopes — and
+    /// print a checklist; exits non-zero if any check fails.
     Check,
+    /// Print the Slack app manifest (paste it into api.slack.com/apps); needs no configuration.
+    Manifest,
+    /// Ask the running process's GET /healthz (on HTTP_ADDR) and exit 0 if it answers 200: the
+    /// container image's health check.
+    Healthcheck,
 }
 
 #[tokio::main]
@@ -41,6 +47,11 @@ async fn main() -> ExitCode {
         Cmd::Serve => serve().await,
         Cmd::Migrate => migrate().await,
         Cmd::Check => check().await,
+        Cmd::Manifest => {
+            print!("{}", manifest::render(&manifest::FEATURES));
+            Ok(())
+        }
+        Cmd::Healthcheck => healthcheck().await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -66,15 +77,25 @@ async fn migrate() -> Result<(), String> {
 }
 
 async fn check() -> Result<(), String> {
-    let settings = Settings::from_env().map_err(|e| e.to_string())?;
-    telemetry::init(&settings);
-    let app = App::build(settings).await.map_err(|e| e.to_string())?;
-    println!(
-        "configuration is valid; the bot is {} in workspace {}",
-        app.bot().user_id,
-        app.bot().team
-    );
-    Ok(())
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            println!("[FAIL] {e}");
+            return Err("check failed: the configuration is invalid".into());
+        }
+    };
+    // Only warnings: the checklist is the output.
+    telemetry::init_with("warn", settings.log_format);
+    match check::run(&settings, &mut std::io::stdout()).await {
+        0 => Ok(()),
+        1 => Err("check failed: 1 check did not pass".into()),
+        n => Err(format!("check failed: {n} checks did not pass")),
+    }
+}
+
+async fn healthcheck() -> Result<(), String> {
+    let addr = config::http_addr_from_env().map_err(|e| e.to_string())?;
+    http::probe(addr).await
 }
 
 /// Resolves on SIGINT or SIGTERM.

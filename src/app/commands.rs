@@ -66,6 +66,7 @@ pub(crate) async fn handle(shared: &Arc<Shared>, cmd: &SlashCommand) -> Result<A
             triage,
             title,
         } => declare(shared, cmd, severity, triage, &title).await,
+        Command::Stats { days } => super::stats::reply(shared, &cmd.user_id, days).await,
         Command::DeclareModal { title } => {
             let grouped = shared.settings.coordinator_group.is_some();
             let mut prefill = DeclarePrefill::from_command(&cmd.user_id, title, grouped);

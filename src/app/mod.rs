@@ -2,8 +2,9 @@
 //! worker makes it true in Slack.
 //!
 //! [`App`] wires the adapters together. [`App::build`] connects and migrates the database, checks
-//! the bot token with `auth.test` (a bad token fails startup loudly) and resolves the announce
-//! channel; [`App::run`] starts Socket Mode and the job worker and runs until shutdown.
+//! the bot token with `auth.test` (a bad token fails startup loudly), resolves the announce
+//! channel and binds `HTTP_ADDR`; [`App::run`] starts Socket Mode, the job worker and the HTTP
+//! side, supervises them, and runs until shutdown.
 //!
 //! - [`inbound`]: the port's implementation: each kind of envelope to its handler.
 //! - [`commands`]: the `/inc` handler — decides the ack within one database transaction.
@@ -13,8 +14,13 @@
 //! - [`changes`]: changing an incident — load, decide (the domain), record, reply.
 //! - [`steps`]: every piece of Slack work as durable, idempotent job steps.
 //! - [`worker`]: claims due jobs (replica-safe), runs them, retries with backoff or reports.
+//! - [`alerts`]: the alert intake — record before the 2xx, open or repeat an incident.
+//! - [`stats`]: `/inc stats`.
+//! - [`check`]: `incident-commander check`, the deployment checklist.
+//! - [`health`]: readiness, the figures `/metrics` shows, and the supervision of the tasks.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,16 +28,20 @@ use tokio::sync::Notify;
 use tracing::info;
 
 use crate::config::Settings;
-use crate::slack::{self, BotIdentity, SlackApi, SlackError, SocketMode};
+use crate::slack::{self, BotIdentity, SlackApi, SlackError, SocketMode, SocketOptions};
 use crate::store::{self, Store, StoreError};
 
+mod alerts;
 mod changes;
+pub mod check;
 pub mod clock;
 mod commands;
 mod events;
+mod health;
 mod inbound;
 mod interactions;
 mod modals;
+mod stats;
 pub mod steps;
 mod worker;
 
@@ -52,6 +62,14 @@ pub enum StartupError {
     Http(#[from] std::io::Error),
     #[error("cannot start Socket Mode: {0}")]
     SocketMode(String),
+    #[error("cannot listen on HTTP_ADDR {addr}: {error}")]
+    HttpAddr {
+        addr: SocketAddr,
+        error: std::io::Error,
+    },
+    /// A task that must run until shutdown ended: the process exits non-zero to be restarted.
+    #[error("the {task} stopped ({how}); exiting so the process is restarted")]
+    TaskDied { task: &'static str, how: String },
 }
 
 /// What every use case shares. Cheap to clone through `Arc`.
@@ -73,6 +91,11 @@ pub(crate) struct Shared {
 /// The incident-commander application.
 pub struct App {
     shared: Arc<Shared>,
+    health: Arc<health::Health>,
+    /// `HTTP_ADDR`, bound at build time so the address is known (port 0 picks a free one).
+    http: tokio::net::TcpListener,
+    http_addr: SocketAddr,
+    metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 impl App {
@@ -114,7 +137,19 @@ impl App {
                 );
             }
         }
+        let addr = settings.http_addr;
+        let http = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|error| StartupError::HttpAddr { addr, error })?;
+        let http_addr = http
+            .local_addr()
+            .map_err(|error| StartupError::HttpAddr { addr, error })?;
+        let metrics = crate::http::metrics::install();
         Ok(App {
+            health: Arc::new(health::Health::default()),
+            http,
+            http_addr,
+            metrics,
             shared: Arc::new(Shared {
                 settings,
                 store,
@@ -138,41 +173,101 @@ impl App {
         &self.shared.bot
     }
 
-    /// Runs Socket Mode and the job worker until `shutdown` completes, then stops both: the
-    /// listener first (no new work), then the worker after its in-flight jobs.
+    /// Where the HTTP side listens (`HTTP_ADDR`; the port chosen when it asked for port 0).
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// Runs Socket Mode, the job worker and the HTTP side until `shutdown` completes, then stops
+    /// them: the intake first — the HTTP side finishes its requests, the listener closes its
+    /// connections — then the worker after its in-flight jobs. If one of the three ends before
+    /// `shutdown`, readiness turns false, the others are stopped the same way, and `run` returns
+    /// [`StartupError::TaskDied`].
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), StartupError> {
-        let inbound: Arc<dyn slack::Inbound> = Arc::new(inbound::Handler::new(self.shared.clone()));
-        let socket = SocketMode::start(
-            &self.shared.slack,
-            &self.shared.settings.app_token,
-            self.shared.settings.socket_connections,
-            inbound,
-        )
-        .await
-        .map_err(|e| StartupError::SocketMode(e.to_string()))?;
-        if let Some(digest) = &self.shared.settings.digest {
-            let now = self.shared.clock.now();
-            let tz = self.shared.settings.tz;
+        let App {
+            shared,
+            health,
+            http,
+            metrics,
+            ..
+        } = self;
+        // Before any connection: the schedule is in place when the first envelope arrives.
+        if let Some(digest) = &shared.settings.digest {
+            let now = shared.clock.now();
+            let tz = shared.settings.tz;
             if let Some(slot) = crate::domain::reminder::next_digest(&digest.schedule, tz, now) {
                 // Kept if a digest is pending already (one slot at a time, across replicas).
-                self.shared
-                    .store
-                    .enqueue(None, steps::digest_job(slot))
-                    .await?;
+                shared.store.enqueue(None, steps::digest_job(slot)).await?;
                 info!(next = %slot, cron = %digest.expression, "digest scheduled");
             }
         }
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let worker = tokio::spawn(worker::run(self.shared.clone(), stop_rx));
+        let inbound: Arc<dyn slack::Inbound> = Arc::new(inbound::Handler::new(shared.clone()));
+        let options = SocketOptions {
+            connections: shared.settings.socket_connections,
+            reconnect: shared.settings.socket_reconnect,
+        };
+        let socket = SocketMode::start(
+            &shared.slack,
+            &shared.settings.app_token,
+            options,
+            inbound,
+            health.connections.clone(),
+        )
+        .await
+        .map_err(|e| StartupError::SocketMode(e.to_string()))?;
+        let (intake_tx, intake_rx) = tokio::sync::watch::channel(false);
+        let (worker_tx, worker_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let mut tasks = health::Tasks::new();
+        let worker_shared = shared.clone();
+        tasks.spawn(WORKER, async move {
+            worker::run(worker_shared, worker_rx).await;
+            Ok(())
+        });
+        let listener_stop = stopped(intake_rx.clone());
+        tasks.spawn(LISTENER, async move {
+            listener_stop.await;
+            socket.shutdown().await;
+            Ok(())
+        });
+        let ops: Arc<dyn crate::http::Operations> = Arc::new(health::Ops {
+            shared: shared.clone(),
+            health: health.clone(),
+        });
+        let router = crate::http::router(ops, metrics, shared.settings.alert_token.clone());
+        let http_stop = stopped(intake_rx);
+        tasks.spawn(HTTP, async move {
+            crate::http::serve(http, router, http_stop)
+                .await
+                .map_err(|e| e.to_string())
+        });
         info!("incident-commander is running");
-        shutdown.await;
-        info!("shutting down");
-        socket.shutdown().await;
-        let _ = stop_tx.send(true);
-        let _ = worker.await;
-        Ok(())
+        let died = tasks.watch(shutdown).await;
+        match &died {
+            Some((task, how)) => health::report_death(&health, task, how),
+            None => info!("shutting down"),
+        }
+        health.stopping();
+        let _ = intake_tx.send(true);
+        tasks.join(&[HTTP, LISTENER], INTAKE_DRAIN).await;
+        let _ = worker_tx.send(true);
+        // The worker waits for its jobs in flight itself (up to its own drain time).
+        tasks.join(&[WORKER], INTAKE_DRAIN * 2).await;
+        match died {
+            Some((task, how)) => Err(StartupError::TaskDied { task, how }),
+            None => Ok(()),
+        }
     }
 }
+
+/// The supervised tasks' names, as logs and `/readyz` say them.
+const WORKER: &str = "job worker";
+const LISTENER: &str = "Socket Mode listener";
+const HTTP: &str = "HTTP server";
+/// How long the HTTP side and the listener get to finish at shutdown.
+const INTAKE_DRAIN: Duration = Duration::from_secs(10);
 
 /// `C123` stays as it is; `#name` is looked up once.
 async fn resolve_channel(api: &SlackApi, target: &str) -> Result<String, StartupError> {

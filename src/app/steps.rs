@@ -26,6 +26,9 @@
 //! - `post` and `thread_reply` are keyed by the command that caused them; the only duplicate left
 //!   is a crash between Slack's answer and the commit. Posts to one channel share a lane: they
 //!   run in the order recorded, one at a time, about a second apart.
+//! - An incident whose channel is created with nobody coordinating (one an alert opened) gets,
+//!   when `COORDINATOR_GROUP` is set, one `post` pinging the group, keyed by the declaration
+//!   (`declared:<id>:post`) and in the channel's lane after the card.
 //!
 //! A step that fails for good is reported where the user will see it: in the incident channel,
 //! or — when there is no channel — ephemerally to the declarer through the command's response URL.
@@ -488,6 +491,9 @@ async fn remind(shared: &Shared, job: &Job, now: DateTime<Utc>) -> Result<Outcom
         } else {
             tracing::info!(late_ms = late.num_milliseconds(), "reminder posted");
         }
+        let seconds = late.num_milliseconds().max(0) as f64 / 1000.0;
+        metrics::histogram!("incident_commander_reminder_lateness_seconds").record(seconds);
+        metrics::counter!("incident_commander_reminders_sent_total").increment(1);
     }
     let mut reminded = incident.clone();
     reminded.last_reminded_at = Some(now);

@@ -20,19 +20,23 @@
 //! - [`reminder`]: when an update is due and when the bot reminds — plain arithmetic on times.
 //! - [`postmortem`]: the postmortem draft rendered as Markdown from a template (minijinja), with
 //!   Slack markup made readable and user text kept inert.
+//! - [`alert`]: alerts from monitors (generic JSON, Alertmanager) read into one plain alert.
+//! - [`stats`]: `/inc stats` — MTTA, MTTR, SLO breaches over a period's incidents.
 
+pub mod alert;
 pub mod change;
 pub mod command;
 pub mod incident;
 pub mod message;
 pub mod modal;
 pub mod mrkdwn;
-pub mod reminder;
 pub mod postmortem;
+pub mod reminder;
 pub mod role;
 pub mod severity;
 pub mod slug;
 pub mod source;
+pub mod stats;
 pub mod status;
 pub mod timeline;
 

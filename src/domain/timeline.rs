@@ -160,6 +160,31 @@ pub enum Entry {
     },
     /// Nobody was coordinating ten minutes in: the bot said so.
     Nudged {},
+    // --- alert intake (docs/alerts.md) ---
+    /// A monitor sent an alert: the first one opened the incident, later ones with the same
+    /// fingerprint repeated it while it was open.
+    AlertReceived {
+        /// Who sent it: `alertmanager`, or the generic body's `source`.
+        source: String,
+        /// What identifies the alert: the generic `fingerprint`, or Alertmanager's `groupKey`.
+        fingerprint: String,
+        title: String,
+        #[serde(default)]
+        severity: Option<Severity>,
+        #[serde(default)]
+        summary: Option<String>,
+        #[serde(default)]
+        link: Option<String>,
+    },
+    /// The monitor said the alert is over. The incident stays as it is: people resolve it.
+    AlertResolved {
+        source: String,
+        fingerprint: String,
+        #[serde(default)]
+        title: Option<String>,
+        #[serde(default)]
+        link: Option<String>,
+    },
 }
 
 impl Entry {
@@ -193,6 +218,8 @@ impl Entry {
             Entry::RemindersSet { .. } => "reminders_set",
             Entry::Reminded { .. } => "reminded",
             Entry::Nudged { .. } => "nudged",
+            Entry::AlertReceived { .. } => "alert_received",
+            Entry::AlertResolved { .. } => "alert_resolved",
         }
     }
 
@@ -343,6 +370,20 @@ mod tests {
             Entry::RemindersSet { to: "15m".into() },
             Entry::Reminded { late_seconds: 3 },
             Entry::Nudged {},
+            Entry::AlertReceived {
+                source: "ci".into(),
+                fingerprint: "deploy-failed".into(),
+                title: "Deploy failed".into(),
+                severity: Some(sev("2")),
+                summary: None,
+                link: Some("https://ci.example.com/1".into()),
+            },
+            Entry::AlertResolved {
+                source: "alertmanager".into(),
+                fingerprint: "{}:{alertname=\"X\"}".into(),
+                title: None,
+                link: None,
+            },
         ]
     }
 
@@ -380,6 +421,14 @@ mod tests {
             ),
             ("announced", json!({"channel": "C1", "ts": "1.2"})),
             ("step_failed", json!({"step": "invite", "error": "x"})),
+            (
+                "alert_received",
+                json!({"source": "ci", "fingerprint": "f", "title": "t"}),
+            ),
+            (
+                "alert_resolved",
+                json!({"source": "ci", "fingerprint": "f"}),
+            ),
         ] {
             let entry = Entry::from_stored(kind, data).expect(kind);
             assert_eq!(entry.kind(), kind);

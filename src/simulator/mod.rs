@@ -879,6 +879,12 @@ impl SlackSimulator {
         self.inner.with_state(|s| s.disconnect_all(reason));
     }
 
+    /// Drops every open WebSocket without a Close frame, as a network failure or a crashed
+    /// Slack edge would: the client sees an error, not an orderly close.
+    pub fn drop_connections(&self) {
+        self.inner.with_state(|s| s.drop_all());
+    }
+
     // --- fault injection ---
 
     /// The next `times` calls to `method` answer HTTP 200 `{"ok":false,"error":error}` and
@@ -898,6 +904,12 @@ impl SlackSimulator {
     /// body, as if Slack did the work and the answer was lost.
     pub fn fail_after_applying(&self, method: &str, times: usize) {
         self.add_fault(method, FaultKind::FailAfterApplying, times);
+    }
+
+    /// Forgets the faults still scripted for `method` (`fail`, `rate_limit`,
+    /// `fail_after_applying`): its next call works again.
+    pub fn clear_faults(&self, method: &str) {
+        self.inner.with_state(|s| s.faults.clear(method));
     }
 
     /// Every call to `method` waits `delay` before it is handled; `Duration::ZERO` clears.

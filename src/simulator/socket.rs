@@ -69,6 +69,8 @@ async fn run_connection(inner: Arc<Inner>, socket: WebSocket) {
                     let _ = sink.send(WsMessage::Close(None)).await;
                     break;
                 }
+                // The socket is dropped without a Close frame: the client reads an error.
+                Some(Outgoing::Drop) => break,
             },
             incoming = stream.next() => match incoming {
                 Some(Ok(WsMessage::Text(text))) => record_frame(&inner, id, text.as_str()),

@@ -23,6 +23,8 @@ pub(crate) enum Outgoing {
     /// not closed it within [`DISCONNECT_GRACE`], as Slack does after a `warning`.
     Disconnect(String),
     Close,
+    /// Drop the connection without a Close frame, as a network failure would.
+    Drop,
 }
 
 /// How long a connection told to disconnect stays open at most.
@@ -206,6 +208,11 @@ impl<T: Clone> Scripted<T> {
         if times > 0 {
             self.rules.push((method.to_string(), what, times));
         }
+    }
+
+    /// Forgets every rule for `method`.
+    pub(crate) fn clear(&mut self, method: &str) {
+        self.rules.retain(|(m, _, _)| m != method);
     }
 
     /// Consumes one use of the first rule for `method`, if any remains.
@@ -888,6 +895,13 @@ impl State {
             connection.draining = true;
             // A closed connection is removed by its own task.
             let _ = connection.tx.send(Outgoing::Disconnect(frame.clone()));
+        }
+    }
+
+    pub(crate) fn drop_all(&mut self) {
+        for connection in &mut self.connections {
+            connection.draining = true;
+            let _ = connection.tx.send(Outgoing::Drop);
         }
     }
 

@@ -112,6 +112,15 @@ impl SlackError {
 
 /// Builds the HTTP client every Slack call (and Socket Mode) goes through.
 pub fn client(api_url: &url::Url) -> std::io::Result<Arc<SlackHyperClient>> {
+    let base = api_url.as_str().trim_end_matches('/');
+    let connector =
+        SlackClientHyperConnector::with_connector(https_connector()).with_slack_api_url(base);
+    Ok(Arc::new(SlackClient::new(connector)))
+}
+
+/// The connector: `http://` and `https://`, HTTP/1.1 and HTTP/2.
+pub(super) fn https_connector()
+-> hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector> {
     let builder = hyper_rustls::HttpsConnectorBuilder::new();
     // Native roots honour a corporate CA; where the machine has none, Mozilla's set still lets
     // the bot reach slack.com.
@@ -119,14 +128,11 @@ pub fn client(api_url: &url::Url) -> std::io::Result<Arc<SlackHyperClient>> {
         Ok(b) => b,
         Err(_) => hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots(),
     };
-    let https = builder
+    builder
         .https_or_http()
         .enable_http1()
         .enable_http2()
-        .build();
-    let base = api_url.as_str().trim_end_matches('/');
-    let connector = SlackClientHyperConnector::with_connector(https).with_slack_api_url(base);
-    Ok(Arc::new(SlackClient::new(connector)))
+        .build()
 }
 
 /// The bot's Web API client: its token, its timeout.
@@ -169,6 +175,7 @@ impl SlackApi {
             Ok(_) => debug!(slack.method = method, "slack call ok"),
             Err(e) => warn!(slack.method = method, error = %e, "slack call failed"),
         }
+        record_call(method, &result);
         result
     }
 
@@ -181,6 +188,29 @@ impl SlackApi {
             team_id: r.team_id.to_string(),
             team: r.team,
         })
+    }
+
+    /// Whether Slack accepts `app_token` for Socket Mode (`apps.connections.open`, which only
+    /// hands out a connection URL; nothing connects). For `incident-commander check`.
+    pub async fn check_app_token(&self, app_token: &SecretString) -> Result<(), SlackError> {
+        let token = SlackApiToken::new(expose(app_token).to_string().into());
+        let session = self.client.open_session(&token);
+        let req = SlackApiAppsConnectionOpenRequest::new();
+        self.call("apps.connections.open", session.apps_connections_open(&req))
+            .await
+            .map(drop)
+    }
+
+    /// `conversations.info`: the channel's name and whether the bot is a member.
+    pub async fn channel_membership(&self, id: &str) -> Result<(String, bool), SlackError> {
+        let session = self.client.open_session(&self.token);
+        let req = SlackApiConversationsInfoRequest::new(id.into());
+        let r = self
+            .call("conversations.info", session.conversations_info(&req))
+            .await?;
+        let name = r.channel.name.clone().unwrap_or_else(|| id.to_string());
+        let member = r.channel.flags.is_member.unwrap_or(false);
+        Ok((name, member))
     }
 
     /// `conversations.create`. `name_taken` comes back as `SlackError::Api`.
@@ -435,6 +465,24 @@ impl SlackApi {
         .await
         .map(|_| ())
     }
+}
+
+/// Counts a call by method, and its failure by kind (`/metrics`).
+fn record_call<T>(method: &'static str, result: &Result<T, SlackError>) {
+    metrics::counter!("incident_commander_slack_calls_total", "method" => method).increment(1);
+    let Err(e) = result else { return };
+    let error = match e {
+        SlackError::Api { code } => code.clone(),
+        SlackError::RateLimited(_) => {
+            metrics::counter!("incident_commander_slack_rate_limited_total", "method" => method)
+                .increment(1);
+            "ratelimited".to_string()
+        }
+        SlackError::Timeout(_) => "timeout".to_string(),
+        SlackError::Transport(_) => "transport".to_string(),
+    };
+    metrics::counter!("incident_commander_slack_errors_total", "method" => method, "error" => error)
+        .increment(1);
 }
 
 fn channel_ref(info: SlackChannelInfo, requested: &str) -> ChannelRef {

@@ -8,6 +8,8 @@
 //!   or post: that is the job worker's business, so the ack is never late.
 //! - [`blocks`]: the domain's Slack-agnostic messages and modals rendered as Block Kit.
 //! - `translate`: Slack's interaction and event payloads turned into [`inbound`] values.
+//! - [`scopes`]: the scopes each Web API method needs (the manifest's source) and the scopes
+//!   Slack granted.
 //!
 //! Nothing here touches the database or decides what an incident is.
 
@@ -15,8 +17,9 @@ pub mod api;
 pub mod blocks;
 pub mod inbound;
 pub mod listener;
+pub mod scopes;
 mod translate;
 
 pub use api::{BotIdentity, ChannelRef, SlackApi, SlackError};
 pub use inbound::{Ack, Event, EventKind, Inbound, Interaction, PinnedMessage, SlashCommand};
-pub use listener::SocketMode;
+pub use listener::{Connections, SocketMode, SocketOptions};

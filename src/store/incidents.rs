@@ -8,13 +8,13 @@ use chrono::{DateTime, Utc};
 
 use super::rows::{IncidentRow, RoleRow, cadence_ms, select_incidents};
 use super::{
-    ChangeRecord, Declaration, Declared, NewJob, Recorded, Store, StoreError, Tx, duration_ms,
-    jobs, timeline, to_ms,
+    ChangeRecord, Declaration, Declared, Recorded, Store, StoreError, Tx, duration_ms, jobs,
+    timeline, to_ms,
 };
 use crate::domain::change::RoleChange;
 use crate::domain::{Entry, Incident, IncidentId};
 
-const NEXT_NUMBER: &str =
+pub(super) const NEXT_NUMBER: &str =
     "UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value";
 const RECENT_SAME_DECLARATION: &str = "SELECT id FROM incidents WHERE declared_by = $1 \
      AND lower(title) = lower($2) AND severity = $3 AND declared_at >= $4 \
@@ -135,12 +135,7 @@ impl Store {
             return self.existing(other).await;
         }
         for job in &d.jobs {
-            let key = job
-                .key
-                .as_ref()
-                .map(|k| k.replace(super::NEW_INCIDENT, &id.to_string()));
-            let job = NewJob { key, ..job.clone() };
-            jobs::insert(&mut tx, Some(id), &job, now).await?;
+            jobs::insert_for_new(&mut tx, id, job, now).await?;
         }
         tx.commit().await?;
         Ok(Declared::New(d.incident.stored(id, number)))

@@ -119,6 +119,24 @@ pub(super) async fn cancel(tx: &mut Tx, key: &str, now: DateTime<Utc>) -> Result
     Ok(())
 }
 
+/// Enqueues a job of an incident just created as `incident`: its key's [`NEW_INCIDENT`] becomes
+/// the id.
+///
+/// [`NEW_INCIDENT`]: super::NEW_INCIDENT
+pub(super) async fn insert_for_new(
+    tx: &mut Tx,
+    incident: IncidentId,
+    job: &NewJob,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let key = job
+        .key
+        .as_ref()
+        .map(|k| k.replace(super::NEW_INCIDENT, &incident.to_string()));
+    let job = NewJob { key, ..job.clone() };
+    insert(tx, Some(incident), &job, now).await
+}
+
 /// Enqueues `job` within a transaction, deduplicated by its key as `job.dedupe` says.
 pub(super) async fn insert(
     tx: &mut Tx,

@@ -8,8 +8,9 @@
 //!
 //! The SQL is written once, for both backends, through sqlx's `Any` driver, and split by
 //! aggregate: [`incidents`] (declarations, changes, lookups), [`timeline`] (entries and role
-//! history), [`events`] (what Slack's events told: pins, participants) and [`jobs`] (the
-//! durable queue). Times are unix milliseconds and every integer is
+//! history), [`events`] (what Slack's events told: pins, participants), [`jobs`] (the durable
+//! queue), [`alerts`] (the alert intake's writes) and [`stats`] (readiness, metrics and
+//! `/inc stats` reads). Times are unix milliseconds and every integer is
 //! 64-bit on both backends; what truly differs per backend is here: how to connect, which
 //! migrations to run, and `FOR UPDATE SKIP LOCKED` on job claims. All SQL is static text with
 //! bound parameters — never `format!`.
@@ -28,11 +29,16 @@ use crate::domain::{Entry, Incident, IncidentId, NewIncident, Role};
 
 pub use events::StoredPin;
 
+mod alerts;
 mod events;
 mod incidents;
 mod jobs;
 mod rows;
+mod stats;
 mod timeline;
+
+pub use alerts::{AlertReceipt, AlertRecorded};
+pub use stats::QueueFigures;
 
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

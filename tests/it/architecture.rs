@@ -180,3 +180,23 @@ fn every_module_says_what_it_is() {
         "modules without a //! header: {missing:?}"
     );
 }
+
+#[test]
+fn the_http_side_asks_the_application_through_its_port() {
+    let found = offenders(
+        "src/http",
+        |_| false,
+        &[
+            "crate::store",
+            "crate::slack",
+            "crate::app",
+            "sqlx",
+            "slack_morphism",
+        ],
+    );
+    assert!(
+        found.is_empty(),
+        "src/http is an adapter: it reaches the application only through http::Operations:\n{}",
+        found.join("\n")
+    );
+}

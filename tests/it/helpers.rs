@@ -98,12 +98,16 @@ pub struct TestApp {
     pub general: String,
     pub incidents: String,
     pub db: TestDb,
+    /// Where the bot's HTTP side listens (`/healthz`, `/readyz`, `/metrics`, alerts).
+    pub http_addr: std::net::SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), StartupError>>>,
     /// The running bot's clock.
     pub clock: Arc<dyn Clock>,
     /// More processes sharing the database and the workspace (PostgreSQL only).
     replicas: Vec<Running>,
+    /// Where each of [`TestApp::add_replica`]'s processes has its HTTP side.
+    pub replica_http_addrs: Vec<std::net::SocketAddr>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -121,7 +125,7 @@ pub async fn spawn_app_configured(
     setup: impl FnOnce(&SlackSimulator),
 ) -> TestApp {
     incident_commander::install_crypto_provider();
-    let sim = SlackSimulator::start(SimulatorConfig::default())
+    let sim = SlackSimulator::start(manifest_scopes())
         .await
         .expect("simulator starts");
     sim.add_user(ALICE, "alice");
@@ -134,7 +138,7 @@ pub async fn spawn_app_configured(
     let overrides: Vec<(&'static str, String)> =
         overrides.iter().map(|(k, v)| (*k, v.to_string())).collect();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (store, stop, task) = launch(&sim, &db, &overrides, clock.clone()).await;
+    let ((store, stop, task), http_addr) = launch(&sim, &db, &overrides, clock.clone()).await;
     TestApp {
         clock,
         sim,
@@ -143,9 +147,21 @@ pub async fn spawn_app_configured(
         general,
         incidents,
         db,
+        http_addr,
         stop: Some(stop),
         task: Some(task),
         replicas: Vec::new(),
+        replica_http_addrs: Vec::new(),
+    }
+}
+
+/// The simulator's workspace with the bot granted exactly the scopes the manifest asks for: a
+/// Slack call whose scope the manifest lacks fails in the tests as it would in a workspace.
+pub fn manifest_scopes() -> SimulatorConfig {
+    let scopes = incident_commander::manifest::bot_scopes(&incident_commander::manifest::FEATURES);
+    SimulatorConfig {
+        granted_scopes: scopes.into_iter().map(str::to_string).collect(),
+        ..SimulatorConfig::default()
     }
 }
 
@@ -155,17 +171,19 @@ type Running = (
     JoinHandle<Result<(), StartupError>>,
 );
 
-/// Builds and runs the bot against `sim` and `db`; returns once it is connected.
+/// Builds and runs the bot against `sim` and `db`; returns once it is connected, with where its
+/// HTTP side listens.
 async fn launch(
     sim: &SlackSimulator,
     db: &TestDb,
     overrides: &[(&'static str, String)],
     clock: Arc<dyn Clock>,
-) -> Running {
+) -> (Running, std::net::SocketAddr) {
     let app = App::build_with_clock(settings_with(sim, &db.url, overrides), clock)
         .await
         .expect("the app starts against the simulator");
     let store = app.store();
+    let http_addr = app.http_addr();
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(app.run(async {
         let _ = rx.await;
@@ -174,15 +192,17 @@ async fn launch(
         sim.wait_connected(WAIT).await,
         "the bot connects over Socket Mode"
     );
-    (store, tx, task)
+    ((store, tx, task), http_addr)
 }
 
 impl TestApp {
     /// Starts the bot again (after [`TestApp::crash`] or [`TestApp::stop`]) with `clock`.
     pub async fn restart(&mut self, clock: Arc<dyn Clock>) {
-        let (store, stop, task) = launch(&self.sim, &self.db, &self.overrides, clock.clone()).await;
+        let ((store, stop, task), http_addr) =
+            launch(&self.sim, &self.db, &self.overrides, clock.clone()).await;
         self.clock = clock;
         self.store = store;
+        self.http_addr = http_addr;
         self.stop = Some(stop);
         self.task = Some(task);
     }
@@ -191,7 +211,9 @@ impl TestApp {
     /// its own Socket Mode connection.
     pub async fn add_replica(&mut self) {
         let before = self.sim.connection_count();
-        let replica = launch(&self.sim, &self.db, &self.overrides, Arc::new(SystemClock)).await;
+        let (replica, http_addr) =
+            launch(&self.sim, &self.db, &self.overrides, Arc::new(SystemClock)).await;
+        self.replica_http_addrs.push(http_addr);
         assert!(
             self.sim
                 .wait_until(WAIT, |s| s.connection_count() > before)
@@ -362,6 +384,8 @@ fn settings_with(
         ("ANNOUNCE_CHANNEL", "#incidents".to_string()),
         ("SLACK_SOCKET_CONNECTIONS", "1".to_string()),
         ("SLACK_TIMEOUT", "5s".to_string()),
+        // Each app's HTTP side on a free port (App::http_addr says which).
+        ("HTTP_ADDR", "127.0.0.1:0".to_string()),
     ]);
     vars.extend(overrides.iter().cloned());
     Settings::from_map(&vars).expect("test settings are valid")
@@ -455,4 +479,89 @@ fn collect_text(value: &serde_json::Value, out: &mut String) {
         serde_json::Value::Array(items) => items.iter().for_each(|v| collect_text(v, out)),
         _ => {}
     }
+}
+
+// --- the HTTP side (probes, metrics, alert intake) ---
+
+/// The `ALERT_TOKEN` of [`spawn_app_with_alerts`].
+pub const ALERT_TOKEN: &str = "test-alert-token-0123456789abcdef";
+
+/// The bot with its alert intake on (`ALERT_TOKEN` set), with `overrides` besides.
+pub async fn spawn_app_with_alerts(
+    overrides: &[(&'static str, &str)],
+    setup: impl FnOnce(&SlackSimulator),
+) -> TestApp {
+    let mut vars = vec![("ALERT_TOKEN", ALERT_TOKEN)];
+    vars.extend_from_slice(overrides);
+    spawn_app_configured(&vars, setup).await
+}
+
+impl TestApp {
+    /// `http://127.0.0.1:<port><path>` on the bot's HTTP side.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http_addr)
+    }
+
+    /// POSTs `body` to the alert endpoint `path` with the right token; the status and the JSON
+    /// answered.
+    pub async fn alert(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .post(self.url(path))
+            .bearer_auth(ALERT_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .expect("the HTTP side answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or_default())
+    }
+
+    /// `GET /metrics`.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.url("/metrics"))
+            .await
+            .expect("/metrics answers")
+            .text()
+            .await
+            .expect("text")
+    }
+
+    /// `GET /readyz`: the status and the JSON.
+    pub async fn readyz(&self) -> (u16, serde_json::Value) {
+        let response = reqwest::get(self.url("/readyz"))
+            .await
+            .expect("/readyz answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON"))
+    }
+
+    /// Asks `/readyz` until it answers `status` (every 20 ms, up to [`WAIT`]).
+    pub async fn wait_readyz(&self, status: u16) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let (now, body) = self.readyz().await;
+            if now == status {
+                return body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "/readyz still answers {now} after {WAIT:?}: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// The value of the sample of `name` whose labels include `labels`, in Prometheus text.
+pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with(&format!("{name} ")) || l.starts_with(&format!("{name}{{")))
+        .find(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
 }

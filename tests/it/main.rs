@@ -2,17 +2,21 @@
 //! 127.0.0.1 with a real database — SQLite by default, PostgreSQL when `TEST_DATABASE_URL` is set
 //! (`.ci/run` runs the suite both ways).
 
+mod alerts;
 mod architecture;
 mod commands;
 mod declare;
 mod demo;
 mod events;
 mod helpers;
+mod http;
 mod incident_channel;
+mod manifest;
 mod modals;
 mod postmortem_golden;
 mod refusals;
 mod replicas;
 mod simulator;
 mod startup;
+mod stats;
 mod store_contract;

@@ -65,6 +65,7 @@ fn sim_vars(
         ("SLACK_APP_TOKEN", defaults.app_token),
         ("SLACK_API_URL", sim.api_url()),
         ("DATABASE_URL", db.url.clone()),
+        ("HTTP_ADDR", "127.0.0.1:0".to_string()),
     ];
     for (key, value) in overrides {
         vars.retain(|(k, _)| k != key);
@@ -191,19 +192,98 @@ async fn migrate_needs_only_the_database_url() {
 }
 
 #[tokio::test]
-async fn check_validates_the_configuration_against_slack_and_exits() {
+async fn check_prints_a_checklist_of_the_configuration_against_slack_and_exits() {
     let (sim, db) = simulated().await;
-    sim.add_channel("incidents", false, true);
+    let incidents = sim.add_channel("incidents", false, true);
     let vars = sim_vars(&sim, &db, &[("ANNOUNCE_CHANNEL", "#incidents")]);
     let output = run_command("check", vars).await;
     assert_printed(
         &output,
-        "configuration is valid; the bot is U0BOT in workspace Example\n",
+        &format!(
+            "[ok]   configuration: SLACK_API_URL {}, DATABASE_URL {}, HTTP_ADDR 127.0.0.1:0, alert intake off (ALERT_TOKEN unset)\n\
+             [ok]   SLACK_BOT_TOKEN: auth.test says the bot is U0BOT in workspace Example\n\
+             [ok]   SLACK_APP_TOKEN: Socket Mode accepts it (apps.connections.open)\n\
+             [ok]   ANNOUNCE_CHANNEL #incidents: #incidents ({incidents}), the bot is a member\n\
+             [ok]   scopes: the bot token has all {} the bot uses\n",
+            sim.api_url(),
+            db.url,
+            incident_commander::manifest::bot_scopes(&incident_commander::manifest::FEATURES).len()
+        ),
     );
-    assert!(
-        sim.calls_to("apps.connections.open").is_empty(),
+    assert_eq!(
+        sim.connection_count(),
+        0,
         "check does not connect Socket Mode"
     );
+    assert!(
+        !std::path::Path::new(db.url.trim_start_matches("sqlite://")).exists(),
+        "check does not touch the database"
+    );
+}
+
+#[tokio::test]
+async fn check_names_the_scopes_the_token_lacks_and_a_channel_the_bot_is_not_in() {
+    incident_commander::install_crypto_provider();
+    let mut config = SimulatorConfig::default();
+    config
+        .granted_scopes
+        .retain(|s| s != "usergroups:read" && s != "pins:write");
+    let sim = SlackSimulator::start(config).await.expect("sim");
+    sim.add_channel("incidents", false, false);
+    let db = sqlite_db();
+    let vars = sim_vars(&sim, &db, &[("ANNOUNCE_CHANNEL", "#incidents")]);
+    let output = run_command("check", vars).await;
+    assert!(!output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(
+            "[FAIL] scopes: the bot token lacks pins:write (pins.add), usergroups:read (usergroups.users.list); \
+             add them under OAuth & Permissions"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("but the bot is not a member: /invite @incident-commander there"),
+        "{stdout}"
+    );
+    assert_eq!(
+        last_line(&output),
+        "incident-commander: check failed: 2 checks did not pass"
+    );
+}
+
+#[tokio::test]
+async fn check_stops_at_a_refused_bot_token() {
+    let (sim, db) = simulated().await;
+    let vars = sim_vars(&sim, &db, &[("SLACK_BOT_TOKEN", "xoxb-revoked")]);
+    let output = run_command("check", vars).await;
+    assert!(!output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("[FAIL] SLACK_BOT_TOKEN: auth.test failed: invalid_auth (the token is wrong or was revoked)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("revoked\n[ok]"), "{stdout}");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("xoxb-revoked"));
+}
+
+#[tokio::test]
+async fn manifest_needs_no_configuration() {
+    let output = run_command::<&str, &str>("manifest", []).await;
+    assert_printed(
+        &output,
+        &incident_commander::manifest::render(&incident_commander::manifest::FEATURES),
+    );
+}
+
+#[tokio::test]
+async fn healthcheck_asks_the_running_process() {
+    let app = spawn_app().await;
+    let addr = app.http_addr.to_string();
+    let ok = run_command("healthcheck", [("HTTP_ADDR", addr.as_str())]).await;
+    assert_printed(&ok, "");
+    let dead = run_command("healthcheck", [("HTTP_ADDR", "127.0.0.1:9")]).await;
+    assert!(!dead.status.success());
 }
 
 #[tokio::test]

@@ -24,6 +24,7 @@ mod reading;
 mod reminders;
 mod response;
 mod roles;
+mod stats;
 mod writing;
 
 pub use args::{Args, Mention};
@@ -105,6 +106,7 @@ pub static COMMANDS: &[&Spec] = &[
     &lifecycle::RESOLVE,
     &lifecycle::DECLINE,
     &lifecycle::REOPEN,
+    &stats::STATS,
 ];
 
 /// What parsing needs to know about the workspace's configuration.
@@ -135,6 +137,10 @@ pub enum Command {
     FollowUps,
     /// Any command that changes the incident of the channel it was typed in.
     Change(Change),
+    /// `/inc stats [days]`: the figures of the incidents declared in the last `days` days.
+    Stats {
+        days: u32,
+    },
 }
 
 /// A parsed command and the spec it matched.

@@ -1,0 +1,160 @@
+//! `incident-commander check`: a checklist of what a deployment needs, printed line by line —
+//! the configuration, the bot token (`auth.test`), the app token (Socket Mode), the announce
+//! channel, and the scopes Slack granted against those the bot uses. It connects nothing and
+//! changes nothing (not even the database).
+
+use std::io::Write;
+
+use super::resolve_channel;
+use crate::config::{Settings, redact_url};
+use crate::manifest::{self, FEATURES};
+use crate::slack::scopes::{self, BOT_METHODS};
+use crate::slack::{SlackApi, SlackError, api};
+
+/// Runs the checks, printing each to `out`; returns how many failed.
+pub async fn run(settings: &Settings, out: &mut impl Write) -> usize {
+    let mut failed = 0;
+    let mut line = |ok: bool, text: String| {
+        if !ok {
+            failed += 1;
+        }
+        let _ = writeln!(out, "{} {text}", if ok { "[ok]  " } else { "[FAIL]" });
+    };
+    line(
+        true,
+        format!(
+            "configuration: SLACK_API_URL {}, DATABASE_URL {}, HTTP_ADDR {}, alert intake {}",
+            settings.slack_api_url,
+            redact_url(&settings.database_url),
+            settings.http_addr,
+            if settings.alert_token.is_some() {
+                "on"
+            } else {
+                "off (ALERT_TOKEN unset)"
+            }
+        ),
+    );
+    let client = match api::client(&settings.slack_api_url) {
+        Ok(client) => client,
+        Err(e) => {
+            line(false, format!("HTTP client: {e}"));
+            return failed;
+        }
+    };
+    let slack = SlackApi::new(client, &settings.bot_token, settings.slack_timeout);
+    match slack.auth_test().await {
+        Ok(bot) => line(
+            true,
+            format!(
+                "SLACK_BOT_TOKEN: auth.test says the bot is {} in workspace {}",
+                bot.user_id, bot.team
+            ),
+        ),
+        Err(e) => {
+            line(
+                false,
+                format!("SLACK_BOT_TOKEN: auth.test failed: {}", explain(&e)),
+            );
+            let _ = writeln!(out, "[--]   the other checks need a working bot token");
+            return failed;
+        }
+    }
+    match slack.check_app_token(&settings.app_token).await {
+        Ok(()) => line(
+            true,
+            "SLACK_APP_TOKEN: Socket Mode accepts it (apps.connections.open)".into(),
+        ),
+        Err(e) => line(
+            false,
+            format!(
+                "SLACK_APP_TOKEN: apps.connections.open failed: {} (an app-level token with connections:write, and Socket Mode on)",
+                explain(&e)
+            ),
+        ),
+    }
+    match &settings.announce_channel {
+        None => line(
+            true,
+            "ANNOUNCE_CHANNEL: unset, incidents are not announced".into(),
+        ),
+        Some(target) => match resolve_channel(&slack, target).await {
+            Err(e) => line(false, e.to_string()),
+            Ok(id) => match slack.channel_membership(&id).await {
+                Ok((name, true)) => line(
+                    true,
+                    format!("ANNOUNCE_CHANNEL {target}: #{name} ({id}), the bot is a member"),
+                ),
+                Ok((name, false)) => line(
+                    false,
+                    format!(
+                        "ANNOUNCE_CHANNEL {target}: #{name} ({id}), but the bot is not a member: /invite @incident-commander there"
+                    ),
+                ),
+                Err(e) => line(
+                    false,
+                    format!(
+                        "ANNOUNCE_CHANNEL {target}: conversations.info failed: {}",
+                        explain(&e)
+                    ),
+                ),
+            },
+        },
+    }
+    let needed = manifest::bot_scopes(&FEATURES);
+    match scopes::granted_scopes(
+        &settings.slack_api_url,
+        &settings.bot_token,
+        settings.slack_timeout,
+    )
+    .await
+    {
+        Ok(granted) => {
+            let missing: Vec<String> = needed
+                .iter()
+                .filter(|s| !granted.iter().any(|g| g == *s))
+                .map(|s| {
+                    let users: Vec<&str> = BOT_METHODS
+                        .iter()
+                        .filter(|(_, n)| n.contains(s))
+                        .map(|(m, _)| *m)
+                        .collect();
+                    match users.is_empty() {
+                        true => s.to_string(),
+                        false => format!("{s} ({})", users.join(", ")),
+                    }
+                })
+                .collect();
+            if missing.is_empty() {
+                line(
+                    true,
+                    format!(
+                        "scopes: the bot token has all {} the bot uses",
+                        needed.len()
+                    ),
+                );
+            } else {
+                line(
+                    false,
+                    format!(
+                        "scopes: the bot token lacks {}; add them under OAuth & Permissions (or paste `incident-commander manifest` into the app's manifest) and reinstall the app",
+                        missing.join(", ")
+                    ),
+                );
+            }
+        }
+        Err(e) => line(false, format!("scopes: auth.test failed: {}", explain(&e))),
+    }
+    failed
+}
+
+fn explain(e: &SlackError) -> String {
+    match e {
+        SlackError::Api { code } if code == "invalid_auth" || code == "not_authed" => {
+            format!("{code} (the token is wrong or was revoked)")
+        }
+        SlackError::Api { code } if code == "not_allowed_token_type" => {
+            format!("{code} (a bot token where an app-level token belongs, or the reverse)")
+        }
+        other => other.to_string(),
+    }
+}
