@@ -13,7 +13,7 @@ use tracing::info;
 use super::Shared;
 use super::steps::{self, Step};
 use crate::domain::change::{self, Actor, Change, Decision, Effect};
-use crate::domain::{Incident, message};
+use crate::domain::{Incident, message, reminder};
 use crate::store::{ChangeRecord, NewJob, Recorded, StoreError};
 
 /// How often a change is re-decided after losing a race before the user is asked to retry.
@@ -60,7 +60,7 @@ pub(crate) async fn apply(
     for _ in 0..MAX_ATTEMPTS {
         let now = shared.clock.now();
         let who = Actor { user: actor, admin };
-        let decision = match decide_all(&incident, changes, who, now) {
+        let mut decision = match decide_all(&incident, changes, who, now) {
             Ok(decision) => decision,
             Err(refusal) => return Ok(Applied::Refused(refusal.to_string())),
         };
@@ -74,6 +74,9 @@ pub(crate) async fn apply(
         // a resolution cancels it, a reopen arms it again. Untouched when its time is the same, so
         // a note never re-arms (and re-fires) a reminder being posted right now.
         let policy = &shared.settings.reminders;
+        if decision.incident.cadence != incident.cadence {
+            reminder::cadence_set(policy, &mut decision.incident, now);
+        }
         let mut cancel = Vec::new();
         match (
             policy.next_reminder(&incident),

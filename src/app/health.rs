@@ -174,6 +174,16 @@ impl Tasks {
     }
 }
 
+/// The tasks die with their owner: a `run` whose future is dropped (a test's crash, a runtime
+/// shutting down) leaves nothing of the process running behind it.
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        for (_, handle) in &self.handles {
+            handle.abort();
+        }
+    }
+}
+
 /// Logs a task that died and marks the process unready.
 pub(crate) fn report_death(health: &Health, name: &str, how: &str) {
     error!(

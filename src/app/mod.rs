@@ -45,7 +45,7 @@ mod stats;
 pub mod steps;
 mod worker;
 
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, MovableClock, SystemClock};
 
 /// Why the process could not start; `Display` is the one line printed before exiting.
 #[derive(Debug, thiserror::Error)]
@@ -287,4 +287,4 @@ async fn resolve_channel(api: &SlackApi, target: &str) -> Result<String, Startup
 /// How long a claimed job is this process's before another may take it over. The worker renews
 /// the leases of running jobs every third of it, so a job may run longer; a process that dies
 /// loses its jobs to another replica within a lease (and on SQLite, to its own restart at once).
-pub(crate) const JOB_LEASE: Duration = Duration::from_secs(8);
+pub(crate) const JOB_LEASE: Duration = Duration::from_secs(6);

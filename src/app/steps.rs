@@ -414,7 +414,17 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             })
         }
         Step::Digest { slot } => {
-            if let Some(channel) = &shared.announce_channel {
+            let slot = DateTime::<Utc>::from_timestamp_millis(*slot).unwrap_or(now);
+            let Some(digest) = &shared.settings.digest else {
+                // DIGEST_CRON was emptied since this slot was scheduled.
+                return Ok(Outcome::default());
+            };
+            let tz = shared.settings.tz;
+            let next_after = |at| crate::domain::reminder::next_digest(&digest.schedule, tz, at);
+            // A slot of an earlier schedule (DIGEST_CRON or TZ changed across a restart) is
+            // not posted; the current schedule's next slot takes its place.
+            let current = next_after(slot - chrono::Duration::seconds(1)) == Some(slot);
+            if current && let Some(channel) = &shared.announce_channel {
                 let open = shared.store.open_incidents().await?;
                 let waiting = shared
                     .store
@@ -426,12 +436,11 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             }
             // The next slot after now, not after this one: a digest missed while the bot was
             // down is posted once, late, and the schedule carries on from today.
-            let slot = DateTime::<Utc>::from_timestamp_millis(*slot).unwrap_or(now);
-            let next = shared.settings.digest.as_ref().and_then(|d| {
-                crate::domain::reminder::next_digest(&d.schedule, shared.settings.tz, slot.max(now))
-            });
             Ok(Outcome {
-                follow_ups: next.map(digest_job).into_iter().collect(),
+                follow_ups: next_after(slot.max(now))
+                    .map(digest_job)
+                    .into_iter()
+                    .collect(),
                 ..Outcome::default()
             })
         }
@@ -500,7 +509,7 @@ async fn remind(shared: &Shared, job: &Job, now: DateTime<Utc>) -> Result<Outcom
     Ok(Outcome {
         change: Some(IncidentChange::Reminded { at: now }),
         events: vec![Entry::Reminded {
-            late_seconds: late.num_seconds().max(0),
+            late_ms: late.num_milliseconds().max(0),
         }],
         reschedule: policy.next_reminder(&reminded),
         follow_ups: vec![

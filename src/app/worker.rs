@@ -38,7 +38,9 @@ const DRAIN: Duration = Duration::from_secs(10);
 pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
     let mut running = JoinSet::new();
-    let renewing = tokio::spawn(renew(shared.clone(), slots.clone()));
+    // In a set, so that it stops with the worker even when the worker is dropped mid-loop.
+    let mut renewing = JoinSet::new();
+    renewing.spawn(renew(shared.clone(), slots.clone()));
     loop {
         if *stop.borrow() {
             break;
@@ -82,7 +84,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             _ = tokio::time::sleep(nap) => {}
         }
     }
-    renewing.abort();
+    renewing.abort_all();
     if tokio::time::timeout(DRAIN, async {
         while running.join_next().await.is_some() {}
     })

@@ -347,9 +347,8 @@ pub fn decide(
             let until = now + reminder::SNOOZE;
             d.entries.push(Entry::Snoozed { until });
             d.next.snoozed_until = Some(until);
-            d.effects.push(Effect::Post(message::notice(&format!(
-                ":zzz: {who} snoozed the update reminder for 30 minutes."
-            ))));
+            // The snoozed reminder itself is edited to say who snoozed it (the button's
+            // caller does that): no second post.
             d.effects.push(Effect::SyncCard);
             d.reply = "Snoozed for 30 minutes.".into();
         }

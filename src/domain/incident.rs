@@ -44,7 +44,7 @@ pub struct Incident {
     pub cadence: Cadence,
     /// When the bot last reminded it.
     pub last_reminded_at: Option<DateTime<Utc>>,
-    /// Until when a reminder was snoozed.
+    /// No update is owed before this: a snooze, or a new cadence counting from when it was set.
     pub snoozed_until: Option<DateTime<Utc>>,
     /// Current holders, one per role at most.
     pub roles: Vec<(Role, UserId)>,

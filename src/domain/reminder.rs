@@ -10,6 +10,8 @@
 //!   another interval: after downtime an overdue reminder fires once and the cadence restarts
 //!   from then, never a burst.
 //!
+//! - A new cadence set with `/inc remind` counts from when it is set ([`cadence_set`]).
+//!
 //! A coordinator **nudge** comes once, [`NUDGE_AFTER`] the declaration, if nobody coordinates.
 
 use chrono::{DateTime, Duration, Utc};
@@ -100,6 +102,16 @@ impl Policy {
     }
 }
 
+/// A new cadence (`/inc remind`) counts from when it is set: under it, no update is owed before
+/// one interval from `now` — turning reminders back on after two quiet hours starts a fresh
+/// interval rather than firing at once a reminder that claims to be late.
+pub fn cadence_set(policy: &Policy, incident: &mut Incident, now: DateTime<Utc>) {
+    if let Some(interval) = policy.interval(incident) {
+        let from = now + interval;
+        incident.snoozed_until = Some(incident.snoozed_until.map_or(from, |s| s.max(from)));
+    }
+}
+
 /// The first digest time strictly after `after`, with `schedule` read in `tz` (so `9:00 Mon-Fri`
 /// is 9:00 local time in winter and in summer).
 pub fn next_digest(
@@ -170,6 +182,28 @@ mod tests {
             Some(at(50)),
             "a snooze never brings it forward"
         );
+    }
+
+    #[test]
+    fn a_new_cadence_counts_from_when_it_is_set() {
+        let mut inc = sample(1);
+        inc.severity = Severity::parse("2", 3).expect("sev");
+        let p = policy();
+        inc.cadence = Cadence::Off;
+        assert_eq!(p.next_reminder(&inc), None);
+        // Two hours later, reminders every 5 minutes: the first comes 5 minutes from then.
+        inc.cadence = Cadence::Every(Duration::minutes(5));
+        cadence_set(&p, &mut inc, at(120));
+        assert_eq!(p.update_due(&inc), Some(at(125)));
+        assert_eq!(p.next_reminder(&inc), Some(at(125)));
+        // A snooze reaching further is kept.
+        inc.snoozed_until = Some(at(150));
+        cadence_set(&p, &mut inc, at(121));
+        assert_eq!(p.next_reminder(&inc), Some(at(150)));
+        // Off stays off.
+        inc.cadence = Cadence::Off;
+        cadence_set(&p, &mut inc, at(122));
+        assert_eq!(p.next_reminder(&inc), None);
     }
 
     #[test]

@@ -153,10 +153,10 @@ pub enum Entry {
     RemindersSet {
         to: String,
     },
-    /// The bot reminded the team to post an update, `late_seconds` after it was due.
+    /// The bot reminded the team to post an update, `late_ms` milliseconds after it was due.
     Reminded {
         #[serde(default)]
-        late_seconds: i64,
+        late_ms: i64,
     },
     /// Nobody was coordinating ten minutes in: the bot said so.
     Nudged {},
@@ -368,7 +368,7 @@ mod tests {
                 until: DateTime::from_timestamp(1_800_000_000, 0).expect("time"),
             },
             Entry::RemindersSet { to: "15m".into() },
-            Entry::Reminded { late_seconds: 3 },
+            Entry::Reminded { late_ms: 3000 },
             Entry::Nudged {},
             Entry::AlertReceived {
                 source: "ci".into(),

@@ -84,7 +84,7 @@ pub struct SocketOptions {
 
 /// A running Socket Mode listener; [`SocketMode::shutdown`] closes its connections.
 pub struct SocketMode {
-    listener: SlackClientSocketModeListener<SlackClientHyperHttpsConnector>,
+    listener: Arc<SlackClientSocketModeListener<SlackClientHyperHttpsConnector>>,
     connections: Arc<Connections>,
 }
 
@@ -125,7 +125,7 @@ impl SocketMode {
         listener.listen_for(&token).await?;
         listener.start().await;
         Ok(SocketMode {
-            listener,
+            listener: Arc::new(listener),
             connections,
         })
     }
@@ -135,6 +135,18 @@ impl SocketMode {
     pub async fn shutdown(&self) {
         self.listener.shutdown().await;
         self.connections.closed();
+    }
+}
+
+/// slack-morphism's connections run in tasks of their own that outlive the listener: dropped
+/// without [`SocketMode::shutdown`] (the listener's task aborted), the connections are closed
+/// anyway, as the death of a process closes its sockets.
+impl Drop for SocketMode {
+    fn drop(&mut self) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let listener = self.listener.clone();
+            runtime.spawn(async move { listener.shutdown().await });
+        }
     }
 }
 

@@ -89,8 +89,6 @@ const NEXT_DUE: &str = "SELECT MIN(CASE WHEN l.free_at > j.run_at THEN l.free_at
      FROM jobs j LEFT JOIN lanes l ON l.name = j.lane \
      WHERE j.state = 'pending' AND j.lease_until IS NULL AND (j.lane IS NULL OR NOT EXISTS \
      (SELECT 1 FROM jobs e WHERE e.lane = j.lane AND e.state = 'pending' AND e.id < j.id))";
-const CANCEL_OTHER_DIGESTS: &str = "UPDATE jobs SET state = 'cancelled', generation = generation + 1, \
-     updated_at = $2 WHERE kind = 'digest' AND state = 'pending' AND key <> $1";
 const REST_LANE: &str = "INSERT INTO lanes (name, free_at) VALUES ($1, $2) \
      ON CONFLICT (name) DO UPDATE SET free_at = excluded.free_at";
 /// Back to the queue at `$4` — unless re-armed meanwhile, then at its re-armed time.
@@ -293,20 +291,6 @@ impl Store {
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let ms: Option<i64> = sqlx::query_scalar(NEXT_DUE).fetch_one(&self.pool).await?;
         ms.map(super::from_ms).transpose()
-    }
-
-    /// Makes `job` (a `digest` job) the only pending digest: each process enqueues the next slot
-    /// at startup, and a changed `DIGEST_CRON` leaves no stale slot behind.
-    pub async fn schedule_digest(&self, job: NewJob, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(CANCEL_OTHER_DIGESTS)
-            .bind(job.key.as_deref())
-            .bind(to_ms(now))
-            .execute(&mut *tx)
-            .await?;
-        insert(&mut tx, None, &job, now).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Pending jobs due by `now` or being retried: work under way, as opposed to work scheduled

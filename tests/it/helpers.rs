@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+pub use incident_commander::app::MovableClock;
 use incident_commander::app::{App, Clock, StartupError, SystemClock};
 use incident_commander::config::Settings;
 use incident_commander::domain::{Incident, TimelineEvent};
-use incident_commander::simulator::{Channel, SimulatorConfig, SlackSimulator};
+use incident_commander::simulator::{Channel, SimulatorConfig, SlackSimulator, View, ViewInput};
 use incident_commander::store::Store;
 use sqlx::Connection;
 use tokio::sync::oneshot;
@@ -79,15 +79,6 @@ pub async fn postgres_db(admin: &str) -> TestDb {
     }
 }
 
-/// A clock running `offset` ahead of the system's: a restarted process "later".
-pub struct ShiftedClock(pub chrono::Duration);
-
-impl Clock for ShiftedClock {
-    fn now(&self) -> DateTime<Utc> {
-        SystemClock.now() + self.0
-    }
-}
-
 /// The workspace every test starts with: alice, bob and carol, #general, and #incidents (the bot
 /// is a member; it is the announce channel).
 pub struct TestApp {
@@ -124,6 +115,15 @@ pub async fn spawn_app_configured(
     overrides: &[(&'static str, &str)],
     setup: impl FnOnce(&SlackSimulator),
 ) -> TestApp {
+    spawn_app_clocked(overrides, Arc::new(SystemClock), setup).await
+}
+
+/// Like [`spawn_app_configured`], the bot reading `clock` (a [`MovableClock`] the test moves on).
+pub async fn spawn_app_clocked(
+    overrides: &[(&'static str, &str)],
+    clock: Arc<dyn Clock>,
+    setup: impl FnOnce(&SlackSimulator),
+) -> TestApp {
     incident_commander::install_crypto_provider();
     let sim = SlackSimulator::start(manifest_scopes())
         .await
@@ -137,7 +137,6 @@ pub async fn spawn_app_configured(
     let db = test_db().await;
     let overrides: Vec<(&'static str, String)> =
         overrides.iter().map(|(k, v)| (*k, v.to_string())).collect();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ((store, stop, task), http_addr) = launch(&sim, &db, &overrides, clock.clone()).await;
     TestApp {
         clock,
@@ -207,12 +206,12 @@ impl TestApp {
         self.task = Some(task);
     }
 
-    /// Starts one more bot process on the same database and workspace, and waits until it holds
-    /// its own Socket Mode connection.
+    /// Starts one more bot process on the same database and workspace, reading the same clock,
+    /// and waits until it holds its own Socket Mode connection.
     pub async fn add_replica(&mut self) {
         let before = self.sim.connection_count();
         let (replica, http_addr) =
-            launch(&self.sim, &self.db, &self.overrides, Arc::new(SystemClock)).await;
+            launch(&self.sim, &self.db, &self.overrides, self.clock.clone()).await;
         self.replica_http_addrs.push(http_addr);
         assert!(
             self.sim
@@ -386,6 +385,9 @@ fn settings_with(
         ("SLACK_TIMEOUT", "5s".to_string()),
         // Each app's HTTP side on a free port (App::http_addr says which).
         ("HTTP_ADDR", "127.0.0.1:0".to_string()),
+        // No digest unless a test asks for one: at 09:00 on a weekday it would land in
+        // #incidents in the middle of whatever test is running.
+        ("DIGEST_CRON", String::new()),
     ]);
     vars.extend(overrides.iter().cloned());
     Settings::from_map(&vars).expect("test settings are valid")
@@ -479,6 +481,34 @@ fn collect_text(value: &serde_json::Value, out: &mut String) {
         serde_json::Value::Array(items) => items.iter().for_each(|v| collect_text(v, out)),
         _ => {}
     }
+}
+
+// --- forms ---
+
+/// The modal `user` has open, once the bot opened it.
+pub async fn open_view(app: &TestApp, user: &str) -> View {
+    assert!(
+        app.sim
+            .wait_until(WAIT, |s| s.open_view_for(user).is_some())
+            .await,
+        "no modal opened for {user}"
+    );
+    app.sim.open_view_for(user).expect("open view")
+}
+
+/// `user` submits `view` with `edits`; returns the ack's `response_action` payload, if any.
+pub async fn submit(
+    app: &TestApp,
+    user: &str,
+    view: &View,
+    edits: &[(&str, ViewInput)],
+) -> Option<serde_json::Value> {
+    let envelope = app.sim.submit_view(user, &view.id, edits);
+    app.sim
+        .ack(&envelope.envelope_id, WAIT)
+        .await
+        .expect("the submission is acked")
+        .payload
 }
 
 // --- the HTTP side (probes, metrics, alert intake) ---

@@ -15,6 +15,7 @@ mod manifest;
 mod modals;
 mod postmortem_golden;
 mod refusals;
+mod reminders;
 mod replicas;
 mod simulator;
 mod startup;

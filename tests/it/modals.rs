@@ -8,32 +8,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-/// The modal `user` has open, once the bot opened it.
-async fn open_view(app: &TestApp, user: &str) -> View {
-    assert!(
-        app.sim
-            .wait_until(WAIT, |s| s.open_view_for(user).is_some())
-            .await,
-        "no modal opened for {user}"
-    );
-    app.sim.open_view_for(user).expect("open view")
-}
-
-/// `user` submits `view` with `edits`; returns the ack's `response_action` payload, if any.
-async fn submit(
-    app: &TestApp,
-    user: &str,
-    view: &View,
-    edits: &[(&str, ViewInput)],
-) -> Option<Value> {
-    let envelope = app.sim.submit_view(user, &view.id, edits);
-    app.sim
-        .ack(&envelope.envelope_id, WAIT)
-        .await
-        .expect("the submission is acked")
-        .payload
-}
-
 /// The initial value of the text input `block` in `view`.
 fn initial(view: &View, block: &str) -> Option<String> {
     view.blocks
