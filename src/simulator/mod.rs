@@ -255,6 +255,9 @@ pub enum WorkspaceAction {
         view_id: String,
         title: String,
     },
+    /// Not an action: a line for the transcript's reader, such as the demo saying that half an
+    /// hour passes.
+    Narration { text: String },
 }
 
 /// A snapshot of a channel.
@@ -692,6 +695,11 @@ impl SlackSimulator {
             .flatten()
     }
 
+    /// A line for the transcript's reader between what happens (`— 10 minutes later —`).
+    pub fn narrate(&self, text: &str) {
+        self.inner.with_state(|s| s.narrate(text));
+    }
+
     /// `user` joins `channel_id`: `member_joined_channel`. `None` also when already a member.
     pub fn join(&self, user: &str, channel_id: &str) -> Option<Envelope> {
         self.inner
@@ -864,13 +872,8 @@ impl SlackSimulator {
 
     /// Waits for the bot's first ack of `envelope_id` (already received or future).
     pub async fn ack(&self, envelope_id: &str, timeout: Duration) -> Option<Ack> {
-        self.wait_for(timeout, |s| {
-            s.events.iter().find_map(|e| match e {
-                SimEvent::Ack(ack) if ack.envelope_id == envelope_id => Some(ack.clone()),
-                _ => None,
-            })
-        })
-        .await
+        self.wait_for(timeout, |s| s.first_acks.get(envelope_id).cloned())
+            .await
     }
 
     /// Sends `{"type":"disconnect","reason":…}` on every open connection. Envelopes sent

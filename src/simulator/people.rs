@@ -58,6 +58,12 @@ pub(crate) fn summary(message: &Message) -> String {
 }
 
 impl State {
+    pub(crate) fn narrate(&mut self, text: &str) {
+        self.log_action(WorkspaceAction::Narration {
+            text: text.to_string(),
+        });
+    }
+
     fn log_action(&mut self, action: WorkspaceAction) {
         let seq = self.next_seq();
         self.push_event(SimEvent::Action {

@@ -274,8 +274,9 @@ pub(crate) struct State {
     pub(crate) command_targets: HashMap<String, (String, String)>,
     /// `view_submission` envelope id → the submitted view's id, for the ack's response_action.
     submissions: HashMap<String, String>,
-    /// Envelopes acked at least once (an ack's side effects happen once).
-    acked: HashSet<String>,
+    /// Each envelope's first ack (an ack's side effects happen once), for lookups that must not
+    /// scan the event log: a benchmark waits on thousands of acks.
+    pub(crate) first_acks: HashMap<String, Ack>,
     /// Views in the order they were opened or pushed.
     pub(crate) views: Vec<ViewRecord>,
     pub(crate) files: Vec<FileRecord>,
@@ -324,7 +325,7 @@ impl State {
             response_targets: HashMap::new(),
             command_targets: HashMap::new(),
             submissions: HashMap::new(),
-            acked: HashSet::new(),
+            first_acks: HashMap::new(),
             views: Vec::new(),
             files: Vec::new(),
             usergroups: Vec::new(),
@@ -725,15 +726,17 @@ impl State {
     /// command's message is posted, a view submission's `response_action` is applied.
     pub(crate) fn record_ack(&mut self, envelope_id: String, payload: Option<Value>) {
         let seq = self.next_seq();
-        self.events.push(SimEvent::Ack(Ack {
+        let ack = Ack {
             envelope_id: envelope_id.clone(),
             payload: payload.clone(),
             at: Instant::now(),
             seq,
-        }));
-        if !self.acked.insert(envelope_id.clone()) {
+        };
+        self.events.push(SimEvent::Ack(ack.clone()));
+        if self.first_acks.contains_key(&envelope_id) {
             return;
         }
+        self.first_acks.insert(envelope_id.clone(), ack);
         if let Some(payload) = &payload
             && let Some((channel_id, user)) = self.command_targets.get(&envelope_id).cloned()
         {

@@ -422,6 +422,7 @@ fn action_line(names: &Names, action: &WorkspaceAction) -> String {
         WorkspaceAction::ClosedView { user, title, .. } => {
             format!("{} closed the modal \"{title}\"", names.user(user))
         }
+        WorkspaceAction::Narration { text } => format!("— {text} —"),
     }
 }
 
