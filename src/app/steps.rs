@@ -511,13 +511,9 @@ async fn remind(shared: &Shared, job: &Job, now: DateTime<Utc>) -> Result<Outcom
         events: vec![Entry::Reminded {
             late_ms: late.num_milliseconds().max(0),
         }],
+        // The card shows when the update is due, which a reminder does not move: no card edit.
         reschedule: policy.next_reminder(&reminded),
-        follow_ups: vec![
-            Step::SyncCard {
-                channel: Some(channel.clone()),
-            }
-            .job(incident.id, &format!("job:{}", job.id), now),
-        ],
+        ..Outcome::default()
     })
 }
 
