@@ -2,16 +2,18 @@
 //! SQLite database and no configuration. It plays a scripted incident and prints what a person
 //! in the workspace would have seen, as a transcript. Each capability adds its step to [`SCRIPT`].
 //! Every step waits until the bot has finished what the previous one asked for, so the
-//! transcript reads in the order things happened.
+//! transcript reads in the order things happened. The bot reads a [`MovableClock`] the script
+//! moves on, so reminders come in the demo's seconds, not in half-hours.
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-use crate::app::{App, Clock, SystemClock};
+use crate::app::{App, Clock, MovableClock};
 use crate::config::{LogFormat, Settings};
 use crate::simulator::{SimulatorConfig, SlackSimulator, ViewInput};
 use crate::store::Store;
@@ -34,10 +36,15 @@ enum Act {
     Shortcut(&'static str),
     /// Submits the form open in front of them, choosing a severity and maybe writing a summary.
     Submit(&'static str, &'static str, Option<&'static str>),
+    /// Time passes: the bot's clock moves on this many minutes.
+    Later(i64),
+    /// Clicks the button labelled so on the latest message in the incident's channel that has it.
+    Click(&'static str, &'static str),
 }
 
 /// Who does what, in order: an alert declared from its message, run to resolution; then a
-/// declaration through the form.
+/// declaration through the form, whose update reminders come every 10 minutes — one snoozed, one
+/// pushed back by an update.
 const SCRIPT: &[Act] = &[
     Act::Alert,
     Act::Shortcut("U0ALICE"),
@@ -75,6 +82,16 @@ const SCRIPT: &[Act] = &[
         "sev3",
         Some("Index lags 20 minutes behind the catalogue"),
     ),
+    Act::Type("U0BOB", Where::Incident, "/inc remind 10m"),
+    Act::Later(10),
+    Act::Click("U0BOB", "Snooze 30m"),
+    Act::Later(30),
+    Act::Type(
+        "U0BOB",
+        Where::Incident,
+        "/inc update Reindex at 60%; results 5 minutes behind",
+    ),
+    Act::Later(10),
     Act::Type("U0CAROL", Where::General, "/inc list"),
 ];
 
@@ -88,7 +105,8 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
     let sim = SlackSimulator::start(SimulatorConfig::default())
         .await
         .context("starting the Slack simulator")?;
-    let (app, general, alerts) = workspace(&sim).await?;
+    let clock = Arc::new(MovableClock::new());
+    let (app, general, alerts) = workspace(&sim, clock.clone()).await?;
     let store = app.store();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(app.run(async {
@@ -137,12 +155,26 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
                 }
                 sim.submit_view(user, &view.id, &edits)
             }
+            Act::Later(minutes) => {
+                let text = format!("{minutes} minutes later");
+                sim.narrate(&text);
+                clock.advance(chrono::Duration::minutes(*minutes));
+                settle(&store, &*clock).await?;
+                continue;
+            }
+            Act::Click(user, label) => {
+                let channel = incident_channel(&store).await?;
+                let (ts, action) = button(&sim, &channel, label)
+                    .with_context(|| format!("no {label} button in the incident's channel"))?;
+                sim.click(user, &channel, &ts, &action)
+                    .context("the button is not there")?
+            }
         };
         if sim.ack(&envelope.envelope_id, WAIT).await.is_none() {
             bail!("the bot did not acknowledge a {}", envelope.envelope_type);
         }
         // Everything asked of Slack happens after the ack; wait until it is done.
-        settle(&store).await?;
+        settle(&store, &*clock).await?;
     }
     let _ = stop.send(());
     let _ = running.await;
@@ -160,15 +192,31 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
 }
 
 /// Waits until the bot has no Slack work under way (reminders wait for their time).
-async fn settle(store: &Store) -> anyhow::Result<()> {
+async fn settle(store: &Store, clock: &dyn Clock) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + WAIT;
-    while store.unfinished_jobs(SystemClock.now()).await? > 0 {
+    while store.unfinished_jobs(clock.now()).await? > 0 {
         if tokio::time::Instant::now() > deadline {
             bail!("the bot did not finish its Slack work in {WAIT:?}");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(())
+}
+
+/// The latest message in `channel` with a button labelled `label`: its ts and the button's
+/// action id.
+fn button(sim: &SlackSimulator, channel: &str, label: &str) -> Option<(String, String)> {
+    let channel = sim.channel(channel)?;
+    channel.messages.iter().rev().find_map(|m| {
+        m.blocks
+            .as_array()?
+            .iter()
+            .filter_map(|b| b["elements"].as_array())
+            .flatten()
+            .find(|e| e["text"]["text"] == label)
+            .and_then(|e| e["action_id"].as_str())
+            .map(|action| (m.ts.clone(), action.to_string()))
+    })
 }
 
 /// The channel of the most recent open incident.
@@ -185,7 +233,10 @@ async fn incident_channel(store: &Store) -> anyhow::Result<String> {
 /// Alice, Bob and Carol in a workspace with #general, #alerts (where Alertmanager posts; the bot
 /// is not in it) and #incidents (the bot is; it is the announce channel), and the bot configured
 /// for it. Returns the app, #general's id and #alerts' id.
-async fn workspace(sim: &SlackSimulator) -> anyhow::Result<(App, String, String)> {
+async fn workspace(
+    sim: &SlackSimulator,
+    clock: Arc<MovableClock>,
+) -> anyhow::Result<(App, String, String)> {
     sim.add_user("U0ALICE", "alice");
     sim.add_user("U0BOB", "bob");
     sim.add_user("U0CAROL", "carol");
@@ -202,8 +253,10 @@ async fn workspace(sim: &SlackSimulator) -> anyhow::Result<(App, String, String)
         ("SLACK_SOCKET_CONNECTIONS", "1".to_string()),
         // The HTTP side on a free loopback port: nothing else may be listening on 8080.
         ("HTTP_ADDR", "127.0.0.1:0".to_string()),
+        // No digest: the demo's clock could cross 09:00 and post one at random.
+        ("DIGEST_CRON", String::new()),
     ]);
     let settings = Settings::from_map(&vars)?;
-    let app = App::build(settings).await?;
+    let app = App::build_with_clock(settings, clock).await?;
     Ok((app, general, alerts))
 }

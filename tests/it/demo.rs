@@ -1,7 +1,7 @@
 //! `incident-commander demo` plays a scripted incident against the simulator and prints it.
 
 #[tokio::test]
-async fn the_demo_declares_from_an_alert_runs_it_to_resolution_and_declares_from_the_form() {
+async fn the_demo_declares_from_an_alert_runs_it_to_resolution_declares_from_the_form_and_is_reminded() {
     let mut out = Vec::new();
     incident_commander::demo::run(&mut out)
         .await
@@ -31,6 +31,15 @@ async fn the_demo_declares_from_an_alert_runs_it_to_resolution_and_declares_from
         "bot opened the modal \"Declare incident\" for @bob",
         "bot created public channel #inc-2-search-results-are-stale",
         "[SEV3 · investigating] Index lags 20 minutes behind the catalogue",
+        "@bob set update reminders for *INC-2* to every 10 min",
+        "— 10 minutes later —",
+        ":alarm_clock: @bob — no update on *INC-2* — Search results are stale for 10 min.",
+        "owed one.\n    Post update\n    Snooze 30m\n@bob clicked \"Snooze 30m\"",
+        ":zzz: @bob snoozed the update reminder for INC-2 by 30 minutes.",
+        "— 30 minutes later —",
+        "Search results are stale for 40 min.",
+        "Reindex at 60%; results 5 minutes behind",
+        "Search results are stale for 10 min.",
         "*Open incidents* (1)",
     ] {
         assert!(
