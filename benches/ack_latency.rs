@@ -18,8 +18,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use incident_commander::app::{App, SystemClock};
-use incident_commander::config::Settings;
 use incident_commander::simulator::{SimulatorConfig, SlackSimulator};
+
+mod common;
+use common::{arg, report};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -38,23 +40,9 @@ async fn main() {
     let general = sim.add_channel("general", false, false);
     sim.add_channel("incidents", false, true);
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let defaults = SimulatorConfig::default();
-    let vars = HashMap::from([
-        ("SLACK_BOT_TOKEN", defaults.bot_token),
-        ("SLACK_APP_TOKEN", defaults.app_token),
-        ("SLACK_API_URL", sim.api_url()),
-        ("DATABASE_URL", database_url.clone()),
-        ("ANNOUNCE_CHANNEL", "#incidents".to_string()),
-        ("SLACK_SOCKET_CONNECTIONS", "1".to_string()),
-        // The HTTP side on a free loopback port: nothing else may be listening on 8080.
-        ("HTTP_ADDR", "127.0.0.1:0".to_string()),
-    ]);
-    let app = App::build_with_clock(
-        Settings::from_map(&vars).expect("settings"),
-        Arc::new(SystemClock),
-    )
+    let database_url = common::database_url(&dir);
+    let settings = common::settings(&sim, &database_url, &[("ANNOUNCE_CHANNEL", "#incidents")]);
+    let app = App::build_with_clock(settings, Arc::new(SystemClock))
     .await
     .expect("app");
     let backend = app.store().backend();
@@ -178,25 +166,4 @@ fn time_to_pinned(sim: &SlackSimulator, slug_prefix: &str) -> Vec<Duration> {
         }
     }
     out
-}
-
-fn report(what: &str, samples: &mut [Duration]) {
-    samples.sort();
-    let at = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
-    println!(
-        "  {what:<52} n={:<4} p50 {:>8.2?}  p90 {:>8.2?}  p99 {:>8.2?}  max {:>8.2?}",
-        samples.len(),
-        at(0.50),
-        at(0.90),
-        at(0.99),
-        samples[samples.len() - 1]
-    );
-}
-
-fn arg(name: &str) -> Option<usize> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
 }

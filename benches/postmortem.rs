@@ -6,6 +6,9 @@
 //! `cargo bench --bench postmortem [-- --iterations N --entries N --pins N]`. Each render is
 //! timed alone (building the context included, parsing the template not: the app parses once).
 
+mod common;
+use common::arg;
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -161,12 +164,4 @@ fn large_input(entries: usize, pins: usize) -> PostmortemInput {
         generated_at: start + TimeDelta::hours(72),
         pins_may_be_stale: false,
     }
-}
-
-fn arg(name: &str) -> Option<usize> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
 }
