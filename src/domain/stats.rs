@@ -22,8 +22,7 @@ use chrono::{DateTime, Utc};
 use super::message::span;
 use super::{Incident, IncidentId, Severity, Status};
 
-/// The timeline kind the postmortem export leaves (issue 8 adds the entry; until then every
-/// resolved incident counts as without a postmortem).
+/// The timeline kind the postmortem export leaves ([`crate::domain::Entry::PostmortemExported`]).
 pub const POSTMORTEM_EXPORTED: &str = "postmortem_exported";
 
 /// How many incidents a breach list names before it says "and N more".

@@ -160,6 +160,13 @@ pub enum Entry {
     },
     /// Nobody was coordinating ten minutes in: the bot said so.
     Nudged {},
+    /// The postmortem draft was exported (`/inc postmortem`): its version (1 for the first) and
+    /// the Slack file it was uploaded as.
+    PostmortemExported {
+        version: i64,
+        #[serde(default)]
+        file: Option<String>,
+    },
     // --- alert intake (docs/alerts.md) ---
     /// A monitor sent an alert: the first one opened the incident, later ones with the same
     /// fingerprint repeated it while it was open.
@@ -218,6 +225,7 @@ impl Entry {
             Entry::RemindersSet { .. } => "reminders_set",
             Entry::Reminded { .. } => "reminded",
             Entry::Nudged { .. } => "nudged",
+            Entry::PostmortemExported { .. } => crate::domain::stats::POSTMORTEM_EXPORTED,
             Entry::AlertReceived { .. } => "alert_received",
             Entry::AlertResolved { .. } => "alert_resolved",
         }
@@ -370,6 +378,10 @@ mod tests {
             Entry::RemindersSet { to: "15m".into() },
             Entry::Reminded { late_ms: 3000 },
             Entry::Nudged {},
+            Entry::PostmortemExported {
+                version: 2,
+                file: Some("F1".into()),
+            },
             Entry::AlertReceived {
                 source: "ci".into(),
                 fingerprint: "deploy-failed".into(),

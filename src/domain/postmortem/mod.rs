@@ -72,6 +72,7 @@
 
 mod context;
 pub mod markdown;
+mod record;
 mod template;
 
 use std::collections::HashMap;
@@ -82,6 +83,7 @@ pub use markdown::{
     escape_markdown, escape_markdown_line, indent_continuation, markdown_link, mermaid_text,
     slack_to_markdown,
 };
+pub use record::{Held, Record, assemble, mentions, people_named};
 pub use template::{Template, TemplateError, render};
 
 /// A Slack user: id and display name.
