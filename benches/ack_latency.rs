@@ -43,8 +43,8 @@ async fn main() {
     let database_url = common::database_url(&dir);
     let settings = common::settings(&sim, &database_url, &[("ANNOUNCE_CHANNEL", "#incidents")]);
     let app = App::build_with_clock(settings, Arc::new(SystemClock))
-    .await
-    .expect("app");
+        .await
+        .expect("app");
     let backend = app.store().backend();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(app.run(async {

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use incident_commander::app::{App, Clock, MovableClock};
+use incident_commander::config::LogFormat;
 use incident_commander::simulator::{SimulatorConfig, SlackSimulator};
 use incident_commander::store::Store;
 use tokio::task::JoinSet;
@@ -37,6 +38,9 @@ const SPREAD_S: usize = 60;
 #[tokio::main]
 async fn main() {
     incident_commander::install_crypto_provider();
+    // BENCH_LOG=warn shows slow statements (sqlx warns past 1 s); default: errors only.
+    let filter = std::env::var("BENCH_LOG").unwrap_or_else(|_| "error".into());
+    incident_commander::telemetry::init_with(&filter, LogFormat::Pretty);
     let incidents = arg("--incidents").unwrap_or(10_000);
     let idle_s = arg("--idle-s").unwrap_or(20) as u64;
 
@@ -184,7 +188,13 @@ fn reminder_posts(sim: &SlackSimulator, mark: u64) -> Vec<(i64, Instant)> {
             if !text.contains("The people waiting for news are owed one") {
                 return None;
             }
-            let number = text.split("*INC-").nth(1)?.split('*').next()?.parse().ok()?;
+            let number = text
+                .split("*INC-")
+                .nth(1)?
+                .split('*')
+                .next()?
+                .parse()
+                .ok()?;
             Some((number, c.answered_at))
         })
         .collect()
@@ -219,7 +229,12 @@ fn cpu_time() -> Duration {
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())
         .unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     // utime and stime are fields 14 and 15 of stat (11 and 12 counted from 0 after the name),
     // in ticks of USER_HZ, which is 100 on Linux.
     Duration::from_millis((ticks(11) + ticks(12)) * 10)

@@ -257,7 +257,9 @@ pub enum WorkspaceAction {
     },
     /// Not an action: a line for the transcript's reader, such as the demo saying that half an
     /// hour passes.
-    Narration { text: String },
+    Narration {
+        text: String,
+    },
 }
 
 /// A snapshot of a channel.

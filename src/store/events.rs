@@ -10,8 +10,6 @@ use chrono::{DateTime, Utc};
 use super::{Store, StoreError, Tx, timeline, to_ms};
 use crate::domain::{Entry, IncidentId};
 
-const INSERT_KEY: &str = "INSERT INTO idempotency_keys (key, incident_id, created_at) \
-     VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING";
 const PIN: &str = "INSERT INTO pins (incident_id, ts, author, author_label, text, pinned_by, \
      pinned_at, state, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pinned', $7) \
      ON CONFLICT (incident_id, ts) DO UPDATE SET author = excluded.author, \
@@ -55,7 +53,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let fresh = sqlx::query(INSERT_KEY)
+        let fresh = sqlx::query(super::INSERT_IDEMPOTENCY_KEY)
             .bind(key)
             .bind(incident)
             .bind(to_ms(at))

@@ -24,8 +24,6 @@ const INSERT_INCIDENT: &str = "INSERT INTO incidents (number, title, severity, s
      source_ts, source_link) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13) RETURNING id";
 const BY_SOURCE: &str = "SELECT id FROM incidents WHERE source_channel = $1 AND source_ts = $2";
-const INSERT_KEY: &str = "INSERT INTO idempotency_keys (key, incident_id, created_at) \
-     VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING";
 const KEY_OWNER: &str = "SELECT incident_id FROM idempotency_keys WHERE key = $1";
 /// A change is stored only against the version it was decided on.
 const UPDATE_INCIDENT: &str = "UPDATE incidents SET status = $3, severity = $4, summary = $5, \
@@ -286,7 +284,10 @@ impl Store {
         Ok(())
     }
 
-    async fn with_roles(&self, row: Option<IncidentRow>) -> Result<Option<Incident>, StoreError> {
+    pub(super) async fn with_roles(
+        &self,
+        row: Option<IncidentRow>,
+    ) -> Result<Option<Incident>, StoreError> {
         let Some(row) = row else {
             return Ok(None);
         };
@@ -324,7 +325,7 @@ async fn insert_key(
     incident: IncidentId,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let fresh = sqlx::query(INSERT_KEY)
+    let fresh = sqlx::query(super::INSERT_IDEMPOTENCY_KEY)
         .bind(key)
         .bind(incident)
         .bind(to_ms(now))

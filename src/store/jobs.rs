@@ -85,10 +85,17 @@ const RELEASE_ALL: &str = "UPDATE jobs SET lease_owner = NULL, lease_until = NUL
      WHERE state = 'pending' AND lease_owner IS NOT NULL";
 /// When the earliest job a claim could take will be claimable: unleased, a lane's head, and its
 /// lane rested — the same conditions as the claim, so a worker sleeping until then never spins.
-const NEXT_DUE: &str = "SELECT MIN(CASE WHEN l.free_at > j.run_at THEN l.free_at ELSE j.run_at END) \
+/// Cheap at any queue length: the earliest lane-less job is the first match in `jobs_due`'s
+/// order, and only jobs waiting in lanes (posts, a few at a time) are looked at one by one.
+const NEXT_DUE: &str = "SELECT MIN(t) FROM (\
+     SELECT t FROM (SELECT run_at AS t FROM jobs WHERE state = 'pending' AND lane IS NULL \
+     AND lease_until IS NULL ORDER BY run_at LIMIT 1) AS free_jobs \
+     UNION ALL \
+     SELECT CASE WHEN l.free_at > j.run_at THEN l.free_at ELSE j.run_at END AS t \
      FROM jobs j LEFT JOIN lanes l ON l.name = j.lane \
-     WHERE j.state = 'pending' AND j.lease_until IS NULL AND (j.lane IS NULL OR NOT EXISTS \
-     (SELECT 1 FROM jobs e WHERE e.lane = j.lane AND e.state = 'pending' AND e.id < j.id))";
+     WHERE j.state = 'pending' AND j.lane IS NOT NULL AND j.lease_until IS NULL AND NOT EXISTS \
+     (SELECT 1 FROM jobs e WHERE e.lane = j.lane AND e.state = 'pending' AND e.id < j.id)\
+     ) AS due";
 const REST_LANE: &str = "INSERT INTO lanes (name, free_at) VALUES ($1, $2) \
      ON CONFLICT (name) DO UPDATE SET free_at = excluded.free_at";
 /// Back to the queue at `$4` — unless re-armed meanwhile, then at its re-armed time.
@@ -171,6 +178,31 @@ impl Store {
         insert(&mut tx, incident, &job, job.run_at).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Enqueues `job` for `incident` unless the payload `key` asked for it before (Slack
+    /// delivered the command or click twice): `false` then, and nothing is enqueued.
+    pub async fn enqueue_once(
+        &self,
+        key: &str,
+        incident: IncidentId,
+        job: NewJob,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let fresh = sqlx::query(super::INSERT_IDEMPOTENCY_KEY)
+            .bind(key)
+            .bind(incident)
+            .bind(to_ms(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if fresh {
+            insert(&mut tx, Some(incident), &job, job.run_at).await?;
+        }
+        tx.commit().await?;
+        Ok(fresh)
     }
 
     /// Leases up to `limit` due jobs to `owner` until `now + lease`, oldest due first.

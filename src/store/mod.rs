@@ -29,15 +29,21 @@ use crate::domain::{Entry, Incident, IncidentId, NewIncident, Role};
 
 pub use events::StoredPin;
 
+/// Records a payload's idempotency key; no row is inserted when it was recorded before.
+const INSERT_IDEMPOTENCY_KEY: &str = "INSERT INTO idempotency_keys (key, incident_id, created_at) \
+     VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING";
+
 mod alerts;
 mod events;
 mod incidents;
 mod jobs;
+mod postmortems;
 mod rows;
 mod stats;
 mod timeline;
 
 pub use alerts::{AlertReceipt, AlertRecorded};
+pub use postmortems::SavedPostmortem;
 pub use stats::QueueFigures;
 
 /// Which database the store runs on.
