@@ -258,7 +258,7 @@ mod tests {
         };
         let yaml = render(&with_events);
         assert!(
-            yaml.contains("      - pins:read  # pin_added events\n"),
+            yaml.contains("      - pins:read  # pins.list, pin_added events\n"),
             "{yaml}"
         );
         assert!(

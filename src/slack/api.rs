@@ -9,6 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
@@ -33,6 +34,26 @@ pub struct ChannelRef {
     pub id: String,
     pub name: String,
     pub creator: Option<String>,
+}
+
+/// A pinned item as `pins.list` shows it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedPin {
+    /// The message's `ts`; `None` for a file pin.
+    pub ts: Option<String>,
+    /// When the message (or file) was posted.
+    pub posted_at: Option<DateTime<Utc>>,
+    /// The person who wrote it; `None` for a bot.
+    pub author: Option<String>,
+    /// How a bot signs (`Alertmanager`).
+    pub author_label: Option<String>,
+    /// Everything it says now, edits included (text, attachments, blocks), as Slack mrkdwn.
+    pub text: String,
+    pub permalink: Option<String>,
+    pub pinned_at: Option<DateTime<Utc>>,
+    pub pinned_by: Option<String>,
+    /// A file pin's name and link.
+    pub file: Option<(String, Option<String>)>,
 }
 
 /// Why a Slack call did not succeed.
@@ -449,6 +470,78 @@ impl SlackApi {
         self.call("conversations.join", session.conversations_join(&req))
             .await
             .map(drop)
+    }
+
+    /// `pins.list`: what is pinned in `channel` now. Read as JSON: slack-morphism's pin type
+    /// has no file items.
+    pub async fn pins(&self, channel: &str) -> Result<Vec<ListedPin>, SlackError> {
+        let answer = self
+            .call("pins.list", self.get_json("pins.list", "channel", channel))
+            .await?;
+        Ok(super::translate::listed_pins(&answer))
+    }
+
+    /// `users.info`: the name a person shows in Slack (display name, else real name).
+    pub async fn user_name(&self, user: &str) -> Result<Option<String>, SlackError> {
+        let answer = self
+            .call("users.info", self.get_json("users.info", "user", user))
+            .await?;
+        Ok(answer.get("user").and_then(super::translate::user_name))
+    }
+
+    /// A GET method with one parameter, its answer as JSON (for answers slack-morphism does not
+    /// model in full). Callers wrap it in [`SlackApi::call`].
+    async fn get_json(
+        &self,
+        method: &str,
+        name: &str,
+        value: &str,
+    ) -> ClientResult<serde_json::Value> {
+        let session = self.client.open_session(&self.token);
+        let params = [(name, Some(value))];
+        session
+            .http_session_api
+            .http_get(method, &params, None)
+            .await
+    }
+
+    /// Files upload v2: `files.getUploadURLExternal`, the bytes to the URL it gave, then
+    /// `files.completeUploadExternal` sharing the file in `channel` with `comment`. Returns the
+    /// file's id.
+    pub async fn upload(
+        &self,
+        channel: &str,
+        filename: &str,
+        title: &str,
+        content: &[u8],
+        comment: &str,
+    ) -> Result<String, SlackError> {
+        let session = self.client.open_session(&self.token);
+        let req = SlackApiFilesGetUploadUrlExternalRequest::new(filename.into(), content.len());
+        let url = self
+            .call(
+                "files.getUploadURLExternal",
+                session.get_upload_url_external(&req),
+            )
+            .await?;
+        let bytes = SlackApiFilesUploadViaUrlRequest::new(
+            url.upload_url,
+            content.to_vec(),
+            "text/markdown".into(),
+        );
+        self.call("upload_url", session.files_upload_via_url(&bytes))
+            .await?;
+        let req = SlackApiFilesCompleteUploadExternalRequest::new(vec![
+            SlackApiFilesComplete::new(url.file_id.clone()).with_title(title.into()),
+        ])
+        .with_channel_id(channel.into())
+        .with_initial_comment(comment.into());
+        self.call(
+            "files.completeUploadExternal",
+            session.files_complete_upload_external(&req),
+        )
+        .await?;
+        Ok(url.file_id.to_string())
     }
 
     /// Answers the user who issued a command, ephemerally, through its `response_url`.

@@ -20,6 +20,6 @@ pub mod listener;
 pub mod scopes;
 mod translate;
 
-pub use api::{BotIdentity, ChannelRef, SlackApi, SlackError};
+pub use api::{BotIdentity, ChannelRef, ListedPin, SlackApi, SlackError};
 pub use inbound::{Ack, Event, EventKind, Inbound, Interaction, PinnedMessage, SlashCommand};
 pub use listener::{Connections, SocketMode, SocketOptions};

@@ -40,11 +40,17 @@ pub const BOT_METHODS: &[(&str, &[&str])] = &[
         "conversations.setTopic",
         &["channels:manage", "groups:write"],
     ),
+    ("files.completeUploadExternal", &["files:write"]),
+    ("files.getUploadURLExternal", &["files:write"]),
     ("pins.add", &["pins:write"]),
+    ("pins.list", &["pins:read"]),
     ("usergroups.users.list", &["usergroups:read"]),
+    ("users.info", &["users:read"]),
     ("views.open", &[]),
     // Not a method: the answer to a command through its response URL needs no scope.
     ("response_url", &[]),
+    // Not a method either: the bytes of a file go to the URL `files.getUploadURLExternal` gave.
+    ("upload_url", &[]),
 ];
 
 /// Methods called with the app-level token (`SLACK_APP_TOKEN`), and the scope it needs. App

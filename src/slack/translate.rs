@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use slack_morphism::prelude::*;
 
+use super::api::ListedPin;
 use super::inbound::{Event, EventKind, Interaction, PinnedMessage};
 use crate::domain::modal::{Field, Values};
 use crate::domain::source::{self, AttachmentText, SourceMessage};
@@ -163,6 +164,89 @@ fn pinned(message: &Value) -> Option<PinnedMessage> {
         author_label: str_at(message, "/username"),
         text: whole_text(message),
     })
+}
+
+/// The items of a `pins.list` answer, as Slack shows them now: a message pin with its current
+/// text (attachments and blocks included), a file pin by name and link. Items of another kind,
+/// or missing their message, are left out.
+pub(super) fn listed_pins(answer: &Value) -> Vec<ListedPin> {
+    let Some(items) = answer.get("items").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let pinned_at = item
+                .get("created")
+                .and_then(Value::as_i64)
+                .and_then(seconds);
+            let pinned_by = str_at(item, "/created_by");
+            match item.get("type").and_then(Value::as_str) {
+                Some("message") => {
+                    let message = item.get("message")?;
+                    let ts = str_at(message, "/ts")?;
+                    Some(ListedPin {
+                        posted_at: ts_time(&ts).or(pinned_at),
+                        ts: Some(ts),
+                        author: author(message),
+                        author_label: str_at(message, "/username")
+                            .or_else(|| str_at(message, "/bot_profile/name")),
+                        text: whole_text(message),
+                        permalink: str_at(message, "/permalink"),
+                        pinned_at,
+                        pinned_by,
+                        file: None,
+                    })
+                }
+                Some("file") => {
+                    let file = item.get("file")?;
+                    let name = str_at(file, "/title").or_else(|| str_at(file, "/name"))?;
+                    Some(ListedPin {
+                        ts: None,
+                        posted_at: file
+                            .get("created")
+                            .and_then(Value::as_i64)
+                            .and_then(seconds)
+                            .or(pinned_at),
+                        author: str_at(file, "/user"),
+                        author_label: None,
+                        text: String::new(),
+                        permalink: str_at(file, "/permalink"),
+                        pinned_at,
+                        pinned_by,
+                        file: Some((name, str_at(file, "/permalink"))),
+                    })
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// A display name from a `users.info` answer's user: the display name people chose, else their
+/// real name, else their handle.
+pub(super) fn user_name(user: &Value) -> Option<String> {
+    [
+        "/profile/display_name",
+        "/profile/real_name",
+        "/real_name",
+        "/name",
+    ]
+    .iter()
+    .filter_map(|p| str_at(user, p))
+    .map(|n| n.trim().to_string())
+    .find(|n| !n.is_empty())
+}
+
+/// A message `ts` (`1700000000.000100`) as a time.
+fn ts_time(ts: &str) -> Option<DateTime<Utc>> {
+    let (secs, micros) = ts.split_once('.').unwrap_or((ts, "0"));
+    let micros: u32 = format!("{micros:0<6}").get(..6)?.parse().ok()?;
+    DateTime::from_timestamp(secs.parse().ok()?, micros * 1000)
+}
+
+fn seconds(s: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(s, 0)
 }
 
 /// A message's author, unless a bot wrote it.
