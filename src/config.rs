@@ -14,6 +14,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use crate::domain::postmortem::Template;
 use crate::domain::reminder::{MAX_INTERVAL, MIN_INTERVAL, Policy};
 use crate::domain::severity::{DEFAULT_LEVELS, Severity};
 use crate::domain::slug;
@@ -47,6 +48,9 @@ pub struct Settings {
     pub digest: Option<Digest>,
     /// `TZ`: the zone the digest's schedule and shown times are in.
     pub tz: chrono_tz::Tz,
+    /// `POSTMORTEM_TEMPLATE`: a minijinja template file for the postmortem draft, parsed at
+    /// startup (unset: the built-in one).
+    pub postmortem_template: Template,
     /// `SLACK_SOCKET_CONNECTIONS`: Socket Mode connections this replica holds (Slack allows 10
     /// per app across all replicas).
     pub socket_connections: u32,
@@ -215,13 +219,7 @@ impl Settings {
             by_severity,
             monitoring: interval("REMINDER_INTERVAL_MONITORING", defaults.monitoring)?,
         };
-        let tz = match get("TZ") {
-            None => chrono_tz::UTC,
-            Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
-                var: "TZ",
-                reason: format!("{v:?} is not a time zone such as Europe/Berlin or UTC"),
-            })?,
-        };
+        let tz = tz(get("TZ"))?;
         let digest = match digest_cron.as_deref().map(str::trim) {
             Some("") => None,
             expression => {
@@ -243,6 +241,7 @@ impl Settings {
                 })
             }
         };
+        let postmortem_template = postmortem_template(get("POSTMORTEM_TEMPLATE"))?;
         let socket_connections = match get("SLACK_SOCKET_CONNECTIONS") {
             None => 2,
             Some(v) => match v.trim().parse::<u32>() {
@@ -289,6 +288,7 @@ impl Settings {
             reminders,
             digest,
             tz,
+            postmortem_template,
             socket_connections,
             slack_timeout,
             log_format,
@@ -305,6 +305,52 @@ impl Settings {
     pub fn from_map(vars: &HashMap<&str, String>) -> Result<Settings, ConfigError> {
         Settings::from_lookup(|k| vars.get(k).cloned())
     }
+}
+
+/// What rendering a postmortem draft from the database alone needs
+/// (`incident-commander postmortem --offline`): no tokens.
+#[derive(Debug, Clone)]
+pub struct DraftSettings {
+    pub database_url: String,
+    pub postmortem_template: Template,
+    pub tz: chrono_tz::Tz,
+}
+
+/// `DATABASE_URL`, `POSTMORTEM_TEMPLATE` and `TZ` (and `.env`).
+pub fn draft_settings_from_env() -> Result<DraftSettings, ConfigError> {
+    let _ = dotenvy::dotenv();
+    let get = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    Ok(DraftSettings {
+        database_url: database_url(get("DATABASE_URL"))?,
+        postmortem_template: postmortem_template(get("POSTMORTEM_TEMPLATE"))?,
+        tz: tz(get("TZ"))?,
+    })
+}
+
+fn tz(value: Option<String>) -> Result<chrono_tz::Tz, ConfigError> {
+    match value {
+        None => Ok(chrono_tz::UTC),
+        Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
+            var: "TZ",
+            reason: format!("{v:?} is not a time zone such as Europe/Berlin or UTC"),
+        }),
+    }
+}
+
+/// The built-in template, or the file `path` read and parsed; either failure names the file
+/// (and the line and column of a syntax error).
+fn postmortem_template(path: Option<String>) -> Result<Template, ConfigError> {
+    let Some(path) = path else {
+        return Ok(Template::builtin());
+    };
+    let path = path.trim();
+    let invalid = |reason: String| ConfigError::Invalid {
+        var: "POSTMORTEM_TEMPLATE",
+        reason,
+    };
+    let source =
+        std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read {path:?}: {e}")))?;
+    Template::parse(&source).map_err(|e| invalid(format!("{path}: {e}")))
 }
 
 /// Only `DATABASE_URL` (and `.env`), for commands that touch nothing but the database
@@ -466,6 +512,7 @@ impl fmt::Debug for Settings {
             .field("reminders", &self.reminders)
             .field("digest", &self.digest.as_ref().map(|d| &d.expression))
             .field("tz", &self.tz)
+            .field("postmortem_template", &self.postmortem_template)
             .field("socket_connections", &self.socket_connections)
             .field("slack_timeout", &self.slack_timeout)
             .field("log_format", &self.log_format)
@@ -593,6 +640,38 @@ mod tests {
             assert!(err.contains(expected), "{err}");
             assert!(!err.contains('\n'), "{err}");
         }
+    }
+
+    #[test]
+    fn a_postmortem_template_that_does_not_parse_names_its_file_line_and_column() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("pm.md.j2");
+        std::fs::write(
+            &path,
+            "# {{ incident.reference }}\n\n{% if incident.private %}\n",
+        )
+        .expect("write");
+        let path = path.to_string_lossy().to_string();
+        let err = Settings::from_map(&vars(&[("POSTMORTEM_TEMPLATE", &path)]))
+            .expect_err("unclosed if")
+            .to_string();
+        assert!(
+            err.starts_with(&format!(
+                "configuration: POSTMORTEM_TEMPLATE is invalid: {path}: line "
+            )),
+            "{err}"
+        );
+        assert!(err.contains("column") && !err.contains('\n'), "{err}");
+        let missing = Settings::from_map(&vars(&[("POSTMORTEM_TEMPLATE", "/nonexistent/pm.j2")]))
+            .expect_err("no such file")
+            .to_string();
+        assert!(
+            missing.contains("cannot read \"/nonexistent/pm.j2\""),
+            "{missing}"
+        );
+        std::fs::write(dir.path().join("ok.j2"), "# {{ incident.reference }}\n").expect("write");
+        let ok = dir.path().join("ok.j2").to_string_lossy().to_string();
+        Settings::from_map(&vars(&[("POSTMORTEM_TEMPLATE", &ok)])).expect("a good template");
     }
 
     #[test]
