@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use incident_commander::app::{App, check};
+use incident_commander::app::{App, check, postmortem};
 use incident_commander::config::{self, Settings};
 use incident_commander::{demo, http, manifest, store, telemetry};
 
@@ -31,6 +31,23 @@ enum Cmd {
     Check,
     /// Print the Slack app manifest (paste it into api.slack.com/apps); needs no configuration.
     Manifest,
+    /// Print an incident's postmortem draft, rendered now from the database and Slack (the
+    /// channel's current pins, people's names); --offline renders from the database alone,
+    /// --saved prints the draft the last export saved.
+    Postmortem {
+        /// The incident: INC-42 or 42.
+        incident: String,
+        /// Write the draft to this file instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+        /// Use only the database (needs DATABASE_URL, not the Slack tokens); pins are as the
+        /// bot last recorded them and marked as possibly stale.
+        #[arg(long, conflicts_with = "saved")]
+        offline: bool,
+        /// Print the draft the last `/inc postmortem` saved, as it was uploaded.
+        #[arg(long)]
+        saved: bool,
+    },
     /// Ask the running process's GET /healthz (on HTTP_ADDR) and exit 0 if it answers 200: the
     /// container image's health check.
     Healthcheck,
@@ -52,6 +69,12 @@ async fn main() -> ExitCode {
             Ok(())
         }
         Cmd::Healthcheck => healthcheck().await,
+        Cmd::Postmortem {
+            incident,
+            out,
+            offline,
+            saved,
+        } => print_postmortem(&incident, out, offline, saved).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -90,6 +113,36 @@ async fn check() -> Result<(), String> {
         0 => Ok(()),
         1 => Err("check failed: 1 check did not pass".into()),
         n => Err(format!("check failed: {n} checks did not pass")),
+    }
+}
+
+async fn print_postmortem(
+    incident: &str,
+    out: Option<std::path::PathBuf>,
+    offline: bool,
+    saved: bool,
+) -> Result<(), String> {
+    let markdown = if saved || offline {
+        let settings = config::draft_settings_from_env().map_err(|e| e.to_string())?;
+        telemetry::init_with("warn", config::LogFormat::Pretty);
+        let source = if saved {
+            postmortem::Source::Saved(&settings.database_url)
+        } else {
+            postmortem::Source::Offline(&settings)
+        };
+        postmortem::for_cli(incident, source).await?
+    } else {
+        let settings = Settings::from_env().map_err(|e| e.to_string())?;
+        telemetry::init_with("warn", settings.log_format);
+        postmortem::for_cli(incident, postmortem::Source::Slack(&settings)).await?
+    };
+    match out {
+        Some(path) => std::fs::write(&path, markdown)
+            .map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => {
+            print!("{markdown}");
+            Ok(())
+        }
     }
 }
 

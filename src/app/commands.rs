@@ -8,7 +8,7 @@ use std::time::Duration;
 use tracing::info;
 
 use super::steps::{self, Step};
-use super::{Shared, changes, modals};
+use super::{Shared, changes, modals, postmortem};
 use crate::domain::command::{self, Command, Grammar, Scope};
 use crate::domain::modal::{self, DeclarePrefill};
 use crate::domain::severity::DEFAULT_LEVELS;
@@ -104,6 +104,11 @@ async fn in_channel(
             let form = modal::update_modal(&incident);
             modals::open(shared, cmd.trigger_id.clone(), form, url);
             return Ok(Ack::Empty);
+        }
+        Command::Postmortem => {
+            let key = format!("slash:{}", cmd.trigger_id);
+            let url = Some(cmd.response_url.clone());
+            postmortem::request(shared, &incident, &key, &cmd.user_id, url).await?
         }
         Command::Change(change) => {
             let key = format!("slash:{}", cmd.trigger_id);

@@ -13,7 +13,7 @@ use tracing::debug;
 
 use super::commands::{GRAMMAR, declare_new};
 use super::steps::Step;
-use super::{Shared, changes, modals};
+use super::{Shared, changes, modals, postmortem};
 use crate::domain::change::Change;
 use crate::domain::message::{self, actions};
 use crate::domain::modal::{self, DeclareForm, DeclarePrefill, UpdateForm, Values};
@@ -113,6 +113,12 @@ pub(crate) async fn handle(
                         edit,
                     )
                     .await?;
+                }
+                actions::WRITE_POSTMORTEM => {
+                    let key = format!("action:{trigger_id}");
+                    let url = response_url.clone();
+                    let reply = postmortem::request(shared, &incident, &key, &user, url).await?;
+                    modals::tell(shared, response_url, reply).await;
                 }
                 other => debug!(
                     action_id = other,

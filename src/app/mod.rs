@@ -15,6 +15,7 @@
 //! - [`steps`]: every piece of Slack work as durable, idempotent job steps.
 //! - [`worker`]: claims due jobs (replica-safe), runs them, retries with backoff or reports.
 //! - [`alerts`]: the alert intake — record before the 2xx, open or repeat an incident.
+//! - [`postmortem`]: the postmortem draft — gathered, rendered, saved, uploaded; the CLI's too.
 //! - [`stats`]: `/inc stats`.
 //! - [`check`]: `incident-commander check`, the deployment checklist.
 //! - [`health`]: readiness, the figures `/metrics` shows, and the supervision of the tasks.
@@ -41,6 +42,7 @@ mod health;
 mod inbound;
 mod interactions;
 mod modals;
+pub mod postmortem;
 mod stats;
 pub mod steps;
 mod worker;

@@ -37,6 +37,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::Shared;
+use super::postmortem::{self, DraftError, Drafting};
 use crate::domain::message::{self, Message};
 use crate::domain::source::SourceMessage;
 use crate::domain::{Entry, Incident, IncidentId, mrkdwn, slug};
@@ -112,6 +113,13 @@ pub enum Step {
     /// Post the digest due at `slot` (unix milliseconds), then wait for the next slot.
     Digest {
         slot: i64,
+    },
+    /// Write the postmortem draft, save it as the next version, upload it to the channel and
+    /// record the export. `response_url` is where to tell `by` if the upload fails for good.
+    Postmortem {
+        by: String,
+        #[serde(default)]
+        response_url: Option<String>,
     },
     /// Tell someone something: that a step failed for good, or an answer to a click.
     Report {
@@ -192,6 +200,7 @@ impl Step {
             Step::Reminder => "reminder",
             Step::Nudge => "nudge",
             Step::Digest { .. } => "digest",
+            Step::Postmortem { .. } => "postmortem",
             Step::Report { .. } => "report",
         }
     }
@@ -258,6 +267,7 @@ impl Step {
             Step::Reminder => "Posting the update reminder".into(),
             Step::Nudge => "Saying nobody coordinates".into(),
             Step::Digest { .. } => "Posting the digest".into(),
+            Step::Postmortem { .. } => "Posting the postmortem draft".into(),
             Step::Report { .. } => "Telling someone".into(),
         }
     }
@@ -272,6 +282,16 @@ pub(crate) enum StepError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Invalid(String),
+}
+
+impl From<DraftError> for StepError {
+    fn from(e: DraftError) -> StepError {
+        match e {
+            DraftError::Store(e) => StepError::Store(e),
+            DraftError::Slack(e) => StepError::Slack(e),
+            template @ DraftError::Template(_) => StepError::Invalid(template.to_string()),
+        }
+    }
 }
 
 impl StepError {
@@ -395,6 +415,7 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             Ok(Outcome::default())
         }
         Step::Reminder => remind(shared, job, now).await,
+        Step::Postmortem { by, .. } => export_postmortem(shared, job, by, now).await,
         Step::Nudge => {
             let incident = load(shared, job).await?;
             let coordinated = incident.holder(crate::domain::Role::Coordinator).is_some();
@@ -455,6 +476,57 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             Ok(Outcome::default())
         }
     }
+}
+
+/// Renders the draft, saves it (a retry saves over its own version), uploads it and records
+/// the export. An incident without a channel gets its draft saved, for the CLI, and nothing more.
+async fn export_postmortem(
+    shared: &Shared,
+    job: &Job,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<Outcome, StepError> {
+    let incident = load(shared, job).await?;
+    let with = Drafting {
+        store: &shared.store,
+        slack: Some(&shared.slack),
+        template: &shared.settings.postmortem_template,
+        tz: shared.settings.tz,
+    };
+    let draft = postmortem::draft(&with, &incident, now).await?;
+    // The job's id stays the same across its retries: a retry saves over its own version.
+    let version = shared
+        .store
+        .save_postmortem(
+            incident.id,
+            &format!("job:{}", job.id),
+            &draft.markdown,
+            Some(by),
+            now,
+        )
+        .await?;
+    let file = match &incident.channel_id {
+        Some(channel) => Some(
+            shared
+                .slack
+                .upload(
+                    channel,
+                    &postmortem::file_name(&incident),
+                    &format!(
+                        "{} postmortem draft (version {version})",
+                        incident.reference()
+                    ),
+                    draft.markdown.as_bytes(),
+                    &postmortem::upload_comment(&incident, version),
+                )
+                .await?,
+        ),
+        None => None,
+    };
+    Ok(Outcome {
+        events: vec![Entry::PostmortemExported { version, file }],
+        ..Outcome::default()
+    })
 }
 
 /// The update reminder: posted when due (once per due time, even across a takeover), then
@@ -758,6 +830,22 @@ pub(crate) async fn failure_outcome(
     };
     let now = shared.clock.now();
     let report = match (step, &incident.channel_id) {
+        (Step::Postmortem { response_url, .. }, channel) => {
+            let saved = shared
+                .store
+                .latest_postmortem(incident.id)
+                .await
+                .ok()
+                .flatten()
+                .map(|p| p.version);
+            let text = message::postmortem_failed(&incident, &reason, saved);
+            match (response_url, channel) {
+                (Some(url), _) => Some(ReportTo::ResponseUrl { url: url.clone() }),
+                (None, Some(id)) => Some(ReportTo::Channel { id: id.clone() }),
+                (None, None) => None,
+            }
+            .map(|to| Step::Report { to, text })
+        }
         (Step::CreateChannel { response_url }, _) => {
             response_url.as_ref().map(|url| Step::Report {
                 to: ReportTo::ResponseUrl { url: url.clone() },

@@ -13,6 +13,7 @@ mod http;
 mod incident_channel;
 mod manifest;
 mod modals;
+mod postmortem;
 mod postmortem_golden;
 mod refusals;
 mod reminders;

@@ -100,6 +100,11 @@ const CASES: &[(&str, &str, &str)] = &[
     ),
     (ALICE, "sev 2", "*INC-1* is already SEV2."),
     (BOB, "comms nobody", "Nobody is the comms."),
+    (
+        BOB,
+        "postmortem now",
+        "`now` was not expected there. Use `/inc postmortem`.",
+    ),
 ];
 
 #[tokio::test]

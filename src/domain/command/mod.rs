@@ -106,6 +106,7 @@ pub static COMMANDS: &[&Spec] = &[
     &lifecycle::RESOLVE,
     &lifecycle::DECLINE,
     &lifecycle::REOPEN,
+    &reading::POSTMORTEM,
     &stats::STATS,
 ];
 
@@ -135,6 +136,8 @@ pub enum Command {
     UpdateModal,
     Roles,
     FollowUps,
+    /// `/inc postmortem`: write the draft and upload it to the channel (a job).
+    Postmortem,
     /// Any command that changes the incident of the channel it was typed in.
     Change(Change),
     /// `/inc stats [days]`: the figures of the incidents declared in the last `days` days.

@@ -1,4 +1,5 @@
-//! In-channel commands that only read: the status card, the roles, the follow-ups.
+//! In-channel commands that only read: the status card, the roles, the follow-ups, and the
+//! postmortem draft (written from the incident's record; it changes nothing about the incident).
 
 use super::{Command, Scope, Spec, done};
 
@@ -27,4 +28,13 @@ pub static FOLLOWUPS: Spec = Spec {
     help: "the follow-ups recorded so far",
     scope: Scope::IncidentChannel,
     parse: |args, _| done(args, Command::FollowUps),
+};
+
+pub static POSTMORTEM: Spec = Spec {
+    words: &["postmortem", "post-mortem", "pm"],
+    usage: "/inc postmortem",
+    example: "/inc postmortem",
+    help: "write the postmortem draft from the pins and the timeline and post it here as a Markdown file",
+    scope: Scope::IncidentChannel,
+    parse: |args, _| done(args, Command::Postmortem),
 };

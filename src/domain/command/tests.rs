@@ -71,6 +71,8 @@ fn commands_parse_as_documented() {
         ("roles", Command::Roles),
         ("followups", Command::FollowUps),
         ("Follow-ups", Command::FollowUps),
+        ("postmortem", Command::Postmortem),
+        ("pm", Command::Postmortem),
         (
             "update Rolled back  the deploy",
             change(Change::Update {

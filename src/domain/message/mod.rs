@@ -66,6 +66,8 @@ pub mod actions {
     pub const TAKE_COORDINATOR: &str = "take_coordinator";
     /// Snoozes the update reminder (on the reminder).
     pub const SNOOZE: &str = "snooze";
+    /// "Write postmortem" on the resolution post: exports the draft (`/inc postmortem`).
+    pub const WRITE_POSTMORTEM: &str = "write_postmortem";
 }
 
 impl Message {

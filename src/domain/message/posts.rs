@@ -153,7 +153,60 @@ pub fn resolved_post(incident: &Incident, by: &str, text: Option<&str>) -> Messa
     if let Some(text) = text {
         out.push_str(&format!("\n{}", escape_keeping_mentions(text)));
     }
-    Message::text(out)
+    Message {
+        blocks: vec![
+            Block::Section(out.clone()),
+            Block::Actions(vec![Button {
+                text: "Write postmortem".into(),
+                action_id: actions::WRITE_POSTMORTEM.into(),
+                value: incident.id.to_string(),
+                primary: true,
+            }]),
+        ],
+        text: out,
+    }
+}
+
+/// The answer to `/inc postmortem` (and its button): the draft is on its way.
+pub fn postmortem_requested(incident: &Incident) -> String {
+    format!(
+        ":memo: Writing the postmortem draft of *{}* from its pins and timeline; it will be \
+         posted here as `{}-postmortem.md`.",
+        incident.reference(),
+        incident.reference()
+    )
+}
+
+/// The comment the draft's file is shared with; a later version says it replaces the earlier.
+pub fn postmortem_uploaded(incident: &Incident, version: i64) -> String {
+    let mut text = format!(
+        ":memo: The postmortem draft of *{}*, built from the channel's pins and the incident's \
+         timeline. Copy it into your docs and fill in the empty sections.",
+        incident.reference()
+    );
+    if version > 1 {
+        text.push_str(&format!(
+            "\nThis is version {version}: it replaces version {}.",
+            version - 1
+        ));
+    }
+    text
+}
+
+/// Told to whoever asked for the draft when its upload failed for good.
+pub fn postmortem_failed(incident: &Incident, error: &str, saved: Option<i64>) -> String {
+    let mut text = format!(
+        ":warning: The postmortem draft of *{}* could not be posted: Slack answered `{}`.",
+        incident.reference(),
+        escape(error)
+    );
+    if let Some(version) = saved {
+        text.push_str(&format!(
+            " The draft (version {version}) is saved: `incident-commander postmortem {} --saved` prints it.",
+            incident.reference()
+        ));
+    }
+    text
 }
 
 pub fn declined_post(incident: &Incident, by: &str, reason: Option<&str>) -> Message {

@@ -39,7 +39,11 @@ pub struct Record<'a> {
 
 /// The user ids a draft of these records names (declarer, role holders, actors, people
 /// mentioned in the timeline's text): whose names to look up.
-pub fn people_named(incident: &Incident, timeline: &[TimelineEvent], roles: &[Held]) -> Vec<String> {
+pub fn people_named(
+    incident: &Incident,
+    timeline: &[TimelineEvent],
+    roles: &[Held],
+) -> Vec<String> {
     let mut ids = vec![incident.declared_by.clone()];
     ids.extend(roles.iter().map(|h| h.user.clone()));
     for event in timeline {
@@ -136,7 +140,12 @@ pub fn assemble(record: Record<'_>) -> PostmortemInput {
         first_coordinator_at,
         summary: incident.summary.as_deref().map(|s| readable(s, &people)),
         impact: incident.impact.as_deref().map(|s| readable(s, &people)),
-        channel: incident.channel_name.as_ref().map(|n| format!("#{n}")),
+        // The name is noted before the channel is asked for: only a channel that exists counts.
+        channel: incident
+            .channel_id
+            .as_ref()
+            .and(incident.channel_name.as_ref())
+            .map(|n| format!("#{n}")),
         source_link: incident.source.as_ref().and_then(|s| s.permalink.clone()),
         roles: spans,
         phases: phases(incident, timeline),
@@ -178,7 +187,9 @@ fn phases(incident: &Incident, timeline: &[TimelineEvent]) -> Vec<Phase> {
     // Resolved and declined are where the incident ends, not phases that last.
     if out.len() > 1
         && incident.status.is_terminal()
-        && out.last().is_some_and(|p| p.status == incident.status.as_str())
+        && out
+            .last()
+            .is_some_and(|p| p.status == incident.status.as_str())
     {
         out.pop();
     }
@@ -432,7 +443,10 @@ mod tests {
             ],
             "housekeeping is left out; mentions are names; Slack escapes are decoded"
         );
-        assert_eq!(input.entries[1].who.as_ref().map(|p| p.name.as_str()), Some("bob"));
+        assert_eq!(
+            input.entries[1].who.as_ref().map(|p| p.name.as_str()),
+            Some("bob")
+        );
         let phases: Vec<(&str, Option<DateTime<Utc>>)> = input
             .phases
             .iter()
