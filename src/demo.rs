@@ -24,6 +24,8 @@ enum Where {
     General,
     /// The channel of the incident declared last.
     Incident,
+    /// The channel of the first incident (resolved by the time it is used).
+    First,
 }
 
 /// One thing someone does.
@@ -38,18 +40,24 @@ enum Act {
     Submit(&'static str, &'static str, Option<&'static str>),
     /// Time passes: the bot's clock moves on this many minutes.
     Later(i64),
-    /// Clicks the button labelled so on the latest message in the incident's channel that has it.
-    Click(&'static str, &'static str),
+    /// Clicks the button labelled so on the latest message in the channel that has it.
+    Click(&'static str, Where, &'static str),
+    /// Posts a message in the incident's channel and pins it.
+    Pin(&'static str, &'static str),
 }
 
 /// Who does what, in order: an alert declared from its message, run to resolution; then a
 /// declaration through the form, whose update reminders come every 10 minutes — one snoozed, one
-/// pushed back by an update.
+/// pushed back by an update; last, the first incident's postmortem draft.
 const SCRIPT: &[Act] = &[
     Act::Alert,
     Act::Shortcut("U0ALICE"),
     Act::Submit("U0ALICE", "sev2", None),
     Act::Type("U0BOB", Where::Incident, "/inc operator me"),
+    Act::Pin(
+        "U0BOB",
+        "Deploy 4711 doubled the DB connections per pod; the pool is exhausted",
+    ),
     Act::Type(
         "U0BOB",
         Where::Incident,
@@ -84,7 +92,7 @@ const SCRIPT: &[Act] = &[
     ),
     Act::Type("U0BOB", Where::Incident, "/inc remind 10m"),
     Act::Later(10),
-    Act::Click("U0BOB", "Snooze 30m"),
+    Act::Click("U0BOB", Where::Incident, "Snooze 30m"),
     Act::Later(30),
     Act::Type(
         "U0BOB",
@@ -93,6 +101,7 @@ const SCRIPT: &[Act] = &[
     ),
     Act::Later(10),
     Act::Type("U0CAROL", Where::General, "/inc list"),
+    Act::Click("U0CAROL", Where::First, "Write postmortem"),
 ];
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -120,10 +129,7 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
         let envelope = match act {
             Act::Type(user, place, line) => {
                 let text = line.trim_start_matches("/inc").trim();
-                let channel = match place {
-                    Where::General => general.clone(),
-                    Where::Incident => incident_channel(&store).await?,
-                };
+                let channel = place_of(*place, &general, &store).await?;
                 sim.slash_command(user, &channel, text)
             }
             Act::Alert => {
@@ -162,12 +168,18 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
                 settle(&store, &*clock).await?;
                 continue;
             }
-            Act::Click(user, label) => {
-                let channel = incident_channel(&store).await?;
+            Act::Click(user, place, label) => {
+                let channel = place_of(*place, &general, &store).await?;
                 let (ts, action) = button(&sim, &channel, label)
                     .with_context(|| format!("no {label} button in the incident's channel"))?;
                 sim.click(user, &channel, &ts, &action)
                     .context("the button is not there")?
+            }
+            Act::Pin(user, text) => {
+                let channel = incident_channel(&store).await?;
+                let ts = sim.post_as(user, &channel, text);
+                sim.pin(user, &channel, &ts)
+                    .context("the pin was not delivered")?
             }
         };
         if sim.ack(&envelope.envelope_id, WAIT).await.is_none() {
@@ -187,6 +199,14 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
         "────────────────────────────────────────────────────────────────────────────────"
     )?;
     write!(out, "{}", sim.transcript())?;
+    if let Some(draft) = sim.files().into_iter().rev().find(|f| f.completed) {
+        writeln!(
+            out,
+            "\n──────── {} (the file posted above) ────────\n",
+            draft.name
+        )?;
+        write!(out, "{}", draft.text())?;
+    }
     sim.shutdown().await;
     Ok(())
 }
@@ -217,6 +237,19 @@ fn button(sim: &SlackSimulator, channel: &str, label: &str) -> Option<(String, S
             .and_then(|e| e["action_id"].as_str())
             .map(|action| (m.ts.clone(), action.to_string()))
     })
+}
+
+/// The channel `place` names.
+async fn place_of(place: Where, general: &str, store: &Store) -> anyhow::Result<String> {
+    match place {
+        Where::General => Ok(general.to_string()),
+        Where::Incident => incident_channel(store).await,
+        Where::First => store
+            .incident_by_number(1)
+            .await?
+            .and_then(|i| i.channel_id)
+            .context("the first incident has no channel"),
+    }
 }
 
 /// The channel of the most recent open incident.

@@ -1,7 +1,9 @@
-//! `incident-commander demo` plays a scripted incident against the simulator and prints it.
+//! `incident-commander demo` plays a scripted incident against the simulator and prints it,
+//! ending with the postmortem draft it wrote.
 
 #[tokio::test]
-async fn the_demo_declares_from_an_alert_runs_it_to_resolution_declares_from_the_form_and_is_reminded() {
+async fn the_demo_declares_from_an_alert_runs_it_to_resolution_declares_from_the_form_and_is_reminded_then_writes_the_postmortem()
+ {
     let mut out = Vec::new();
     incident_commander::demo::run(&mut out)
         .await
@@ -41,6 +43,14 @@ async fn the_demo_declares_from_an_alert_runs_it_to_resolution_declares_from_the
         "Reindex at 60%; results 5 minutes behind",
         "Search results are stale for 10 min.",
         "*Open incidents* (1)",
+        "@carol clicked \"Write postmortem\"",
+        "bot uploaded INC-1-postmortem.md",
+        "──────── INC-1-postmortem.md (the file posted above) ────────\n\n# INC-1: \\[FIRING:1\\] HighErrorRate checkout (prod)\n",
+        "| Final status | resolved |",
+        "  - carol: ",
+        "· pinned by bob at ",
+        "  Deploy 4711 doubled the DB connections per pod; the pool is exhausted",
+        "## Follow-ups\n\n- [ ] Alert when checkout errors pass 2% (raised by carol)",
     ] {
         assert!(
             transcript.contains(expected),
