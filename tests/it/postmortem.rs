@@ -273,6 +273,41 @@ async fn the_cli_renders_from_the_database_and_slack_or_offline_even_without_a_c
     assert!(!offline.contains("feature flag"), "the recorded unpin");
     assert!(offline.contains("U0ALICE"), "offline, people are their ids");
 
+    // The binary writes the same draft to a file, and says in one line what it cannot find.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("INC-1.md");
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_incident-commander"))
+            .args(args)
+            .env("DATABASE_URL", &app.db.url)
+            .env("TZ", "UTC")
+            .env_remove("POSTMORTEM_TEMPLATE")
+            .output()
+            .expect("the binary runs")
+    };
+    let written = cli(&[
+        "postmortem",
+        "INC-1",
+        "--offline",
+        "--out",
+        &file.to_string_lossy(),
+    ]);
+    assert!(written.status.success(), "{written:?}");
+    assert!(written.stdout.is_empty(), "with --out nothing is printed");
+    let on_disk = std::fs::read_to_string(&file).expect("the file is written");
+    let body = |md: &str| md.split_once("\n\n| |").map(|(_, rest)| rest.to_string());
+    assert_eq!(
+        body(&on_disk),
+        body(&offline),
+        "the file is the offline draft"
+    );
+    let missing = cli(&["postmortem", "INC-9", "--offline"]);
+    assert!(!missing.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&missing.stderr),
+        "incident-commander: there is no INC-9\n"
+    );
+
     // An incident whose channel Slack refused still renders.
     app.sim.fail("conversations.create", "restricted_action", 1);
     app.command(CAROL, "declare sev3 Nightly export is late")
