@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use super::modal::DeclareForm;
 use super::reminder::Cadence;
 use super::source::SourceMessage;
+use super::timeline::Entry;
 use super::{ChannelId, Role, Severity, Status, UserId};
 
 /// The store's primary key for an incident (not shown to users; they see [`Incident::reference`]).
@@ -145,6 +146,27 @@ impl NewIncident {
             roles: self.roles,
             version: 0,
         }
+    }
+
+    /// The timeline an incident starts with: its declaration, then the copy of the message it
+    /// was declared from (the shortcut), if any.
+    pub fn opening_entries(&self) -> Vec<Entry> {
+        let declared = Entry::Declared {
+            title: self.title.clone(),
+            severity: self.severity,
+            status: self.status,
+            private: self.private,
+            roles: self.roles.iter().cloned().collect(),
+        };
+        let copied = self.source.as_ref().map(|source| Entry::SourceMessage {
+            channel: source.channel.clone(),
+            ts: source.ts.clone(),
+            author: source.author.clone(),
+            author_label: source.author_label.clone(),
+            text: source.text.clone(),
+            permalink: source.permalink.clone(),
+        });
+        std::iter::once(declared).chain(copied).collect()
     }
 
     /// The keyboard fast path (`/inc declare <sev> [triage] <title>`): `triage` starts the

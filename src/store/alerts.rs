@@ -12,18 +12,15 @@
 
 use chrono::{DateTime, Utc};
 
-use super::incidents::NEXT_NUMBER;
+use super::incidents::{NEXT_NUMBER, insert_new};
 use super::rows::{IncidentRow, select_incidents};
-use super::{NewJob, Store, StoreError, jobs, timeline, to_ms};
+use super::{NewJob, Store, StoreError, jobs, timeline};
 use crate::domain::{Entry, Incident, NewIncident};
 
 const LOCK_COUNTERS: &str =
     "UPDATE counters SET value = value WHERE name = 'incident_number' RETURNING value";
 const OPEN_WITH_KEY: &str = "SELECT id FROM incidents WHERE alert_key = $1 \
      AND status NOT IN ('resolved', 'declined') ORDER BY id DESC LIMIT 1";
-const INSERT_ALERT_INCIDENT: &str = "INSERT INTO incidents (number, title, severity, status, \
-     private, summary, declared_by, declared_at, last_update_at, updated_at, alert_key) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) RETURNING id";
 const LATEST_WITH_KEY: &str = select_incidents!("WHERE alert_key = $1 ORDER BY id DESC LIMIT 1");
 
 /// A firing alert to record.
@@ -75,28 +72,8 @@ impl Store {
         }
         let number: i64 = sqlx::query_scalar(NEXT_NUMBER).fetch_one(&mut *tx).await?;
         let inc = &receipt.incident;
-        let id: i64 = sqlx::query_scalar(INSERT_ALERT_INCIDENT)
-            .bind(number)
-            .bind(inc.title.as_str())
-            .bind(inc.severity.as_key())
-            .bind(inc.status.as_str())
-            .bind(inc.private)
-            .bind(inc.summary.as_deref())
-            .bind(inc.declared_by.as_str())
-            .bind(to_ms(inc.declared_at))
-            .bind(to_ms(now))
-            .bind(receipt.key.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-        let declared = Entry::Declared {
-            title: inc.title.clone(),
-            severity: inc.severity,
-            status: inc.status,
-            private: inc.private,
-            roles: inc.roles.iter().cloned().collect(),
-        };
         // Nobody declared it: the bot's own doing, like the entries of its jobs.
-        timeline::insert_event(&mut tx, id, &declared, None, inc.declared_at).await?;
+        let id = insert_new(&mut tx, number, inc, Some(&receipt.key), None, now).await?;
         timeline::insert_event(&mut tx, id, &receipt.entry, None, now).await?;
         for job in &receipt.jobs {
             jobs::insert_for_new(&mut tx, id, job, now).await?;

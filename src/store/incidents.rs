@@ -12,7 +12,7 @@ use super::{
     timeline, to_ms,
 };
 use crate::domain::change::RoleChange;
-use crate::domain::{Entry, Incident, IncidentId};
+use crate::domain::{Incident, IncidentId, NewIncident};
 
 pub(super) const NEXT_NUMBER: &str =
     "UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value";
@@ -21,8 +21,8 @@ const RECENT_SAME_DECLARATION: &str = "SELECT id FROM incidents WHERE declared_b
      AND status NOT IN ('resolved', 'declined') ORDER BY id DESC LIMIT 1";
 const INSERT_INCIDENT: &str = "INSERT INTO incidents (number, title, severity, status, private, \
      summary, declared_by, declared_at, last_update_at, updated_at, impact, source_channel, \
-     source_ts, source_link) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13) RETURNING id";
+     source_ts, source_link, alert_key) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14) RETURNING id";
 const BY_SOURCE: &str = "SELECT id FROM incidents WHERE source_channel = $1 AND source_ts = $2";
 const KEY_OWNER: &str = "SELECT incident_id FROM idempotency_keys WHERE key = $1";
 /// A change is stored only against the version it was decided on.
@@ -78,51 +78,8 @@ impl Store {
                 return self.existing(id).await;
             }
         }
-        let id: i64 = sqlx::query_scalar(INSERT_INCIDENT)
-            .bind(number)
-            .bind(inc.title.as_str())
-            .bind(inc.severity.as_key())
-            .bind(inc.status.as_str())
-            .bind(inc.private)
-            .bind(inc.summary.as_deref())
-            .bind(inc.declared_by.as_str())
-            .bind(to_ms(inc.declared_at))
-            .bind(to_ms(now))
-            .bind(inc.impact.as_deref())
-            .bind(inc.source.as_ref().map(|s| s.channel.as_str()))
-            .bind(inc.source.as_ref().map(|s| s.ts.as_str()))
-            .bind(inc.source.as_ref().and_then(|s| s.permalink.as_deref()))
-            .fetch_one(&mut *tx)
-            .await?;
-        for (role, user) in &inc.roles {
-            let change = RoleChange {
-                role: *role,
-                from: None,
-                to: Some(user.clone()),
-            };
-            let by = Some(inc.declared_by.as_str());
-            timeline::change_role(&mut tx, id, &change, by, inc.declared_at).await?;
-        }
-        let declared = Entry::Declared {
-            title: inc.title.clone(),
-            severity: inc.severity,
-            status: inc.status,
-            private: inc.private,
-            roles: inc.roles.iter().cloned().collect(),
-        };
         let by = Some(inc.declared_by.as_str());
-        timeline::insert_event(&mut tx, id, &declared, by, inc.declared_at).await?;
-        if let Some(source) = &inc.source {
-            let copied = Entry::SourceMessage {
-                channel: source.channel.clone(),
-                ts: source.ts.clone(),
-                author: source.author.clone(),
-                author_label: source.author_label.clone(),
-                text: source.text.clone(),
-                permalink: source.permalink.clone(),
-            };
-            timeline::insert_event(&mut tx, id, &copied, by, inc.declared_at).await?;
-        }
+        let id = insert_new(&mut tx, number, inc, None, by, now).await?;
         if !insert_key(&mut tx, &d.key, id, now).await? {
             // Another process recorded the same payload between our first look and now.
             tx.rollback().await?;
@@ -333,4 +290,46 @@ async fn insert_key(
         .await?
         .rows_affected();
     Ok(fresh == 1)
+}
+
+/// Inserts the new incident numbered `number`: its row (with the `alert_key` of the alert that
+/// opened it, if one did), its first role holders and its opening timeline entries, recorded
+/// as `by`'s doing (`None`: the bot's, for an alert).
+pub(super) async fn insert_new(
+    tx: &mut Tx,
+    number: i64,
+    inc: &NewIncident,
+    alert_key: Option<&str>,
+    by: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<IncidentId, StoreError> {
+    let id: i64 = sqlx::query_scalar(INSERT_INCIDENT)
+        .bind(number)
+        .bind(inc.title.as_str())
+        .bind(inc.severity.as_key())
+        .bind(inc.status.as_str())
+        .bind(inc.private)
+        .bind(inc.summary.as_deref())
+        .bind(inc.declared_by.as_str())
+        .bind(to_ms(inc.declared_at))
+        .bind(to_ms(now))
+        .bind(inc.impact.as_deref())
+        .bind(inc.source.as_ref().map(|s| s.channel.as_str()))
+        .bind(inc.source.as_ref().map(|s| s.ts.as_str()))
+        .bind(inc.source.as_ref().and_then(|s| s.permalink.as_deref()))
+        .bind(alert_key)
+        .fetch_one(&mut **tx)
+        .await?;
+    for (role, user) in &inc.roles {
+        let change = RoleChange {
+            role: *role,
+            from: None,
+            to: Some(user.clone()),
+        };
+        timeline::change_role(tx, id, &change, by, inc.declared_at).await?;
+    }
+    for entry in inc.opening_entries() {
+        timeline::insert_event(tx, id, &entry, by, inc.declared_at).await?;
+    }
+    Ok(id)
 }
