@@ -27,6 +27,7 @@ use crate::config::{DraftSettings, Settings};
 use crate::domain::postmortem::{
     self, FileRef, Held, Person, Pin, Record, Template, TemplateError,
 };
+use crate::domain::source::message_time;
 use crate::domain::{Incident, message};
 use crate::slack::{ListedPin, SlackApi, SlackError};
 use crate::store::{Store, StoreError, StoredPin};
@@ -182,7 +183,7 @@ fn recorded_pins(stored: &[StoredPin]) -> Vec<ListedPin> {
         .filter(|p| p.state == "pinned")
         .map(|p| ListedPin {
             ts: Some(p.ts.clone()),
-            posted_at: ts_time(&p.ts),
+            posted_at: message_time(&p.ts),
             author: p.author.clone(),
             author_label: p.author_label.clone(),
             text: p.text.clone(),
@@ -192,12 +193,6 @@ fn recorded_pins(stored: &[StoredPin]) -> Vec<ListedPin> {
             file: None,
         })
         .collect()
-}
-
-/// A message `ts` (`1700000000.000100`) as a time, to the second.
-fn ts_time(ts: &str) -> Option<DateTime<Utc>> {
-    let secs = ts.split('.').next()?.parse().ok()?;
-    DateTime::from_timestamp(secs, 0)
 }
 
 /// Each person's Slack name, asked once per draft; without Slack, or for a user Slack does not

@@ -3,10 +3,19 @@
 //! keeps its words in attachments or blocks. From it the Declare modal is prefilled (a title, a
 //! summary), and it is copied into the incident channel and onto the timeline.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::mrkdwn;
 use super::{ChannelId, UserId};
+
+/// When a Slack message was posted, from its `ts` (`1700000000.000100`: seconds, then a
+/// per-channel sequence Slack keeps to microsecond width).
+pub fn message_time(ts: &str) -> Option<DateTime<Utc>> {
+    let (secs, micros) = ts.split_once('.').unwrap_or((ts, "0"));
+    let micros: u32 = format!("{micros:0<6}").get(..6)?.parse().ok()?;
+    DateTime::from_timestamp(secs.parse().ok()?, micros * 1000)
+}
 
 /// A message as the shortcut delivered it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,5 +194,17 @@ mod tests {
             &["Block words".into()],
         );
         assert_eq!(text, "Deploy failed\nfallback only\nBlock words");
+    }
+
+    #[test]
+    fn a_message_ts_is_its_post_time_to_the_microsecond() {
+        let at = message_time("1700000000.000100").expect("a time");
+        assert_eq!(at.timestamp(), 1_700_000_000);
+        assert_eq!(at.timestamp_subsec_micros(), 100);
+        assert_eq!(
+            message_time("1700000000").map(|t| t.timestamp()),
+            Some(1_700_000_000)
+        );
+        assert_eq!(message_time("soon"), None);
     }
 }

@@ -186,7 +186,7 @@ pub(super) fn listed_pins(answer: &Value) -> Vec<ListedPin> {
                     let message = item.get("message")?;
                     let ts = str_at(message, "/ts")?;
                     Some(ListedPin {
-                        posted_at: ts_time(&ts).or(pinned_at),
+                        posted_at: source::message_time(&ts).or(pinned_at),
                         ts: Some(ts),
                         author: author(message),
                         author_label: str_at(message, "/username")
@@ -236,13 +236,6 @@ pub(super) fn user_name(user: &Value) -> Option<String> {
     .filter_map(|p| str_at(user, p))
     .map(|n| n.trim().to_string())
     .find(|n| !n.is_empty())
-}
-
-/// A message `ts` (`1700000000.000100`) as a time.
-fn ts_time(ts: &str) -> Option<DateTime<Utc>> {
-    let (secs, micros) = ts.split_once('.').unwrap_or((ts, "0"));
-    let micros: u32 = format!("{micros:0<6}").get(..6)?.parse().ok()?;
-    DateTime::from_timestamp(secs.parse().ok()?, micros * 1000)
 }
 
 fn seconds(s: i64) -> Option<DateTime<Utc>> {
