@@ -165,7 +165,13 @@ fn last_call(sim: &SlackSimulator) -> u64 {
 
 /// Waits until no job is due (or retrying) by the bot's clock.
 async fn settle(store: &Store, clock: &dyn Clock) {
-    while store.unfinished_jobs(clock.now()).await.expect("jobs") > 0 {
+    while store
+        .queue_figures(clock.now())
+        .await
+        .expect("jobs")
+        .pending
+        > 0
+    {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

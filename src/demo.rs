@@ -214,7 +214,7 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
 /// Waits until the bot has no Slack work under way (reminders wait for their time).
 async fn settle(store: &Store, clock: &dyn Clock) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + WAIT;
-    while store.unfinished_jobs(clock.now()).await? > 0 {
+    while store.queue_figures(clock.now()).await?.pending > 0 {
         if tokio::time::Instant::now() > deadline {
             bail!("the bot did not finish its Slack work in {WAIT:?}");
         }

@@ -833,11 +833,10 @@ pub(crate) async fn failure_outcome(
         (Step::Postmortem { response_url, .. }, channel) => {
             let saved = shared
                 .store
-                .latest_postmortem(incident.id)
+                .latest_postmortem_version(incident.id)
                 .await
                 .ok()
-                .flatten()
-                .map(|p| p.version);
+                .flatten();
             let text = message::postmortem_failed(&incident, &reason, saved);
             match (response_url, channel) {
                 (Some(url), _) => Some(ReportTo::ResponseUrl { url: url.clone() }),

@@ -19,8 +19,9 @@ use crate::domain::{Entry, Incident, NewIncident};
 
 const LOCK_COUNTERS: &str =
     "UPDATE counters SET value = value WHERE name = 'incident_number' RETURNING value";
-const OPEN_WITH_KEY: &str = "SELECT id FROM incidents WHERE alert_key = $1 \
-     AND status NOT IN ('resolved', 'declined') ORDER BY id DESC LIMIT 1";
+const OPEN_WITH_KEY: &str = select_incidents!(
+    "WHERE alert_key = $1 AND status NOT IN ('resolved', 'declined') ORDER BY id DESC LIMIT 1"
+);
 const LATEST_WITH_KEY: &str = select_incidents!("WHERE alert_key = $1 ORDER BY id DESC LIMIT 1");
 
 /// A firing alert to record.
@@ -41,7 +42,8 @@ pub struct AlertReceipt {
 pub enum AlertRecorded {
     /// The alert opened this incident.
     Opened(Incident),
-    /// An open incident had the same key: the alert was added to its timeline.
+    /// An open incident had the same key: the alert was added to its timeline. (Read in the
+    /// same transaction, without its role holders.)
     Repeated(Incident),
 }
 
@@ -57,18 +59,14 @@ impl Store {
         let _: i64 = sqlx::query_scalar(LOCK_COUNTERS)
             .fetch_one(&mut *tx)
             .await?;
-        let open: Option<i64> = sqlx::query_scalar(OPEN_WITH_KEY)
+        let open = sqlx::query_as::<_, IncidentRow>(OPEN_WITH_KEY)
             .bind(receipt.key.as_str())
             .fetch_optional(&mut *tx)
             .await?;
-        if let Some(id) = open {
-            timeline::insert_event(&mut tx, id, &receipt.entry, None, now).await?;
+        if let Some(row) = open {
+            timeline::insert_event(&mut tx, row.id, &receipt.entry, None, now).await?;
             tx.commit().await?;
-            let incident = self
-                .incident(id)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt(format!("incident {id} vanished")))?;
-            return Ok(AlertRecorded::Repeated(incident));
+            return Ok(AlertRecorded::Repeated(row.into_incident(Vec::new())?));
         }
         let number: i64 = sqlx::query_scalar(NEXT_NUMBER).fetch_one(&mut *tx).await?;
         let inc = &receipt.incident;

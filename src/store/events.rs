@@ -53,14 +53,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let fresh = sqlx::query(super::INSERT_IDEMPOTENCY_KEY)
-            .bind(key)
-            .bind(incident)
-            .bind(to_ms(at))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if fresh == 0 {
+        if !super::insert_key(&mut tx, key, incident, at).await? {
             tx.rollback().await?;
             return Ok(false);
         }

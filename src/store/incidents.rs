@@ -12,6 +12,7 @@ use super::{
     timeline, to_ms,
 };
 use crate::domain::change::RoleChange;
+use crate::domain::stats::POSTMORTEM_EXPORTED;
 use crate::domain::{Incident, IncidentId, NewIncident};
 
 pub(super) const NEXT_NUMBER: &str =
@@ -80,7 +81,7 @@ impl Store {
         }
         let by = Some(inc.declared_by.as_str());
         let id = insert_new(&mut tx, number, inc, None, by, now).await?;
-        if !insert_key(&mut tx, &d.key, id, now).await? {
+        if !super::insert_key(&mut tx, &d.key, id, now).await? {
             // Another process recorded the same payload between our first look and now.
             tx.rollback().await?;
             let other = self
@@ -106,7 +107,7 @@ impl Store {
     ) -> Result<Recorded, StoreError> {
         let inc = &change.incident;
         let mut tx = self.pool.begin().await?;
-        if !insert_key(&mut tx, &change.key, inc.id, now).await? {
+        if !super::insert_key(&mut tx, &change.key, inc.id, now).await? {
             tx.rollback().await?;
             return Ok(Recorded::Duplicate);
         }
@@ -186,19 +187,19 @@ impl Store {
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<Incident>, StoreError> {
-        let rows = sqlx::query_as::<_, IncidentRow>(select_incidents!(
+        // Roles are left out: a resolved incident's are over, and the digest does not list them.
+        sqlx::query_as::<_, IncidentRow>(select_incidents!(
             "WHERE status = 'resolved' AND resolved_at >= $1 AND NOT EXISTS (SELECT 1 FROM \
-             timeline_events t WHERE t.incident_id = incidents.id AND t.kind = 'postmortem_exported') \
+             timeline_events t WHERE t.incident_id = incidents.id AND t.kind = $2) \
              ORDER BY number"
         ))
         .bind(to_ms(since))
+        .bind(POSTMORTEM_EXPORTED)
         .fetch_all(&self.pool)
-        .await?;
-        let mut incidents = Vec::with_capacity(rows.len());
-        for row in rows {
-            incidents.extend(self.with_roles(Some(row)).await?);
-        }
-        Ok(incidents)
+        .await?
+        .into_iter()
+        .map(|row| row.into_incident(Vec::new()))
+        .collect()
     }
 
     /// Incidents not resolved or declined, by number.
@@ -273,23 +274,6 @@ impl Store {
         })?;
         Ok(Declared::Existing(incident))
     }
-}
-
-/// Inserts an idempotency key; `false` if it was there already.
-async fn insert_key(
-    tx: &mut Tx,
-    key: &str,
-    incident: IncidentId,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let fresh = sqlx::query(super::INSERT_IDEMPOTENCY_KEY)
-        .bind(key)
-        .bind(incident)
-        .bind(to_ms(now))
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-    Ok(fresh == 1)
 }
 
 /// Inserts the new incident numbered `number`: its row (with the `alert_key` of the alert that

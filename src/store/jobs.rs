@@ -104,8 +104,6 @@ const RETRY: &str = "UPDATE jobs SET \
      lease_owner = NULL, lease_until = NULL, last_error = $5, updated_at = $6 \
      WHERE id = $1 AND lease_owner = $2 AND state = 'pending'";
 const COUNTS: &str = "SELECT state, COUNT(*) FROM jobs GROUP BY state";
-const UNFINISHED: &str = "SELECT COUNT(*) FROM jobs WHERE state = 'pending' \
-     AND (run_at <= $1 OR attempt > 0)";
 const UPDATE_CHANNEL: &str =
     "UPDATE incidents SET channel_id = $2, channel_name = $3, updated_at = $4 WHERE id = $1";
 const UPDATE_CARD: &str = "UPDATE incidents SET card_ts = $2, updated_at = $3 WHERE id = $1";
@@ -190,14 +188,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let fresh = sqlx::query(super::INSERT_IDEMPOTENCY_KEY)
-            .bind(key)
-            .bind(incident)
-            .bind(to_ms(now))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
+        let fresh = super::insert_key(&mut tx, key, incident, now).await?;
         if fresh {
             insert(&mut tx, Some(incident), &job, job.run_at).await?;
         }
@@ -323,15 +314,6 @@ impl Store {
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let ms: Option<i64> = sqlx::query_scalar(NEXT_DUE).fetch_one(&self.pool).await?;
         ms.map(super::from_ms).transpose()
-    }
-
-    /// Pending jobs due by `now` or being retried: work under way, as opposed to work scheduled
-    /// for later (reminders, the nudge, the digest).
-    pub async fn unfinished_jobs(&self, now: DateTime<Utc>) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(UNFINISHED)
-            .bind(to_ms(now))
-            .fetch_one(&self.pool)
-            .await?)
     }
 
     pub async fn job_counts(&self) -> Result<JobCounts, StoreError> {

@@ -29,9 +29,26 @@ use crate::domain::{Entry, Incident, IncidentId, NewIncident, Role};
 
 pub use events::StoredPin;
 
-/// Records a payload's idempotency key; no row is inserted when it was recorded before.
 const INSERT_IDEMPOTENCY_KEY: &str = "INSERT INTO idempotency_keys (key, incident_id, created_at) \
      VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING";
+
+/// Records a payload's idempotency key within a transaction; `false` if it was recorded before
+/// (Slack delivered the payload again), and nothing was inserted.
+async fn insert_key(
+    tx: &mut Tx,
+    key: &str,
+    incident: IncidentId,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let fresh = sqlx::query(INSERT_IDEMPOTENCY_KEY)
+        .bind(key)
+        .bind(incident)
+        .bind(to_ms(now))
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    Ok(fresh == 1)
+}
 
 mod alerts;
 mod events;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::rows::{IncidentRow, select_incidents};
-use super::{Store, StoreError, from_ms, to_ms};
+use super::{Store, StoreError, to_ms};
 use crate::domain::{Incident, IncidentId};
 
 /// Inserts the next version, or — for a retried export job (same key) — saves over the draft it
@@ -13,8 +13,9 @@ const SAVE: &str = "INSERT INTO postmortems (incident_id, version, job_key, mark
      generated_at) VALUES ($1, (SELECT COALESCE(MAX(version), 0) + 1 FROM postmortems \
      WHERE incident_id = $1), $2, $3, $4, $5) ON CONFLICT (job_key) DO UPDATE SET \
      markdown = excluded.markdown, generated_at = excluded.generated_at RETURNING version";
-const LATEST: &str = "SELECT version, markdown, generated_at FROM postmortems \
+const LATEST: &str = "SELECT version, markdown FROM postmortems \
      WHERE incident_id = $1 ORDER BY version DESC LIMIT 1";
+const LATEST_VERSION: &str = "SELECT MAX(version) FROM postmortems WHERE incident_id = $1";
 
 /// A saved draft.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +23,6 @@ pub struct SavedPostmortem {
     /// 1 for the first export, then 2, 3, …
     pub version: i64,
     pub markdown: String,
-    pub generated_at: DateTime<Utc>,
 }
 
 impl Store {
@@ -52,18 +52,22 @@ impl Store {
         &self,
         incident: IncidentId,
     ) -> Result<Option<SavedPostmortem>, StoreError> {
-        let row: Option<(i64, String, i64)> = sqlx::query_as(LATEST)
+        let row: Option<(i64, String)> = sqlx::query_as(LATEST)
             .bind(incident)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|(version, markdown, at)| {
-            Ok(SavedPostmortem {
-                version,
-                markdown,
-                generated_at: from_ms(at)?,
-            })
-        })
-        .transpose()
+        Ok(row.map(|(version, markdown)| SavedPostmortem { version, markdown }))
+    }
+
+    /// The version of `incident`'s latest saved draft, if it was ever exported.
+    pub async fn latest_postmortem_version(
+        &self,
+        incident: IncidentId,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(LATEST_VERSION)
+            .bind(incident)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// The incident shown as `INC-<number>`.

@@ -14,7 +14,6 @@ use crate::domain::{Severity, Status};
 const PING: &str = "SELECT 1";
 const INCIDENT_COUNTS: &str =
     "SELECT status, severity, COUNT(*) FROM incidents GROUP BY status, severity";
-/// Pending jobs, and the run time of the oldest one due at `$1`.
 /// Work under way (due, or being retried) apart from work scheduled for later (reminders, the
 /// nudge, the digest: not yet due, never attempted), and the oldest due time.
 const QUEUE: &str = "SELECT \

@@ -302,9 +302,10 @@ impl TestApp {
         loop {
             let due = self
                 .store
-                .unfinished_jobs(self.clock.now())
+                .queue_figures(self.clock.now())
                 .await
-                .expect("due jobs");
+                .expect("due jobs")
+                .pending;
             if due == 0 {
                 return;
             }
