@@ -21,7 +21,7 @@ use super::Shared;
 use super::steps::{self, Step};
 use crate::domain::alert::{self, Alert, State};
 use crate::http::Received;
-use crate::store::{AlertReceipt, AlertRecorded, NEW_INCIDENT, StoreError};
+use crate::store::{AlertReceipt, AlertRecorded, StoreError};
 
 /// Records `alert` and says what it did.
 pub(crate) async fn receive(shared: &Shared, alert: Alert) -> Result<Received, StoreError> {
@@ -30,17 +30,9 @@ pub(crate) async fn receive(shared: &Shared, alert: Alert) -> Result<Received, S
     match alert.state {
         State::Firing => {
             let incident = alert.incident(&shared.bot.user_id, now);
-            // The incident has no id yet; the store fills it into the keys of its jobs. Like any
-            // declaration: the channel, the nudge if nobody takes coordinator, the reminder.
-            let mut jobs = vec![
-                Step::CreateChannel { response_url: None }.job(0, &cause, now),
-                steps::nudge_job(now),
-            ];
-            let reminder = shared
-                .settings
-                .reminders
-                .next_reminder(&incident.clone().stored(0, 0));
-            jobs.extend(reminder.map(|at| steps::reminder_job(NEW_INCIDENT, at)));
+            // Like any declaration: the channel, the nudge if nobody takes coordinator, the reminder.
+            let policy = &shared.settings.reminders;
+            let jobs = steps::opening_jobs(policy, &incident, &cause, None, now);
             let receipt = AlertReceipt {
                 key: alert.key(),
                 incident,

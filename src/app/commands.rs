@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use tracing::info;
 
-use super::steps::{self, Step};
+use super::steps;
 use super::{Shared, changes, modals, postmortem};
 use crate::domain::command::{self, Command, Grammar, Scope};
 use crate::domain::modal::{self, DeclarePrefill};
 use crate::domain::severity::DEFAULT_LEVELS;
 use crate::domain::{Incident, NewIncident, Severity, message};
 use crate::slack::{Ack, SlashCommand};
-use crate::store::{Declaration, Declared, NEW_INCIDENT, StoreError};
+use crate::store::{Declaration, Declared, StoreError};
 
 /// The same person declaring the same title at the same severity within this window is treated
 /// as a retry of their first declaration.
@@ -152,17 +152,8 @@ pub(crate) async fn declare_new(
     response_url: Option<String>,
 ) -> Result<Declared, StoreError> {
     let now = shared.clock.now();
-    let first = Step::CreateChannel { response_url };
-    // The incident has no id yet; the store fills it into the keys of its jobs. The declaration
-    // counts as the first update: the first reminder is an interval after it.
-    let mut jobs = vec![
-        first.job(0, &key, now),
-        steps::nudge_job(incident.declared_at),
-    ];
-    let stored = incident.clone().stored(0, 0);
-    if let Some(at) = shared.settings.reminders.next_reminder(&stored) {
-        jobs.push(steps::reminder_job(NEW_INCIDENT, at));
-    }
+    let policy = &shared.settings.reminders;
+    let jobs = steps::opening_jobs(policy, &incident, &key, response_url, now);
     let declaration = Declaration {
         jobs,
         key,

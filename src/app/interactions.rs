@@ -77,36 +77,24 @@ pub(crate) async fn handle(
                     let form = modal::update_modal(&incident);
                     modals::open(shared, trigger_id, form, response_url);
                 }
-                actions::TAKE_COORDINATOR => {
-                    // The call for a coordinator becomes a note of who took it.
+                actions::TAKE_COORDINATOR | actions::SNOOZE => {
+                    // The clicked message loses its button and says who clicked: the call for a
+                    // coordinator becomes a note of who took it; the reminder, who snoozed it.
+                    let (change, replacement) = if action_id == actions::SNOOZE {
+                        (Change::Snooze, message::reminder_snoozed(&incident, &user))
+                    } else {
+                        let taken = message::coordinator_taken(&incident, &user);
+                        (Change::Claim(Role::Coordinator), taken)
+                    };
                     let edit = channel.zip(message_ts).map(|(channel, ts)| Step::Edit {
                         channel,
                         ts,
-                        message: message::coordinator_taken(&incident, &user),
+                        message: replacement,
                     });
-                    let change = Change::Claim(Role::Coordinator);
                     click(
                         shared,
                         incident,
                         change,
-                        &user,
-                        &trigger_id,
-                        response_url,
-                        edit,
-                    )
-                    .await?;
-                }
-                actions::SNOOZE => {
-                    // The reminder loses its buttons and says who snoozed it.
-                    let edit = channel.zip(message_ts).map(|(channel, ts)| Step::Edit {
-                        channel,
-                        ts,
-                        message: message::reminder_snoozed(&incident, &user),
-                    });
-                    click(
-                        shared,
-                        incident,
-                        Change::Snooze,
                         &user,
                         &trigger_id,
                         response_url,

@@ -39,8 +39,9 @@ use serde::{Deserialize, Serialize};
 use super::Shared;
 use super::postmortem::{self, DraftError, Drafting};
 use crate::domain::message::{self, Message};
+use crate::domain::reminder::Policy;
 use crate::domain::source::SourceMessage;
-use crate::domain::{Entry, Incident, IncidentId, mrkdwn, slug};
+use crate::domain::{Entry, Incident, IncidentId, NewIncident, mrkdwn, slug};
 use crate::slack::{ChannelRef, SlackError};
 use crate::store::{Dedupe, IncidentChange, Job, NEW_INCIDENT, NewJob, Outcome, StoreError};
 
@@ -138,9 +139,28 @@ pub(crate) fn reminder_key(incident: impl std::fmt::Display) -> String {
 pub(crate) fn reminder_job(incident: impl std::fmt::Display, at: DateTime<Utc>) -> NewJob {
     NewJob {
         key: Some(reminder_key(incident)),
-        run_at: at,
         ..Step::Reminder.job(0, "reminder", at)
     }
+}
+
+/// The jobs a new incident starts with — its id is not known yet; the store fills it into their
+/// keys: the channel's creation, caused by `cause` (the declaring payload, the alert), the
+/// nudge, and the first update reminder (the declaration counts as the first update).
+/// `response_url` is where to tell the declarer if the channel cannot be created.
+pub(crate) fn opening_jobs(
+    reminders: &Policy,
+    incident: &NewIncident,
+    cause: &str,
+    response_url: Option<String>,
+    now: DateTime<Utc>,
+) -> Vec<NewJob> {
+    let mut jobs = vec![
+        Step::CreateChannel { response_url }.job(0, cause, now),
+        nudge_job(incident.declared_at),
+    ];
+    let reminder = reminders.next_reminder(&incident.clone().stored(0, 0));
+    jobs.extend(reminder.map(|at| reminder_job(NEW_INCIDENT, at)));
+    jobs
 }
 
 /// The nudge for a new incident, ten minutes after its declaration.
@@ -159,12 +179,8 @@ pub(crate) fn digest_job(slot: DateTime<Utc>) -> NewJob {
         slot: slot.timestamp_millis(),
     };
     NewJob {
-        kind: step.kind().to_string(),
         key: Some("digest".into()),
-        dedupe: Dedupe::Keep,
-        lane: None,
-        payload: serde_json::to_value(&step).unwrap_or_default(),
-        run_at: slot,
+        ..step.job(0, "digest", slot)
     }
 }
 
@@ -700,25 +716,9 @@ async fn source_of(
         return Ok(None);
     }
     let timeline = shared.store.timeline(incident.id).await?;
-    Ok(timeline.into_iter().find_map(|e| match e.entry {
-        Entry::SourceMessage {
-            channel,
-            ts,
-            author,
-            author_label,
-            text,
-            permalink,
-        } => Some(SourceMessage {
-            channel,
-            ts,
-            author,
-            author_label,
-            text,
-            headline: None,
-            permalink,
-        }),
-        _ => None,
-    }))
+    Ok(timeline
+        .into_iter()
+        .find_map(|e| SourceMessage::from_entry(e.entry)))
 }
 
 /// Everything that follows the channel: invites, topic, card, announcement — and, for an

@@ -158,14 +158,7 @@ impl NewIncident {
             private: self.private,
             roles: self.roles.iter().cloned().collect(),
         };
-        let copied = self.source.as_ref().map(|source| Entry::SourceMessage {
-            channel: source.channel.clone(),
-            ts: source.ts.clone(),
-            author: source.author.clone(),
-            author_label: source.author_label.clone(),
-            text: source.text.clone(),
-            permalink: source.permalink.clone(),
-        });
+        let copied = self.source.as_ref().map(SourceMessage::entry);
         std::iter::once(declared).chain(copied).collect()
     }
 

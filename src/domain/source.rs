@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::mrkdwn;
+use super::timeline::Entry;
 use super::{ChannelId, UserId};
 
 /// When a Slack message was posted, from its `ts` (`1700000000.000100`: seconds, then a
@@ -74,6 +75,41 @@ impl SourceMessage {
             cut
         } else {
             text
+        }
+    }
+
+    /// Its copy on the incident's timeline (the incident's first entries).
+    pub fn entry(&self) -> Entry {
+        Entry::SourceMessage {
+            channel: self.channel.clone(),
+            ts: self.ts.clone(),
+            author: self.author.clone(),
+            author_label: self.author_label.clone(),
+            text: self.text.clone(),
+            permalink: self.permalink.clone(),
+        }
+    }
+
+    /// The message again, from its copy on the timeline (its headline is not kept there).
+    pub fn from_entry(entry: Entry) -> Option<SourceMessage> {
+        match entry {
+            Entry::SourceMessage {
+                channel,
+                ts,
+                author,
+                author_label,
+                text,
+                permalink,
+            } => Some(SourceMessage {
+                channel,
+                ts,
+                author,
+                author_label,
+                text,
+                headline: None,
+                permalink,
+            }),
+            _ => None,
         }
     }
 
