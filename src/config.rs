@@ -14,6 +14,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use crate::domain::command::args::slack_id;
 use crate::domain::postmortem::Template;
 use crate::domain::reminder::{MAX_INTERVAL, MIN_INTERVAL, Policy};
 use crate::domain::severity::{DEFAULT_LEVELS, Severity};
@@ -154,12 +155,8 @@ impl Settings {
                 .map(str::trim)
                 .filter(|id| !id.is_empty())
                 .map(|id| {
-                    let ok = id.len() >= 3
-                        && id.starts_with(['U', 'W'])
-                        && id
-                            .chars()
-                            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-                    ok.then(|| id.to_string())
+                    slack_id(id, &['U', 'W'])
+                        .then(|| id.to_string())
                         .ok_or_else(|| ConfigError::Invalid {
                             var: "ADMINS",
                             reason: format!(
@@ -173,12 +170,7 @@ impl Settings {
             None => None,
             Some(v) => {
                 let id = v.trim();
-                let ok = id.len() >= 3
-                    && id.starts_with('S')
-                    && id
-                        .chars()
-                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-                if !ok {
+                if !slack_id(id, &['S']) {
                     return Err(ConfigError::Invalid {
                         var: "COORDINATOR_GROUP",
                         reason: format!(
@@ -254,16 +246,7 @@ impl Settings {
                 }
             },
         };
-        let slack_timeout = match get("SLACK_TIMEOUT") {
-            None => Duration::from_secs(10),
-            Some(v) => humantime::parse_duration(v.trim())
-                .ok()
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| ConfigError::Invalid {
-                    var: "SLACK_TIMEOUT",
-                    reason: format!("{v:?} is not a duration such as 10s"),
-                })?,
-        };
+        let slack_timeout = duration(get("SLACK_TIMEOUT"), "SLACK_TIMEOUT", "10s")?;
         let log_format = match get("LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,

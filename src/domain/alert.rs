@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::command::{MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, has_visible_text};
-use super::message::{Block, Message};
+use super::message::{Block, Message, truncate_chars};
 use super::mrkdwn::escape;
 use super::{Entry, Incident, NewIncident, Severity, Status};
 
@@ -366,13 +366,13 @@ fn title(raw: Option<&str>, field: &str) -> Result<String, Invalid> {
         return Err(invalid(field, "has no visible text"));
     }
     let line = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-    Ok(cut(&line, MAX_TITLE_CHARS))
+    Ok(truncate_chars(&line, MAX_TITLE_CHARS))
 }
 
 /// An optional summary cut to [`MAX_SUMMARY_CHARS`]; invisible text counts as none.
 fn summary(raw: &str) -> Option<String> {
     let raw = raw.trim();
-    has_visible_text(raw).then(|| cut(raw, MAX_SUMMARY_CHARS))
+    has_visible_text(raw).then(|| truncate_chars(raw, MAX_SUMMARY_CHARS))
 }
 
 /// A short one-line identifier (`source`).
@@ -452,15 +452,6 @@ fn severity(value: &Value, levels: u8) -> Option<Severity> {
         _ => return None,
     };
     Severity::parse(&level.to_string(), levels)
-}
-
-fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max - 1).collect();
-    out.push('…');
-    out
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::message::truncate_chars;
 use super::mrkdwn;
 use super::timeline::Entry;
 use super::{ChannelId, UserId};
@@ -57,25 +58,12 @@ impl SourceMessage {
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ");
-        if title.chars().count() > MAX_TITLE {
-            let mut cut: String = title.chars().take(MAX_TITLE - 1).collect();
-            cut.push('…');
-            cut
-        } else {
-            title
-        }
+        truncate_chars(&title, MAX_TITLE)
     }
 
     /// The summary the Declare modal proposes: the whole message as plain text.
     pub fn suggested_summary(&self, max: usize) -> String {
-        let text = mrkdwn::plain(self.text.trim());
-        if text.chars().count() > max {
-            let mut cut: String = text.chars().take(max - 1).collect();
-            cut.push('…');
-            cut
-        } else {
-            text
-        }
+        truncate_chars(&mrkdwn::plain(self.text.trim()), max)
     }
 
     /// Its copy on the incident's timeline (the incident's first entries).

@@ -22,9 +22,6 @@ use chrono::{DateTime, Utc};
 use super::message::span;
 use super::{Incident, IncidentId, Severity, Status};
 
-/// The timeline kind the postmortem export leaves ([`crate::domain::Entry::PostmortemExported`]).
-pub const POSTMORTEM_EXPORTED: &str = "postmortem_exported";
-
 /// How many incidents a breach list names before it says "and N more".
 const MAX_NAMED: usize = 10;
 
@@ -34,7 +31,7 @@ pub struct Facts {
     pub incident: Incident,
     /// When somebody first held the coordinator role (at declaration for the declarer).
     pub first_coordinator_at: Option<DateTime<Utc>>,
-    /// Whether the timeline has a [`POSTMORTEM_EXPORTED`] entry.
+    /// Whether the timeline has a [`POSTMORTEM_EXPORTED`](super::timeline::POSTMORTEM_EXPORTED) entry.
     pub postmortem_exported: bool,
 }
 

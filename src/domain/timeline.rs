@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{Role, Severity, Status, UserId};
 
+/// The kind the postmortem export leaves: the store asks for it by name (the digest, `/inc
+/// stats`), so it is spelled once.
+pub const POSTMORTEM_EXPORTED: &str = "postmortem_exported";
+
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -225,7 +229,7 @@ impl Entry {
             Entry::RemindersSet { .. } => "reminders_set",
             Entry::Reminded { .. } => "reminded",
             Entry::Nudged { .. } => "nudged",
-            Entry::PostmortemExported { .. } => crate::domain::stats::POSTMORTEM_EXPORTED,
+            Entry::PostmortemExported { .. } => POSTMORTEM_EXPORTED,
             Entry::AlertReceived { .. } => "alert_received",
             Entry::AlertResolved { .. } => "alert_resolved",
         }

@@ -189,8 +189,7 @@ pub(super) fn listed_pins(answer: &Value) -> Vec<ListedPin> {
                         posted_at: source::message_time(&ts).or(pinned_at),
                         ts: Some(ts),
                         author: author(message),
-                        author_label: str_at(message, "/username")
-                            .or_else(|| str_at(message, "/bot_profile/name")),
+                        author_label: author_label(message),
                         text: whole_text(message),
                         permalink: str_at(message, "/permalink"),
                         pinned_at,
@@ -252,23 +251,23 @@ fn author(message: &Value) -> Option<String> {
 
 /// The message a shortcut was used on.
 fn source_message(channel: &str, message: &Value) -> Option<SourceMessage> {
-    let attachments = attachments(message);
     Some(SourceMessage {
         channel: channel.to_string(),
         ts: str_at(message, "/ts")?,
         author: author(message),
-        author_label: str_at(message, "/username").or_else(|| str_at(message, "/bot_profile/name")),
-        headline: attachments
-            .iter()
-            .map(|a| a.title.clone())
+        author_label: author_label(message),
+        headline: attachments(message)
+            .into_iter()
+            .map(|a| a.title)
             .find(|t| !t.is_empty()),
-        text: source::flatten(
-            &str_at(message, "/text").unwrap_or_default(),
-            &attachments,
-            &blocks_text(message.get("blocks")),
-        ),
+        text: whole_text(message),
         permalink: str_at(message, "/permalink"),
     })
+}
+
+/// How a bot signs its message: its username, else its profile's name.
+fn author_label(message: &Value) -> Option<String> {
+    str_at(message, "/username").or_else(|| str_at(message, "/bot_profile/name"))
 }
 
 /// Everything a message says: text, attachments, blocks.

@@ -12,7 +12,7 @@ use super::{
     timeline, to_ms,
 };
 use crate::domain::change::RoleChange;
-use crate::domain::stats::POSTMORTEM_EXPORTED;
+use crate::domain::timeline::POSTMORTEM_EXPORTED;
 use crate::domain::{Incident, IncidentId, NewIncident};
 
 pub(super) const NEXT_NUMBER: &str =

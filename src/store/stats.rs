@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 
 use super::rows::{IncidentRow, RoleRow, select_incidents};
 use super::{Store, StoreError, from_ms, to_ms};
-use crate::domain::stats::{Facts, POSTMORTEM_EXPORTED};
+use crate::domain::stats::Facts;
+use crate::domain::timeline::POSTMORTEM_EXPORTED;
 use crate::domain::{Severity, Status};
 
 const PING: &str = "SELECT 1";
