@@ -22,7 +22,7 @@ use slack_morphism::prelude::*;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::api::SlackApi;
-use super::inbound::{Ack, Inbound, SlashCommand};
+use super::inbound::{Ack, Inbound};
 use super::{blocks, translate};
 use crate::config::expose;
 
@@ -185,13 +185,7 @@ async fn on_command(
 ) -> Result<SlackCommandEventResponse, BoxError> {
     let started = Instant::now();
     let inbound = port(&state).await?;
-    let command = SlashCommand {
-        user_id: event.user_id.to_string(),
-        channel_id: event.channel_id.to_string(),
-        text: event.text.unwrap_or_default(),
-        trigger_id: event.trigger_id.to_string(),
-        response_url: event.response_url.0.to_string(),
-    };
+    let command = translate::slash_command(event);
     let span = info_span!("slack.envelope", slack.envelope_type = "slash_commands");
     let ack = inbound.slash_command(command).instrument(span).await;
     envelope_handled("slash_commands", started);

@@ -14,9 +14,20 @@ use serde_json::Value;
 use slack_morphism::prelude::*;
 
 use super::api::ListedPin;
-use super::inbound::{Event, EventKind, Interaction, PinnedMessage};
+use super::inbound::{Event, EventKind, Interaction, PinnedMessage, SlashCommand};
 use crate::domain::modal::{Field, Values};
 use crate::domain::source::{self, AttachmentText, SourceMessage};
+
+/// A slash command, as the application reads it.
+pub(super) fn slash_command(event: SlackCommandEvent) -> SlashCommand {
+    SlashCommand {
+        user_id: event.user_id.to_string(),
+        channel_id: event.channel_id.to_string(),
+        text: event.text.unwrap_or_default(),
+        trigger_id: event.trigger_id.to_string(),
+        response_url: event.response_url.0.to_string(),
+    }
+}
 
 /// The interaction the bot handles, if this is one.
 pub(super) fn interaction(event: SlackInteractionEvent) -> Option<Interaction> {
