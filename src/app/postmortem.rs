@@ -195,8 +195,8 @@ fn recorded_pins(stored: &[StoredPin]) -> Vec<ListedPin> {
         .collect()
 }
 
-/// Each person's Slack name, asked once per draft; without Slack, or for a user Slack does not
-/// know, the id stands.
+/// Each person's and channel's Slack name, asked once per draft (`users.info`,
+/// `conversations.info`); without Slack, or for an id Slack does not know, the id stands.
 async fn names(
     slack: Option<&SlackApi>,
     ids: Vec<String>,
@@ -210,7 +210,15 @@ async fn names(
         if !asked.insert(id.clone()) {
             continue;
         }
-        match slack.user_name(&id).await {
+        let name = if id.starts_with(['C', 'G', 'D']) {
+            slack
+                .channel_membership(&id)
+                .await
+                .map(|(name, _)| Some(name))
+        } else {
+            slack.user_name(&id).await
+        };
+        match name {
             Ok(Some(name)) => {
                 people.insert(id, name);
             }

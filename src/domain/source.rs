@@ -155,7 +155,7 @@ mod tests {
     fn alert() -> SourceMessage {
         let attachments = [AttachmentText {
             title: "[FIRING:1] HighErrorRate checkout (prod)".into(),
-            text: "error rate 12% &gt; 5% for 10m".into(),
+            text: "error rate 12% > 5% for 10m".into(),
             fields: vec![("runbook".into(), "<https://wiki/rb|Runbook>".into())],
             fallback: "[FIRING:1] HighErrorRate".into(),
             ..AttachmentText::default()

@@ -18,6 +18,7 @@
 //! - `state`: the in-memory workspace and event log, synchronous, no I/O;
 //! - `shapes`: Slack's JSON for workspace objects and Events API events;
 //! - `blocks`: the Block Kit limits Slack enforces;
+//! - `composer`: what Slack's clients send for what a person typed (escaping, `rich_text`);
 //! - `views`: modal stacks, response actions, and what a submission carries;
 //! - `people`: what people and other apps do, and the envelopes that causes;
 //! - `methods`: what each Web API method does to the workspace and answers;
@@ -26,6 +27,7 @@
 //! - `transcript`: rendering the event log as a conversation.
 
 mod blocks;
+mod composer;
 mod methods;
 mod people;
 mod shapes;
@@ -160,7 +162,7 @@ pub struct ApiCall {
     /// The bearer token used (or the `token` parameter). Never printed by the transcript.
     pub token: Option<String>,
     pub status: u16,
-    /// The JSON answered; `Null` when the body was empty (HTTP 500 after applying).
+    /// The JSON answered; `Null` when the body was empty (HTTP 503 after applying).
     pub response: Value,
     pub received_at: Instant,
     pub answered_at: Instant,
@@ -852,7 +854,12 @@ impl SlackSimulator {
                     "user_id": user_id,
                     "user_name": user_name,
                     "command": "/inc",
-                    "text": text,
+                    // As Slack's slash command box sends it (the manifest sets should_escape).
+                    "text": composer::escaped_text_naming(text, &|id| {
+                        s.user(id)
+                            .map(|u| u.name.clone())
+                            .or_else(|| s.channel(id).map(|c| c.name.clone()))
+                    }),
                     "api_app_id": APP_ID,
                     "is_enterprise_install": "false",
                     "response_url": format!("{base}{response_path}"),
@@ -890,6 +897,12 @@ impl SlackSimulator {
         self.inner.with_state(|s| s.drop_all());
     }
 
+    /// Makes every response URL count `by` older, as if that much time had passed: Slack
+    /// honours one for 30 minutes (and 5 posts), then answers `404 expired_url`.
+    pub fn age_response_urls(&self, by: Duration) {
+        self.inner.with_state(|s| s.response_url_age += by);
+    }
+
     // --- fault injection ---
 
     /// The next `times` calls to `method` answer HTTP 200 `{"ok":false,"error":error}` and
@@ -905,8 +918,8 @@ impl SlackSimulator {
         self.add_fault(method, FaultKind::RateLimit(retry_after_secs), times);
     }
 
-    /// The next `times` calls to `method` take effect and then answer HTTP 500 with an empty
-    /// body, as if Slack did the work and the answer was lost.
+    /// The next `times` calls to `method` take effect and then answer HTTP 503 with an empty
+    /// body, as an edge does when Slack did the work and the answer was lost.
     pub fn fail_after_applying(&self, method: &str, times: usize) {
         self.add_fault(method, FaultKind::FailAfterApplying, times);
     }

@@ -12,8 +12,9 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use super::composer;
 use super::shapes::{self, message_json, team_ref, user_ref};
-use super::state::{PinItem, State};
+use super::state::{PinItem, State, short_id};
 use super::views::{submitted, with_initial_state};
 use super::{APP_ID, Envelope, Message, SimEvent, ViewInput, WorkspaceAction};
 
@@ -30,7 +31,7 @@ fn interactive(payload: Value, accepts_response_payload: bool) -> Envelope {
 /// texts in its blocks.
 pub(crate) fn summary(message: &Message) -> String {
     if !message.text.is_empty() {
-        return message.text.clone();
+        return composer::unescape(&message.text);
     }
     let mut parts = Vec::new();
     if let Some(attachments) = message.attachments.as_array() {
@@ -81,9 +82,11 @@ impl State {
         text: &str,
         thread_ts: Option<&str>,
     ) -> Option<String> {
+        // What the composer sends: escaped text and the same words as a rich_text block.
         let message = Message {
             user: user.to_string(),
-            text: text.to_string(),
+            text: composer::escaped_text(text),
+            blocks: json!([composer::rich_text(text, &short_id())]),
             thread_ts: thread_ts.map(str::to_string),
             ..Message::default()
         };
@@ -195,8 +198,12 @@ impl State {
             ts: ts.to_string(),
             text: text.to_string(),
         });
-        let text = text.to_string();
-        Ok(self.change_message(channel_id, ts, Some(user), |m| m.text = text))
+        let escaped = composer::escaped_text(text);
+        let blocks = json!([composer::rich_text(text, &short_id())]);
+        Ok(self.change_message(channel_id, ts, Some(user), |m| {
+            m.text = escaped;
+            m.blocks = blocks;
+        }))
     }
 
     /// `Err`: no such message.

@@ -129,7 +129,16 @@ pub(crate) struct ResponseTarget {
     pub(crate) user: String,
     /// The message a `block_actions` came from: `replace_original`/`delete_original` act on it.
     pub(crate) message_ts: Option<String>,
+    /// When Slack issued it: it works for [`RESPONSE_URL_LIFETIME`].
+    pub(crate) issued: Instant,
+    /// Posts it took so far: Slack takes [`RESPONSE_URL_USES`].
+    pub(crate) uses: u32,
 }
+
+/// How long a response URL works (Slack: "up to 5 times within 30 minutes").
+pub(crate) const RESPONSE_URL_LIFETIME: Duration = Duration::from_secs(30 * 60);
+/// How many posts a response URL takes.
+pub(crate) const RESPONSE_URL_USES: u32 = 5;
 
 pub(crate) struct ChannelRecord {
     pub(crate) id: String,
@@ -270,6 +279,8 @@ pub(crate) struct State {
     response_counter: u64,
     /// Issued response-URL paths → where their posts go.
     pub(crate) response_targets: HashMap<String, ResponseTarget>,
+    /// How much older than their wall-clock age response URLs count (tests age them at once).
+    pub(crate) response_url_age: Duration,
     /// Slash-command envelope id → (channel id, user id), for acks with a message.
     pub(crate) command_targets: HashMap<String, (String, String)>,
     /// `view_submission` envelope id → the submitted view's id, for the ack's response_action.
@@ -323,6 +334,7 @@ impl State {
             triggers: HashMap::new(),
             response_counter: 0,
             response_targets: HashMap::new(),
+            response_url_age: Duration::ZERO,
             command_targets: HashMap::new(),
             submissions: HashMap::new(),
             first_acks: HashMap::new(),
@@ -644,6 +656,12 @@ impl State {
         let Some(target) = self.response_targets.get(path).cloned() else {
             return (404, "expired_url");
         };
+        if target.issued.elapsed() + self.response_url_age > RESPONSE_URL_LIFETIME {
+            return (404, "expired_url");
+        }
+        if target.uses >= RESPONSE_URL_USES {
+            return (404, "used_url");
+        }
         if let Some(blocks) = body.get("blocks").filter(|b| !b.is_null()) {
             let mut problems = super::blocks::Problems::default();
             match blocks.as_array() {
@@ -679,6 +697,9 @@ impl State {
                 });
             }
             _ => self.post_reply(&target.channel, &target.user, body, "response_url"),
+        }
+        if let Some(target) = self.response_targets.get_mut(path) {
+            target.uses += 1;
         }
         (200, "ok")
     }
@@ -830,6 +851,8 @@ impl State {
                     channel,
                     user: user.clone(),
                     message_ts,
+                    issued: Instant::now(),
+                    uses: 0,
                 },
             );
         }

@@ -684,15 +684,15 @@ fn call_line(names: &Names, call: &ApiCall, note: &CallNote) -> Option<String> {
             .unwrap_or_default();
         return Some(format!("✗ {} rate limited{after}", call.method));
     }
-    if call.status == 500 {
+    if call.status == 503 {
         if let Some(error) = &note.hidden_error {
             return Some(format!(
-                "✗ {} answered HTTP 500 (and itself failed: {error})",
+                "✗ {} answered HTTP 503 (and itself failed: {error})",
                 call.method
             ));
         }
         return Some(format!(
-            "✗ {} answered HTTP 500 after applying: {}",
+            "✗ {} answered HTTP 503 after applying: {}",
             call.method,
             effect_line(names, call)
         ));

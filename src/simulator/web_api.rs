@@ -25,7 +25,7 @@ struct Outcome {
     /// `None`: empty body.
     body: Option<Value>,
     retry_after: Option<u64>,
-    /// For a 500 after applying: the method's own error, if it refused.
+    /// For a 503 after applying: the method's own error, if it refused.
     hidden_error: Option<String>,
     /// `x-oauth-scopes` (the token's scopes) and `x-accepted-oauth-scopes` (the method's), once
     /// the token is known.
@@ -197,8 +197,9 @@ fn decide(
             hidden_error: None,
             scopes: None,
         },
+        // An edge's 503 after the work was done: the answer is lost, the effect is not.
         Some(FaultKind::FailAfterApplying) => Outcome {
-            status: 500,
+            status: 503,
             body: None,
             retry_after: None,
             hidden_error: dispatch(state).err().map(|e| e.error),
@@ -339,7 +340,7 @@ pub(crate) const UPLOAD: &str = "upload";
 /// `file` part, else `filename`, else the first part with a file name). Answers
 /// `OK - <length>` as Slack's upload host does. Faults and delays apply under [`UPLOAD`]:
 /// `fail` answers HTTP 500 with the error as text, `rate_limit` 429, `fail_after_applying`
-/// stores the bytes and answers an empty 500.
+/// stores the bytes and answers an empty 503.
 pub(crate) async fn upload_handler(
     AxumState(inner): AxumState<Arc<Inner>>,
     OriginalUri(uri): OriginalUri,
@@ -381,7 +382,7 @@ pub(crate) async fn upload_handler(
                 Some(FaultKind::RateLimit(secs)) => (429, "ratelimited".to_string(), Some(secs)),
                 Some(FaultKind::FailAfterApplying) => {
                     store(s);
-                    (500, String::new(), None)
+                    (503, String::new(), None)
                 }
                 None if !known => (404, "Not Found".to_string(), None),
                 None => match &bytes {

@@ -17,6 +17,7 @@ pub mod api;
 pub mod blocks;
 pub mod inbound;
 pub mod listener;
+mod message;
 pub mod scopes;
 mod translate;
 

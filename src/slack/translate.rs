@@ -15,15 +15,18 @@ use slack_morphism::prelude::*;
 
 use super::api::ListedPin;
 use super::inbound::{Event, EventKind, Interaction, PinnedMessage, SlashCommand};
+use super::message;
 use crate::domain::modal::{Field, Values};
-use crate::domain::source::{self, AttachmentText, SourceMessage};
+use crate::domain::mrkdwn;
+use crate::domain::source::{self, SourceMessage};
 
-/// A slash command, as the application reads it.
+/// A slash command, as the application reads it: its text decoded once (Slack escapes `&`,
+/// `<`, `>` in what was typed; what the person picked from Slack's pop-ups stays a token).
 pub(super) fn slash_command(event: SlackCommandEvent) -> SlashCommand {
     SlashCommand {
         user_id: event.user_id.to_string(),
         channel_id: event.channel_id.to_string(),
-        text: event.text.unwrap_or_default(),
+        text: mrkdwn::from_slack(event.text.as_deref().unwrap_or_default()),
         trigger_id: event.trigger_id.to_string(),
         response_url: event.response_url.0.to_string(),
     }
@@ -140,12 +143,21 @@ pub(super) fn event(callback: &SlackPushEventCallback) -> Option<Event> {
         "message" => {
             let channel = str_at(&body, "/channel")?;
             match str_at(&body, "/subtype").as_deref() {
+                // A deleted message that had replies stays as a tombstone: a deletion.
+                Some("message_changed")
+                    if str_at(&body, "/message/subtype").as_deref() == Some("tombstone") =>
+                {
+                    EventKind::MessageDeleted {
+                        channel,
+                        ts: str_at(&body, "/message/ts")?,
+                    }
+                }
                 Some("message_changed") => {
                     let message = body.get("message")?;
                     EventKind::MessageChanged {
                         channel,
                         ts: str_at(message, "/ts")?,
-                        text: whole_text(message),
+                        text: message::text(message),
                     }
                 }
                 Some("message_deleted") => EventKind::MessageDeleted {
@@ -173,7 +185,7 @@ fn pinned(message: &Value) -> Option<PinnedMessage> {
         ts: str_at(message, "/ts")?,
         author: author(message),
         author_label: str_at(message, "/username"),
-        text: whole_text(message),
+        text: message::text(message),
     })
 }
 
@@ -201,7 +213,7 @@ pub(super) fn listed_pins(answer: &Value) -> Vec<ListedPin> {
                         ts: Some(ts),
                         author: author(message),
                         author_label: author_label(message),
-                        text: whole_text(message),
+                        text: message::text(message),
                         permalink: str_at(message, "/permalink"),
                         pinned_at,
                         pinned_by,
@@ -267,11 +279,11 @@ fn source_message(channel: &str, message: &Value) -> Option<SourceMessage> {
         ts: str_at(message, "/ts")?,
         author: author(message),
         author_label: author_label(message),
-        headline: attachments(message)
+        headline: message::attachments(message)
             .into_iter()
             .map(|a| a.title)
             .find(|t| !t.is_empty()),
-        text: whole_text(message),
+        text: message::text(message),
         permalink: str_at(message, "/permalink"),
     })
 }
@@ -281,134 +293,9 @@ fn author_label(message: &Value) -> Option<String> {
     str_at(message, "/username").or_else(|| str_at(message, "/bot_profile/name"))
 }
 
-/// Everything a message says: text, attachments, blocks.
-fn whole_text(message: &Value) -> String {
-    source::flatten(
-        &str_at(message, "/text").unwrap_or_default(),
-        &attachments(message),
-        &blocks_text(message.get("blocks")),
-    )
-}
-
-fn attachments(message: &Value) -> Vec<AttachmentText> {
-    let Some(items) = message.get("attachments").and_then(Value::as_array) else {
-        return Vec::new();
-    };
-    items
-        .iter()
-        .map(|a| AttachmentText {
-            pretext: str_at(a, "/pretext").unwrap_or_default(),
-            title: str_at(a, "/title").unwrap_or_default(),
-            text: str_at(a, "/text").unwrap_or_default(),
-            fields: a
-                .get("fields")
-                .and_then(Value::as_array)
-                .map(|fields| {
-                    fields
-                        .iter()
-                        .map(|f| {
-                            (
-                                str_at(f, "/title").unwrap_or_default(),
-                                str_at(f, "/value").unwrap_or_default(),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-            fallback: str_at(a, "/fallback").unwrap_or_default(),
-        })
-        .collect()
-}
-
-/// The texts a message's blocks show, one per block: section text and fields, headers, context
-/// elements, rich text runs.
-fn blocks_text(blocks: Option<&Value>) -> Vec<String> {
-    fn texts(value: &Value, out: &mut Vec<String>) {
-        match value {
-            Value::Object(map) => {
-                // A block's own text reads before its fields and elements.
-                match map.get("text") {
-                    Some(Value::String(t)) => out.push(t.clone()),
-                    Some(inner) => texts(inner, out),
-                    None => {}
-                }
-                for (key, v) in map {
-                    if key != "text" {
-                        texts(v, out);
-                    }
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|v| texts(v, out)),
-            _ => {}
-        }
-    }
-    let Some(blocks) = blocks.and_then(Value::as_array) else {
-        return Vec::new();
-    };
-    blocks
-        .iter()
-        .filter(|b| b.get("type").and_then(Value::as_str) != Some("actions"))
-        .map(|b| {
-            let mut parts = Vec::new();
-            texts(b, &mut parts);
-            // Rich text comes in runs that read as one line.
-            let sep = if b.get("type").and_then(Value::as_str) == Some("rich_text") {
-                ""
-            } else {
-                "\n"
-            };
-            parts.join(sep)
-        })
-        .filter(|t| !t.trim().is_empty())
-        .collect()
-}
-
 fn str_at(value: &Value, pointer: &str) -> Option<String> {
     value
         .pointer(pointer)
         .and_then(Value::as_str)
         .map(str::to_string)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn blocks_read_as_their_visible_texts() {
-        let blocks = json!([
-            {"type": "header", "text": {"type": "plain_text", "text": "Disk full"}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": "*db-3* at 99%"},
-             "fields": [{"type": "mrkdwn", "text": "host"}, {"type": "mrkdwn", "text": "db-3"}]},
-            {"type": "actions", "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Ack"}}]},
-            {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [
-                {"type": "text", "text": "see "}, {"type": "link", "url": "https://x", "text": "runbook"}]}]}
-        ]);
-        assert_eq!(
-            blocks_text(Some(&blocks)),
-            ["Disk full", "*db-3* at 99%\nhost\ndb-3", "see runbook"]
-        );
-    }
-
-    #[test]
-    fn an_alert_in_attachments_becomes_a_source_with_a_headline() {
-        let message = json!({
-            "type": "message", "subtype": "bot_message", "text": "", "ts": "1700000000.000100",
-            "bot_id": "B0ALERTS", "username": "Alertmanager",
-            "attachments": [{"color": "danger", "title": "[FIRING:1] HighErrorRate checkout (prod)",
-                             "text": "error rate 12% &gt; 5% for 10m", "fallback": "[FIRING:1] HighErrorRate"}]
-        });
-        let source = source_message("C0ALERTS", &message).expect("source");
-        assert_eq!(source.author, None);
-        assert_eq!(source.author_label.as_deref(), Some("Alertmanager"));
-        assert_eq!(
-            source.headline.as_deref(),
-            Some("[FIRING:1] HighErrorRate checkout (prod)")
-        );
-        assert_eq!(
-            source.text,
-            "[FIRING:1] HighErrorRate checkout (prod)\nerror rate 12% &gt; 5% for 10m"
-        );
-    }
 }

@@ -207,21 +207,22 @@ async fn a_taken_channel_name_gets_a_numbered_suffix() {
 }
 
 #[tokio::test]
-async fn a_title_that_tries_to_ping_everyone_is_escaped_everywhere() {
+async fn a_title_that_tries_to_ping_everyone_reads_as_plain_text_everywhere() {
     let app = spawn_app().await;
+    // Slack links what was picked: `<!channel>` and `<@U0BOB|bob>` arrive as tokens.
     let reply = app
         .command(ALICE, "declare sev2 <!channel> checkout <@U0BOB> & co")
         .await;
     assert!(
-        reply.contains("&lt;!channel&gt; checkout &lt;@U0BOB&gt; &amp; co"),
+        reply.contains("— @channel checkout @bob &amp; co."),
         "{reply}"
     );
     app.settle().await;
 
-    let channel = app.channel_named("inc-1-channel-checkout-u0bob-co");
+    let channel = app.channel_named("inc-1-channel-checkout-bob-co");
     assert_eq!(
         channel.topic,
-        "[SEV2 · investigating] &lt;!channel&gt; checkout &lt;@U0BOB&gt; &amp; co"
+        "[SEV2 · investigating] @channel checkout @bob &amp; co"
     );
     let card = parsed_text(&channel.messages[0]);
     let announcement = parsed_text(
@@ -232,17 +233,92 @@ async fn a_title_that_tries_to_ping_everyone_is_escaped_everywhere() {
     );
     for text in [&reply, &channel.topic, &card, &announcement] {
         assert!(
-            !text.contains("<!channel>") && !text.contains("<@U0BOB>"),
-            "unescaped: {text}"
+            !text.contains("<!channel>") && !text.contains("<@U0BOB"),
+            "a title pings nobody: {text}"
         );
     }
-    assert!(card.contains("&lt;!channel&gt;"), "{card}");
+    assert!(card.contains("@channel checkout @bob &amp; co"), "{card}");
     // The card's header is plain text, which Slack shows as typed and never parses.
     let header = &channel.messages[0].blocks[0];
     assert_eq!(header["text"]["type"], "plain_text");
     assert_eq!(
         header["text"]["text"],
-        "INC-1 · <!channel> checkout <@U0BOB> & co"
+        "INC-1 · @channel checkout @bob & co"
+    );
+}
+
+#[tokio::test]
+async fn what_slack_escaped_in_a_title_is_shown_as_typed_and_escaped_once() {
+    let app = spawn_app().await;
+    // Slack sends `R&amp;D login &lt;beta&gt; fails`.
+    let reply = app
+        .command(ALICE, "declare sev2 R&D login <beta> fails")
+        .await;
+    assert!(
+        reply.contains("— R&amp;D login &lt;beta&gt; fails."),
+        "{reply}"
+    );
+    app.settle().await;
+
+    let channel = app.only_incident_channel("inc-1-r-d-login-beta-fails");
+    assert_eq!(
+        channel.topic,
+        "[SEV2 · investigating] R&amp;D login &lt;beta&gt; fails"
+    );
+    let card = &channel.messages[0];
+    assert_eq!(
+        card.blocks[0]["text"]["text"], "INC-1 · R&D login <beta> fails",
+        "a plain_text header shows the characters, not entities"
+    );
+    let announcement = app
+        .sim
+        .channel(&app.incidents)
+        .expect("#incidents")
+        .messages[0]
+        .clone();
+    for message in [card, &announcement] {
+        let text = parsed_text(message);
+        assert!(text.contains("R&amp;D login &lt;beta&gt; fails"), "{text}");
+        assert!(
+            !text.contains("&amp;amp;") && !text.contains("&amp;lt;"),
+            "escaped twice: {text}"
+        );
+    }
+    let incident = app.incident_in(&channel).await;
+    assert_eq!(incident.title, "R&D login <beta> fails");
+}
+
+#[tokio::test]
+async fn an_update_keeps_what_slack_linked_and_shows_what_was_typed() {
+    let app = spawn_app().await;
+    let channel = app.declared(ALICE, "sev2 Checkout errors").await;
+    let reply = app
+        .command_in(
+            ALICE,
+            &channel.id,
+            "update error rate > 5% & rising, see https://grafana.example/d/1 cc <@U0BOB> <!here>",
+        )
+        .await;
+    assert!(reply.is_empty() || !reply.contains("&amp;amp;"), "{reply}");
+    app.settle().await;
+    let update = app
+        .sim
+        .channel(&channel.id)
+        .expect("channel")
+        .messages
+        .into_iter()
+        .find(|m| m.text.starts_with("Update on INC-1"))
+        .expect("the update is posted");
+    let text = parsed_text(&update);
+    assert!(
+        text.contains(
+            "error rate &gt; 5% &amp; rising, see <https://grafana.example/d/1> cc <@U0BOB> @here"
+        ),
+        "{text}"
+    );
+    assert!(
+        !text.contains("<!here>"),
+        "a crowd ping stays silent: {text}"
     );
 }
 

@@ -97,7 +97,8 @@ async fn an_update_is_posted_here_and_under_the_announcement_and_moves_the_statu
             ),
             (
                 Entry::Update {
-                    text: "Rolled back <@U0BOB>'s deploy".into(),
+                    // As Slack sent it: a slash command names who was picked.
+                    text: "Rolled back <@U0BOB|bob>'s deploy".into(),
                     status: Some(Status::Fixing)
                 },
                 Some(ALICE.into())
@@ -369,7 +370,7 @@ async fn notes_and_follow_ups_are_recorded_and_follow_ups_are_listed() {
     assert_eq!(
         app.command_in(CAROL, &channel.id, "followups").await,
         "*Follow-ups for INC-1* (2)\n1. Alert on checkout latency — <@U0ALICE>\n\
-         2. Load-test the <#C0DB|db> failover — <@U0BOB>"
+         2. Load-test the <#C0DB> failover — <@U0BOB>"
     );
     assert_eq!(
         last_entries(&app, &channel, 3).await,

@@ -248,7 +248,8 @@ async fn the_shortcut_on_an_alert_declares_from_it_copies_it_and_replies_in_its_
             ts: ts.clone(),
             author: None,
             author_label: Some("Alertmanager".into()),
-            text: "[FIRING:1] HighErrorRate checkout (prod)\nerror rate 12% &gt; 5% for 10m".into(),
+            // Slack's escaping decoded once: the timeline keeps what the alert said.
+            text: "[FIRING:1] HighErrorRate checkout (prod)\nerror rate 12% > 5% for 10m".into(),
             permalink: Some(permalink.clone()),
         },
         "the alert is the first entry after the declaration"

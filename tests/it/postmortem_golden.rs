@@ -371,7 +371,7 @@ fn postmortem_with_an_alert_pinned_from_attachments() {
         // The caller flattened the attachment: its title, text and fields, one per line.
         text: "*[FIRING:1] CheckoutErrorRate checkout (critical)*\n\
                <https://alertmanager.example/#/alerts?receiver=pager&amp;filter=%7Balertname%3D%22CheckoutErrorRate%22%7D|View in Alertmanager>\n\
-               *Summary:* error rate &gt; 5% for 5m on `checkout-api`\n\
+               *Summary:* error rate > 5% for 5m on `checkout-api`\n\
                *Runbook:* <https://wiki.example/runbooks/checkout_errors>\n\
                <!subteam^S0ONCALL|@payments-oncall>"
             .into(),
@@ -417,9 +417,9 @@ fn hostile() -> PostmortemInput {
         Pin {
             text: "<@U0ALICE> <@U0MAL> <@U0NOBODY|nobody> <@U0GHOST> <#C0GEN|general> <!here> \
                    <!channel> <!subteam^S1|@oncall> see <https://grafana.example/d/x?a=1&amp;b=(2)|the *graph*> \
-                   and <https://example.com/a b> or <mailto:ops@example.com|mail ops> but not \
+                   and <https://example.com/a)b> or <mailto:ops@example.com|mail ops> but not \
                    <javascript:alert(1)|this> nor [that](javascript:alert(2))\n\
-                   # still not a heading &lt;script&gt; _it_ *b* ~s~ `c`\n```\ncode block?\n```"
+                   # still not a heading <script> _it_ *b* ~s~ `c`\n```\ncode block?\n```"
                 .into(),
             ..pin(t(10, 35), mallory.clone(), "")
         },
@@ -451,7 +451,7 @@ fn postmortem_with_mentions_links_and_markdown_everywhere() {
         );
     }
     assert!(out.contains("[the \\*graph\\*](https://grafana.example/d/x?a=1&b=%282%29)"));
-    assert!(out.contains("[https://example.com/a b](https://example.com/a%20b)"));
+    assert!(out.contains("[https://example.com/a)b](https://example.com/a%29b)"));
     assert!(out.contains("[mail ops](mailto:ops@example.com)"));
     check("hostile", &out);
 }

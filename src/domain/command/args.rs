@@ -5,6 +5,9 @@
 //! pop-ups: `<@U123|alice>` for people, `<!subteam^S123|@oncall>` for user groups, `<!here>` for
 //! `@here`. Anything else that looks like a mention was typed, not picked, and names nobody.
 
+pub use crate::domain::mrkdwn::slack_id;
+use crate::domain::mrkdwn::{Piece, Token, pieces};
+
 /// The unread part of a command's text.
 #[derive(Debug, Clone)]
 pub struct Args<'a> {
@@ -73,28 +76,17 @@ impl Mention {
         if word.eq_ignore_ascii_case("me") {
             return Mention::Me;
         }
-        if let Some(inner) = word.strip_prefix('<').and_then(|w| w.strip_suffix('>')) {
-            let (target, label) = match inner.split_once('|') {
-                Some((t, l)) => (t, Some(l)),
-                None => (inner, None),
-            };
-            if let Some(id) = target.strip_prefix('@')
-                && slack_id(id, &['U', 'W'])
-            {
-                return Mention::User(id.to_string());
-            }
-            if let Some(id) = target.strip_prefix("!subteam^")
-                && slack_id(id, &['S'])
-            {
-                return Mention::Group {
-                    id: id.to_string(),
-                    handle: label.map(str::to_string),
-                };
-            }
-            if let Some(crowd) = target.strip_prefix('!')
-                && ["here", "channel", "everyone"].contains(&crowd)
-            {
-                return Mention::Crowd(crowd.to_string());
+        if let [Piece::Token(token)] = pieces(word).as_slice() {
+            match token {
+                Token::User { id, .. } => return Mention::User(id.clone()),
+                Token::Group { id, label } => {
+                    return Mention::Group {
+                        id: id.clone(),
+                        handle: label.clone(),
+                    };
+                }
+                Token::Crowd(crowd) => return Mention::Crowd(crowd.clone()),
+                _ => {}
             }
         }
         if let Some(crowd) = word.strip_prefix('@')
@@ -104,16 +96,6 @@ impl Mention {
         }
         Mention::Word(word.to_string())
     }
-}
-
-/// Whether `id` looks like a Slack id starting with one of `prefixes`: `U0ALICE`, `S0ONCALL`.
-pub fn slack_id(id: &str, prefixes: &[char]) -> bool {
-    id.len() >= 3
-        && id.len() <= 32
-        && id.starts_with(prefixes)
-        && id
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Commands that work anywhere: declaring, listing open incidents, help.
 
+use crate::domain::mrkdwn::plain;
+
 use super::{Args, Command, Grammar, MAX_TITLE_CHARS, Problem, Scope, Spec, done, severity, text};
 
 /// `sev2`, `p9`, `4`: a word meant as a severity (right or wrong), not the start of a title.
@@ -48,8 +50,7 @@ fn declare(args: &mut Args<'_>, grammar: &Grammar) -> Result<Command, Problem> {
     };
     if !looks_like_severity(first) {
         // A title without a severity: the form asks for the rest.
-        let title: String = args
-            .rest()
+        let title: String = plain(args.rest())
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ")
@@ -66,12 +67,13 @@ fn declare(args: &mut Args<'_>, grammar: &Grammar) -> Result<Command, Problem> {
     if triage {
         args.next_word();
     }
-    // Titles are one line: runs of white space (line breaks too) become one space.
-    let title = text(args, "title", usize::MAX)
-        .map_err(|p| match p {
-            Problem::Empty(_) => Problem::Missing("the incident a title"),
-            other => other,
-        })?
+    // Titles are plain text on one line: what Slack linked reads as its label, and runs of
+    // white space (line breaks too) become one space.
+    let title = text(args, "title", usize::MAX).map_err(|p| match p {
+        Problem::Empty(_) => Problem::Missing("the incident a title"),
+        other => other,
+    })?;
+    let title = plain(&title)
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");

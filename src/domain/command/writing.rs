@@ -22,9 +22,12 @@ pub static SUMMARY: Spec = Spec {
     example: "/inc summary Payments fail for cards issued in the EU",
     help: "set the summary shown in the topic and on the cards",
     scope: Scope::IncidentChannel,
+    // A summary is plain text (it heads the topic): what Slack linked reads as its label.
     parse: |args, _| {
+        let summary = crate::domain::mrkdwn::plain(args.rest());
+        let mut args = Args::new(&summary);
         Ok(Command::Change(Change::Summary(text(
-            args,
+            &mut args,
             "summary",
             MAX_SUMMARY_CHARS,
         )?)))

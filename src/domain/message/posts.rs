@@ -275,12 +275,7 @@ pub fn source_copy(source: &SourceMessage) -> Message {
     let quoted: String = source
         .text
         .lines()
-        .map(|l| {
-            format!(
-                "\n>{}",
-                escape_keeping_mentions(&crate::domain::mrkdwn::plain(l))
-            )
-        })
+        .map(|l| format!("\n>{}", mrkdwn::quote(l)))
         .collect();
     let text = format!("{head}{quoted}");
     Message {

@@ -83,13 +83,16 @@ fn everything_said(inc: &Incident, free: &str) -> Vec<String> {
 #[test]
 fn user_text_in_every_message_is_escaped() {
     let mut inc = sample(1);
-    inc.title = "<!channel> pay <@U0BOSS>".into();
-    inc.summary = Some("<!here>".into());
-    for t in everything_said(&inc, "<!everyone> <https://evil|docs>") {
+    // Titles and summaries are plain text: nothing in them is markup. Free text keeps people,
+    // channels and links (as Slack's own pop-ups make them) but never pings a crowd.
+    inc.title = "<!channel> pay <@U0BOSS> <https://evil|docs>".into();
+    inc.summary = Some("<!here> <https://evil|docs>".into());
+    for t in everything_said(&inc, "<!everyone> <!subteam^S0ALL|@all> <!here>") {
         assert!(
             !t.contains("<!channel>")
                 && !t.contains("<!here>")
                 && !t.contains("<!everyone>")
+                && !t.contains("<!subteam")
                 && !t.contains("<@U0BOSS>")
                 && !t.contains("<https://evil"),
             "{t}"

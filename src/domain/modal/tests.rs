@@ -20,7 +20,7 @@ fn alert() -> SourceMessage {
         ts: "1700000000.000100".into(),
         author: None,
         author_label: Some("Alertmanager".into()),
-        text: "[FIRING:1] HighErrorRate checkout\nerror rate 12% &gt; 5%".into(),
+        text: "[FIRING:1] HighErrorRate checkout\nerror rate 12% > 5%".into(),
         headline: Some("[FIRING:1] HighErrorRate checkout".into()),
         permalink: Some("https://example.slack.com/archives/C0ALERTS/p1700000000000100".into()),
     }

@@ -40,8 +40,9 @@
 //!   GitHub) are left alone: the link text is then the URL itself, so nothing is hidden behind a
 //!   label, and the schemes are http(s), `www.` and e-mail only.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
+
+use crate::domain::mrkdwn::{self, Token};
 
 /// One piece of a line: text to escape, or a link this module built from Slack markup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,15 +81,15 @@ pub fn escape_markdown_line(text: &str) -> String {
     render_plain(text, Layout::Line)
 }
 
-/// Slack mrkdwn (as the Web API returns message text) → readable, safe Markdown, keeping lines
-/// like [`escape_markdown`].
+/// Text with Slack's tokens (a pinned message, as the bot keeps it: see `domain::mrkdwn`) →
+/// readable, safe Markdown, keeping lines like [`escape_markdown`].
 ///
 /// - `<@U123>` / `<@U123|alice>` → `@name`, the name from `people`, else the label, else the id;
-/// - `<#C123|general>` → `#general`; `<!here>` `<!channel>` `<!everyone>` → `@here` …;
-///   `<!subteam^S1|@oncall>` → `@oncall`; `<!date^…|fallback>` → the fallback text;
+/// - `<#C123>` → `#name` the same way (`people` holds channel names too);
+///   `<!here>` `<!channel>` `<!everyone>` → `@here` …; `<!subteam^S1|@oncall>` → `@oncall`;
+///   `<!date^…|fallback>` → the fallback text;
 /// - `<https://x|label>` → `[label](https://x)`, `<https://x>` → `[https://x](https://x)`, the
-///   same for `mailto:`; any other scheme (`javascript:`, `slack:`) stays inert text;
-/// - `&lt;` `&gt;` `&amp;` are decoded (Slack's only entities), then everything is escaped.
+///   same for `mailto:`; anything else in angle brackets (`<javascript:…>`, `<beta>`) is text.
 pub fn slack_to_markdown(text: &str, people: &HashMap<String, String>) -> String {
     render(split_lines(parse_mrkdwn(text, people)), Layout::Block(0))
 }
@@ -247,108 +248,31 @@ fn allowed_url(url: &str) -> bool {
         || (lower.starts_with("mailto:") && rest("mailto:"))
 }
 
-/// Slack's three entities, the only ones it produces; anything else stays as typed.
-fn decode_entities(text: &str) -> Cow<'_, str> {
-    if !text.contains('&') {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        let (c, len) = [("&lt;", '<'), ("&gt;", '>'), ("&amp;", '&')]
-            .into_iter()
-            .find(|(entity, _)| tail.starts_with(entity))
-            .map_or(('&', 1), |(entity, c)| (c, entity.len()));
-        out.push(c);
-        rest = &tail[len..];
-    }
-    out.push_str(rest);
-    Cow::Owned(out)
-}
-
-/// Splits Slack mrkdwn into text and links. Control sequences are `<…>` on one line; a `<`
-/// without its `>` is text (Slack would have sent `&lt;` for a typed one, but be lenient).
+/// Splits text as the bot keeps it (see `domain::mrkdwn`) into text and links: Slack's tokens
+/// read through the one tokenizer, `mrkdwn::pieces`; links only for http(s) and mailto.
 fn parse_mrkdwn(text: &str, people: &HashMap<String, String>) -> Vec<Piece> {
+    let name = |id: &str| people.get(id).filter(|n| !n.trim().is_empty()).cloned();
     let mut pieces = Vec::new();
     let mut buf = String::new();
-    let mut rest = text;
-    while let Some(open) = rest.find('<') {
-        buf.push_str(&decode_entities(&rest[..open]));
-        let after = &rest[open + 1..];
-        let close = after
-            .find(['>', '<', '\n'])
-            .filter(|&i| after.as_bytes()[i] == b'>');
-        match close {
-            Some(close) => {
-                match control(&after[..close], people) {
-                    Piece::Text(t) => buf.push_str(&t),
-                    link => {
-                        if !buf.is_empty() {
-                            pieces.push(Piece::Text(std::mem::take(&mut buf)));
-                        }
-                        pieces.push(link);
-                    }
+    for piece in mrkdwn::pieces(text) {
+        match piece {
+            mrkdwn::Piece::Text(t) => buf.push_str(t),
+            mrkdwn::Piece::Token(Token::Link { url, label }) => {
+                if !buf.is_empty() {
+                    pieces.push(Piece::Text(std::mem::take(&mut buf)));
                 }
-                rest = &after[close + 1..];
+                pieces.push(Piece::Link {
+                    label: label.unwrap_or_else(|| url.clone()),
+                    url,
+                });
             }
-            None => {
-                buf.push('<');
-                rest = after;
-            }
+            mrkdwn::Piece::Token(token) => buf.push_str(&token.readable(&name)),
         }
     }
-    buf.push_str(&decode_entities(rest));
     if !buf.is_empty() {
         pieces.push(Piece::Text(buf));
     }
     pieces
-}
-
-/// One `<…>` control sequence (without the brackets).
-fn control(inner: &str, people: &HashMap<String, String>) -> Piece {
-    let (target, label) = match inner.split_once('|') {
-        Some((t, l)) => (
-            t,
-            Some(decode_entities(l).into_owned()).filter(|l| !l.trim().is_empty()),
-        ),
-        None => (inner, None),
-    };
-    let text = |s: String| Piece::Text(s);
-    if let Some(id) = target.strip_prefix('@') {
-        let name = people
-            .get(id)
-            .filter(|n| !n.trim().is_empty())
-            .cloned()
-            .or(label)
-            .unwrap_or_else(|| id.to_string());
-        return text(format!("@{}", name.trim_start_matches('@')));
-    }
-    if let Some(id) = target.strip_prefix('#') {
-        let name = label.unwrap_or_else(|| id.to_string());
-        return text(format!("#{}", name.trim_start_matches('#')));
-    }
-    if let Some(command) = target.strip_prefix('!') {
-        let (word, arg) = command.split_once('^').unwrap_or((command, ""));
-        return text(match (word, label) {
-            ("here" | "channel" | "everyone", _) => format!("@{word}"),
-            ("subteam", Some(l)) => format!("@{}", l.trim_start_matches('@')),
-            ("subteam", None) => format!("@{}", arg),
-            (_, Some(l)) => l,
-            ("date", None) => "(a date)".to_string(),
-            (_, None) => format!("@{word}"),
-        });
-    }
-    let url = decode_entities(target).into_owned();
-    if allowed_url(&url) {
-        Piece::Link {
-            label: label.unwrap_or_else(|| url.clone()),
-            url,
-        }
-    } else {
-        text(label.unwrap_or(url))
-    }
 }
 
 /// The lines of `text`, ended by `\n`, `\r\n` or `\r` as in CommonMark.

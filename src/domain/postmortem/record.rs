@@ -65,14 +65,15 @@ pub fn people_named(
     ids
 }
 
-/// The user ids `<@U…>` mentioned in Slack text.
+/// The people and channels a text mentions (`<@U…>`, `<#C…>`), by id: the names a draft asks
+/// Slack for, so pins read "@Carol in #payments" rather than ids.
 pub fn mentions(text: &str) -> Vec<String> {
-    text.split("<@")
-        .skip(1)
-        .filter_map(|rest| {
-            let end = rest.find(['>', '|'])?;
-            let id = &rest[..end];
-            (!id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric())).then(|| id.into())
+    mrkdwn::pieces(text)
+        .into_iter()
+        .filter_map(|piece| match piece {
+            mrkdwn::Piece::Token(mrkdwn::Token::User { id, .. })
+            | mrkdwn::Piece::Token(mrkdwn::Token::Channel { id, .. }) => Some(id),
+            _ => None,
         })
         .collect()
 }
@@ -210,30 +211,9 @@ fn typed_text(entry: &Event) -> Option<&str> {
     }
 }
 
-/// Slack text as plain text, mentions by name.
+/// Text as a reader sees it, people by name.
 fn readable(text: &str, people: &HashMap<String, String>) -> String {
-    let mut named = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("<@") {
-        named.push_str(&rest[..at]);
-        let tail = &rest[at + 2..];
-        match tail.find('>') {
-            Some(end) if !tail[..end].contains('|') => {
-                let id = &tail[..end];
-                match people.get(id) {
-                    Some(name) => named.push_str(&format!("<@{id}|{name}>")),
-                    None => named.push_str(&format!("<@{id}>")),
-                }
-                rest = &tail[end + 1..];
-            }
-            _ => {
-                named.push_str("<@");
-                rest = tail;
-            }
-        }
-    }
-    named.push_str(rest);
-    mrkdwn::plain(&named)
+    mrkdwn::plain_with(text, &|id| people.get(id).cloned())
 }
 
 /// One timeline entry as a sentence of plain text; `None` for what a postmortem leaves out.
@@ -371,7 +351,7 @@ mod tests {
                 20,
                 Some("U2"),
                 Event::Update {
-                    text: "Rolled back <@U1>'s deploy &amp; watching".into(),
+                    text: "Rolled back <@U1>'s deploy & watching".into(),
                     status: Some(Status::Fixing),
                 },
             ),
@@ -441,7 +421,7 @@ mod tests {
                 "Follow-up: Alert on @U3",
                 "Resolved",
             ],
-            "housekeeping is left out; mentions are names; Slack escapes are decoded"
+            "housekeeping is left out; mentions are names"
         );
         assert_eq!(
             input.entries[1].who.as_ref().map(|p| p.name.as_str()),
@@ -467,8 +447,8 @@ mod tests {
     #[test]
     fn mentions_are_found_with_or_without_a_label() {
         assert_eq!(
-            mentions("<@U1> and <@U2|bob>, not <#C1> or <@>"),
-            ["U1", "U2"]
+            mentions("<@U01> and <@U02|bob> in <#C01>, not <@> or <#x>"),
+            ["U01", "U02", "C01"]
         );
     }
 }
