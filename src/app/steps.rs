@@ -23,9 +23,14 @@
 //!   (the job's generation). `sync_card` and `sync_announcement` post their message the first
 //!   time and edit it in place (`chat.update`) afterwards; the `ts` they learn is recorded even
 //!   when the run was superseded, so the message is never posted twice.
-//! - `post` and `thread_reply` are keyed by the command that caused them; the only duplicate left
-//!   is a crash between Slack's answer and the commit. Posts to one channel share a lane: they
-//!   run in the order recorded, one at a time, about a second apart.
+//! - **Every message and file the bot posts appears once.** A post carries its job's key (the
+//!   cause that enqueued it, `slash:<trigger_id>:0:post`; the reminder's and the digest's add
+//!   their due time) in Slack message metadata. Any attempt after the first — a retry after a
+//!   lost answer or a timeout, or a takeover after a crash between Slack's answer and our commit
+//!   — first looks for that key in the channel's newest messages (`conversations.history`), or
+//!   the thread's (`conversations.replies`), and adopts the post it finds. The postmortem file is
+//!   found the same way by its title, which names the version only this job saves. Posts to one
+//!   channel share a lane: they run in the order recorded, one at a time, about a second apart.
 //! - An incident whose channel is created with nobody coordinating (one an alert opened) gets,
 //!   when `COORDINATOR_GROUP` is set, one `post` pinging the group, keyed by the declaration
 //!   (`declared:<id>:post`) and in the channel's lane after the card.
@@ -186,8 +191,6 @@ pub(crate) fn digest_job(slot: DateTime<Utc>) -> NewJob {
 
 /// How much earlier than its time a reminder may run (clocks, rounding) before it waits.
 const EARLY: chrono::Duration = chrono::Duration::seconds(1);
-/// How a reminder is recognised in the channel after a takeover (Slack message metadata).
-const REMINDER_MARK: &str = "inc_reminder";
 /// How far back the digest looks for resolved incidents still missing their postmortem.
 const POSTMORTEM_WINDOW: chrono::Duration = chrono::Duration::days(30);
 
@@ -332,10 +335,14 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
     let now = shared.clock.now();
     let slack = &shared.slack;
     let cause = format!("job:{}", job.id);
+    let key = post_key(job);
     match step {
         Step::Report { to, text } => {
             match to {
-                ReportTo::Channel { id } => slack.post_text(id, text).await.map(drop)?,
+                ReportTo::Channel { id } => {
+                    post_once(shared, job, id, None, &Message::text(text), &key).await?;
+                }
+                // Seen by one person only and not readable back: a lost answer may repeat it.
                 ReportTo::ResponseUrl { url } => slack.respond(url, text).await?,
             }
             Ok(Outcome::default())
@@ -370,7 +377,7 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
                 slack.update(&channel, ts, &card).await?;
                 return Ok(Outcome::default());
             }
-            let ts = slack.post(&channel, &card).await?;
+            let ts = post_once(shared, job, &channel, None, &card, &key).await?;
             Ok(Outcome {
                 follow_ups: vec![Step::PinCard { ts: ts.clone() }.job(incident.id, &cause, now)],
                 change: Some(IncidentChange::CardPosted { ts }),
@@ -390,7 +397,7 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
                 slack.update(channel, ts, &announcement).await?;
                 return Ok(Outcome::default());
             }
-            let ts = slack.post(target, &announcement).await?;
+            let ts = post_once(shared, job, target, None, &announcement, &key).await?;
             Ok(Outcome {
                 change: Some(IncidentChange::Announced {
                     channel: target.clone(),
@@ -404,7 +411,7 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             })
         }
         Step::Post { channel, message } => {
-            slack.post(channel, message).await?;
+            post_once(shared, job, channel, None, message, &key).await?;
             Ok(Outcome::default())
         }
         Step::Edit {
@@ -418,11 +425,11 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
         Step::SourceReply { channel, ts } => {
             let incident = load(shared, job).await?;
             let reply = message::source_reply(&incident);
-            match slack.post_in_thread(channel, Some(ts), &reply).await {
+            match post_once(shared, job, channel, Some(ts), &reply, &key).await {
                 Err(SlackError::Api { code }) if code == "not_in_channel" => {
                     // Alerts land in channels the bot was never invited to; it joins to reply.
                     slack.join(channel).await?;
-                    slack.post_in_thread(channel, Some(ts), &reply).await?;
+                    post_once(shared, job, channel, Some(ts), &reply, &key).await?;
                 }
                 other => {
                     other?;
@@ -442,9 +449,8 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
                 return Ok(Outcome::default());
             }
             let group = shared.settings.coordinator_group.as_deref();
-            slack
-                .post(&channel, &message::nudge_post(&incident, group))
-                .await?;
+            let nudge = message::nudge_post(&incident, group);
+            post_once(shared, job, &channel, None, &nudge, &key).await?;
             Ok(Outcome {
                 events: vec![Entry::Nudged {}],
                 ..Outcome::default()
@@ -467,9 +473,10 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
                     .store
                     .awaiting_postmortem(now - POSTMORTEM_WINDOW)
                     .await?;
-                slack
-                    .post(channel, &message::digest(&open, &waiting, now))
-                    .await?;
+                // One job key serves every slot: the slot tells this digest apart.
+                let digest = message::digest(&open, &waiting, now);
+                let key = format!("{key}:{}", slot.timestamp_millis());
+                post_once(shared, job, channel, None, &digest, &key).await?;
             }
             // The next slot after now, not after this one: a digest missed while the bot was
             // down is posted once, late, and the schedule carries on from today.
@@ -487,7 +494,7 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             if let (Some(channel), Some(ts)) =
                 (&incident.announcement_channel, &incident.announcement_ts)
             {
-                slack.post_in_thread(channel, Some(ts), message).await?;
+                post_once(shared, job, channel, Some(ts), message, &key).await?;
             }
             Ok(Outcome::default())
         }
@@ -522,21 +529,33 @@ async fn export_postmortem(
         )
         .await?;
     let file = match &incident.channel_id {
-        Some(channel) => Some(
-            shared
-                .slack
-                .upload(
-                    channel,
-                    &postmortem::file_name(&incident),
-                    &format!(
-                        "{} postmortem draft (version {version})",
-                        incident.reference()
-                    ),
-                    draft.markdown.as_bytes(),
-                    &postmortem::upload_comment(&incident, version),
-                )
-                .await?,
-        ),
+        Some(channel) => {
+            // The title names the version, which this job alone saves: a second attempt finds
+            // the file an attempt whose answer was lost shared, and adopts it.
+            let title = format!(
+                "{} postmortem draft (version {version})",
+                incident.reference()
+            );
+            let shared_before = match job.attempt > 1 {
+                true => shared.slack.find_file(channel, &title).await?,
+                false => None,
+            };
+            Some(match shared_before {
+                Some(file) => file,
+                None => {
+                    shared
+                        .slack
+                        .upload(
+                            channel,
+                            &postmortem::file_name(&incident),
+                            &title,
+                            draft.markdown.as_bytes(),
+                            &postmortem::upload_comment(&incident, version),
+                        )
+                        .await?
+                }
+            })
+        }
         None => None,
     };
     Ok(Outcome {
@@ -560,16 +579,10 @@ async fn remind(shared: &Shared, job: &Job, now: DateTime<Utc>) -> Result<Outcom
             ..Outcome::default()
         });
     }
-    let mark = [
-        ("incident", incident.id.to_string()),
-        ("due", due.timestamp_millis().to_string()),
-    ];
+    // One job key serves every due time: the due time tells this reminder apart.
+    let key = format!("{}:{}", post_key(job), due.timestamp_millis());
     // A second attempt (a retry, or a takeover after a crash) may find it posted already.
-    let posted = job.attempt > 1
-        && shared
-            .slack
-            .find_marked(channel, REMINDER_MARK, &mark)
-            .await?;
+    let posted = job.attempt > 1 && find_post(shared, channel, None, &key).await?.is_some();
     let late = now - due;
     if !posted {
         // The last look before an irreversible post: an update that re-armed the reminder (or a
@@ -579,10 +592,7 @@ async fn remind(shared: &Shared, job: &Job, now: DateTime<Utc>) -> Result<Outcom
         }
         let shown_late = (late > crate::domain::reminder::LATE).then_some(late);
         let post = message::reminder_post(&incident, now - incident.last_update_at, shown_late);
-        shared
-            .slack
-            .post_marked(channel, &post, REMINDER_MARK, &mark)
-            .await?;
+        shared.slack.post(channel, None, &post, &key).await?;
         if shown_late.is_some() {
             tracing::warn!(late_s = late.num_seconds(), "reminder posted late");
         } else {
@@ -603,6 +613,49 @@ async fn remind(shared: &Shared, job: &Job, now: DateTime<Utc>) -> Result<Outcom
         reschedule: policy.next_reminder(&reminded),
         ..Outcome::default()
     })
+}
+
+/// The key a job's posts carry in their metadata: the job's own key (its cause), else its id.
+fn post_key(job: &Job) -> String {
+    job.key.clone().unwrap_or_else(|| format!("job:{}", job.id))
+}
+
+/// Posts `message` in `channel` (in the thread of `thread` when given) once: the post carries
+/// `key`, and a step run again after an attempt whose outcome is unknown (a lost answer, a
+/// timeout, a crash before the commit — any attempt after the first) first looks for it and
+/// adopts it.
+async fn post_once(
+    shared: &Shared,
+    job: &Job,
+    channel: &str,
+    thread: Option<&str>,
+    message: &Message,
+    key: &str,
+) -> Result<String, SlackError> {
+    if job.attempt > 1
+        && let Some(ts) = find_post(shared, channel, thread, key).await?
+    {
+        tracing::info!(
+            job.key = key,
+            "an earlier attempt's post is there; adopted, not repeated"
+        );
+        return Ok(ts);
+    }
+    shared.slack.post(channel, thread, message, key).await
+}
+
+/// The bot's post carrying `key` in `channel` (or its thread `thread`). A channel the bot is
+/// not in holds no post of its own.
+async fn find_post(
+    shared: &Shared,
+    channel: &str,
+    thread: Option<&str>,
+    key: &str,
+) -> Result<Option<String>, SlackError> {
+    match shared.slack.find_post(channel, thread, key).await {
+        Err(SlackError::Api { code }) if code == "not_in_channel" => Ok(None),
+        other => other,
+    }
 }
 
 /// Invites `users` to `channel`, leaving out the bot itself (Slack refuses to invite it).

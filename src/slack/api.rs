@@ -20,6 +20,11 @@ use crate::config::expose;
 use crate::domain::message::Message;
 use crate::domain::modal::Modal;
 
+/// The metadata `event_type` every post of the bot carries, with its key in the payload.
+pub const POST_MARK: &str = "incident_commander_post";
+/// How many of a channel's (or thread's) newest messages a look for a lost post reads.
+pub const LOOK_BACK: u16 = 100;
+
 /// Who the bot is in this workspace (from `auth.test`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BotIdentity {
@@ -314,20 +319,23 @@ impl SlackApi {
         .map(|_| ())
     }
 
-    /// `chat.postMessage`; returns the message's `ts`.
-    pub async fn post(&self, channel: &str, message: &Message) -> Result<String, SlackError> {
-        self.post_in_thread(channel, None, message).await
-    }
-
-    /// `chat.postMessage`, as a reply in the thread of `thread_ts` when given.
-    pub async fn post_in_thread(
+    /// `chat.postMessage` in `channel` — a reply in the thread of `thread_ts` when given —
+    /// carrying `key` in the message's metadata ([`POST_MARK`]), so that the post can be found
+    /// again with [`SlackApi::find_post`] when the answer to this call is lost. Returns its `ts`.
+    pub async fn post(
         &self,
         channel: &str,
         thread_ts: Option<&str>,
         message: &Message,
+        key: &str,
     ) -> Result<String, SlackError> {
         let session = self.client.open_session(&self.token);
-        let mut req = SlackApiChatPostMessageRequest::new(channel.into(), blocks::content(message));
+        let mut content = blocks::content(message);
+        content.metadata = Some(SlackMessageMetadata {
+            event_type: POST_MARK.to_string(),
+            event_payload: Some([("key".to_string(), key.to_string())].into()),
+        });
+        let mut req = SlackApiChatPostMessageRequest::new(channel.into(), content);
         if let Some(ts) = thread_ts {
             req = req.with_thread_ts(ts.to_string().into());
         }
@@ -337,60 +345,75 @@ impl SlackApi {
         Ok(r.ts.to_string())
     }
 
-    /// `chat.postMessage` carrying Slack message metadata (`event_type` and a string payload), so
-    /// the post can be recognised later with [`SlackApi::find_marked`].
-    pub async fn post_marked(
+    /// The `ts` of the bot's post carrying `key` ([`SlackApi::post`]) among the newest
+    /// [`LOOK_BACK`] messages of `channel` (`conversations.history`), or of the thread of
+    /// `thread_ts` (`conversations.replies`), if it is there: a post whose answer was lost is
+    /// adopted instead of repeated.
+    pub async fn find_post(
         &self,
         channel: &str,
-        message: &Message,
-        event_type: &str,
-        payload: &[(&str, String)],
-    ) -> Result<String, SlackError> {
-        let session = self.client.open_session(&self.token);
-        let mut content = blocks::content(message);
-        content.metadata = Some(SlackMessageMetadata {
-            event_type: event_type.to_string(),
-            event_payload: Some(
-                payload
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.clone()))
-                    .collect(),
-            ),
-        });
-        let req = SlackApiChatPostMessageRequest::new(channel.into(), content);
-        let r = self
-            .call("chat.postMessage", session.chat_post_message(&req))
-            .await?;
-        Ok(r.ts.to_string())
+        thread_ts: Option<&str>,
+        key: &str,
+    ) -> Result<Option<String>, SlackError> {
+        let messages = self.recent_messages(channel, thread_ts).await?;
+        Ok(messages
+            .iter()
+            .find(|m| {
+                m.pointer("/metadata/event_type").and_then(|t| t.as_str()) == Some(POST_MARK)
+                    && m.pointer("/metadata/event_payload/key")
+                        .and_then(|k| k.as_str())
+                        == Some(key)
+            })
+            .and_then(|m| m.get("ts").and_then(|t| t.as_str()))
+            .map(str::to_string))
     }
 
-    /// Whether one of the channel's latest messages carries metadata of `event_type` with every
-    /// pair of `payload` (`conversations.history`, newest 50).
-    pub async fn find_marked(
+    /// The id of a file titled `title` shared in `channel` among its newest [`LOOK_BACK`]
+    /// messages, if there is one: an upload whose completion answer was lost is adopted.
+    pub async fn find_file(
         &self,
         channel: &str,
-        event_type: &str,
-        payload: &[(&str, String)],
-    ) -> Result<bool, SlackError> {
-        let session = self.client.open_session(&self.token);
-        let req = SlackApiConversationsHistoryRequest::new()
-            .with_channel(channel.into())
-            .with_limit(50)
-            .with_include_all_metadata(true);
-        let r = self
-            .call("conversations.history", session.conversations_history(&req))
-            .await?;
-        Ok(r.messages.iter().any(|m| {
-            m.content.metadata.as_ref().is_some_and(|meta| {
-                meta.event_type == event_type
-                    && payload.iter().all(|(k, v)| {
-                        meta.event_payload
-                            .as_ref()
-                            .and_then(|p| p.get(*k))
-                            .is_some_and(|got| got == v)
-                    })
-            })
-        }))
+        title: &str,
+    ) -> Result<Option<String>, SlackError> {
+        let messages = self.recent_messages(channel, None).await?;
+        Ok(messages
+            .iter()
+            .filter_map(|m| m.get("files").and_then(|f| f.as_array()))
+            .flatten()
+            .find(|f| f.get("title").and_then(|t| t.as_str()) == Some(title))
+            .and_then(|f| f.get("id").and_then(|id| id.as_str()))
+            .map(str::to_string))
+    }
+
+    /// The newest [`LOOK_BACK`] messages of a channel, or of a thread, with their metadata. Read
+    /// as JSON: slack-morphism's `conversations.replies` request lacks `include_all_metadata`.
+    async fn recent_messages(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+    ) -> Result<Vec<serde_json::Value>, SlackError> {
+        let limit = LOOK_BACK.to_string();
+        let mut params = vec![
+            ("channel", channel),
+            ("limit", limit.as_str()),
+            ("include_all_metadata", "true"),
+        ];
+        let answer = match thread_ts {
+            Some(ts) => {
+                params.push(("ts", ts));
+                let replies = self.get_json("conversations.replies", &params);
+                self.call("conversations.replies", replies).await?
+            }
+            None => {
+                let history = self.get_json("conversations.history", &params);
+                self.call("conversations.history", history).await?
+            }
+        };
+        Ok(answer
+            .get("messages")
+            .and_then(|m| m.as_array())
+            .cloned()
+            .unwrap_or_default())
     }
 
     /// `chat.update`: replaces the bot's message `ts` with `message`.
@@ -419,18 +442,6 @@ impl SlackApi {
             .call("usergroups.users.list", session.usergroups_users_list(&req))
             .await?;
         Ok(r.users.into_iter().map(|u| u.to_string()).collect())
-    }
-
-    /// `chat.postMessage` of plain mrkdwn text.
-    pub async fn post_text(&self, channel: &str, text: &str) -> Result<String, SlackError> {
-        self.post(
-            channel,
-            &Message {
-                text: text.to_string(),
-                blocks: Vec::new(),
-            },
-        )
-        .await
     }
 
     /// `pins.add`; a message already pinned counts as pinned.
@@ -476,7 +487,10 @@ impl SlackApi {
     /// has no file items.
     pub async fn pins(&self, channel: &str) -> Result<Vec<ListedPin>, SlackError> {
         let answer = self
-            .call("pins.list", self.get_json("pins.list", "channel", channel))
+            .call(
+                "pins.list",
+                self.get_json("pins.list", &[("channel", channel)]),
+            )
             .await?;
         Ok(super::translate::listed_pins(&answer))
     }
@@ -484,21 +498,21 @@ impl SlackApi {
     /// `users.info`: the name a person shows in Slack (display name, else real name).
     pub async fn user_name(&self, user: &str) -> Result<Option<String>, SlackError> {
         let answer = self
-            .call("users.info", self.get_json("users.info", "user", user))
+            .call("users.info", self.get_json("users.info", &[("user", user)]))
             .await?;
         Ok(answer.get("user").and_then(super::translate::user_name))
     }
 
-    /// A GET method with one parameter, its answer as JSON (for answers slack-morphism does not
-    /// model in full). Callers wrap it in [`SlackApi::call`].
+    /// A GET method, its answer as JSON (for answers slack-morphism does not model in full).
+    /// Callers wrap it in [`SlackApi::call`].
     async fn get_json(
         &self,
         method: &str,
-        name: &str,
-        value: &str,
+        params: &[(&str, &str)],
     ) -> ClientResult<serde_json::Value> {
         let session = self.client.open_session(&self.token);
-        let params = [(name, Some(value))];
+        let params: Vec<(&str, Option<&str>)> =
+            params.iter().map(|(k, v)| (*k, Some(*v))).collect();
         session
             .http_session_api
             .http_get(method, &params, None)

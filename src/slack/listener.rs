@@ -185,7 +185,13 @@ async fn on_command(
 ) -> Result<SlackCommandEventResponse, BoxError> {
     let started = Instant::now();
     let inbound = port(&state).await?;
-    let command = translate::slash_command(event);
+    // slack-morphism hands the payload over parsed; the translation reads Slack's JSON.
+    let Some(command) = serde_json::to_value(&event)
+        .ok()
+        .and_then(|p| translate::slash_command(&p))
+    else {
+        return Ok(SlackCommandEventResponse::new(SlackMessageContent::new()));
+    };
     let span = info_span!("slack.envelope", slack.envelope_type = "slash_commands");
     let ack = inbound.slash_command(command).instrument(span).await;
     envelope_handled("slash_commands", started);
@@ -209,7 +215,8 @@ async fn on_interaction(
     state: SlackClientEventsUserState,
 ) -> Result<SlackInteractionResponse, BoxError> {
     let inbound = port(&state).await?;
-    let Some(interaction) = translate::interaction(event) else {
+    let payload = serde_json::to_value(&event)?;
+    let Some(interaction) = translate::interaction(&payload) else {
         debug!("an interaction the bot does not handle; acked");
         return Ok(SlackInteractionResponse::Empty);
     };
@@ -237,7 +244,7 @@ async fn on_push(
     state: SlackClientEventsUserState,
 ) -> Result<(), BoxError> {
     let inbound = port(&state).await?;
-    match translate::event(&event) {
+    match translate::event(&serde_json::to_value(&event)?) {
         Some(event) => {
             let span = info_span!("slack.envelope", slack.envelope_type = "events_api");
             inbound.event(event).instrument(span).await;

@@ -36,15 +36,25 @@ fn body(message: &Value) -> String {
     mrkdwn::from_slack(str_at(message, "/text").unwrap_or_default())
 }
 
-/// The words of a message's attachments (alerts keep their headline in a title).
+/// The words of a message's attachments (alerts keep their headline in a title). Unfurls —
+/// the previews Slack adds for a link or a message the text already holds — are not words of
+/// the message.
 pub(super) fn attachments(message: &Value) -> Vec<AttachmentText> {
     let Some(items) = message.get("attachments").and_then(Value::as_array) else {
         return Vec::new();
     };
     let read =
         |a: &Value, pointer: &str| mrkdwn::from_slack(str_at(a, pointer).unwrap_or_default());
+    let unfurl = |a: &Value| {
+        ["is_msg_unfurl", "is_app_unfurl", "is_share"]
+            .iter()
+            .any(|k| a.get(*k).and_then(Value::as_bool) == Some(true))
+            || a.get("from_url").is_some()
+            || a.get("original_url").is_some()
+    };
     items
         .iter()
+        .filter(|a| !unfurl(a))
         .map(|a| AttachmentText {
             pretext: read(a, "/pretext"),
             title: read(a, "/title"),
@@ -235,11 +245,12 @@ fn style(element: &Value, text: String) -> String {
     let (lead, rest) = text.split_at(text.len() - text.trim_start().len());
     let trail = &rest[rest.trim_end().len()..];
     let mut marked = core.to_string();
+    // Innermost first: Slack writes bold and italic as `_*x*_`.
     for (key, mark) in [
         ("code", "`"),
         ("strike", "~"),
-        ("italic", "_"),
         ("bold", "*"),
+        ("italic", "_"),
     ] {
         if on(key) {
             marked = format!("{mark}{marked}{mark}");

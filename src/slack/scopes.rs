@@ -33,6 +33,10 @@ pub const BOT_METHODS: &[(&str, &[&str])] = &[
         &["channels:history", "groups:history"],
     ),
     ("conversations.info", &["channels:read", "groups:read"]),
+    (
+        "conversations.replies",
+        &["channels:history", "groups:history"],
+    ),
     ("conversations.invite", &["channels:manage", "groups:write"]),
     ("conversations.join", &["channels:join"]),
     ("conversations.list", &["channels:read", "groups:read"]),

@@ -1,11 +1,13 @@
-//! Slack's interaction and event payloads, as slack-morphism parsed them, turned into the port's
-//! plain values (`inbound`). What the bot does not handle becomes `None` and is acked and
-//! ignored.
+//! Slack's payloads — a slash command, an interaction, an Events API callback, as the JSON an
+//! envelope carried — turned into the port's plain values (`inbound`). What the bot does not
+//! handle becomes `None` and is acked and ignored.
 //!
-//! slack-morphism does not model every event the bot hears (`pin_added` and `pin_removed` arrive
-//! as its catch-all JSON), and models messages in several shapes, so events and messages are
-//! read from their JSON form here, with the field names Slack documents. Nothing here panics on
-//! a payload: a field that is missing makes the payload ignored (and logged by the caller).
+//! slack-morphism's models read the structure of commands, view submissions and clicks. A
+//! message is read from the JSON Slack sent, through `message`: slack-morphism's message model
+//! keeps only part of a message (an attachment's `pretext` or `from_url`, a subtype such as
+//! `tombstone`, are dropped on the way through), and it does not model every event the bot hears
+//! (`pin_added`). Text is decoded here, once (`domain::mrkdwn::from_slack`). Nothing here panics
+//! on a payload: a field that is missing makes the payload ignored (and logged by the caller).
 
 use std::collections::BTreeMap;
 
@@ -22,28 +24,29 @@ use crate::domain::source::{self, SourceMessage};
 
 /// A slash command, as the application reads it: its text decoded once (Slack escapes `&`,
 /// `<`, `>` in what was typed; what the person picked from Slack's pop-ups stays a token).
-pub(super) fn slash_command(event: SlackCommandEvent) -> SlashCommand {
-    SlashCommand {
+pub(super) fn slash_command(payload: &Value) -> Option<SlashCommand> {
+    let event: SlackCommandEvent = serde_json::from_value(payload.clone()).ok()?;
+    Some(SlashCommand {
         user_id: event.user_id.to_string(),
         channel_id: event.channel_id.to_string(),
         text: mrkdwn::from_slack(event.text.as_deref().unwrap_or_default()),
         trigger_id: event.trigger_id.to_string(),
         response_url: event.response_url.0.to_string(),
-    }
+    })
 }
 
 /// The interaction the bot handles, if this is one.
-pub(super) fn interaction(event: SlackInteractionEvent) -> Option<Interaction> {
+pub(super) fn interaction(payload: &Value) -> Option<Interaction> {
+    let event: SlackInteractionEvent = serde_json::from_value(payload.clone()).ok()?;
     match event {
         SlackInteractionEvent::MessageAction(action) => {
             let channel = action.channel.as_ref()?.id.to_string();
-            let message = serde_json::to_value(action.message.as_ref()?).ok()?;
             Some(Interaction::MessageShortcut {
                 callback_id: action.callback_id.to_string(),
                 user: action.user.id.to_string(),
                 trigger_id: action.trigger_id.to_string(),
                 response_url: action.response_url.0.to_string(),
-                source: source_message(&channel, &message)?,
+                source: source_message(&channel, payload.get("message")?)?,
             })
         }
         SlackInteractionEvent::ViewSubmission(submission) => {
@@ -67,16 +70,15 @@ pub(super) fn interaction(event: SlackInteractionEvent) -> Option<Interaction> {
         }
         SlackInteractionEvent::BlockActions(actions) => {
             let action = actions.actions.as_ref()?.first()?;
-            let container = serde_json::to_value(&actions.container).ok()?;
             Some(Interaction::ButtonClick {
                 action_id: action.action_id.to_string(),
                 value: action.value.clone().unwrap_or_default(),
                 user: actions.user.as_ref()?.id.to_string(),
                 trigger_id: actions.trigger_id.to_string(),
                 response_url: actions.response_url.as_ref().map(|u| u.0.to_string()),
-                channel: str_at(&container, "/channel_id")
+                channel: str_at(payload, "/container/channel_id")
                     .or_else(|| actions.channel.as_ref().map(|c| c.id.to_string())),
-                message_ts: str_at(&container, "/message_ts"),
+                message_ts: str_at(payload, "/container/message_ts"),
             })
         }
         _ => None,
@@ -112,21 +114,20 @@ fn values(
     out
 }
 
-/// The event the bot handles, if this is one.
-pub(super) fn event(callback: &SlackPushEventCallback) -> Option<Event> {
-    let body = serde_json::to_value(&callback.event).ok()?;
-    let time = serde_json::to_value(&callback.event_time).ok()?.as_i64()?;
+/// The event the bot handles, if this is one: `callback` is the Events API `event_callback`.
+pub(super) fn event(callback: &Value) -> Option<Event> {
+    let body = callback.get("event")?;
+    let time = callback.get("event_time")?.as_i64()?;
     let at = DateTime::<Utc>::from_timestamp(time, 0)?;
     let kind = match body.get("type")?.as_str()? {
         "pin_added" | "pin_removed" => {
-            let channel =
-                str_at(&body, "/channel_id").or_else(|| str_at(&body, "/item/channel"))?;
-            let user = str_at(&body, "/user")?;
-            if str_at(&body, "/item/type").as_deref() != Some("message") {
+            let channel = str_at(body, "/channel_id").or_else(|| str_at(body, "/item/channel"))?;
+            let user = str_at(body, "/user")?;
+            if str_at(body, "/item/type").as_deref() != Some("message") {
                 return None;
             }
             let message = body.pointer("/item/message")?;
-            if body["type"] == "pin_added" {
+            if body.get("type").and_then(Value::as_str) == Some("pin_added") {
                 EventKind::PinAdded {
                     channel,
                     user,
@@ -141,40 +142,41 @@ pub(super) fn event(callback: &SlackPushEventCallback) -> Option<Event> {
             }
         }
         "message" => {
-            let channel = str_at(&body, "/channel")?;
-            match str_at(&body, "/subtype").as_deref() {
+            let channel = str_at(body, "/channel")?;
+            match str_at(body, "/subtype").as_deref() {
                 // A deleted message that had replies stays as a tombstone: a deletion.
                 Some("message_changed")
-                    if str_at(&body, "/message/subtype").as_deref() == Some("tombstone") =>
+                    if str_at(body, "/message/subtype").as_deref() == Some("tombstone") =>
                 {
                     EventKind::MessageDeleted {
                         channel,
-                        ts: str_at(&body, "/message/ts")?,
+                        ts: str_at(body, "/message/ts")?,
                     }
                 }
                 Some("message_changed") => {
                     let message = body.get("message")?;
                     EventKind::MessageChanged {
                         channel,
-                        ts: str_at(message, "/ts")?,
+                        ts: str_at(message, "/ts")
+                            .or_else(|| str_at(body, "/previous_message/ts"))?,
                         text: message::text(message),
                     }
                 }
                 Some("message_deleted") => EventKind::MessageDeleted {
                     channel,
-                    ts: str_at(&body, "/deleted_ts")?,
+                    ts: str_at(body, "/deleted_ts")?,
                 },
                 _ => return None,
             }
         }
         "member_joined_channel" => EventKind::MemberJoined {
-            channel: str_at(&body, "/channel")?,
-            user: str_at(&body, "/user")?,
+            channel: str_at(body, "/channel")?,
+            user: str_at(body, "/user")?,
         },
         _ => return None,
     };
     Some(Event {
-        event_id: callback.event_id.to_string(),
+        event_id: str_at(callback, "/event_id")?,
         at,
         kind,
     })
@@ -299,3 +301,6 @@ fn str_at(value: &Value, pointer: &str) -> Option<String> {
         .and_then(Value::as_str)
         .map(str::to_string)
 }
+
+#[cfg(test)]
+mod contract;

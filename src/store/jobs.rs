@@ -57,7 +57,7 @@ macro_rules! claim {
             "AND NOT EXISTS (SELECT 1 FROM lanes l WHERE l.name = j.lane AND l.free_at > $3))) ",
             "ORDER BY j.run_at, j.id LIMIT $4 ",
             $lock,
-            ") RETURNING id, incident_id, kind, payload, attempt, generation, lane"
+            ") RETURNING id, incident_id, kind, key, payload, attempt, generation, lane"
         )
     };
 }
@@ -224,6 +224,7 @@ impl Store {
                     incident_id: r.incident_id,
                     payload: parse_json(&r.payload)?,
                     kind: r.kind,
+                    key: r.key,
                     attempt: r.attempt,
                     generation: r.generation,
                     lease_owner: owner.to_string(),

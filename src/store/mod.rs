@@ -244,6 +244,8 @@ pub struct Job {
     pub id: i64,
     pub incident_id: Option<IncidentId>,
     pub kind: String,
+    /// What caused it (`slash:<trigger_id>:0:post`); `None` for a job without a key.
+    pub key: Option<String>,
     pub payload: Value,
     /// 1 on the first run.
     pub attempt: i64,

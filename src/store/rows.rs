@@ -173,6 +173,7 @@ pub(super) struct JobRow {
     pub(super) id: i64,
     pub(super) incident_id: Option<i64>,
     pub(super) kind: String,
+    pub(super) key: Option<String>,
     pub(super) payload: String,
     pub(super) attempt: i64,
     pub(super) generation: i64,

@@ -23,11 +23,24 @@ fn the_manifest_file_is_what_incident_commander_manifest_prints() {
     );
 }
 
+/// The `.rs` files under `dir`, its folders included.
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).expect("a source folder") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
 /// Every `.call("<method>", …)` in `src/slack/`.
 fn methods_called() -> Vec<(String, String)> {
     let mut found = Vec::new();
-    for entry in fs::read_dir(root().join("src/slack")).expect("src/slack") {
-        let path = entry.expect("entry").path();
+    for path in rust_files(&root().join("src/slack")) {
         let source = fs::read_to_string(&path).expect("source");
         // Code only: comments may quote the pattern.
         let text: String = source
