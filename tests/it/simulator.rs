@@ -2029,3 +2029,82 @@ async fn a_response_url_from_a_click_replaces_or_deletes_the_original() {
     assert!(!transcript.contains("xoxb-"));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_response_url_takes_five_posts_within_thirty_minutes_then_slack_refuses_it() {
+    let sim = start(SimulatorConfig::default()).await;
+    let _bot = FakeBot::connect(&sim).await;
+    let general = sim.add_channel("general", false, true);
+    let post = |url: String| async move {
+        http(
+            "POST",
+            &url,
+            &[("Content-Type", "application/json")],
+            json!({ "text": "Working on it" }).to_string().as_bytes(),
+        )
+        .await
+    };
+    let command = sim.slash_command(ALICE, &general, "status");
+    let url = command.payload["response_url"]
+        .as_str()
+        .expect("response_url")
+        .to_string();
+    for n in 1..=5 {
+        assert_eq!(post(url.clone()).await.status, 200, "post {n}");
+    }
+    let sixth = post(url.clone()).await;
+    assert_eq!((sixth.status, sixth.text()), (404, "used_url".to_string()));
+
+    let later = sim.slash_command(ALICE, &general, "status");
+    let url = later.payload["response_url"]
+        .as_str()
+        .expect("response_url")
+        .to_string();
+    sim.age_response_urls(std::time::Duration::from_secs(31 * 60));
+    let expired = post(url).await;
+    assert_eq!(
+        (expired.status, expired.text()),
+        (404, "expired_url".to_string())
+    );
+    assert_eq!(sim.ephemerals().len(), 5, "only the accepted posts showed");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn what_a_person_types_arrives_escaped_with_the_same_words_in_rich_text() {
+    let sim = start(SimulatorConfig::default()).await;
+    let _bot = FakeBot::connect(&sim).await;
+    let general = sim.add_channel("general", false, true);
+    let command = sim.slash_command(ALICE, &general, "declare sev2 R&D <beta> for <@U0BOB>");
+    assert_eq!(
+        command.payload["text"], "declare sev2 R&amp;D &lt;beta&gt; for <@U0BOB|bob>",
+        "a slash command names who was picked (should_escape)"
+    );
+    let ts = sim.post_as(
+        ALICE,
+        &general,
+        "5xx > 2% & <@U0BOB> has https://grafana.example/d/1",
+    );
+    let message = sim
+        .channel(&general)
+        .expect("general")
+        .messages
+        .into_iter()
+        .find(|m| m.ts == ts)
+        .expect("the message");
+    assert_eq!(
+        message.text,
+        "5xx &gt; 2% &amp; <@U0BOB> has <https://grafana.example/d/1>"
+    );
+    assert_eq!(message.blocks[0]["type"], "rich_text");
+    assert_eq!(
+        message.blocks[0]["elements"][0]["elements"],
+        json!([
+            {"type": "text", "text": "5xx > 2% & "},
+            {"type": "user", "user_id": "U0BOB"},
+            {"type": "text", "text": " has "},
+            {"type": "link", "url": "https://grafana.example/d/1"}
+        ])
+    );
+    sim.shutdown().await;
+}
