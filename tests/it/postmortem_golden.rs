@@ -1,9 +1,10 @@
 //! The postmortem draft, document by document: each scenario renders an input and compares the
 //! Markdown with `tests/golden/postmortem/<name>.md`, byte for byte.
 //!
-//! When a change to the renderer is intended, accept the new documents with
-//! `UPDATE_GOLDEN=1 cargo test --test it postmortem` and review them in `git diff`: the golden
-//! files are the review.
+//! When a change to the renderer is intended, write the new documents with
+//! `UPDATE_GOLDEN=1 cargo test --test it postmortem` — every golden test then fails, saying it
+//! updated its file — review them in `git diff`, and rerun without `UPDATE_GOLDEN`: the golden
+//! files are the review, and only a run without the variable checks anything.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -23,29 +24,42 @@ fn golden_path(name: &str) -> PathBuf {
         .join(format!("{name}.md"))
 }
 
-/// Compares `actual` with the golden file, or rewrites the file when `UPDATE_GOLDEN=1`.
+/// Compares `actual` with the golden file. With `UPDATE_GOLDEN` set, writes `actual` there
+/// instead and fails all the same: a run that rewrites the goldens has checked nothing, so it
+/// must never pass (and `.ci/run` refuses to start with the variable set).
 fn check(name: &str, actual: &str) {
     assert_inert(name, actual);
     let path = golden_path(name);
-    if std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
+    if updating() {
         std::fs::create_dir_all(path.parent().expect("a parent")).expect("golden dir");
         std::fs::write(&path, actual).expect("write golden file");
-        return;
+        panic!(
+            "{name}: golden updated ({}): review the diff (`git diff tests/golden`) and rerun \
+             without UPDATE_GOLDEN",
+            path.display()
+        );
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "{}: {e}\nCreate it with: UPDATE_GOLDEN=1 cargo test --test it postmortem",
+            "{}: {e}\nCreate it with: UPDATE_GOLDEN=1 cargo test --test it postmortem, \
+             review it, and rerun without UPDATE_GOLDEN",
             path.display()
         )
     });
     if expected != actual {
         panic!(
             "{name}: the rendered postmortem differs from {}\n\
-             (- golden, + rendered; accept with UPDATE_GOLDEN=1 cargo test --test it postmortem)\n{}",
+             (- golden, + rendered; accept with UPDATE_GOLDEN=1 cargo test --test it postmortem, \
+             review the diff, and rerun without UPDATE_GOLDEN)\n{}",
             path.display(),
             diff(&expected, actual)
         );
     }
+}
+
+/// `UPDATE_GOLDEN` is set (to anything but the empty string).
+fn updating() -> bool {
+    std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| !v.is_empty())
 }
 
 /// A line diff (longest common subsequence), changed lines with two lines of context.
