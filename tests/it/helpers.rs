@@ -9,7 +9,9 @@ pub use incident_commander::app::MovableClock;
 use incident_commander::app::{App, Clock, StartupError, SystemClock};
 use incident_commander::config::Settings;
 use incident_commander::domain::{Incident, TimelineEvent};
-use incident_commander::simulator::{Channel, SimulatorConfig, SlackSimulator, View, ViewInput};
+use incident_commander::simulator::{
+    Ack, Channel, Envelope, SimEvent, SimulatorConfig, SlackSimulator, View, ViewInput,
+};
 use incident_commander::store::Store;
 use sqlx::Connection;
 use tokio::sync::oneshot;
@@ -245,6 +247,30 @@ impl TestApp {
             .await
             .unwrap_or_else(|| panic!("no ack for /inc {text}"));
         ack_text(&ack)
+    }
+
+    /// Slack delivers `envelope` again, as it does when an ack came late; returns the bot's ack
+    /// of this delivery once it came (the first ack does not count).
+    pub async fn redeliver(&self, envelope: &Envelope) -> Ack {
+        let acks = |s: &SlackSimulator| -> Vec<Ack> {
+            s.events()
+                .into_iter()
+                .filter_map(|e| match e {
+                    SimEvent::Ack(a) if a.envelope_id == envelope.envelope_id => Some(a),
+                    _ => None,
+                })
+                .collect()
+        };
+        let before = acks(&self.sim).len();
+        self.sim.send(envelope);
+        assert!(
+            self.sim
+                .wait_until(WAIT, |s| acks(s).len() > before)
+                .await,
+            "the redelivered envelope {} was never acked",
+            envelope.envelope_id
+        );
+        acks(&self.sim).pop().expect("an ack")
     }
 
     /// `user` declares with `/inc declare <text>` and everything the declaration does is done;
