@@ -264,9 +264,7 @@ impl TestApp {
         let before = acks(&self.sim).len();
         self.sim.send(envelope);
         assert!(
-            self.sim
-                .wait_until(WAIT, |s| acks(s).len() > before)
-                .await,
+            self.sim.wait_until(WAIT, |s| acks(s).len() > before).await,
             "the redelivered envelope {} was never acked",
             envelope.envelope_id
         );
