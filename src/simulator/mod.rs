@@ -820,6 +820,12 @@ impl SlackSimulator {
             .is_some()
     }
 
+    /// Socket Mode connections opened so far (each got its hello); only ever grows, so a
+    /// test sees a *new* connection as this count going up.
+    pub fn hellos_sent(&self) -> u64 {
+        self.inner.read_state(|s| s.hellos_sent)
+    }
+
     /// WebSocket connections currently open (including ones sent a disconnect frame that the
     /// client has not closed yet).
     pub fn connection_count(&self) -> usize {
@@ -989,6 +995,13 @@ impl SlackSimulator {
                 })
                 .collect()
         })
+    }
+
+    /// Calls to `method` received so far, answered or not: a call held by [`Self::delay`]
+    /// counts from its arrival (Slack is working on it), unlike [`Self::calls_to`].
+    pub fn calls_received(&self, method: &str) -> usize {
+        self.inner
+            .read_state(|s| s.received.get(method).copied().unwrap_or(0))
     }
 
     /// The first call to `method`, already made or made within `timeout`.

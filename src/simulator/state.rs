@@ -265,6 +265,9 @@ pub(crate) struct State {
     pub(crate) delays: HashMap<String, Duration>,
     /// One-shot delays, used before the standing ones.
     pub(crate) delays_next: Scripted<Duration>,
+    /// Web API calls received per method, counted on arrival: a delayed call counts before it
+    /// is answered (and recorded as an [`ApiCall`]).
+    pub(crate) received: HashMap<String, usize>,
     trigger_counter: u64,
     pub(crate) triggers: HashMap<String, TriggerRecord>,
     response_counter: u64,
@@ -319,6 +322,7 @@ impl State {
             faults: Scripted::new(),
             delays: HashMap::new(),
             delays_next: Scripted::new(),
+            received: HashMap::new(),
             trigger_counter: 0,
             triggers: HashMap::new(),
             response_counter: 0,

@@ -276,24 +276,20 @@ async fn a_declaration_cut_short_by_a_crash_is_finished_within_ten_seconds_of_th
     app.sim
         .delay("conversations.create", Duration::from_secs(3));
     app.command(ALICE, "declare sev1 Checkout is down").await;
-    // The bot dies while Slack is still working on the channel (the name it asked for is
-    // recorded before it asks).
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while app
-        .store
-        .incident(1)
-        .await
-        .expect("load")
-        .and_then(|i| i.channel_name)
-        .is_none()
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the channel was never requested"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The bot dies while Slack is still working on the channel: the request has reached Slack
+    // (the name it asked for was recorded before it asked), the answer has not come back.
+    assert!(
+        app.sim
+            .wait_until(WAIT, |s| s.calls_received("conversations.create") == 1)
+            .await,
+        "the channel was never requested"
+    );
+    let incident = app.store.incident(1).await.expect("load").expect("exists");
+    assert_eq!(
+        incident.channel_name.as_deref(),
+        Some("inc-1-checkout-is-down"),
+        "the name is recorded before it is asked for"
+    );
     assert!(
         app.sim.channel_by_name("inc-1-checkout-is-down").is_none(),
         "Slack has not answered yet"

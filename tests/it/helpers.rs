@@ -172,14 +172,16 @@ type Running = (
     JoinHandle<Result<(), StartupError>>,
 );
 
-/// Builds and runs the bot against `sim` and `db`; returns once it is connected, with where its
-/// HTTP side listens.
+/// Builds and runs the bot against `sim` and `db`; returns once this process has a Socket Mode
+/// connection of its own (one opened after the call: a restarted or added process is not taken
+/// for connected on an earlier process's connection), with where its HTTP side listens.
 async fn launch(
     sim: &SlackSimulator,
     db: &TestDb,
     overrides: &[(&'static str, String)],
     clock: Arc<dyn Clock>,
 ) -> (Running, std::net::SocketAddr) {
+    let hellos = sim.hellos_sent();
     let app = App::build_with_clock(settings_with(sim, &db.url, overrides), clock)
         .await
         .expect("the app starts against the simulator");
@@ -190,7 +192,7 @@ async fn launch(
         let _ = rx.await;
     }));
     assert!(
-        sim.wait_connected(WAIT).await,
+        sim.wait_until(WAIT, |s| s.hellos_sent() > hellos).await,
         "the bot connects over Socket Mode"
     );
     ((store, tx, task), http_addr)
@@ -208,29 +210,36 @@ impl TestApp {
         self.task = Some(task);
     }
 
-    /// Starts one more bot process on the same database and workspace, reading the same clock,
-    /// and waits until it holds its own Socket Mode connection.
+    /// Starts one more bot process on the same database and workspace, reading the same clock;
+    /// returns once it holds its own Socket Mode connection.
     pub async fn add_replica(&mut self) {
-        let before = self.sim.connection_count();
         let (replica, http_addr) =
             launch(&self.sim, &self.db, &self.overrides, self.clock.clone()).await;
         self.replica_http_addrs.push(http_addr);
-        assert!(
-            self.sim
-                .wait_until(WAIT, |s| s.connection_count() > before)
-                .await,
-            "the replica connects"
-        );
         self.replicas.push(replica);
     }
 
-    /// Kills the bot without letting it finish anything, as a crash would.
+    /// Kills the bot without letting it finish anything, as a crash would; returns once its
+    /// Socket Mode connections are closed, as a dead process's sockets are (so that nothing sent
+    /// afterwards reaches it).
     pub async fn crash(&mut self) {
+        let open = self.sim.connection_count();
         if let Some(task) = self.task.take() {
             task.abort();
             let _ = task.await;
         }
         self.stop = None;
+        let own = self
+            .overrides
+            .iter()
+            .find(|(k, _)| *k == "SLACK_SOCKET_CONNECTIONS")
+            .map_or(1, |(_, v)| v.parse().expect("a number"));
+        assert!(
+            self.sim
+                .wait_until(WAIT, |s| s.connection_count() <= open.saturating_sub(own))
+                .await,
+            "the crashed process's connections are still open"
+        );
     }
 
     /// `user` types `/inc <text>` in #general; returns the ephemeral text of the ack.
