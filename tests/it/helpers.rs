@@ -304,6 +304,35 @@ impl TestApp {
         self.sim.channel(&channel).expect("the channel exists")
     }
 
+    /// `user` declares a private incident through the Declare form (`severity` as the form's
+    /// option value, `sev1`) and everything the declaration does is done; returns its channel.
+    pub async fn declared_private(&self, user: &str, severity: &str, title: &str) -> Channel {
+        self.command(user, &format!("declare {title}")).await;
+        let view = open_view(self, user).await;
+        submit(
+            self,
+            user,
+            &view,
+            &[
+                ("severity", ViewInput::Option(severity.into())),
+                ("private", ViewInput::Checked(vec!["private".into()])),
+            ],
+        )
+        .await;
+        self.settle().await;
+        let incident = self
+            .store
+            .open_incidents()
+            .await
+            .expect("open")
+            .into_iter()
+            .find(|i| i.title == title)
+            .unwrap_or_else(|| panic!("no incident {title:?} was declared"));
+        assert!(incident.private, "declared private");
+        let channel = incident.channel_id.expect("a channel");
+        self.sim.channel(&channel).expect("the channel exists")
+    }
+
     /// The incident whose channel this is, as stored now.
     pub async fn incident_in(&self, channel: &Channel) -> Incident {
         self.store
@@ -326,6 +355,29 @@ impl TestApp {
             .filter(|c| c.seq > mark && !is_read_only(&c.method))
             .map(|c| c.method)
             .collect()
+    }
+
+    /// The channels (by id) that Web API calls after `mark` changed something in: posted,
+    /// edited, pinned, invited to, set the topic of, shared a file in.
+    pub fn channels_written_since(&self, mark: u64) -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        for call in self.sim.calls() {
+            if call.seq <= mark || is_read_only(&call.method) {
+                continue;
+            }
+            for key in ["channel", "channel_id", "channels"] {
+                if let Some(value) = call.params[key].as_str() {
+                    out.extend(
+                        value
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|c| !c.is_empty())
+                            .map(str::to_string),
+                    );
+                }
+            }
+        }
+        out
     }
 
     /// Waits until every job due by now, or being retried, has finished (done or failed); jobs

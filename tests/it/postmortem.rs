@@ -229,6 +229,75 @@ async fn the_resolution_offers_a_write_postmortem_button_that_posts_the_draft() 
 }
 
 #[tokio::test]
+async fn a_private_incidents_postmortem_is_posted_in_its_private_channel_and_nowhere_else() {
+    let app = spawn_app().await;
+    let channel = app
+        .declared_private(ALICE, "sev1", "Payroll data exposed")
+        .await;
+    assert!(channel.is_private);
+    app.command_in(ALICE, &channel.id, "update fixing Rotating the keys")
+        .await;
+    app.command_in(ALICE, &channel.id, "resolve Keys rotated")
+        .await;
+    app.settle().await;
+    let mark = app.mark();
+
+    let reply = app.command_in(ALICE, &channel.id, "postmortem").await;
+    assert!(
+        reply.contains("Writing the postmortem draft of *INC-1*"),
+        "{reply}"
+    );
+    app.settle().await;
+
+    let files = app.sim.files();
+    assert_eq!(files.len(), 1, "one file uploaded");
+    let file = &files[0];
+    assert!(file.completed, "and shared");
+    assert_eq!(
+        file.channels,
+        [channel.id.clone()],
+        "in the private channel only"
+    );
+    let md = file.text();
+    assert!(md.starts_with("# INC-1: Payroll data exposed\n"), "{md}");
+    assert!(
+        md.contains(
+            "> **Private incident.** This draft is only posted in the incident's private channel"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("Update: Rotating the keys"), "{md}");
+    let comment = share_comment(&app, &channel, &file.id);
+    assert!(
+        comment.contains("The postmortem draft of *INC-1*"),
+        "{comment}"
+    );
+    assert_eq!(
+        app.channels_written_since(mark),
+        [channel.id.clone()].into(),
+        "the export wrote only to the private channel"
+    );
+    assert!(
+        app.sim
+            .channel(&app.incidents)
+            .expect("#incidents")
+            .messages
+            .is_empty(),
+        "nothing in #incidents"
+    );
+    for public in app.sim.channels().into_iter().filter(|c| !c.is_private) {
+        assert!(
+            !public
+                .messages
+                .iter()
+                .any(|m| !m.files.is_empty() || m.text.contains("INC-1")),
+            "#{} shows the private incident's draft",
+            public.name
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_upload_that_fails_is_told_to_whoever_asked_and_the_saved_draft_stays_retrievable() {
     let app = spawn_app().await;
     let channel = app.declared(ALICE, "sev2 Payments time out").await;
