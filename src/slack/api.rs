@@ -19,6 +19,7 @@ use super::blocks;
 use crate::config::expose;
 use crate::domain::message::Message;
 use crate::domain::modal::Modal;
+use crate::http::Metrics;
 
 /// Who the bot is in this workspace (from `auth.test`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,12 +157,15 @@ pub(super) fn https_connector()
         .build()
 }
 
-/// The bot's Web API client: its token, its timeout.
+/// The bot's Web API client: its token, its timeout, and the app's metrics it counts calls in.
 #[derive(Clone)]
 pub struct SlackApi {
     client: Arc<SlackHyperClient>,
     token: SlackApiToken,
     timeout: Duration,
+    /// The app's recorder (a throwaway one unless [`SlackApi::with_metrics`] was called); the
+    /// Socket Mode listener records into it too.
+    metrics: Metrics,
 }
 
 impl SlackApi {
@@ -174,7 +178,18 @@ impl SlackApi {
             client,
             token: SlackApiToken::new(expose(bot_token).to_string().into()),
             timeout,
+            metrics: Metrics::default(),
         }
+    }
+
+    /// The same client, counting its calls (and its listener's envelopes) in `metrics`.
+    pub fn with_metrics(self, metrics: Metrics) -> SlackApi {
+        SlackApi { metrics, ..self }
+    }
+
+    /// The metrics this client records into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The underlying client, for the Socket Mode listener.
@@ -196,7 +211,7 @@ impl SlackApi {
             Ok(_) => debug!(slack.method = method, "slack call ok"),
             Err(e) => warn!(slack.method = method, error = %e, "slack call failed"),
         }
-        record_call(method, &result);
+        record_call(&self.metrics, method, &result);
         result
     }
 
@@ -561,21 +576,24 @@ impl SlackApi {
 }
 
 /// Counts a call by method, and its failure by kind (`/metrics`).
-fn record_call<T>(method: &'static str, result: &Result<T, SlackError>) {
-    metrics::counter!("incident_commander_slack_calls_total", "method" => method).increment(1);
+fn record_call<T>(metrics: &Metrics, method: &'static str, result: &Result<T, SlackError>) {
+    metrics.count(
+        "incident_commander_slack_calls_total",
+        &[("method", method)],
+    );
     let Err(e) = result else { return };
     let error = match e {
         SlackError::Api { code } => code.clone(),
         SlackError::RateLimited(_) => {
-            metrics::counter!("incident_commander_slack_rate_limited_total", "method" => method)
-                .increment(1);
+            let limited = "incident_commander_slack_rate_limited_total";
+            metrics.count(limited, &[("method", method)]);
             "ratelimited".to_string()
         }
         SlackError::Timeout(_) => "timeout".to_string(),
         SlackError::Transport(_) => "transport".to_string(),
     };
-    metrics::counter!("incident_commander_slack_errors_total", "method" => method, "error" => error)
-        .increment(1);
+    let labels = [("method", method), ("error", error.as_str())];
+    metrics.count("incident_commander_slack_errors_total", &labels);
 }
 
 fn channel_ref(info: SlackChannelInfo, requested: &str) -> ChannelRef {
