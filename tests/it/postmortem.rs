@@ -255,7 +255,7 @@ async fn a_private_incidents_postmortem_is_posted_in_its_private_channel_and_now
     assert!(file.completed, "and shared");
     assert_eq!(
         file.channels,
-        [channel.id.clone()],
+        std::slice::from_ref(&channel.id),
         "in the private channel only"
     );
     let md = file.text();
