@@ -514,6 +514,17 @@ impl SlackSimulator {
 
     // --- the workspace ---
 
+    /// Slack's clock: from now on message timestamps, pin, file and topic times and event times
+    /// read `now` rather than the system clock — for a test or demo that runs the bot on a clock
+    /// it holds or moves, so that what Slack stamps agrees with what the bot records. (Slack's
+    /// own clock never goes back: a message ts is still later than every earlier one.)
+    pub fn use_clock(
+        &self,
+        now: impl Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync + 'static,
+    ) {
+        self.inner.with_state(|s| s.clock = Some(Arc::new(now)));
+    }
+
     /// Adds (or renames) a human user that `users.info` and `conversations.invite` know.
     pub fn add_user(&self, id: &str, name: &str) {
         self.inner.with_state(|s| s.add_user(id, name, false));
@@ -556,7 +567,7 @@ impl SlackSimulator {
                 id: id.to_string(),
                 handle: handle.to_string(),
                 users,
-                created: state::unix_now(),
+                created: s.now(),
             });
         });
     }
