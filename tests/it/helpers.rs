@@ -455,7 +455,7 @@ pub fn settings_for(sim: &SlackSimulator, database_url: &str) -> Settings {
     settings_with(sim, database_url, &[])
 }
 
-fn settings_with(
+pub fn settings_with(
     sim: &SlackSimulator,
     database_url: &str,
     overrides: &[(&'static str, String)],
