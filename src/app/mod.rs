@@ -29,6 +29,7 @@ use tokio::sync::Notify;
 use tracing::info;
 
 use crate::config::Settings;
+use crate::http::Metrics;
 use crate::slack::{self, BotIdentity, SlackApi, SlackError, SocketMode, SocketOptions};
 use crate::store::{self, Store, StoreError};
 
@@ -79,6 +80,8 @@ pub(crate) struct Shared {
     pub settings: Settings,
     pub store: Store,
     pub slack: SlackApi,
+    /// This app's counters and histograms (`/metrics`); `slack` records into the same.
+    pub metrics: Metrics,
     pub bot: BotIdentity,
     /// The announce channel's id, resolved at startup from `ANNOUNCE_CHANNEL`.
     pub announce_channel: Option<String>,
@@ -97,7 +100,6 @@ pub struct App {
     /// `HTTP_ADDR`, bound at build time so the address is known (port 0 picks a free one).
     http: tokio::net::TcpListener,
     http_addr: SocketAddr,
-    metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 impl App {
@@ -111,7 +113,10 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> Result<App, StartupError> {
         let client = slack::api::client(&settings.slack_api_url)?;
-        let api = SlackApi::new(client, &settings.bot_token, settings.slack_timeout);
+        // This app's own recorder: two apps in one process never add to each other's figures.
+        let metrics = Metrics::new();
+        let api = SlackApi::new(client, &settings.bot_token, settings.slack_timeout)
+            .with_metrics(metrics.clone());
         let bot = match api.auth_test().await {
             Ok(bot) => bot,
             Err(SlackError::Api { code }) => return Err(StartupError::BadBotToken(code)),
@@ -146,16 +151,15 @@ impl App {
         let http_addr = http
             .local_addr()
             .map_err(|error| StartupError::HttpAddr { addr, error })?;
-        let metrics = crate::http::metrics::install();
         Ok(App {
             health: Arc::new(health::Health::default()),
             http,
             http_addr,
-            metrics,
             shared: Arc::new(Shared {
                 settings,
                 store,
                 slack: api,
+                metrics,
                 bot,
                 announce_channel,
                 clock,
@@ -190,7 +194,6 @@ impl App {
             shared,
             health,
             http,
-            metrics,
             ..
         } = self;
         // Before any connection: the schedule is in place when the first envelope arrives.
@@ -238,7 +241,11 @@ impl App {
             shared: shared.clone(),
             health: health.clone(),
         });
-        let router = crate::http::router(ops, metrics, shared.settings.alert_token.clone());
+        let router = crate::http::router(
+            ops,
+            shared.metrics.clone(),
+            shared.settings.alert_token.clone(),
+        );
         let http_stop = stopped(intake_rx);
         tasks.spawn(HTTP, async move {
             crate::http::serve(http, router, http_stop)

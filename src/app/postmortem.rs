@@ -195,8 +195,9 @@ fn recorded_pins(stored: &[StoredPin]) -> Vec<ListedPin> {
         .collect()
 }
 
-/// Each person's and channel's Slack name, asked once per draft (`users.info`,
-/// `conversations.info`); without Slack, or for an id Slack does not know, the id stands.
+/// Each person's, channel's and user group's Slack name, asked once per draft (`users.info`,
+/// `conversations.info`, one `usergroups.list`); without Slack, or for an id Slack does not
+/// know, the id stands.
 async fn names(
     slack: Option<&SlackApi>,
     ids: Vec<String>,
@@ -206,6 +207,7 @@ async fn names(
         return Ok(people);
     };
     let mut asked = HashSet::new();
+    let mut groups: Option<Result<HashMap<String, String>, SlackError>> = None;
     for id in ids {
         if !asked.insert(id.clone()) {
             continue;
@@ -215,6 +217,15 @@ async fn names(
                 .channel_membership(&id)
                 .await
                 .map(|(name, _)| Some(name))
+        } else if id.starts_with('S') {
+            if groups.is_none() {
+                groups = Some(slack.usergroup_handles().await);
+            }
+            match groups.as_ref() {
+                Some(Ok(handles)) => Ok(handles.get(&id).cloned()),
+                Some(Err(e)) => Err(e.clone()),
+                None => Ok(None),
+            }
         } else {
             slack.user_name(&id).await
         };

@@ -599,8 +599,11 @@ async fn remind(shared: &Shared, job: &Job, now: DateTime<Utc>) -> Result<Outcom
             tracing::info!(late_ms = late.num_milliseconds(), "reminder posted");
         }
         let seconds = late.num_milliseconds().max(0) as f64 / 1000.0;
-        metrics::histogram!("incident_commander_reminder_lateness_seconds").record(seconds);
-        metrics::counter!("incident_commander_reminders_sent_total").increment(1);
+        let lateness = "incident_commander_reminder_lateness_seconds";
+        shared.metrics.observe(lateness, &[], seconds);
+        shared
+            .metrics
+            .count("incident_commander_reminders_sent_total", &[]);
     }
     let mut reminded = incident.clone();
     reminded.last_reminded_at = Some(now);

@@ -111,8 +111,8 @@ pub enum Token {
 
 impl Token {
     /// How a reader sees it: `@alice`, `#ops`, `@dba`, `@here`, a link's label (or its URL),
-    /// a date's fallback. `name` gives names for people and channels by id (a label Slack
-    /// sent is only a snapshot of the name).
+    /// a date's fallback. `name` gives names for people, channels and user groups by id (a
+    /// label Slack sent is only a snapshot of the name; a `rich_text` element has none).
     pub fn readable(&self, name: &dyn Fn(&str) -> Option<String>) -> String {
         let at = |s: &str| format!("@{}", s.trim_start_matches('@'));
         match self {
@@ -124,7 +124,7 @@ impl Token {
                     .unwrap_or(id.clone())
                     .trim_start_matches('#')
             ),
-            Token::Group { id, label } => at(label.as_deref().unwrap_or(id)),
+            Token::Group { id, label } => at(&name(id).or(label.clone()).unwrap_or(id.clone())),
             Token::Crowd(crowd) => format!("@{crowd}"),
             Token::Link { url, label } => label.clone().unwrap_or_else(|| url.clone()),
             Token::Date { fallback } => fallback.clone(),

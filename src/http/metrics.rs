@@ -1,15 +1,28 @@
-//! `/metrics` in Prometheus' text format, rendered from the `metrics` crate's recorders: the
-//! process-wide one (counters and histograms recorded where things happen: envelopes and ack
-//! latency in `slack::listener`, Slack calls in `slack::api`, alerts here) and one built per
-//! scrape for the figures read from the store and the application at that moment (incidents by
-//! status and severity, the job queue, Socket Mode connections, readiness). No exporter server of
-//! its own: the axum route renders.
+//! `/metrics` in Prometheus' text format: this app's own [`Metrics`] recorder, then the figures
+//! read from the store and the application at the moment of the scrape.
+//!
+//! **One recorder per app, never the process-wide one.** Counters and histograms — envelopes and
+//! ack latency (`slack::listener`), Slack calls (`slack::api`), alerts (here), reminders
+//! (`app::steps`) — are recorded into the [`Metrics`] the [`App`](crate::app::App) built and
+//! handed to the places that record ([`SlackApi`](crate::slack::SlackApi) carries it for the
+//! listener and the client; `app` keeps it in its shared state; the router gets it). Each place
+//! records through it — [`Metrics::count`], [`Metrics::observe`], which call
+//! `metrics::Recorder::register_*` directly — rather than through the `metrics` macros, which go
+//! to whatever recorder the process installed globally: two apps in one process (the tests, an
+//! embedding program) would add to each other's figures. So `/metrics` shows exactly what this
+//! app did, and nothing here installs a global recorder.
+//!
+//! The scrape-time figures (incidents by status and severity, the job queue, Socket Mode
+//! connections, readiness) go into a recorder built per scrape. No exporter server of its own:
+//! the axum route renders.
 
-use std::sync::OnceLock;
+use std::sync::Arc;
 
-use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tracing::warn;
+use metrics::{
+    Key, Label, Level, Metadata, Recorder, Unit, describe_counter, describe_gauge,
+    describe_histogram,
+};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
 
 use super::Figures;
 use crate::domain::severity::DEFAULT_LEVELS;
@@ -20,35 +33,73 @@ const ACK_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0,
 ];
 
-static GLOBAL: OnceLock<PrometheusHandle> = OnceLock::new();
+/// Where recorded metrics say they come from (the Prometheus exporter ignores it).
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
 
-/// The process-wide recorder's handle, installing the recorder the first time. If another
-/// recorder was installed first (an embedding program), ours records nothing and `/metrics`
-/// shows only the scrape-time figures.
-pub fn install() -> PrometheusHandle {
-    GLOBAL
-        .get_or_init(|| {
-            let builder = PrometheusBuilder::new()
-                .set_buckets_for_metric(
-                    Matcher::Full("incident_commander_ack_seconds".into()),
-                    ACK_BUCKETS,
+/// One app's counters and histograms. Cheap to clone: clones record into the same recorder.
+/// A `Metrics` nobody renders (the CLI's Slack client, `check`) records into nothing anyone
+/// reads, which costs little.
+#[derive(Clone)]
+pub struct Metrics {
+    recorder: Arc<PrometheusRecorder>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// A recorder of its own, with the buckets and descriptions of docs/operations.md.
+    pub fn new() -> Metrics {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full("incident_commander_ack_seconds".into()),
+                ACK_BUCKETS,
+            )
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    Matcher::Full("incident_commander_reminder_lateness_seconds".into()),
+                    LATENESS_BUCKETS,
                 )
-                .and_then(|b| {
-                    b.set_buckets_for_metric(
-                        Matcher::Full("incident_commander_reminder_lateness_seconds".into()),
-                        LATENESS_BUCKETS,
-                    )
-                })
-                .unwrap_or_else(|_| PrometheusBuilder::new());
-            let recorder = builder.build_recorder();
-            let handle = recorder.handle();
-            if metrics::set_global_recorder(recorder).is_err() {
-                warn!("another metrics recorder is installed; /metrics shows only current figures");
-            }
-            describe();
-            handle
-        })
-        .clone()
+            })
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        metrics::with_local_recorder(&recorder, describe);
+        Metrics {
+            recorder: Arc::new(recorder),
+        }
+    }
+
+    /// Adds one to the counter `name` with `labels`, in this app's recorder.
+    pub fn count(&self, name: &'static str, labels: &[(&'static str, &str)]) {
+        self.recorder
+            .register_counter(&key(name, labels), &METADATA)
+            .increment(1);
+    }
+
+    /// Records `value` in the histogram `name` with `labels`, in this app's recorder.
+    pub fn observe(&self, name: &'static str, labels: &[(&'static str, &str)], value: f64) {
+        self.recorder
+            .register_histogram(&key(name, labels), &METADATA)
+            .record(value);
+    }
+}
+
+fn key(name: &'static str, labels: &[(&'static str, &str)]) -> Key {
+    let labels: Vec<Label> = labels
+        .iter()
+        .map(|(k, v)| Label::new(*k, v.to_string()))
+        .collect();
+    Key::from_parts(name, labels)
 }
 
 /// Reminder lateness: on its second normally, minutes or hours after downtime.
@@ -99,10 +150,11 @@ fn describe() {
     );
 }
 
-/// The whole `/metrics` text: the process-wide recorder's, then the figures of this moment.
-pub fn render(global: &PrometheusHandle, figures: Option<&Figures>) -> String {
-    global.run_upkeep();
-    let mut out = global.render();
+/// The whole `/metrics` text: this app's recorder, then the figures of this moment.
+pub fn render(metrics: &Metrics, figures: Option<&Figures>) -> String {
+    let handle = metrics.recorder.handle();
+    handle.run_upkeep();
+    let mut out = handle.render();
     let now = PrometheusBuilder::new().build_recorder();
     metrics::with_local_recorder(&now, || record(figures));
     out.push_str(&now.handle().render());

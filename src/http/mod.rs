@@ -24,7 +24,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -34,6 +33,8 @@ use crate::domain::severity::DEFAULT_LEVELS;
 use crate::domain::{Severity, Status};
 
 pub mod metrics;
+
+pub use metrics::Metrics;
 
 /// The largest alert body accepted: Alertmanager groups stay well below it
 /// (`max_alerts` and `truncatedAlerts` exist for larger ones).
@@ -90,14 +91,15 @@ pub trait Operations: Send + Sync + 'static {
 #[derive(Clone)]
 struct Http {
     ops: Arc<dyn Operations>,
-    metrics: PrometheusHandle,
+    /// This app's recorder: `/metrics` renders it, the alert endpoints count into it.
+    metrics: Metrics,
     alert_token: Option<Arc<SecretString>>,
 }
 
 /// The routes, with the alert endpoints when `alert_token` is set.
 pub fn router(
     ops: Arc<dyn Operations>,
-    metrics: PrometheusHandle,
+    metrics: Metrics,
     alert_token: Option<SecretString>,
 ) -> Router {
     let state = Http {
@@ -229,7 +231,7 @@ async fn authorize(State(http): State<Http>, request: Request, next: Next) -> Re
             next.run(request).await
         }
         _ => {
-            counted(endpoint, "unauthorized");
+            counted(&http.metrics, endpoint, "unauthorized");
             let mut response = error(
                 StatusCode::UNAUTHORIZED,
                 "missing or wrong bearer token: send Authorization: Bearer <ALERT_TOKEN>",
@@ -270,7 +272,7 @@ async fn intake(
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            counted(endpoint, "too_large");
+            counted(&http.metrics, endpoint, "too_large");
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &format!("the body is larger than {} KiB", ALERT_BODY_LIMIT / 1024),
@@ -278,14 +280,14 @@ async fn intake(
             );
         }
         Err(rejection) => {
-            counted(endpoint, "invalid");
+            counted(&http.metrics, endpoint, "invalid");
             return error(rejection.status(), &rejection.body_text(), None);
         }
     };
     let json: Value = match serde_json::from_slice(&body) {
         Ok(json) => json,
         Err(e) => {
-            counted(endpoint, "invalid");
+            counted(&http.metrics, endpoint, "invalid");
             return error(
                 StatusCode::BAD_REQUEST,
                 &format!("the body is not JSON: {e}"),
@@ -296,7 +298,7 @@ async fn intake(
     let alert = match parse(&json, DEFAULT_LEVELS) {
         Ok(alert) => alert,
         Err(invalid) => {
-            counted(endpoint, "invalid");
+            counted(&http.metrics, endpoint, "invalid");
             let field = (!invalid.field.is_empty()).then_some(invalid.field.as_str());
             return error(StatusCode::BAD_REQUEST, &invalid.to_string(), field);
         }
@@ -309,7 +311,7 @@ async fn intake(
                 Received::Resolved(r) => (StatusCode::OK, "resolved", Some(r)),
                 Received::NoIncident => (StatusCode::OK, "no_incident", None),
             };
-            counted(endpoint, result);
+            counted(&http.metrics, endpoint, result);
             (
                 status,
                 axum::Json(json!({"result": result, "incident": incident})),
@@ -317,7 +319,7 @@ async fn intake(
                 .into_response()
         }
         Err(e) => {
-            counted(endpoint, "failed");
+            counted(&http.metrics, endpoint, "failed");
             tracing::error!(error = %e, "recording an alert failed");
             error(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -336,9 +338,9 @@ fn endpoint_of(path: &str) -> &'static str {
     }
 }
 
-fn counted(endpoint: &'static str, result: &'static str) {
-    ::metrics::counter!("incident_commander_alerts_total", "endpoint" => endpoint, "result" => result)
-        .increment(1);
+fn counted(metrics: &Metrics, endpoint: &'static str, result: &'static str) {
+    let labels = [("endpoint", endpoint), ("result", result)];
+    metrics.count("incident_commander_alerts_total", &labels);
 }
 
 /// `{"error": "...", "field": "..."}` with `status`.

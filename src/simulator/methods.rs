@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::blocks::{self, Problems, Surface};
 use super::shapes::{channel_json, file_json, message_json, permalink, pin_item, user_json};
-use super::state::{ChannelRecord, FileRecord, PinItem, PinRecord, State, unix_now};
+use super::state::{ChannelRecord, FileRecord, PinItem, PinRecord, State};
 use super::views::MAX_STACK;
 use super::{APP_ID, BOT_ID, BOT_USER_ID, Ephemeral, Message, TEAM_DOMAIN, TEAM_ID};
 
@@ -586,10 +586,11 @@ fn conversations_set_topic(state: &mut State, p: &Params) -> Answer {
     if topic.chars().count() > 250 {
         return Err(err("too_long"));
     }
+    let now = state.now();
     let channel = channel_mut(state, &id)?;
     channel.topic = topic;
     channel.topic_creator = BOT_USER_ID.to_string();
-    channel.topic_last_set = unix_now();
+    channel.topic_last_set = now;
     ok(json!({ "channel": channel_json(channel) }))
 }
 
@@ -964,7 +965,7 @@ impl State {
         let event_ts = self.next_ts();
         let pin = PinRecord {
             item,
-            created: unix_now(),
+            created: self.now(),
             created_by: user.to_string(),
         };
         let channel = self.channel_mut(channel_id)?;
@@ -1165,6 +1166,7 @@ fn files_get_upload_url(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
     let id = state.new_id('F');
     let token = format!("{:016x}", rand::random::<u64>());
     let upload_url = format!("{}/upload/{id}/{token}", ctx.base_url);
+    let created = state.now();
     state.files.push(FileRecord {
         id: id.clone(),
         name,
@@ -1177,7 +1179,7 @@ fn files_get_upload_url(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
         completed: false,
         channels: Vec::new(),
         user: BOT_USER_ID.to_string(),
-        created: unix_now(),
+        created,
     });
     ok(json!({ "upload_url": upload_url, "file_id": id }))
 }

@@ -516,6 +516,17 @@ impl SlackSimulator {
 
     // --- the workspace ---
 
+    /// Slack's clock: from now on message timestamps, pin, file and topic times and event times
+    /// read `now` rather than the system clock — for a test or demo that runs the bot on a clock
+    /// it holds or moves, so that what Slack stamps agrees with what the bot records. (Slack's
+    /// own clock never goes back: a message ts is still later than every earlier one.)
+    pub fn use_clock(
+        &self,
+        now: impl Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync + 'static,
+    ) {
+        self.inner.with_state(|s| s.clock = Some(Arc::new(now)));
+    }
+
     /// Adds (or renames) a human user that `users.info` and `conversations.invite` know.
     pub fn add_user(&self, id: &str, name: &str) {
         self.inner.with_state(|s| s.add_user(id, name, false));
@@ -558,7 +569,7 @@ impl SlackSimulator {
                 id: id.to_string(),
                 handle: handle.to_string(),
                 users,
-                created: state::unix_now(),
+                created: s.now(),
             });
         });
     }
@@ -822,6 +833,12 @@ impl SlackSimulator {
             .is_some()
     }
 
+    /// Socket Mode connections opened so far (each got its hello); only ever grows, so a
+    /// test sees a *new* connection as this count going up.
+    pub fn hellos_sent(&self) -> u64 {
+        self.inner.read_state(|s| s.hellos_sent)
+    }
+
     /// WebSocket connections currently open (including ones sent a disconnect frame that the
     /// client has not closed yet).
     pub fn connection_count(&self) -> usize {
@@ -1002,6 +1019,13 @@ impl SlackSimulator {
                 })
                 .collect()
         })
+    }
+
+    /// Calls to `method` received so far, answered or not: a call held by [`Self::delay`]
+    /// counts from its arrival (Slack is working on it), unlike [`Self::calls_to`].
+    pub fn calls_received(&self, method: &str) -> usize {
+        self.inner
+            .read_state(|s| s.received.get(method).copied().unwrap_or(0))
     }
 
     /// The first call to `method`, already made or made within `timeout`.

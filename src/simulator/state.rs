@@ -274,6 +274,12 @@ pub(crate) struct State {
     pub(crate) delays: HashMap<String, Duration>,
     /// One-shot delays, used before the standing ones.
     pub(crate) delays_next: Scripted<Duration>,
+    /// Where Slack's times (message ts, pin, file and topic times, event times) come from;
+    /// `None`: the system clock.
+    pub(crate) clock: Option<ClockFn>,
+    /// Web API calls received per method, counted on arrival: a delayed call counts before it
+    /// is answered (and recorded as an [`ApiCall`]).
+    pub(crate) received: HashMap<String, usize>,
     trigger_counter: u64,
     pub(crate) triggers: HashMap<String, TriggerRecord>,
     response_counter: u64,
@@ -305,9 +311,13 @@ pub(crate) struct State {
     call_notes: HashMap<u64, CallNote>,
 }
 
+/// The system clock in Unix seconds (what Slack's clock reads unless a test gave it another).
 pub(crate) fn unix_now() -> i64 {
     chrono::Utc::now().timestamp()
 }
+
+/// Another clock for Slack's times, set with `SlackSimulator::use_clock`.
+pub(crate) type ClockFn = std::sync::Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>;
 
 impl State {
     pub(crate) fn new(subscriptions: Vec<String>) -> Self {
@@ -330,6 +340,8 @@ impl State {
             faults: Scripted::new(),
             delays: HashMap::new(),
             delays_next: Scripted::new(),
+            received: HashMap::new(),
+            clock: None,
             trigger_counter: 0,
             triggers: HashMap::new(),
             response_counter: 0,
@@ -366,9 +378,16 @@ impl State {
         format!("{prefix}{:08}", self.id_counter)
     }
 
+    /// Slack's clock now, in Unix seconds.
+    pub(crate) fn now(&self) -> i64 {
+        self.clock
+            .as_ref()
+            .map_or_else(unix_now, |now| now().timestamp())
+    }
+
     /// A message timestamp `"<unix secs>.<6-digit counter>"`, strictly increasing.
     pub(crate) fn next_ts(&mut self) -> String {
-        let now = unix_now();
+        let now = self.now();
         self.ts_counter += 1;
         if self.ts_counter > 999_999 {
             self.ts_counter = 1;
@@ -384,7 +403,7 @@ impl State {
         let id = format!(
             "{}.{}.sim{:08x}",
             self.trigger_counter,
-            unix_now(),
+            self.now(),
             rand::random::<u32>()
         );
         self.register_trigger(&id, user);
@@ -458,7 +477,7 @@ impl State {
             name: name.to_string(),
             is_private,
             creator: creator.to_string(),
-            created: unix_now(),
+            created: self.now(),
             members,
             topic: String::new(),
             topic_creator: String::new(),
@@ -573,7 +592,7 @@ impl State {
         let envelope = Envelope {
             envelope_id: uuid::Uuid::new_v4().to_string(),
             envelope_type: "events_api".to_string(),
-            payload: shapes::event_callback(event, &event_id, unix_now()),
+            payload: shapes::event_callback(event, &event_id, self.now()),
             accepts_response_payload: false,
         };
         match &mut self.deferred {

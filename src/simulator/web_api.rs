@@ -77,7 +77,10 @@ pub(crate) async fn api_handler(
     // Slack finishes a call it received even if the caller hangs up (or crashes) meanwhile, so
     // the work runs detached from this request: dropping the request does not undo or skip it.
     let work = tokio::spawn(async move {
-        let delay = inner.with_state(|s| s.take_delay(&method));
+        let delay = inner.with_state(|s| {
+            *s.received.entry(method.clone()).or_default() += 1;
+            s.take_delay(&method)
+        });
         if let Some(delay) = delay {
             tokio::time::sleep(delay).await;
         }

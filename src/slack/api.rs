@@ -5,6 +5,7 @@
 //! `http://` as well as `https://` (HTTP/1.1 and HTTP/2) so `SLACK_API_URL` may point at a local
 //! simulator or proxy; production uses `https://slack.com/api`.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,7 @@ use super::blocks;
 use crate::config::expose;
 use crate::domain::message::Message;
 use crate::domain::modal::Modal;
+use crate::http::Metrics;
 
 /// The metadata `event_type` every post of the bot carries, with its key in the payload.
 pub const POST_MARK: &str = "incident_commander_post";
@@ -161,12 +163,15 @@ pub(super) fn https_connector()
         .build()
 }
 
-/// The bot's Web API client: its token, its timeout.
+/// The bot's Web API client: its token, its timeout, and the app's metrics it counts calls in.
 #[derive(Clone)]
 pub struct SlackApi {
     client: Arc<SlackHyperClient>,
     token: SlackApiToken,
     timeout: Duration,
+    /// The app's recorder (a throwaway one unless [`SlackApi::with_metrics`] was called); the
+    /// Socket Mode listener records into it too.
+    metrics: Metrics,
 }
 
 impl SlackApi {
@@ -179,7 +184,18 @@ impl SlackApi {
             client,
             token: SlackApiToken::new(expose(bot_token).to_string().into()),
             timeout,
+            metrics: Metrics::default(),
         }
+    }
+
+    /// The same client, counting its calls (and its listener's envelopes) in `metrics`.
+    pub fn with_metrics(self, metrics: Metrics) -> SlackApi {
+        SlackApi { metrics, ..self }
+    }
+
+    /// The metrics this client records into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The underlying client, for the Socket Mode listener.
@@ -201,7 +217,7 @@ impl SlackApi {
             Ok(_) => debug!(slack.method = method, "slack call ok"),
             Err(e) => warn!(slack.method = method, error = %e, "slack call failed"),
         }
-        record_call(method, &result);
+        record_call(&self.metrics, method, &result);
         result
     }
 
@@ -495,6 +511,24 @@ impl SlackApi {
         Ok(super::translate::listed_pins(&answer))
     }
 
+    /// `usergroups.list`: every user group's handle (`dba-oncall`) by id.
+    pub async fn usergroup_handles(&self) -> Result<HashMap<String, String>, SlackError> {
+        let answer = self
+            .call("usergroups.list", self.get_json("usergroups.list", &[]))
+            .await?;
+        Ok(answer
+            .get("usergroups")
+            .and_then(|g| g.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|g| {
+                let id = g.get("id")?.as_str()?;
+                let handle = g.get("handle")?.as_str()?;
+                Some((id.to_string(), handle.to_string()))
+            })
+            .collect())
+    }
+
     /// `users.info`: the name a person shows in Slack (display name, else real name).
     pub async fn user_name(&self, user: &str) -> Result<Option<String>, SlackError> {
         let answer = self
@@ -575,21 +609,24 @@ impl SlackApi {
 }
 
 /// Counts a call by method, and its failure by kind (`/metrics`).
-fn record_call<T>(method: &'static str, result: &Result<T, SlackError>) {
-    metrics::counter!("incident_commander_slack_calls_total", "method" => method).increment(1);
+fn record_call<T>(metrics: &Metrics, method: &'static str, result: &Result<T, SlackError>) {
+    metrics.count(
+        "incident_commander_slack_calls_total",
+        &[("method", method)],
+    );
     let Err(e) = result else { return };
     let error = match e {
         SlackError::Api { code } => code.clone(),
         SlackError::RateLimited(_) => {
-            metrics::counter!("incident_commander_slack_rate_limited_total", "method" => method)
-                .increment(1);
+            let limited = "incident_commander_slack_rate_limited_total";
+            metrics.count(limited, &[("method", method)]);
             "ratelimited".to_string()
         }
         SlackError::Timeout(_) => "timeout".to_string(),
         SlackError::Transport(_) => "transport".to_string(),
     };
-    metrics::counter!("incident_commander_slack_errors_total", "method" => method, "error" => error)
-        .increment(1);
+    let labels = [("method", method), ("error", error.as_str())];
+    metrics.count("incident_commander_slack_errors_total", &labels);
 }
 
 fn channel_ref(info: SlackChannelInfo, requested: &str) -> ChannelRef {

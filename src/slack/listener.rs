@@ -25,13 +25,15 @@ use super::api::SlackApi;
 use super::inbound::{Ack, Inbound};
 use super::{blocks, translate};
 use crate::config::expose;
+use crate::http::Metrics;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The listener's user state: the application port.
+/// The listener's user state: the application port, and the app's metrics.
 struct ListenerState {
     inbound: Arc<dyn Inbound>,
     connections: Arc<Connections>,
+    metrics: Metrics,
 }
 
 /// How many Socket Mode connections are up, as far as slack-morphism lets us see: a `hello`
@@ -49,23 +51,23 @@ impl Connections {
         self.up.load(Ordering::SeqCst)
     }
 
-    fn hello(&self) {
+    fn hello(&self, metrics: &Metrics) {
         let max = self.max.load(Ordering::SeqCst).max(1);
         let _ = self
             .up
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
                 Some((n + 1).min(max))
             });
-        metrics::counter!("incident_commander_socket_hellos_total").increment(1);
+        metrics.count("incident_commander_socket_hellos_total", &[]);
     }
 
-    fn lost(&self) {
+    fn lost(&self, metrics: &Metrics) {
         let _ = self
             .up
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
                 Some(n.saturating_sub(1))
             });
-        metrics::counter!("incident_commander_socket_failures_total").increment(1);
+        metrics.count("incident_commander_socket_failures_total", &[]);
     }
 
     fn closed(&self) {
@@ -106,6 +108,7 @@ impl SocketMode {
         let state = ListenerState {
             inbound,
             connections: connections.clone(),
+            metrics: api.metrics().clone(),
         };
         let env = Arc::new(
             SlackClientEventsListenerEnvironment::new(api.hyper_client())
@@ -166,16 +169,28 @@ async fn on_hello<E: Send + 'static>(
     state: SlackClientEventsUserState,
 ) {
     if let Some(s) = state.read().await.get_user_state::<ListenerState>() {
-        s.connections.hello();
+        s.connections.hello(&s.metrics);
     }
     info!("socket mode connection is up");
 }
 
-/// Counts an envelope of `kind` handled, and how long deciding its ack took.
-fn envelope_handled(kind: &'static str, started: Instant) {
-    metrics::counter!("incident_commander_envelopes_total", "type" => kind).increment(1);
-    metrics::histogram!("incident_commander_ack_seconds", "type" => kind)
-        .record(started.elapsed().as_secs_f64());
+/// Counts an envelope of `kind` handled, and how long deciding its ack took, in the app's metrics.
+async fn envelope_handled(
+    state: &SlackClientEventsUserState,
+    kind: &'static str,
+    started: Instant,
+) {
+    let seconds = started.elapsed().as_secs_f64();
+    let Some(metrics) = state
+        .read()
+        .await
+        .get_user_state::<ListenerState>()
+        .map(|s| s.metrics.clone())
+    else {
+        return;
+    };
+    metrics.count("incident_commander_envelopes_total", &[("type", kind)]);
+    metrics.observe("incident_commander_ack_seconds", &[("type", kind)], seconds);
 }
 
 async fn on_command(
@@ -194,7 +209,7 @@ async fn on_command(
     };
     let span = info_span!("slack.envelope", slack.envelope_type = "slash_commands");
     let ack = inbound.slash_command(command).instrument(span).await;
-    envelope_handled("slash_commands", started);
+    envelope_handled(&state, "slash_commands", started).await;
     Ok(match ack {
         // An empty payload object is the ack Slack documents for "nothing to show".
         Ack::Empty => SlackCommandEventResponse::new(SlackMessageContent::new()),
@@ -271,7 +286,7 @@ fn on_error(
         if let Ok(guard) = state.try_read()
             && let Some(s) = guard.get_user_state::<ListenerState>()
         {
-            s.connections.lost();
+            s.connections.lost(&s.metrics);
         }
     } else {
         warn!(error = %err, "socket mode envelope could not be handled");

@@ -48,6 +48,7 @@ pub const BOT_METHODS: &[(&str, &[&str])] = &[
     ("files.getUploadURLExternal", &["files:write"]),
     ("pins.add", &["pins:write"]),
     ("pins.list", &["pins:read"]),
+    ("usergroups.list", &["usergroups:read"]),
     ("usergroups.users.list", &["usergroups:read"]),
     ("users.info", &["users:read"]),
     ("views.open", &[]),

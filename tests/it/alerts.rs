@@ -455,19 +455,22 @@ async fn alerts_are_counted_in_the_metrics() {
             "incident_commander_alerts_total",
             &[("endpoint", "generic"), ("result", result)],
         )
-        .unwrap_or(0.0)
     };
     let before = app.metrics().await;
+    assert!(
+        !before.contains("incident_commander_alerts_total{"),
+        "no alert yet:\n{before}"
+    );
     app.alert("/alerts", &deploy_failed()).await;
     app.alert("/alerts", &json!({})).await;
+    app.alert("/alerts", &json!({})).await;
     let after = app.metrics().await;
-    assert!(
-        count(&after, "opened") > count(&before, "opened"),
-        "{after}"
-    );
-    assert!(
-        count(&after, "invalid") > count(&before, "invalid"),
-        "{after}"
+    assert_eq!(count(&after, "opened"), Some(1.0), "{after}");
+    assert_eq!(count(&after, "invalid"), Some(2.0), "{after}");
+    assert_eq!(
+        after.matches("incident_commander_alerts_total{").count(),
+        2,
+        "nothing else was counted:\n{after}"
     );
     assert_eq!(
         metric(

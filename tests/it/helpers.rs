@@ -9,7 +9,9 @@ pub use incident_commander::app::MovableClock;
 use incident_commander::app::{App, Clock, StartupError, SystemClock};
 use incident_commander::config::Settings;
 use incident_commander::domain::{Incident, TimelineEvent};
-use incident_commander::simulator::{Channel, SimulatorConfig, SlackSimulator, View, ViewInput};
+use incident_commander::simulator::{
+    Ack, Channel, Envelope, SimEvent, SimulatorConfig, SlackSimulator, View, ViewInput,
+};
 use incident_commander::store::Store;
 use sqlx::Connection;
 use tokio::sync::oneshot;
@@ -170,14 +172,16 @@ type Running = (
     JoinHandle<Result<(), StartupError>>,
 );
 
-/// Builds and runs the bot against `sim` and `db`; returns once it is connected, with where its
-/// HTTP side listens.
+/// Builds and runs the bot against `sim` and `db`; returns once this process has a Socket Mode
+/// connection of its own (one opened after the call: a restarted or added process is not taken
+/// for connected on an earlier process's connection), with where its HTTP side listens.
 async fn launch(
     sim: &SlackSimulator,
     db: &TestDb,
     overrides: &[(&'static str, String)],
     clock: Arc<dyn Clock>,
 ) -> (Running, std::net::SocketAddr) {
+    let hellos = sim.hellos_sent();
     let app = App::build_with_clock(settings_with(sim, &db.url, overrides), clock)
         .await
         .expect("the app starts against the simulator");
@@ -188,7 +192,7 @@ async fn launch(
         let _ = rx.await;
     }));
     assert!(
-        sim.wait_connected(WAIT).await,
+        sim.wait_until(WAIT, |s| s.hellos_sent() > hellos).await,
         "the bot connects over Socket Mode"
     );
     ((store, tx, task), http_addr)
@@ -206,29 +210,36 @@ impl TestApp {
         self.task = Some(task);
     }
 
-    /// Starts one more bot process on the same database and workspace, reading the same clock,
-    /// and waits until it holds its own Socket Mode connection.
+    /// Starts one more bot process on the same database and workspace, reading the same clock;
+    /// returns once it holds its own Socket Mode connection.
     pub async fn add_replica(&mut self) {
-        let before = self.sim.connection_count();
         let (replica, http_addr) =
             launch(&self.sim, &self.db, &self.overrides, self.clock.clone()).await;
         self.replica_http_addrs.push(http_addr);
-        assert!(
-            self.sim
-                .wait_until(WAIT, |s| s.connection_count() > before)
-                .await,
-            "the replica connects"
-        );
         self.replicas.push(replica);
     }
 
-    /// Kills the bot without letting it finish anything, as a crash would.
+    /// Kills the bot without letting it finish anything, as a crash would; returns once its
+    /// Socket Mode connections are closed, as a dead process's sockets are (so that nothing sent
+    /// afterwards reaches it).
     pub async fn crash(&mut self) {
+        let open = self.sim.connection_count();
         if let Some(task) = self.task.take() {
             task.abort();
             let _ = task.await;
         }
         self.stop = None;
+        let own = self
+            .overrides
+            .iter()
+            .find(|(k, _)| *k == "SLACK_SOCKET_CONNECTIONS")
+            .map_or(1, |(_, v)| v.parse().expect("a number"));
+        assert!(
+            self.sim
+                .wait_until(WAIT, |s| s.connection_count() <= open.saturating_sub(own))
+                .await,
+            "the crashed process's connections are still open"
+        );
     }
 
     /// `user` types `/inc <text>` in #general; returns the ephemeral text of the ack.
@@ -245,6 +256,28 @@ impl TestApp {
             .await
             .unwrap_or_else(|| panic!("no ack for /inc {text}"));
         ack_text(&ack)
+    }
+
+    /// Slack delivers `envelope` again, as it does when an ack came late; returns the bot's ack
+    /// of this delivery once it came (the first ack does not count).
+    pub async fn redeliver(&self, envelope: &Envelope) -> Ack {
+        let acks = |s: &SlackSimulator| -> Vec<Ack> {
+            s.events()
+                .into_iter()
+                .filter_map(|e| match e {
+                    SimEvent::Ack(a) if a.envelope_id == envelope.envelope_id => Some(a),
+                    _ => None,
+                })
+                .collect()
+        };
+        let before = acks(&self.sim).len();
+        self.sim.send(envelope);
+        assert!(
+            self.sim.wait_until(WAIT, |s| acks(s).len() > before).await,
+            "the redelivered envelope {} was never acked",
+            envelope.envelope_id
+        );
+        acks(&self.sim).pop().expect("an ack")
     }
 
     /// `user` declares with `/inc declare <text>` and everything the declaration does is done;
@@ -271,6 +304,35 @@ impl TestApp {
         self.sim.channel(&channel).expect("the channel exists")
     }
 
+    /// `user` declares a private incident through the Declare form (`severity` as the form's
+    /// option value, `sev1`) and everything the declaration does is done; returns its channel.
+    pub async fn declared_private(&self, user: &str, severity: &str, title: &str) -> Channel {
+        self.command(user, &format!("declare {title}")).await;
+        let view = open_view(self, user).await;
+        submit(
+            self,
+            user,
+            &view,
+            &[
+                ("severity", ViewInput::Option(severity.into())),
+                ("private", ViewInput::Checked(vec!["private".into()])),
+            ],
+        )
+        .await;
+        self.settle().await;
+        let incident = self
+            .store
+            .open_incidents()
+            .await
+            .expect("open")
+            .into_iter()
+            .find(|i| i.title == title)
+            .unwrap_or_else(|| panic!("no incident {title:?} was declared"));
+        assert!(incident.private, "declared private");
+        let channel = incident.channel_id.expect("a channel");
+        self.sim.channel(&channel).expect("the channel exists")
+    }
+
     /// The incident whose channel this is, as stored now.
     pub async fn incident_in(&self, channel: &Channel) -> Incident {
         self.store
@@ -293,6 +355,29 @@ impl TestApp {
             .filter(|c| c.seq > mark && !is_read_only(&c.method))
             .map(|c| c.method)
             .collect()
+    }
+
+    /// The channels (by id) that Web API calls after `mark` changed something in: posted,
+    /// edited, pinned, invited to, set the topic of, shared a file in.
+    pub fn channels_written_since(&self, mark: u64) -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        for call in self.sim.calls() {
+            if call.seq <= mark || is_read_only(&call.method) {
+                continue;
+            }
+            for key in ["channel", "channel_id", "channels"] {
+                if let Some(value) = call.params[key].as_str() {
+                    out.extend(
+                        value
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|c| !c.is_empty())
+                            .map(str::to_string),
+                    );
+                }
+            }
+        }
+        out
     }
 
     /// Waits until every job due by now, or being retried, has finished (done or failed); jobs
@@ -370,7 +455,7 @@ pub fn settings_for(sim: &SlackSimulator, database_url: &str) -> Settings {
     settings_with(sim, database_url, &[])
 }
 
-fn settings_with(
+pub fn settings_with(
     sim: &SlackSimulator,
     database_url: &str,
     overrides: &[(&'static str, String)],

@@ -1,5 +1,5 @@
 //! The HTTP side through a real HTTP client: the probes, readiness following the Socket Mode
-//! connection, and the metrics moving as the bot works.
+//! connection, and the metrics — this app's own, exactly — moving as the bot works.
 
 use crate::helpers::*;
 
@@ -71,7 +71,6 @@ async fn metrics_move_after_a_declaration() {
             "incident_commander_envelopes_total",
             &[("type", "slash_commands")],
         )
-        .unwrap_or(0.0)
     };
     let acks = |text: &str| {
         metric(
@@ -79,31 +78,45 @@ async fn metrics_move_after_a_declaration() {
             "incident_commander_ack_seconds_count",
             &[("type", "slash_commands")],
         )
-        .unwrap_or(0.0)
-    };
-    let creates = |text: &str| {
-        metric(
-            text,
-            "incident_commander_slack_calls_total",
-            &[("method", "conversations.create")],
-        )
-        .unwrap_or(0.0)
     };
     let sev1_investigating = [("status", "investigating"), ("severity", "sev1")];
+    assert_eq!(envelopes(&before), None, "no command yet:\n{before}");
+    assert_eq!(acks(&before), None);
     assert_eq!(
         metric(&before, "incident_commander_incidents", &sev1_investigating),
         Some(0.0)
+    );
+    assert_eq!(
+        metric(&before, "incident_commander_socket_hellos_total", &[]),
+        Some(1.0),
+        "one connection opened"
     );
 
     app.declared(ALICE, "sev1 Checkout is down").await;
     let after = app.metrics().await;
 
-    // Counters are the process's (other tests' apps add to them too): they move up.
-    assert!(envelopes(&after) > envelopes(&before), "{after}");
-    assert!(acks(&after) > acks(&before), "{after}");
-    assert!(creates(&after) > creates(&before), "{after}");
+    // Every figure is this app's own: exactly what it did, whatever other tests' apps do.
+    assert_eq!(envelopes(&after), Some(1.0), "{after}");
+    assert_eq!(acks(&after), Some(1.0), "{after}");
     assert!(
         after.contains("incident_commander_ack_seconds_bucket{type=\"slash_commands\",le=\"0.1\"}")
+    );
+    assert_eq!(
+        slack_calls_counted(&after),
+        slack_calls_made(&app),
+        "each Web API call the simulator answered is counted once, by method"
+    );
+    assert_eq!(
+        metric(
+            &after,
+            "incident_commander_slack_calls_total",
+            &[("method", "conversations.create")]
+        ),
+        Some(1.0)
+    );
+    assert!(
+        !after.contains("incident_commander_slack_errors_total"),
+        "no call failed:\n{after}"
     );
     // Figures read at scrape time are this app's own.
     assert_eq!(
@@ -143,23 +156,72 @@ async fn metrics_move_after_a_declaration() {
     );
 }
 
+/// `incident_commander_slack_calls_total` by method, as `/metrics` shows it.
+fn slack_calls_counted(text: &str) -> std::collections::BTreeMap<String, f64> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("incident_commander_slack_calls_total{method=\""))
+        .filter_map(|rest| {
+            let (method, value) = rest.split_once("\"} ")?;
+            Some((method.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The Web API calls the simulator answered the bot, by method (`apps.connections.open` is the
+/// Socket Mode client's own, not a call of the bot's client).
+fn slack_calls_made(app: &TestApp) -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    for call in app.sim.calls() {
+        if call.method != "apps.connections.open" {
+            *out.entry(call.method).or_insert(0.0) += 1.0;
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn each_app_in_a_process_shows_its_own_metrics() {
+    let busy = spawn_app().await;
+    let idle = spawn_app().await;
+    busy.declared(ALICE, "sev2 Search is slow").await;
+    busy.command(BOB, "list").await;
+
+    let envelopes = |text: &str| {
+        metric(
+            text,
+            "incident_commander_envelopes_total",
+            &[("type", "slash_commands")],
+        )
+    };
+    let busy_text = busy.metrics().await;
+    let idle_text = idle.metrics().await;
+    assert_eq!(envelopes(&busy_text), Some(2.0), "{busy_text}");
+    assert_eq!(
+        envelopes(&idle_text),
+        None,
+        "the other app's commands are not counted here:\n{idle_text}"
+    );
+    assert_eq!(slack_calls_counted(&busy_text), slack_calls_made(&busy));
+    assert_eq!(slack_calls_counted(&idle_text), slack_calls_made(&idle));
+}
+
 #[tokio::test]
 async fn slack_errors_and_429s_are_counted_by_method() {
     let app = spawn_app().await;
-    let before = app.metrics().await;
-    let limited = |text: &str| {
-        metric(
-            text,
-            "incident_commander_slack_rate_limited_total",
-            &[("method", "conversations.setTopic")],
-        )
-        .unwrap_or(0.0)
-    };
     app.sim.rate_limit("conversations.setTopic", 1, 1);
     app.declared(ALICE, "sev2 Search is slow").await;
     let after = app.metrics().await;
-    assert!(limited(&after) > limited(&before), "{after}");
-    assert!(
+    let set_topic = [("method", "conversations.setTopic")];
+    assert_eq!(
+        metric(
+            &after,
+            "incident_commander_slack_rate_limited_total",
+            &set_topic
+        ),
+        Some(1.0),
+        "{after}"
+    );
+    assert_eq!(
         metric(
             &after,
             "incident_commander_slack_errors_total",
@@ -167,8 +229,14 @@ async fn slack_errors_and_429s_are_counted_by_method() {
                 ("method", "conversations.setTopic"),
                 ("error", "ratelimited")
             ]
-        )
-        .is_some(),
+        ),
+        Some(1.0),
         "{after}"
     );
+    assert_eq!(
+        metric(&after, "incident_commander_slack_calls_total", &set_topic),
+        Some(2.0),
+        "the 429 and the retry that worked"
+    );
+    assert_eq!(slack_calls_counted(&after), slack_calls_made(&app));
 }

@@ -110,6 +110,74 @@ async fn an_update_is_posted_here_and_under_the_announcement_and_moves_the_statu
 }
 
 #[tokio::test]
+async fn a_private_incidents_update_is_posted_in_its_private_channel_and_nowhere_else() {
+    let app = spawn_app().await;
+    let channel = app
+        .declared_private(ALICE, "sev1", "Payroll data exposed")
+        .await;
+    assert!(channel.is_private);
+    let mark = app.mark();
+
+    let reply = app
+        .command_in(ALICE, &channel.id, "update fixing Rotating the keys")
+        .await;
+    assert_eq!(reply, "Update posted.");
+    app.settle().await;
+
+    let update = ":memo: *Update* on *INC-1* · now *fixing*\nRotating the keys";
+    let here = app.sim.channel(&channel.id).expect("channel").messages;
+    let posted: Vec<&Message> = here.iter().filter(|m| shows(m).contains(update)).collect();
+    assert_eq!(
+        posted.len(),
+        1,
+        "posted once in the private channel: {here:?}"
+    );
+    assert_eq!(
+        posted[0].thread_ts, None,
+        "in the channel itself, not in a thread"
+    );
+    assert!(card(&app, &channel).contains("*Status*\nfixing"));
+    // A private incident is never announced, so there is no thread to reply in; and nothing
+    // reaches any other channel.
+    assert!(
+        app.sim
+            .channel(&app.incidents)
+            .expect("#incidents")
+            .messages
+            .is_empty(),
+        "nothing in #incidents"
+    );
+    for other in app
+        .sim
+        .channels()
+        .into_iter()
+        .filter(|c| c.id != channel.id)
+    {
+        assert!(
+            !other
+                .messages
+                .iter()
+                .any(|m| shows(m).contains("Rotating the keys") || shows(m).contains("INC-1")),
+            "#{} shows the private incident",
+            other.name
+        );
+    }
+    assert_eq!(
+        app.channels_written_since(mark),
+        [channel.id.clone()].into(),
+        "the update wrote only to the private channel"
+    );
+    assert!(
+        app.sim
+            .calls_to("chat.postMessage")
+            .iter()
+            .filter(|c| c.seq > mark)
+            .all(|c| c.params["thread_ts"].is_null()),
+        "no reply in any thread"
+    );
+}
+
+#[tokio::test]
 async fn status_shows_the_incident_at_a_glance() {
     let app = spawn_app().await;
     let channel = app.declared(ALICE, "sev1 Checkout is down").await;

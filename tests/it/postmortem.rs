@@ -191,11 +191,34 @@ async fn the_resolution_offers_a_write_postmortem_button_that_posts_the_draft() 
         .click(BOB, &channel.id, &resolved.ts, "write_postmortem")
         .expect("the resolution has a Write postmortem button");
     app.sim.ack(&click.envelope_id, WAIT).await.expect("acked");
-    // Slack delivers the click again (the ack was late): still one draft.
-    app.sim.send(&click);
+    // Slack delivers the click again (the ack was late): once the bot has answered that
+    // delivery too and the work it asked for is done, there is still one draft.
+    app.redeliver(&click).await;
     app.settle().await;
     let drafts = drafts_in(&app, &channel);
-    assert_eq!(drafts.len(), 1, "{drafts:?}");
+    let titles: Vec<Option<String>> = drafts.iter().map(|f| f.title.clone()).collect();
+    assert_eq!(drafts.len(), 1, "{titles:?}");
+    assert_eq!(
+        app.ok_calls("files.completeUploadExternal"),
+        1,
+        "one upload"
+    );
+    let incident = app.incident_in(&channel).await;
+    let exports = timeline_kinds(&app.store, incident.id)
+        .await
+        .into_iter()
+        .filter(|k| *k == "postmortem_exported")
+        .count();
+    assert_eq!(exports, 1, "one export on the timeline");
+    assert_eq!(
+        app.store
+            .latest_postmortem(incident.id)
+            .await
+            .expect("load")
+            .map(|p| p.version),
+        Some(1),
+        "one saved version"
+    );
     assert!(drafts[0].text().starts_with("# INC-1: Search is stale"));
     let told: Vec<String> = app.sim.ephemerals().into_iter().map(|e| e.text).collect();
     assert!(
@@ -203,6 +226,75 @@ async fn the_resolution_offers_a_write_postmortem_button_that_posts_the_draft() 
             .any(|t| t.contains("Writing the postmortem draft of *INC-1*")),
         "{told:?}"
     );
+}
+
+#[tokio::test]
+async fn a_private_incidents_postmortem_is_posted_in_its_private_channel_and_nowhere_else() {
+    let app = spawn_app().await;
+    let channel = app
+        .declared_private(ALICE, "sev1", "Payroll data exposed")
+        .await;
+    assert!(channel.is_private);
+    app.command_in(ALICE, &channel.id, "update fixing Rotating the keys")
+        .await;
+    app.command_in(ALICE, &channel.id, "resolve Keys rotated")
+        .await;
+    app.settle().await;
+    let mark = app.mark();
+
+    let reply = app.command_in(ALICE, &channel.id, "postmortem").await;
+    assert!(
+        reply.contains("Writing the postmortem draft of *INC-1*"),
+        "{reply}"
+    );
+    app.settle().await;
+
+    let files = app.sim.files();
+    assert_eq!(files.len(), 1, "one file uploaded");
+    let file = &files[0];
+    assert!(file.completed, "and shared");
+    assert_eq!(
+        file.channels,
+        std::slice::from_ref(&channel.id),
+        "in the private channel only"
+    );
+    let md = file.text();
+    assert!(md.starts_with("# INC-1: Payroll data exposed\n"), "{md}");
+    assert!(
+        md.contains(
+            "> **Private incident.** This draft is only posted in the incident's private channel"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("Update: Rotating the keys"), "{md}");
+    let comment = share_comment(&app, &channel, &file.id);
+    assert!(
+        comment.contains("The postmortem draft of *INC-1*"),
+        "{comment}"
+    );
+    assert_eq!(
+        app.channels_written_since(mark),
+        [channel.id.clone()].into(),
+        "the export wrote only to the private channel"
+    );
+    assert!(
+        app.sim
+            .channel(&app.incidents)
+            .expect("#incidents")
+            .messages
+            .is_empty(),
+        "nothing in #incidents"
+    );
+    for public in app.sim.channels().into_iter().filter(|c| !c.is_private) {
+        assert!(
+            !public
+                .messages
+                .iter()
+                .any(|m| !m.files.is_empty() || m.text.contains("INC-1")),
+            "#{} shows the private incident's draft",
+            public.name
+        );
+    }
 }
 
 #[tokio::test]

@@ -1,19 +1,34 @@
-//! The postmortem draft, document by document: each scenario renders an input and compares the
-//! Markdown with `tests/golden/postmortem/<name>.md`, byte for byte.
+//! The postmortem draft, document by document, made the way production makes it: each scenario
+//! runs an incident through the bot and the simulated Slack — declared (by command or with the
+//! Declare form), staffed, updated, messages posted, pinned, edited, unpinned and deleted in its
+//! channel, resolved — then exports it with `/inc postmortem` and compares the uploaded file
+//! with `tests/golden/postmortem/<name>.md`, byte for byte. (The offline draft goes through
+//! `app::postmortem::draft` without Slack, the custom template through the CLI's path.) So the
+//! documents hold what the product writes — the store's records, Slack's current pins, the
+//! names Slack knows — and nothing the product would leave out.
 //!
-//! When a change to the renderer is intended, accept the new documents with
-//! `UPDATE_GOLDEN=1 cargo test --test it postmortem` and review them in `git diff`: the golden
-//! files are the review.
+//! **Time.** The bot and Slack read one [`MovableClock`], held still: each step sets it to its
+//! own minute, and while the bot works between steps the clock is moved only as far as its jobs
+//! need (a channel's lane rests a second between posts). Every time in a document is therefore
+//! the scenario's, not the machine's.
+//!
+//! When a change to the product or the template is intended, write the new documents with
+//! `UPDATE_GOLDEN=1 cargo test --test it postmortem` — every golden test then fails, saying it
+//! updated its file — review them in `git diff`, and rerun without `UPDATE_GOLDEN`: the golden
+//! files are the review, and only a run without the variable checks anything.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use chrono::{DateTime, TimeZone, Utc};
-use chrono_tz::Tz;
-use incident_commander::domain::postmortem::{
-    Entry, FileRef, FollowUp, Person, Phase, Pin, PostmortemInput, RoleSpan, Template, render,
-};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use incident_commander::app::Clock;
+use incident_commander::app::postmortem::{Drafting, Source, draft, for_cli};
+use incident_commander::domain::postmortem::{Person, PostmortemInput, RoleSpan, Template, render};
+use incident_commander::simulator::{Channel, Envelope, ViewInput};
 use pulldown_cmark::{Event, Options, Parser, Tag};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
 
 // ---------------------------------------------------------------- the golden files
 
@@ -23,29 +38,42 @@ fn golden_path(name: &str) -> PathBuf {
         .join(format!("{name}.md"))
 }
 
-/// Compares `actual` with the golden file, or rewrites the file when `UPDATE_GOLDEN=1`.
+/// Compares `actual` with the golden file. With `UPDATE_GOLDEN` set, writes `actual` there
+/// instead and fails all the same: a run that rewrites the goldens has checked nothing, so it
+/// must never pass (and `.ci/run` refuses to start with the variable set).
 fn check(name: &str, actual: &str) {
     assert_inert(name, actual);
     let path = golden_path(name);
-    if std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
+    if updating() {
         std::fs::create_dir_all(path.parent().expect("a parent")).expect("golden dir");
         std::fs::write(&path, actual).expect("write golden file");
-        return;
+        panic!(
+            "{name}: golden updated ({}): review the diff (`git diff tests/golden`) and rerun \
+             without UPDATE_GOLDEN",
+            path.display()
+        );
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "{}: {e}\nCreate it with: UPDATE_GOLDEN=1 cargo test --test it postmortem",
+            "{}: {e}\nCreate it with: UPDATE_GOLDEN=1 cargo test --test it postmortem, \
+             review it, and rerun without UPDATE_GOLDEN",
             path.display()
         )
     });
     if expected != actual {
         panic!(
             "{name}: the rendered postmortem differs from {}\n\
-             (- golden, + rendered; accept with UPDATE_GOLDEN=1 cargo test --test it postmortem)\n{}",
+             (- golden, + rendered; accept with UPDATE_GOLDEN=1 cargo test --test it postmortem, \
+             review the diff, and rerun without UPDATE_GOLDEN)\n{}",
             path.display(),
             diff(&expected, actual)
         );
     }
+}
+
+/// `UPDATE_GOLDEN` is set (to anything but the empty string).
+fn updating() -> bool {
+    std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| !v.is_empty())
 }
 
 /// A line diff (longest common subsequence), changed lines with two lines of context.
@@ -134,10 +162,19 @@ fn assert_inert(name: &str, markdown: &str) {
     );
 }
 
-// ---------------------------------------------------------------- inputs
+// ---------------------------------------------------------------- a scene on a held clock
 
-fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+/// How long a channel's lane rests between posts, in seconds (`store::jobs::LANE_SPACING`, one
+/// second), with a margin.
+const LANE_REST: i64 = 5;
+
+/// A person whose display name is Markdown and HTML.
+const MALLORY: &str = "U0MAL";
+
+/// The bot and the simulated Slack, both reading `clock`, which stands still between steps.
+struct Scene {
+    app: TestApp,
+    clock: Arc<MovableClock>,
 }
 
 /// 2026-03-12 (no DST anywhere near), `h:m` UTC.
@@ -145,314 +182,410 @@ fn t(h: u32, m: u32) -> DateTime<Utc> {
     utc(2026, 3, 12, h, m)
 }
 
-fn person(id: &str, name: &str) -> Person {
-    Person {
-        id: id.into(),
-        name: name.into(),
+fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+}
+
+/// The bot started at `start` with `overrides`; no reminder falls due within a scenario, so
+/// the channels hold only what the scenario does.
+async fn scene(start: DateTime<Utc>, overrides: &[(&'static str, &str)]) -> Scene {
+    let clock = Arc::new(MovableClock::starting_at(start));
+    clock.hold();
+    let slack_clock = clock.clone();
+    let mut vars = vec![
+        ("REMINDER_INTERVAL", "7d"),
+        ("REMINDER_INTERVAL_MONITORING", "7d"),
+    ];
+    vars.extend_from_slice(overrides);
+    let app = spawn_app_clocked(&vars, clock.clone(), move |sim| {
+        sim.use_clock(move || slack_clock.now());
+        sim.add_user(MALLORY, "# mallory | <img src=x onerror=alert(1)>");
+    })
+    .await;
+    Scene { app, clock }
+}
+
+impl Scene {
+    /// Lets the bot finish what is due, then moves the clock to `at`, where it stays.
+    async fn at(&self, at: DateTime<Utc>) {
+        self.settle().await;
+        assert!(
+            self.clock.now() <= at,
+            "the bot's work ran past the next step ({} > {at})",
+            self.clock.now()
+        );
+        self.clock.advance_to(at);
+    }
+
+    /// Waits until no job is due; when the jobs left wait for a lane's rest (a channel's posts
+    /// are a second apart), moves the held clock to when they may run — and never further:
+    /// what waits for later (a reminder, the nudge) stays waiting.
+    async fn settle(&self) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let now = self.clock.now();
+            let store = &self.app.store;
+            let due = store.queue_figures(now).await.expect("jobs").pending;
+            if due == 0 {
+                return;
+            }
+            if let Some(next) = store.next_due().await.expect("next due")
+                && next > now
+                && next <= now + Duration::seconds(LANE_REST)
+            {
+                self.clock.advance_to(next);
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{due} jobs still under way after {WAIT:?}: {:?}",
+                store.job_counts().await
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// `user` types `/inc <text>` in `channel`; the ephemeral answer.
+    async fn command(&self, user: &str, channel: &Channel, text: &str) -> String {
+        self.app.command_in(user, &channel.id, text).await
+    }
+
+    /// `user` declares `title` with the Declare form and `edits`; the incident's channel.
+    async fn declare(&self, user: &str, title: &str, edits: &[(&str, ViewInput)]) -> Channel {
+        self.app.command(user, &format!("declare {title}")).await;
+        let view = open_view(&self.app, user).await;
+        submit(&self.app, user, &view, edits).await;
+        self.settle().await;
+        let incident = self
+            .app
+            .store
+            .open_incidents()
+            .await
+            .expect("open")
+            .into_iter()
+            .find(|i| i.title == title)
+            .unwrap_or_else(|| panic!("{title:?} was not declared"));
+        let channel = incident.channel_id.expect("a channel");
+        self.app.sim.channel(&channel).expect("the channel")
+    }
+
+    /// Waits for the bot's ack of what a person did in Slack.
+    async fn delivered(&self, envelope: Option<Envelope>) {
+        let envelope = envelope.expect("the bot is told");
+        self.app
+            .sim
+            .ack(&envelope.envelope_id, WAIT)
+            .await
+            .expect("acked");
+    }
+
+    /// `user` posts `text` in `channel` and `pinner` pins it; the message's ts.
+    async fn pinned(&self, user: &str, pinner: &str, channel: &Channel, text: &str) -> String {
+        let ts = self.app.sim.post_as(user, &channel.id, text);
+        self.delivered(self.app.sim.pin(pinner, &channel.id, &ts))
+            .await;
+        ts
+    }
+
+    /// `/inc postmortem` by `user`: the Markdown of the file the bot uploaded to `channel`.
+    async fn export(&self, user: &str, channel: &Channel) -> String {
+        let reply = self.command(user, channel, "postmortem").await;
+        assert!(reply.contains("Writing the postmortem draft"), "{reply}");
+        self.settle().await;
+        let files: Vec<_> = self
+            .app
+            .sim
+            .files()
+            .into_iter()
+            .filter(|f| f.completed && f.channels == [channel.id.clone()])
+            .collect();
+        assert_eq!(files.len(), 1, "one draft, in the incident channel only");
+        files[0].text()
     }
 }
 
-fn alice() -> Person {
-    person("U0ALICE", "alice")
+// ---------------------------------------------------------------- the checkout incident
+
+/// Bob declares *Checkout is down* at 09:58 with the form (a summary, the impact, nobody to
+/// coordinate); alice takes coordinator at 10:03 and makes bob comms at 10:10.
+async fn checkout_declared(s: &Scene) -> Channel {
+    s.at(t(9, 58)).await;
+    let channel = s
+        .declare(
+            BOB,
+            "Checkout is down",
+            &[
+                ("severity", ViewInput::Option("sev2".into())),
+                (
+                    "summary",
+                    ViewInput::Text(
+                        "Card payments failed for 80 minutes after a config push.".into(),
+                    ),
+                ),
+                (
+                    "impact",
+                    ViewInput::Text("About 12% of checkouts failed; no data was lost.".into()),
+                ),
+                ("coordinator", ViewInput::Clear),
+            ],
+        )
+        .await;
+    s.at(t(10, 3)).await;
+    s.command(ALICE, &channel, "coordinator me").await;
+    s.at(t(10, 10)).await;
+    s.command(ALICE, &channel, "comms <@U0BOB|bob>").await;
+    channel
 }
 
-fn bob() -> Person {
-    person("U0BOB", "Bob Smith")
-}
-
-fn entry(at: DateTime<Utc>, who: Option<Person>, kind: &str, what: &str) -> Entry {
-    Entry {
-        at,
-        who,
-        kind: kind.into(),
-        what: what.into(),
-    }
-}
-
-fn pin(posted_at: DateTime<Utc>, author: Person, text: &str) -> Pin {
-    Pin {
-        posted_at,
-        pinned_at: Some(posted_at + chrono::TimeDelta::minutes(2)),
-        pinned_by: Some(alice()),
-        author: Some(author),
-        author_label: None,
-        text: text.into(),
-        permalink: Some(format!(
-            "https://acme.slack.com/archives/C0INC42/p{}000000",
-            posted_at.timestamp()
-        )),
-        file: None,
-    }
-}
-
-/// A resolved SEV2 with a coordinator, two phases, a few events and follow-ups: the base the
-/// scenarios change.
-fn base() -> PostmortemInput {
-    PostmortemInput {
-        reference: "INC-42".into(),
-        title: "Checkout is down".into(),
-        severity: "SEV2".into(),
-        status: "resolved".into(),
-        private: false,
-        declared_at: t(9, 58),
-        declared_by: Some(bob()),
-        resolved_at: Some(t(11, 20)),
-        first_coordinator_at: Some(t(10, 3)),
-        summary: Some("Card payments failed for 80 minutes after a config push.".into()),
-        impact: Some("About 12% of checkouts failed.\nNo data was lost.".into()),
-        channel: Some("#inc-42-checkout-is-down".into()),
-        source_link: Some("https://alerts.example/alerts/9001".into()),
-        roles: vec![
-            RoleSpan {
-                role: "Incident commander".into(),
-                person: alice(),
-                from: t(10, 3),
-                to: None,
-            },
-            RoleSpan {
-                role: "Communications".into(),
-                person: bob(),
-                from: t(10, 10),
-                to: Some(t(10, 45)),
-            },
-        ],
-        phases: vec![
-            Phase {
-                status: "investigating".into(),
-                from: t(9, 58),
-                to: Some(t(10, 40)),
-            },
-            Phase {
-                status: "mitigating".into(),
-                from: t(10, 40),
-                to: Some(t(11, 20)),
-            },
-            Phase {
-                status: "resolved".into(),
-                from: t(11, 20),
-                to: None,
-            },
-        ],
-        entries: vec![
-            entry(
-                t(9, 58),
-                Some(bob()),
-                "declared",
-                "Declared SEV2: Checkout is down",
-            ),
-            entry(t(10, 3), Some(alice()), "role", "Incident commander: alice"),
-            entry(
-                t(10, 10),
-                Some(alice()),
-                "role",
-                "Communications: Bob Smith",
-            ),
-            entry(
-                t(10, 40),
-                Some(alice()),
-                "status",
-                "Status: investigating → mitigating",
-            ),
-            entry(
-                t(10, 41),
-                Some(alice()),
-                "update",
-                "Update: rolled back config 7f3a",
-            ),
-            entry(
-                t(11, 20),
-                Some(alice()),
-                "status",
-                "Status: mitigating → resolved",
-            ),
-        ],
-        pins: vec![],
-        followups: vec![
-            FollowUp {
-                text: "Add a canary for payment config pushes".into(),
-                by: Some(alice()),
-                at: t(11, 25),
-            },
-            FollowUp {
-                text: "Alert on checkout error rate, not only on latency".into(),
-                by: None,
-                at: t(11, 26),
-            },
-        ],
-        people: HashMap::from([
-            ("U0ALICE".to_string(), "alice".to_string()),
-            ("U0BOB".to_string(), "Bob Smith".to_string()),
-        ]),
-        generated_at: t(12, 0),
-        pins_may_be_stale: false,
-    }
-}
-
-fn builtin(input: &PostmortemInput, tz: Tz) -> String {
-    render(input, &Template::builtin(), tz).expect("the built-in template renders")
+/// Alice rolls back at 10:40, bob steps down as comms at 10:45, the error rate is back to
+/// normal at 11:05, alice resolves at 11:20; two follow-ups; the export at 12:00.
+async fn checkout_resolved_and_exported(s: &Scene, channel: &Channel) -> String {
+    s.at(t(10, 40)).await;
+    s.command(ALICE, channel, "update fixing Rolled back config 7f3a")
+        .await;
+    s.at(t(10, 45)).await;
+    s.command(ALICE, channel, "comms nobody").await;
+    s.at(t(11, 5)).await;
+    s.command(
+        ALICE,
+        channel,
+        "update monitoring Error rate back to normal",
+    )
+    .await;
+    s.at(t(11, 20)).await;
+    s.command(ALICE, channel, "resolve Config 7f3a reverted")
+        .await;
+    s.at(t(11, 25)).await;
+    s.command(
+        ALICE,
+        channel,
+        "followup Add a canary for payment config pushes",
+    )
+    .await;
+    s.at(t(11, 26)).await;
+    s.command(
+        BOB,
+        channel,
+        "followup Alert on checkout error rate, not only on latency",
+    )
+    .await;
+    s.at(t(12, 0)).await;
+    s.export(ALICE, channel).await
 }
 
 // ---------------------------------------------------------------- scenarios
 
-#[test]
-fn postmortem_without_pins() {
-    check("no_pins", &builtin(&base(), chrono_tz::UTC));
+#[tokio::test]
+async fn postmortem_without_pins() {
+    let s = scene(t(9, 50), &[]).await;
+    let channel = checkout_declared(&s).await;
+    let out = checkout_resolved_and_exported(&s, &channel).await;
+    assert!(
+        !out.contains("📌"),
+        "the incident card is not a pin of the draft"
+    );
+    check("no_pins", &out);
 }
 
-#[test]
-fn postmortem_shows_a_pins_current_text_after_an_edit() {
-    let mut input = base();
-    // Slack returns the message as it is now; the bot's "pinned" event kept no copy of it.
-    input.entries.push(entry(
-        t(10, 22),
-        Some(alice()),
-        "pinned",
-        "Pinned a message from Bob Smith",
-    ));
-    input.pins = vec![pin(
-        t(10, 20),
-        bob(),
-        "Root cause: config 7f3a disabled the card gateway (edited: it was 7f3a, not 7f39)",
-    )];
-    let out = builtin(&input, chrono_tz::UTC);
-    assert!(out.contains("(edited: it was 7f3a, not 7f39)"));
+#[tokio::test]
+async fn postmortem_shows_a_pins_current_text_after_an_edit() {
+    let s = scene(t(9, 50), &[]).await;
+    let channel = checkout_declared(&s).await;
+    s.at(t(10, 20)).await;
+    let ts = s
+        .pinned(
+            BOB,
+            ALICE,
+            &channel,
+            "Root cause: config 7f39 disabled the card gateway",
+        )
+        .await;
+    s.at(t(10, 30)).await;
+    let edited =
+        "Root cause: config 7f3a disabled the card gateway (edited: it was 7f3a, not 7f39)";
+    s.delivered(s.app.sim.edit(BOB, &channel.id, &ts, edited))
+        .await;
+    let out = checkout_resolved_and_exported(&s, &channel).await;
+    assert!(out.contains("(edited: it was 7f3a, not 7f39)"), "{out}");
+    assert!(
+        !out.contains("config 7f39 disabled"),
+        "the text before the edit is gone"
+    );
     check("edited_pin", &out);
 }
 
-#[test]
-fn postmortem_keeps_the_bots_events_for_a_pin_removed_before_export() {
-    let mut input = base();
-    input.entries.push(entry(
-        t(10, 22),
-        Some(alice()),
-        "pinned",
-        "Pinned a message from Bob Smith",
-    ));
-    input.entries.push(entry(
-        t(10, 50),
-        Some(bob()),
-        "unpinned",
-        "Unpinned a message from Bob Smith",
-    ));
-    // The pin itself is gone from Slack, so the input has none.
-    let out = builtin(&input, chrono_tz::UTC);
-    assert!(out.contains("Pinned a message") && out.contains("Unpinned a message"));
-    assert!(!out.contains("📌"));
+#[tokio::test]
+async fn postmortem_leaves_out_a_pin_removed_and_a_pinned_message_deleted_before_export() {
+    let s = scene(t(9, 50), &[]).await;
+    let channel = checkout_declared(&s).await;
+    s.at(t(10, 20)).await;
+    let suspect = s
+        .pinned(BOB, ALICE, &channel, "Suspect the CDN, not the gateway")
+        .await;
+    s.at(t(10, 25)).await;
+    let wrong = s
+        .pinned(
+            CAROL,
+            CAROL,
+            &channel,
+            "Restarting payments-api now (wrong channel, sorry)",
+        )
+        .await;
+    s.at(t(10, 27)).await;
+    s.delivered(s.app.sim.delete(&channel.id, &wrong)).await;
+    s.at(t(10, 35)).await;
+    s.delivered(s.app.sim.unpin(ALICE, &channel.id, &suspect))
+        .await;
+    let out = checkout_resolved_and_exported(&s, &channel).await;
+    for gone in ["Suspect the CDN", "Restarting payments-api", "📌"] {
+        assert!(!out.contains(gone), "{gone:?} is not in the draft:\n{out}");
+    }
     check("removed_pin", &out);
 }
 
-#[test]
-fn postmortem_with_a_hundred_pins() {
-    let mut input = base();
-    input.pins = (0..100)
-        .map(|i| {
-            let author = if i % 2 == 0 { alice() } else { bob() };
-            pin(
-                t(10, 0) + chrono::TimeDelta::seconds(47 * i),
-                author,
-                &format!("Observation {i}: error rate {}%", 100 - i),
-            )
-        })
-        .collect();
-    let out = builtin(&input, chrono_tz::UTC);
-    assert_eq!(out.matches("📌").count(), 100);
+#[tokio::test]
+async fn postmortem_with_a_channel_at_the_pin_limit() {
+    let s = scene(t(9, 50), &[]).await;
+    let channel = checkout_declared(&s).await;
+    // 99 pins and the incident card: a hundred pinned items, as many as Slack allows in a
+    // channel (pins.add answers too_many_pins past its limit).
+    s.at(t(10, 11)).await;
+    for i in 0..99 {
+        let (author, pinner) = if i % 2 == 0 {
+            (ALICE, BOB)
+        } else {
+            (BOB, ALICE)
+        };
+        s.pinned(
+            author,
+            pinner,
+            &channel,
+            &format!("Observation {i}: error rate {}%", 100 - i),
+        )
+        .await;
+        s.clock.advance(Duration::seconds(15));
+    }
+    let out = checkout_resolved_and_exported(&s, &channel).await;
+    assert_eq!(out.matches("📌").count(), 99, "{out}");
     check("hundred_pins", &out);
 }
 
-#[test]
-fn postmortem_with_an_alert_pinned_from_attachments() {
-    let mut input = base();
-    input.pins = vec![Pin {
-        posted_at: t(9, 55),
-        pinned_at: Some(t(10, 1)),
-        pinned_by: Some(bob()),
-        author: None,
-        author_label: Some("Alertmanager (bot)".into()),
-        // The caller flattened the attachment: its title, text and fields, one per line.
-        text: "*[FIRING:1] CheckoutErrorRate checkout (critical)*\n\
-               <https://alertmanager.example/#/alerts?receiver=pager&amp;filter=%7Balertname%3D%22CheckoutErrorRate%22%7D|View in Alertmanager>\n\
-               *Summary:* error rate > 5% for 5m on `checkout-api`\n\
-               *Runbook:* <https://wiki.example/runbooks/checkout_errors>\n\
-               <!subteam^S0ONCALL|@payments-oncall>"
-            .into(),
-        permalink: Some("https://acme.slack.com/archives/C0INC42/p1773309300000100".into()),
-        file: None,
-    }];
-    let out = builtin(&input, chrono_tz::UTC);
-    assert!(out.contains("[View in Alertmanager](https://alertmanager.example/#/alerts?receiver=pager&filter=%7Balertname%3D%22CheckoutErrorRate%22%7D)"));
+#[tokio::test]
+async fn postmortem_with_an_alert_pinned_from_its_attachment() {
+    let s = scene(t(9, 50), &[]).await;
+    let channel = checkout_declared(&s).await;
+    s.at(t(10, 15)).await;
+    // As Alertmanager's Slack receiver sends it: the words only in the attachment, escaped.
+    let alert = s.app.sim.post_alert(
+        &channel.id,
+        "Alertmanager",
+        "",
+        json!([{
+            "fallback": "[FIRING:1] CheckoutErrorRate checkout (critical)",
+            "title": "[FIRING:1] CheckoutErrorRate checkout (critical)",
+            "title_link": "https://alertmanager.example/#/alerts?receiver=pager&filter=%7Balertname%3D%22CheckoutErrorRate%22%7D",
+            "text": "*Summary:* error rate &gt; 5% for 5m on `checkout-api`\n\
+                     *Runbook:* <https://wiki.example/runbooks/checkout_errors>\n\
+                     <!subteam^S0ONCALL|@payments-oncall>",
+        }]),
+        Value::Null,
+    );
+    s.at(t(10, 16)).await;
+    s.delivered(s.app.sim.pin(BOB, &channel.id, &alert)).await;
+    let out = checkout_resolved_and_exported(&s, &channel).await;
+    assert!(out.contains("📌 Alertmanager (bot)"), "{out}");
+    assert!(
+        out.contains("error rate > 5% for 5m"),
+        "Slack's escapes are decoded:\n{out}"
+    );
     check("alert_pin", &out);
 }
 
-/// Mentions, links and Markdown's special characters in every field a person can type.
-fn hostile() -> PostmortemInput {
-    let mallory = person("U0MAL", "# mallory | <img src=x onerror=alert(1)>");
-    let mut input = base();
-    input.title =
-        "Checkout *down* | <script>alert(1)</script> [click](javascript:alert(1)) #".into();
-    input.summary = Some(
-        "# Not a heading\n- not a list\n> not a quote\n```\nnot code\n```\n\
-         1. not ordered\n| not | a table |\n|---|---|\n<!-- not a comment -->\n\
-         [x]: https://evil.example\n![pixel](https://evil.example/p.png)\n$x$ and ~~gone~~ and __init__"
-            .into(),
-    );
-    input.impact = Some("&lt;b&gt; &amp;amp; R&D &copy;\n\n\n    indented code?".into());
-    input.channel = Some("#inc-42-checkout|down".into());
-    input.source_link = Some("https://alerts.example/a b)(c".into());
-    input.declared_by = Some(mallory.clone());
-    input.roles.push(RoleSpan {
-        role: "Scribe: notes; #1".into(),
-        person: mallory.clone(),
-        from: t(10, 15),
-        to: Some(t(10, 30)),
-    });
-    input.phases[0].status = "investigating```\n```section x".into();
-    input.entries.push(entry(
-        t(10, 30),
-        Some(mallory.clone()),
-        "update",
-        "Update: [safe](javascript:alert(1))\n# heading?\n- [x] done?\n```\n</details>",
-    ));
-    input.people.insert("U0MAL".into(), mallory.name.clone());
-    input.pins = vec![
-        Pin {
-            text: "<@U0ALICE> <@U0MAL> <@U0NOBODY|nobody> <@U0GHOST> <#C0GEN|general> <!here> \
-                   <!channel> <!subteam^S1|@oncall> see <https://grafana.example/d/x?a=1&amp;b=(2)|the *graph*> \
-                   and <https://example.com/a)b> or <mailto:ops@example.com|mail ops> but not \
-                   <javascript:alert(1)|this> nor [that](javascript:alert(2))\n\
-                   # still not a heading <script> _it_ *b* ~s~ `c`\n```\ncode block?\n```"
-                .into(),
-            ..pin(t(10, 35), mallory.clone(), "")
-        },
-        Pin {
-            text: String::new(),
-            file: Some(FileRef {
-                name: "graph](javascript:x) <b>.png".into(),
-                link: Some("https://files.slack.com/files-pri/T0-F0/graph.png".into()),
-            }),
-            ..pin(t(10, 36), bob(), "")
-        },
-    ];
-    input.followups.push(FollowUp {
-        text: "[x] pre-checked?\n## and a heading".into(),
-        by: Some(mallory),
-        at: t(11, 30),
-    });
-    input
+/// Mallory — whose name is Markdown and HTML — declares with a title, summary and impact full
+/// of Markdown, HTML and Slack syntax, posts and pins a message of mentions and links, updates
+/// and raises a follow-up in the same vein; alice coordinates and resolves.
+async fn hostile_incident(s: &Scene) -> Channel {
+    s.at(t(9, 58)).await;
+    let title = "Checkout *down* | <script>alert(1)</script> [click](javascript:alert(1)) #";
+    let channel = s
+        .declare(
+            MALLORY,
+            title,
+            &[
+                ("title", ViewInput::Text(title.into())),
+                ("severity", ViewInput::Option("sev2".into())),
+                (
+                    "summary",
+                    ViewInput::Text(
+                        "# Not a heading\n- not a list\n> not a quote\n```\nnot code\n```\n\
+                         1. not ordered\n| not | a table |\n|---|---|\n<!-- not a comment -->\n\
+                         [x]: https://evil.example\n![pixel](https://evil.example/p.png)\n\
+                         $x$ and ~~gone~~ and __init__"
+                            .into(),
+                    ),
+                ),
+                (
+                    "impact",
+                    ViewInput::Text("<b>bold?</b> &amp; R&D &copy; `code`".into()),
+                ),
+                ("coordinator", ViewInput::Clear),
+            ],
+        )
+        .await;
+    s.at(t(10, 3)).await;
+    s.command(ALICE, &channel, "coordinator me").await;
+    s.at(t(10, 30)).await;
+    s.command(
+        MALLORY,
+        &channel,
+        "update [safe](javascript:alert(1)) # heading? - [x] done? ``` </details>",
+    )
+    .await;
+    s.at(t(10, 35)).await;
+    s.app.sim.add_usergroup("S1", "oncall", &[]);
+    let general = &s.app.general;
+    s.pinned(
+        MALLORY,
+        ALICE,
+        &channel,
+        &format!(
+            "<@U0ALICE> <@U0MAL> <@U0NOBODY|nobody> <@U0GHOST> <#{general}|general> <!here> \
+         <!channel> <!subteam^S1|@oncall> see <https://grafana.example/d/x?a=1&b=(2)|the *graph*> \
+         and <https://example.com/a)b> or <mailto:ops@example.com|mail ops> but not \
+         <javascript:alert(1)|this> nor [that](javascript:alert(2))\n\
+         # still not a heading <script> _it_ *b* ~s~ `c`\n```\ncode block?\n```"
+        ),
+    )
+    .await;
+    s.at(t(11, 20)).await;
+    s.command(ALICE, &channel, "resolve Rolled back").await;
+    s.at(t(11, 30)).await;
+    s.command(
+        MALLORY,
+        &channel,
+        "followup [x] pre-checked? ## and a heading",
+    )
+    .await;
+    channel
 }
 
-#[test]
-fn postmortem_with_mentions_links_and_markdown_everywhere() {
-    let out = builtin(&hostile(), chrono_tz::UTC);
-    for tag in ["<script>", "<img", "</details>"] {
+#[tokio::test]
+async fn postmortem_with_mentions_links_and_markdown_everywhere() {
+    let s = scene(t(9, 50), &[]).await;
+    let channel = hostile_incident(&s).await;
+    s.at(t(12, 0)).await;
+    let out = s.export(ALICE, &channel).await;
+    for tag in ["<script>", "<img", "</details>", "<b>"] {
         assert_eq!(
             out.matches(tag).count(),
             out.matches(&format!("\\{tag}")).count(),
-            "{tag}"
+            "{tag} is escaped wherever it is:\n{out}"
         );
     }
-    assert!(out.contains("[the \\*graph\\*](https://grafana.example/d/x?a=1&b=%282%29)"));
-    assert!(out.contains("[https://example.com/a)b](https://example.com/a%29b)"));
-    assert!(out.contains("[mail ops](mailto:ops@example.com)"));
+    assert!(
+        out.contains("[the \\*graph\\*](https://grafana.example/d/x?a=1&b=%282%29)"),
+        "{out}"
+    );
+    assert!(out.contains("[mail ops](mailto:ops@example.com)"), "{out}");
     check("hostile", &out);
 }
 
@@ -493,12 +626,30 @@ gantt
 ```
 ";
 
-#[test]
-fn postmortem_from_a_custom_template() {
-    let template = Template::parse(CUSTOM).expect("the custom template parses");
-    let mut input = hostile();
-    input.title = "Checkout | down".into();
-    let out = render(&input, &template, chrono_tz::America::New_York).expect("renders");
+#[tokio::test]
+async fn postmortem_from_a_custom_template() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("postmortem.md.j2");
+    std::fs::write(&path, CUSTOM).expect("write the template");
+    let path = path.to_string_lossy().to_string();
+    let overrides = [
+        ("POSTMORTEM_TEMPLATE", path.as_str()),
+        ("TZ", "America/New_York"),
+    ];
+    let s = scene(t(9, 50), &overrides).await;
+    hostile_incident(&s).await;
+    s.at(t(12, 0)).await;
+    s.settle().await;
+    // `incident-commander postmortem INC-1` with the team's configuration: the draft as of the
+    // wall clock, which this template does not print (the incident is resolved, so nothing in
+    // it ends "now").
+    let vars: Vec<(&'static str, String)> =
+        overrides.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    let settings = settings_with(&s.app.sim, &s.app.db.url, &vars);
+    let out = for_cli("INC-1", Source::Slack(&settings))
+        .await
+        .expect("the draft");
+    assert!(out.contains("EDT") || out.contains("EST"), "{out}");
     check("custom_template", &out);
 }
 
@@ -532,85 +683,91 @@ fn a_custom_template_with_a_syntax_error_names_its_line_and_column() {
         .and_then(|l| l.find("shout"))
         .expect("col");
     let template = Template::parse(&unknown).expect("unknown filters are found when rendering");
-    let err = render(&base(), &template, chrono_tz::UTC).expect_err("an unknown filter");
+    let err = render(&minimal_input(), &template, chrono_tz::UTC).expect_err("an unknown filter");
     assert_eq!((err.line, err.column), (line, column), "{err}");
     assert!(err.message.contains("unknown filter"), "{err}");
 }
 
-#[test]
-fn postmortem_across_a_dst_change_in_berlin() {
-    // Europe/Berlin moves from CET (+01:00) to CEST (+02:00) at 2026-03-29 01:00 UTC.
-    let mut input = base();
-    input.declared_at = utc(2026, 3, 27, 21, 30);
-    input.first_coordinator_at = Some(utc(2026, 3, 27, 21, 34));
-    input.resolved_at = Some(utc(2026, 3, 29, 8, 5));
-    input.generated_at = utc(2026, 3, 29, 9, 0);
-    input.roles = vec![
-        RoleSpan {
-            role: "Incident commander".into(),
-            person: alice(),
-            from: utc(2026, 3, 27, 21, 34),
-            to: Some(utc(2026, 3, 29, 0, 30)),
-        },
-        RoleSpan {
-            role: "Incident commander".into(),
+fn bob() -> Person {
+    Person {
+        id: BOB.into(),
+        name: "bob".into(),
+    }
+}
+
+/// The least a draft needs (a role, for the loop the error is in), for a template error found
+/// while rendering.
+fn minimal_input() -> PostmortemInput {
+    PostmortemInput {
+        reference: "INC-1".into(),
+        title: "Checkout is down".into(),
+        severity: "SEV2".into(),
+        status: "investigating".into(),
+        private: false,
+        declared_at: t(9, 58),
+        declared_by: Some(bob()),
+        resolved_at: None,
+        first_coordinator_at: None,
+        summary: None,
+        impact: None,
+        channel: None,
+        source_link: None,
+        roles: vec![RoleSpan {
+            role: "Coordinator".into(),
             person: bob(),
-            from: utc(2026, 3, 29, 0, 30),
+            from: t(10, 3),
             to: None,
-        },
-    ];
-    input.phases = vec![
-        Phase {
-            status: "investigating".into(),
-            from: input.declared_at,
-            to: Some(utc(2026, 3, 28, 23, 50)),
-        },
-        Phase {
-            status: "mitigating".into(),
-            from: utc(2026, 3, 28, 23, 50),
-            to: Some(utc(2026, 3, 29, 8, 5)),
-        },
-        Phase {
-            status: "resolved".into(),
-            from: utc(2026, 3, 29, 8, 5),
-            to: None,
-        },
-    ];
-    input.entries = vec![
-        entry(input.declared_at, Some(bob()), "declared", "Declared SEV2"),
-        entry(
-            utc(2026, 3, 28, 12, 0),
-            Some(alice()),
-            "update",
-            "Update: still failing",
-        ),
-        entry(
-            utc(2026, 3, 29, 0, 59),
-            Some(alice()),
-            "update",
-            "Update: 01:59 CET, a minute before the change",
-        ),
-        entry(
-            utc(2026, 3, 29, 1, 0),
-            Some(alice()),
-            "update",
-            "Update: 03:00 CEST, clocks went forward",
-        ),
-        entry(
-            utc(2026, 3, 29, 8, 5),
-            Some(bob()),
-            "status",
-            "Status: mitigating → resolved",
-        ),
-    ];
-    input.pins = vec![pin(
-        utc(2026, 3, 29, 1, 30),
-        bob(),
-        "Failover done at 03:30 local time",
-    )];
-    let out = builtin(&input, chrono_tz::Europe::Berlin);
+        }],
+        phases: Vec::new(),
+        entries: Vec::new(),
+        pins: Vec::new(),
+        followups: Vec::new(),
+        people: Default::default(),
+        generated_at: t(12, 0),
+        pins_may_be_stale: false,
+    }
+}
+
+#[tokio::test]
+async fn postmortem_across_a_dst_change_in_berlin() {
+    // Europe/Berlin moves from CET (+01:00) to CEST (+02:00) at 2026-03-29 01:00 UTC.
+    let s = scene(utc(2026, 3, 27, 21, 25), &[("TZ", "Europe/Berlin")]).await;
+    s.at(utc(2026, 3, 27, 21, 30)).await;
+    s.app.command(BOB, "declare sev2 Checkout is down").await;
+    s.settle().await;
+    let channel = s.app.channel_named("inc-1-checkout-is-down");
+    s.at(utc(2026, 3, 27, 21, 34)).await;
+    s.command(ALICE, &channel, "coordinator me").await;
+    s.at(utc(2026, 3, 28, 12, 0)).await;
+    s.command(ALICE, &channel, "update still failing").await;
+    s.at(utc(2026, 3, 28, 23, 50)).await;
+    s.command(
+        ALICE,
+        &channel,
+        "update fixing failing over to the second region",
+    )
+    .await;
+    s.at(utc(2026, 3, 29, 0, 30)).await;
+    s.command(BOB, &channel, "coordinator me").await;
+    s.at(utc(2026, 3, 29, 0, 59)).await;
+    s.command(
+        ALICE,
+        &channel,
+        "update 01:59 CET, a minute before the change",
+    )
+    .await;
+    s.at(utc(2026, 3, 29, 1, 0)).await;
+    s.command(ALICE, &channel, "update 03:00 CEST, clocks went forward")
+        .await;
+    s.at(utc(2026, 3, 29, 1, 30)).await;
+    s.pinned(BOB, ALICE, &channel, "Failover done at 03:30 local time")
+        .await;
+    s.at(utc(2026, 3, 29, 8, 5)).await;
+    s.command(BOB, &channel, "resolve Failed over").await;
+    s.at(utc(2026, 3, 29, 9, 0)).await;
+    let out = s.export(BOB, &channel).await;
     assert!(
-        out.contains("| Declared | 2026-03-27 22:30 CET by Bob Smith |"),
+        out.contains("| Declared | 2026-03-27 22:30 CET by bob |"),
         "{out}"
     );
     assert!(
@@ -626,19 +783,47 @@ fn postmortem_across_a_dst_change_in_berlin() {
     check("dst_berlin", &out);
 }
 
-#[test]
-fn postmortem_of_a_private_incident_exported_offline() {
-    let mut input = base();
-    input.private = true;
-    input.pins_may_be_stale = true;
-    input.resolved_at = None;
-    input.status = "mitigating".into();
-    input.phases.pop();
-    input.phases[1].to = None;
-    input.entries.retain(|e| !e.what.ends_with("→ resolved"));
-    input.pins = vec![pin(t(10, 20), bob(), "Suspect config 7f3a")];
-    check(
-        "private_offline",
-        &builtin(&input, chrono_tz::Asia::Kolkata),
-    );
+#[tokio::test]
+async fn postmortem_of_a_private_incident_drafted_offline() {
+    let s = scene(t(9, 50), &[]).await;
+    s.at(t(9, 58)).await;
+    let channel = s
+        .declare(
+            BOB,
+            "Checkout is down",
+            &[
+                ("severity", ViewInput::Option("sev2".into())),
+                ("private", ViewInput::Checked(vec!["private".into()])),
+                ("coordinator", ViewInput::Clear),
+            ],
+        )
+        .await;
+    assert!(channel.is_private);
+    s.at(t(10, 3)).await;
+    s.command(ALICE, &channel, "coordinator me").await;
+    s.at(t(10, 20)).await;
+    s.pinned(BOB, ALICE, &channel, "Suspect config 7f3a").await;
+    s.at(t(10, 40)).await;
+    s.command(ALICE, &channel, "update fixing Rolled back config 7f3a")
+        .await;
+    s.at(t(12, 0)).await;
+    s.settle().await;
+    // `incident-commander postmortem INC-1 --offline` without Slack: the pins as the bot
+    // recorded them, people as their ids, the draft as of now (12:00), in the team's zone.
+    let incident = s.app.incident_in(&channel).await;
+    let template = Template::builtin();
+    let with = Drafting {
+        store: &s.app.store,
+        slack: None,
+        template: &template,
+        tz: chrono_tz::Asia::Kolkata,
+    };
+    let drafted = draft(&with, &incident, s.clock.now())
+        .await
+        .expect("the offline draft");
+    assert!(drafted.pins_may_be_stale);
+    let out = drafted.markdown;
+    assert!(out.contains("Private incident"), "{out}");
+    assert!(out.contains("Suspect config 7f3a"), "{out}");
+    check("private_offline", &out);
 }

@@ -237,7 +237,7 @@ async fn check_names_the_scopes_the_token_lacks_and_a_channel_the_bot_is_not_in(
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         stdout.contains(
-            "[FAIL] scopes: the bot token lacks pins:write (pins.add), usergroups:read (usergroups.users.list); \
+            "[FAIL] scopes: the bot token lacks pins:write (pins.add), usergroups:read (usergroups.list, usergroups.users.list); \
              add them under OAuth & Permissions"
         ),
         "{stdout}"

@@ -4,6 +4,7 @@ use super::*;
 use crate::domain::Role;
 use crate::domain::Status;
 use crate::domain::change::{Holder, Target};
+use crate::domain::mrkdwn::escape;
 use proptest::prelude::*;
 
 const G: Grammar = Grammar { levels: 3 };
@@ -422,11 +423,170 @@ fn help_lists_every_command_and_where_it_works() {
     assert!(!help.contains('<'), "{help}");
 }
 
-proptest! {
-    #[test]
-    fn the_parser_never_panics(text in ".{0,400}") {
-        let _ = parse(&text, &G);
+/// The first word of a command's text as docs/commands.md describes it: after leading spaces,
+/// a Slack mention runs to its `>`, anything else to the next white space. Written out here
+/// rather than borrowed from `Args`, so the property below checks the parser against the rule.
+fn first_word(text: &str) -> Option<&str> {
+    let text = text.trim_start();
+    if text.is_empty() {
+        return None;
     }
+    let end = text
+        .strip_prefix('<')
+        .and_then(|_| text.find('>').map(|i| i + 1))
+        .or_else(|| text.find(char::is_whitespace))
+        .unwrap_or(text.len());
+    Some(&text[..end])
+}
+
+/// Command texts people type: a command word (any case) followed by words the commands read —
+/// severities, statuses, roles, mentions as Slack escapes them, intervals, numbers — and noise.
+fn typed_command() -> impl Strategy<Value = String> {
+    let words: Vec<String> = COMMANDS
+        .iter()
+        .flat_map(|s| s.words.iter())
+        .flat_map(|w| [w.to_string(), w.to_uppercase(), format!("{w}s")])
+        .collect();
+    let arg = prop_oneof![
+        prop::sample::select(vec![
+            "sev1",
+            "SEV2",
+            "p3",
+            "4",
+            "sev0",
+            "triage",
+            "investigating",
+            "fixing",
+            "monitoring",
+            "resolved",
+            "declined",
+            "coordinator",
+            "operator",
+            "comms",
+            "me",
+            "nobody",
+            "<@U0BOB|bob>",
+            "<@U0BOB>",
+            "<!subteam^S1|@oncall>",
+            "<!here>",
+            "@here",
+            "@bob",
+            "15m",
+            "1h",
+            "off",
+            "default",
+            "0",
+            "30s",
+            "8d",
+            "7",
+            "3651",
+            "<https://x.example|x>",
+            "<",
+            ">",
+            "&",
+            "&amp;",
+            "`",
+            "*",
+            "\n",
+            "\u{200B}",
+            "\u{202E}",
+            "",
+        ])
+        .prop_map(str::to_string),
+        "[a-zA-Z0-9]{1,12}",
+        ".{0,20}",
+    ];
+    (
+        prop::sample::select(words),
+        prop::collection::vec((arg, " {1,3}|\n"), 0..8),
+    )
+        .prop_map(|(word, args)| {
+            let mut text = word;
+            for (arg, gap) in args {
+                text.push_str(&gap);
+                text.push_str(&arg);
+            }
+            text
+        })
+}
+
+/// What the reply to `text` must be, whatever `text` is.
+fn check_reply(text: &str) -> Result<(), TestCaseError> {
+    let result = parse(text, &G);
+    let Some(word) = first_word(text) else {
+        prop_assert_eq!(result.map(|p| p.command), Ok(Command::Help));
+        return Ok(());
+    };
+    let lower = word.to_lowercase();
+    let called = COMMANDS.iter().find(|s| s.words.contains(&lower.as_str()));
+    match (&result, called) {
+        (Ok(parsed), Some(spec)) => prop_assert_eq!(parsed.spec, *spec),
+        (Err(CommandError::Unknown { word: unknown }), None) => {
+            prop_assert_eq!(unknown.as_str(), word);
+            prop_assert_eq!(
+                result.as_ref().unwrap_err().to_string(),
+                format!(
+                    "`{}` is not an `/inc` command. Type `/inc help` for the list of commands.",
+                    escape(word)
+                )
+            );
+        }
+        (Err(error @ CommandError::Invalid { spec, problem }), Some(called)) => {
+            prop_assert_eq!(*spec, *called, "the error is about the command typed");
+            let reply = error.to_string();
+            prop_assert!(reply.starts_with(&problem.to_string()), "{}", reply);
+            if let Problem::UseOwnCommand { command, .. } = problem {
+                // `/inc update resolved …` names the command that resolves instead.
+                prop_assert!(reply.contains(&format!("use `{command}`")), "{}", reply);
+            } else {
+                prop_assert!(
+                    reply.contains(&format!("Use `{}`", spec.usage_escaped())),
+                    "the reply names the correct form: {}",
+                    reply
+                );
+                if spec.example != spec.usage {
+                    let example = format!("for example `{}`", escape(spec.example));
+                    prop_assert!(reply.contains(&example), "{}", reply);
+                }
+            }
+        }
+        (other, called) => prop_assert!(
+            false,
+            "{:?} for a text calling {:?}",
+            other,
+            called.map(|s| s.name())
+        ),
+    }
+    // Whatever was typed, the reply is text in Slack: no mention, link or ping survives in it.
+    let reply = match &result {
+        Ok(_) => return Ok(()),
+        Err(error) => error.to_string(),
+    };
+    prop_assert!(!reply.contains('<') && !reply.contains('>'), "{}", reply);
+    let unescaped_amp = reply.match_indices('&').any(|(i, _)| {
+        !["&amp;", "&lt;", "&gt;"]
+            .iter()
+            .any(|e| reply[i..].starts_with(e))
+    });
+    prop_assert!(!unescaped_amp, "{}", reply);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Any text is a command of the spec its first word names, or an error that says what was
+    /// wrong and the correct form of that command (or that the word is not a command), as safe
+    /// Slack text.
+    #[test]
+    fn any_text_is_its_commands_parse_or_an_error_naming_the_correct_form(
+        text in prop_oneof![".{0,400}", typed_command()],
+    ) {
+        check_reply(&text)?;
+    }
+}
+
+proptest! {
 
     /// Generated declarations: a severity in any spelling, maybe `triage`, a title of words.
     #[test]

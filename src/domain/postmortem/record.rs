@@ -65,14 +65,18 @@ pub fn people_named(
     ids
 }
 
-/// The people and channels a text mentions (`<@U…>`, `<#C…>`), by id: the names a draft asks
-/// Slack for, so pins read "@Carol in #payments" rather than ids.
+/// The people, channels and user groups a text mentions (`<@U…>`, `<#C…>`,
+/// `<!subteam^S…>`), by id: the names a draft asks Slack for, so pins read "@Carol in
+/// #payments, cc @dba" rather than ids.
 pub fn mentions(text: &str) -> Vec<String> {
     mrkdwn::pieces(text)
         .into_iter()
         .filter_map(|piece| match piece {
-            mrkdwn::Piece::Token(mrkdwn::Token::User { id, .. })
-            | mrkdwn::Piece::Token(mrkdwn::Token::Channel { id, .. }) => Some(id),
+            mrkdwn::Piece::Token(
+                mrkdwn::Token::User { id, .. }
+                | mrkdwn::Token::Channel { id, .. }
+                | mrkdwn::Token::Group { id, .. },
+            ) => Some(id),
             _ => None,
         })
         .collect()
@@ -447,8 +451,8 @@ mod tests {
     #[test]
     fn mentions_are_found_with_or_without_a_label() {
         assert_eq!(
-            mentions("<@U01> and <@U02|bob> in <#C01>, not <@> or <#x>"),
-            ["U01", "U02", "C01"]
+            mentions("<@U01> and <@U02|bob> in <#C01> cc <!subteam^S01>, not <@> or <#x>"),
+            ["U01", "U02", "C01", "S01"]
         );
     }
 }

@@ -486,15 +486,77 @@ proptest! {
     }
 
     #[test]
-    fn any_template_text_fails_with_an_error_or_renders(source in hostile(), tz in prop::sample::select(vec![
+    fn any_template_text_renders_or_fails_at_a_place_in_it(source in template_text(), tz in prop::sample::select(vec![
         Tz::UTC, chrono_tz::Europe::Berlin, chrono_tz::Asia::Kolkata, chrono_tz::America::St_Johns,
     ])) {
-        // Neither parsing nor rendering may panic, whatever the text.
-        if let Ok(template) = Template::parse(&format!("{{{{ incident.title }}}}{source}{{% if x %}}")) {
-            let _ = render(&input(), &template, tz);
+        match Template::parse(&source) {
+            Err(err) => points_into(&err, &source)?,
+            Ok(template) => match render(&input(), &template, tz) {
+                Err(err) => points_into(&err, &source)?,
+                // Text outside tags is printed as written: nothing is escaped or trimmed there.
+                Ok(out) if !source.contains('{') => prop_assert_eq!(&out, &source),
+                Ok(_) => {}
+            },
         }
-        if let Ok(template) = Template::parse(&source) {
-            let _ = render(&input(), &template, tz);
-        }
+        // A block left open fails where the text ends, whatever came before it.
+        let text = source.replace('{', "");
+        let open = format!("{{{{ incident.title }}}}{text}{{% if x %}}");
+        let err = Template::parse(&open).map(|_| ()).expect_err("an unclosed block");
+        points_into(&err, &open)?;
+        prop_assert_eq!(err.line, open.split('\n').count(), "{}", err);
     }
+
+    #[test]
+    fn any_template_text_without_tags_renders_as_written(text in hostile()) {
+        let text = text.replace('{', "");
+        let template = Template::parse(&text).expect("plain text parses");
+        prop_assert_eq!(render(&input(), &template, chrono_tz::UTC), Ok(text));
+    }
+}
+
+/// Template text: the hostile fragments and the pieces of Jinja syntax — delimiters, the
+/// context's names, filters with and without arguments, blocks opened and closed — so that
+/// parse errors, render errors and templates that work all come up.
+fn template_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        2 => hostile(),
+        3 => prop::sample::select(vec![
+            "{{ ", " }}", "{% ", " %}", "{# ", " #}", "{%- ", " -%}", "{{ incident.title }}",
+            "{{ incident.declared_at | datetime(\"%H:%M\") }}", "{{ incident.missing }}",
+            "{{ x.y }}", "{% if incident.resolved_at %}", "{% else %}", "{% endif %}",
+            "{% for item in timeline %}", "{% for p in pins %}{{ p.text | slack(2) }}",
+            "{% endfor %}", "{{ item.what }}", " | md", " | md(99)", " | slack", " | link(",
+            " | mermaid", " | datetime(\"%Q\")", " | shout", "incident.summary", "roles",
+            "(", ")", "[", "]", ",", "\"", "'", "1", "none", "loop.index", "\n",
+        ])
+        .prop_map(String::from),
+    ];
+    prop::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+}
+
+/// `err` names a line of `source` and a column on it (or just past its end, where something
+/// was expected), and says so first.
+fn points_into(err: &TemplateError, source: &str) -> Result<(), TestCaseError> {
+    let lines: Vec<&str> = source.split('\n').collect();
+    prop_assert!(
+        (1..=lines.len()).contains(&err.line),
+        "line {} of {}: {} in {:?}",
+        err.line,
+        lines.len(),
+        err,
+        source
+    );
+    let width = lines[err.line - 1].chars().count();
+    prop_assert!(
+        (1..=width + 1).contains(&err.column),
+        "column {} of {}: {} in {:?}",
+        err.column,
+        width,
+        err,
+        source
+    );
+    prop_assert!(!err.message.is_empty());
+    let head = format!("line {}, column {}: ", err.line, err.column);
+    prop_assert!(err.to_string().starts_with(&head), "{}", err);
+    Ok(())
 }
