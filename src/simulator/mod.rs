@@ -941,6 +941,12 @@ impl SlackSimulator {
         self.add_fault(method, FaultKind::FailAfterApplying, times);
     }
 
+    /// The next `times` calls to `method` take effect at once and answer `after` later, as when
+    /// Slack acted and its answer came too late for the caller's timeout.
+    pub fn answer_late(&self, method: &str, after: Duration, times: usize) {
+        self.add_fault(method, FaultKind::AnswerLate(after), times);
+    }
+
     /// Forgets the faults still scripted for `method` (`fail`, `rate_limit`,
     /// `fail_after_applying`): its next call works again.
     pub fn clear_faults(&self, method: &str) {

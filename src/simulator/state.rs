@@ -200,6 +200,7 @@ pub(crate) enum FaultKind {
     Fail(String),
     RateLimit(u64),
     FailAfterApplying,
+    AnswerLate(Duration),
 }
 
 /// What the next calls to a method should meet: each rule serves `times` calls, rules for the

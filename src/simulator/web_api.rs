@@ -7,7 +7,7 @@
 //! method semantics, and must answer every request (never panic on client input).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, RawQuery, State as AxumState};
@@ -30,6 +30,9 @@ struct Outcome {
     /// `x-oauth-scopes` (the token's scopes) and `x-accepted-oauth-scopes` (the method's), once
     /// the token is known.
     scopes: Option<(String, String)>,
+    /// How long the answer waits after the work is done (`answer_late`): the caller may give up
+    /// on a call that already took effect.
+    hold: Option<Duration>,
 }
 
 impl Outcome {
@@ -40,6 +43,7 @@ impl Outcome {
             retry_after: None,
             hidden_error: None,
             scopes: None,
+            hold: None,
         }
     }
 
@@ -120,7 +124,11 @@ pub(crate) async fn api_handler(
         retry_after: None,
         hidden_error: None,
         scopes: None,
+        hold: None,
     });
+    if let Some(hold) = outcome.hold {
+        tokio::time::sleep(hold).await;
+    }
     into_response(outcome)
 }
 
@@ -199,6 +207,7 @@ fn decide(
             retry_after: Some(secs),
             hidden_error: None,
             scopes: None,
+            hold: None,
         },
         // An edge's 503 after the work was done: the answer is lost, the effect is not.
         Some(FaultKind::FailAfterApplying) => Outcome {
@@ -207,19 +216,30 @@ fn decide(
             retry_after: None,
             hidden_error: dispatch(state).err().map(|e| e.error),
             scopes: None,
+            hold: None,
         },
-        None => match dispatch(state) {
-            Ok(mut fields) => {
-                fields.insert("ok".to_string(), Value::Bool(true));
-                Outcome::json(Value::Object(fields))
-            }
-            Err(err) => {
-                let mut fields = err.extra;
-                fields.insert("ok".to_string(), Value::Bool(false));
-                fields.insert("error".to_string(), Value::String(err.error));
-                Outcome::json(Value::Object(fields))
-            }
+        // The work is done at once; the answer comes late (after the caller's timeout).
+        Some(FaultKind::AnswerLate(hold)) => Outcome {
+            hold: Some(hold),
+            ..applied(dispatch(state))
         },
+        None => applied(dispatch(state)),
+    }
+}
+
+/// The answer to a method that ran: `ok` with its fields, or its error.
+fn applied(result: Result<Map<String, Value>, methods::ApiError>) -> Outcome {
+    match result {
+        Ok(mut fields) => {
+            fields.insert("ok".to_string(), Value::Bool(true));
+            Outcome::json(Value::Object(fields))
+        }
+        Err(err) => {
+            let mut fields = err.extra;
+            fields.insert("ok".to_string(), Value::Bool(false));
+            fields.insert("error".to_string(), Value::String(err.error));
+            Outcome::json(Value::Object(fields))
+        }
     }
 }
 
@@ -387,8 +407,11 @@ pub(crate) async fn upload_handler(
                     store(s);
                     (503, String::new(), None)
                 }
-                None if !known => (404, "Not Found".to_string(), None),
-                None => match &bytes {
+                // Bytes nobody sees until the upload is completed: a late answer changes nothing.
+                Some(FaultKind::AnswerLate(_)) | None if !known => {
+                    (404, "Not Found".to_string(), None)
+                }
+                Some(FaultKind::AnswerLate(_)) | None => match &bytes {
                     None => (400, "invalid multipart form".to_string(), None),
                     Some(bytes) => {
                         let length = bytes.len();

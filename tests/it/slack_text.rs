@@ -166,13 +166,19 @@ async fn a_message_typed_with_characters_slack_escapes_prefills_the_form_as_type
         .await
         .expect("acked");
     let view = open_view(&app, ALICE).await;
-    let title = view
-        .blocks
-        .as_array()
-        .expect("blocks")
-        .iter()
-        .find(|b| b["block_id"] == "title")
-        .expect("title input")["element"]["initial_value"]
-        .clone();
-    assert_eq!(title, "Checkout: 5xx > 2% for R&D <beta> users");
+    let initial = |block: &str| {
+        view.blocks
+            .as_array()
+            .expect("blocks")
+            .iter()
+            .find(|b| b["block_id"] == block)
+            .unwrap_or_else(|| panic!("no {block} input"))["element"]["initial_value"]
+            .clone()
+    };
+    // Inputs are plain text, shown as they are: the characters typed, read once.
+    assert_eq!(initial("title"), "Checkout: 5xx > 2% for R&D <beta> users");
+    assert_eq!(
+        initial("summary"),
+        "Checkout: 5xx > 2% for R&D <beta> users"
+    );
 }
