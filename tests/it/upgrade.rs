@@ -19,7 +19,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use incident_commander::app::{App, Clock, StartupError};
 use incident_commander::domain::Entry;
-use incident_commander::simulator::{SimulatorConfig, SlackSimulator};
+use incident_commander::simulator::{BOT_USER_ID, SimulatorConfig, SlackSimulator};
 use incident_commander::store::Store;
 use serde_json::{Value, json};
 use sqlx::migrate::{Migration, Migrator};
@@ -41,12 +41,19 @@ struct Era {
     listed_to_alice: &'static [&'static str],
     /// Open incidents not listed to alice (private ones she has no part in).
     hidden_from_alice: &'static [&'static str],
+    /// Lines `/inc list` shows bob: the private incident whose channel he joined.
+    listed_to_bob: &'static [&'static str],
+    /// The channels of incidents whose declaration saga it left unfinished (or not begun).
+    saga_finished: &'static [&'static str],
     /// An update it posted before it stopped.
     posted_update: Option<&'static str>,
     /// An update it recorded but had not posted yet.
     unposted_update: Option<&'static str>,
-    /// The channel of the open incident whose update reminder is due first after the upgrade,
-    /// and when (UTC, on the day of [`T0`]).
+    /// A finding pinned in INC-1's channel, which the postmortem lists.
+    pinned: Option<&'static str>,
+    /// The channel of an open incident whose update reminder is due after the upgrade, and when
+    /// (UTC, on the day of [`t0`]): a reminder job the old version left pending, or — before
+    /// 0005 — the one this version arms at startup.
     reminder: (&'static str, (u32, u32)),
     /// Jobs it had given up on (they stay failed; nothing new fails).
     failed: i64,
@@ -68,24 +75,193 @@ fn at((hour, minute): (u32, u32)) -> DateTime<Utc> {
 
 const INC1: &str = "inc-1-checkout-is-failing";
 
+/// Every database an earlier version can leave, oldest first.
+const ERAS: [&Era; 6] = [
+    &FOUNDATION_0001,
+    &RUNNING_INCIDENTS_0002,
+    &INTERACTIVITY_0003,
+    &OPERATIONS_BRANCH_0004,
+    &REMINDERS_0005_BEFORE_0004,
+    &MERGED_0005,
+];
+
+const FOUNDATION_0001: Era = Era {
+    migrations: &[1],
+    seed: include_str!("../fixtures/upgrade/0001.sql"),
+    incidents: 3,
+    listed_to_alice: &[
+        "*INC-1* · SEV1 · investigating — Checkout is failing",
+        "*INC-2* · SEV2 · triage — Search results are stale",
+        "*INC-3* · SEV3 · investigating — Status page shows a stale banner",
+    ],
+    hidden_from_alice: &[],
+    listed_to_bob: &[],
+    saga_finished: &[
+        "inc-2-search-results-are-stale",
+        "inc-3-status-page-shows-a-stale-banner",
+    ],
+    posted_update: None,
+    unposted_update: None,
+    pinned: None,
+    reminder: ("inc-2-search-results-are-stale", (10, 24)),
+    failed: 1,
+};
+
+const RUNNING_INCIDENTS_0002: Era = Era {
+    migrations: &[1, 2],
+    seed: include_str!("../fixtures/upgrade/0001-0002.sql"),
+    incidents: 3,
+    listed_to_alice: &[
+        "*INC-1* · SEV1 · investigating — Checkout is failing",
+        "*INC-3* · SEV3 · investigating — Status page shows a stale banner",
+    ],
+    hidden_from_alice: &[],
+    listed_to_bob: &[],
+    saga_finished: &["inc-3-status-page-shows-a-stale-banner"],
+    posted_update: Some("Payments provider is timing out; failing over to the secondary"),
+    unposted_update: Some("Failover done; the error rate is back under 1%"),
+    pinned: None,
+    reminder: ("inc-3-status-page-shows-a-stale-banner", (10, 27)),
+    failed: 0,
+};
+
+const INTERACTIVITY_0003: Era = Era {
+    migrations: &[1, 2, 3],
+    seed: include_str!("../fixtures/upgrade/0001-0003.sql"),
+    incidents: 4,
+    listed_to_alice: &[
+        "*INC-1* · SEV1 · investigating — Checkout is failing",
+        "*INC-4* · SEV3 · investigating — Status page shows a stale banner",
+    ],
+    hidden_from_alice: &["INC-3"],
+    listed_to_bob: &[
+        "*INC-3* · SEV2 · investigating — Payroll export shared with the wrong bucket",
+    ],
+    saga_finished: &["inc-4-status-page-shows-a-stale-banner"],
+    posted_update: Some("Payments provider is timing out; failing over to the secondary"),
+    unposted_update: Some("Failover done; the error rate is back under 1%"),
+    pinned: Some("Failover to the secondary provider started at 09:31"),
+    reminder: (
+        "inc-3-payroll-export-shared-with-the-wrong-bucket",
+        (10, 15),
+    ),
+    failed: 0,
+};
+
+const OPERATIONS_BRANCH_0004: Era = Era {
+    migrations: &[1, 2, 4],
+    seed: include_str!("../fixtures/upgrade/0001-0002+0004.sql"),
+    incidents: 4,
+    listed_to_alice: &[
+        "*INC-1* · SEV1 · investigating — Checkout is failing",
+        "*INC-3* · SEV2 · triage — High error rate on checkout-api",
+        "*INC-4* · SEV3 · investigating — Status page shows a stale banner",
+    ],
+    hidden_from_alice: &[],
+    listed_to_bob: &[],
+    saga_finished: &["inc-4-status-page-shows-a-stale-banner"],
+    posted_update: Some("Payments provider is timing out; failing over to the secondary"),
+    unposted_update: Some("Failover done; the error rate is back under 1%"),
+    pinned: None,
+    reminder: ("inc-3-high-error-rate-on-checkout-api", (10, 10)),
+    failed: 0,
+};
+
+const REMINDERS_0005_BEFORE_0004: Era = Era {
+    migrations: &[1, 2, 3, 5],
+    seed: include_str!("../fixtures/upgrade/0001-0003+0005.sql"),
+    incidents: 4,
+    listed_to_alice: &[
+        "*INC-1* · SEV1 · investigating — Checkout is failing",
+        "*INC-4* · SEV3 · investigating — Status page shows a stale banner",
+    ],
+    hidden_from_alice: &["INC-3"],
+    listed_to_bob: &[
+        "*INC-3* · SEV2 · investigating — Payroll export shared with the wrong bucket",
+    ],
+    saga_finished: &["inc-4-status-page-shows-a-stale-banner"],
+    posted_update: Some("Payments provider is timing out; failing over to the secondary"),
+    unposted_update: Some("Failover done; the error rate is back under 1%"),
+    pinned: Some("Failover to the secondary provider started at 09:31"),
+    reminder: ("inc-3-payroll-export-shared-with-the-wrong-bucket", (10, 8)),
+    failed: 0,
+};
+
+const MERGED_0005: Era = Era {
+    migrations: &[1, 2, 3, 4, 5],
+    seed: include_str!("../fixtures/upgrade/0001-0005.sql"),
+    incidents: 5,
+    listed_to_alice: &[
+        "*INC-1* · SEV1 · investigating — Checkout is failing",
+        "*INC-3* · SEV2 · triage — High error rate on checkout-api",
+        "*INC-5* · SEV3 · investigating — Status page shows a stale banner",
+    ],
+    hidden_from_alice: &["INC-4"],
+    listed_to_bob: &[
+        "*INC-4* · SEV2 · investigating — Payroll export shared with the wrong bucket",
+    ],
+    saga_finished: &["inc-5-status-page-shows-a-stale-banner"],
+    posted_update: Some("Payments provider is timing out; failing over to the secondary"),
+    unposted_update: Some("Failover done; the error rate is back under 1%"),
+    pinned: Some("Failover to the secondary provider started at 09:31"),
+    reminder: ("inc-4-payroll-export-shared-with-the-wrong-bucket", (10, 8)),
+    failed: 0,
+};
+
+#[test]
+fn every_earlier_version_has_its_database_here() {
+    let known: Vec<i64> = sqlx::migrate!("./migrations/sqlite")
+        .iter()
+        .map(|m| m.version)
+        .collect();
+    let newest = *known.last().expect("migrations");
+    let before_newest: Vec<i64> = known.iter().copied().filter(|v| *v < newest).collect();
+    assert!(
+        ERAS.iter().any(|era| era.migrations == before_newest),
+        "no upgrade test starts from the version before migration {newest:04}: add \
+         tests/fixtures/upgrade/{:04}-{:04}.sql, a database as that version's code wrote it, \
+         and its Era here",
+        before_newest[0],
+        before_newest[before_newest.len() - 1],
+    );
+    for era in ERAS {
+        assert!(
+            era.migrations.iter().all(|v| known.contains(v)),
+            "{:?} are migrations of this version",
+            era.migrations
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_database_from_0001_the_foundation_upgrades_and_runs_the_core_story() {
-    upgrade_and_run(&Era {
-        migrations: &[1],
-        seed: include_str!("../fixtures/upgrade/0001.sql"),
-        incidents: 3,
-        listed_to_alice: &[
-            "*INC-1* · SEV1 · investigating — Checkout is failing",
-            "*INC-2* · SEV2 · triage — Search results are stale",
-            "*INC-3* · SEV3 · investigating — Status page shows a stale banner",
-        ],
-        hidden_from_alice: &[],
-        posted_update: None,
-        unposted_update: None,
-        reminder: ("inc-2-search-results-are-stale", (10, 24)),
-        failed: 1,
-    })
-    .await;
+    upgrade_and_run(&FOUNDATION_0001).await;
+}
+
+#[tokio::test]
+async fn a_database_from_0002_running_incidents_upgrades_and_runs_the_core_story() {
+    upgrade_and_run(&RUNNING_INCIDENTS_0002).await;
+}
+
+#[tokio::test]
+async fn a_database_from_0003_interactivity_upgrades_and_runs_the_core_story() {
+    upgrade_and_run(&INTERACTIVITY_0003).await;
+}
+
+#[tokio::test]
+async fn a_database_from_the_operations_branch_0004_without_0003_upgrades_and_runs_the_core_story()
+{
+    upgrade_and_run(&OPERATIONS_BRANCH_0004).await;
+}
+
+#[tokio::test]
+async fn a_database_from_0005_reminders_without_0004_upgrades_and_runs_the_core_story() {
+    upgrade_and_run(&REMINDERS_0005_BEFORE_0004).await;
+}
+
+#[tokio::test]
+async fn a_database_from_0005_upgrades_and_runs_the_core_story() {
+    upgrade_and_run(&MERGED_0005).await;
 }
 
 /// Builds the era's database and workspace, starts this version on them, and plays the story.
@@ -117,20 +293,29 @@ async fn upgrade_and_run(era: &Era) {
                 .any(|p| p.ts.as_deref() == Some(card.as_str())),
             "{reference}'s card is pinned"
         );
-        let timeline = up.store.timeline(incident.id).await.expect("timeline");
-        let topic_refused = timeline.iter().any(
-            |e| matches!(&e.entry, Entry::StepFailed { step, .. } if step.ends_with("_topic")),
-        );
-        let topic = up.sim.channel(&channel).expect("channel").topic;
-        assert!(
-            topic.contains(&incident.title) || topic_refused,
-            "{reference}'s topic: {topic:?}"
-        );
         assert_eq!(
             incident.announcement_ts.is_some(),
             !incident.private,
             "{reference} is announced unless private"
         );
+    }
+    for name in era.saga_finished {
+        let channel = up.channel(name);
+        let incident = up.incident_in(&channel).await;
+        let topic = up.sim.channel(&channel).expect("channel").topic;
+        assert!(
+            topic.contains(&incident.title),
+            "#{name}'s topic: {topic:?}"
+        );
+        if let Some(source) = &incident.source {
+            let thread = up.sim.thread(&source.channel, &source.ts);
+            assert!(
+                thread
+                    .iter()
+                    .any(|m| m.user == BOT_USER_ID && m.text.contains(&channel)),
+                "the message #{name} was declared from has a reply linking it: {thread:?}"
+            );
+        }
     }
     let inc1 = up.channel(INC1);
     if let Some(update) = era.unposted_update {
@@ -150,7 +335,7 @@ async fn upgrade_and_run(era: &Era) {
     }
 
     // Listing, reading and changing the upgraded incidents.
-    let list = up.command(ALICE, &up.general.clone(), "list").await;
+    let list = up.command(ALICE, &up.general, "list").await;
     assert!(
         list.starts_with(&format!("*Open incidents* ({})", era.listed_to_alice.len())),
         "{list}"
@@ -160,6 +345,10 @@ async fn upgrade_and_run(era: &Era) {
     }
     for reference in era.hidden_from_alice {
         assert!(!list.contains(&format!("*{reference}*")), "{list}");
+    }
+    let list = up.command(BOB, &up.general, "list").await;
+    for line in era.listed_to_bob {
+        assert!(list.contains(line), "{line} in {list}");
     }
 
     let status = up.command(BOB, &inc1, "status").await;
@@ -192,11 +381,7 @@ async fn upgrade_and_run(era: &Era) {
     );
 
     let declared = up
-        .command(
-            BOB,
-            &up.general.clone(),
-            "declare sev2 Login emails are delayed",
-        )
+        .command(BOB, &up.general, "declare sev2 Login emails are delayed")
         .await;
     assert!(
         declared.starts_with(&format!(
@@ -216,13 +401,18 @@ async fn upgrade_and_run(era: &Era) {
         .await,
         "*INC-1* is resolved."
     );
-    up.command(ALICE, &inc1, "postmortem").await;
+    let asked = up.command(ALICE, &inc1, "postmortem").await;
+    assert!(
+        asked.starts_with(":memo: Writing the postmortem draft of *INC-1*"),
+        "{asked}"
+    );
     up.settle().await;
     let draft = up.postmortem_in(&inc1);
     for text in [
         Some("Checkout is failing"),
         era.posted_update,
         era.unposted_update,
+        era.pinned,
         Some("Payments are flowing again"),
         Some("Payments recovered after the failover"),
     ]
@@ -409,8 +599,7 @@ impl Upgraded {
             .sim
             .files()
             .into_iter()
-            .filter(|f| f.completed && f.channels.iter().any(|c| c == channel))
-            .next_back()
+            .rfind(|f| f.completed && f.channels.iter().any(|c| c == channel))
             .expect("a postmortem draft was shared");
         String::from_utf8(file.bytes.expect("uploaded")).expect("UTF-8")
     }
@@ -463,7 +652,7 @@ async fn migrate_only(conn: &mut AnyConnection, url: &str, versions: &[i64]) {
 /// The bot of an earlier version, as far as the workspace remembers it: it makes in Slack, through
 /// the Web API with the bot token, what a seed names (`{{channel:inc-1-…}}`: the channel it
 /// created; `{{card:…}}`, its pinned card there; `{{announcement:…}}`, its announcement in
-/// #incidents), and people's messages (`{{said:<channel>:<user>:<text>}}`, also
+/// #incidents; `{{bot:<channel>:<text>}}`, another of its posts), and people's messages (`{{said:<channel>:<user>:<text>}}`, also
 /// `{{pinned:…}}`). `{{announce}}` and `{{general}}` are the two channels every workspace has.
 struct OldBot<'a> {
     sim: &'a SlackSimulator,
@@ -516,6 +705,11 @@ impl OldBot<'_> {
                 self.call("pins.add", json!({ "channel": channel, "timestamp": ts }))
                     .await;
                 ts
+            }
+            "bot" => {
+                let (channel, text) = rest.split_once(':').expect("bot:<channel>:<text>");
+                let channel = self.channel(channel);
+                self.post(&channel, text).await
             }
             "announcement" => {
                 let incidents = self.incidents.clone();
