@@ -453,7 +453,7 @@ struct Upgraded {
     incidents: String,
     /// What the seed's `{{…}}` stood for.
     made: HashMap<String, String>,
-    _db: TestDb,
+    db: TestDb,
     _stop: oneshot::Sender<()>,
     task: JoinHandle<Result<(), StartupError>>,
 }
@@ -506,6 +506,22 @@ impl Upgraded {
         }
         conn.close().await.expect("close");
 
+        // `incident-commander check` reads the history and names what startup will apply.
+        let pending: Vec<String> = sqlx::migrate!("./migrations/sqlite")
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !era.migrations.contains(v))
+            .map(|v| format!("{v:04}"))
+            .collect();
+        let mut checklist = Vec::new();
+        incident_commander::app::check::run(&settings_for(&sim, &db.url), &mut checklist).await;
+        let checklist = String::from_utf8(checklist).expect("UTF-8");
+        let expected = format!(
+            "[ok]   database: startup (or `incident-commander migrate`) applies migrations {}\n",
+            pending.join(", ")
+        );
+        assert!(checklist.contains(&expected), "{checklist}");
+
         let clock = Arc::new(MovableClock::starting_at(t0()));
         let app = App::build_with_clock(settings_for(&sim, &db.url), clock.clone())
             .await
@@ -523,7 +539,7 @@ impl Upgraded {
             general,
             incidents,
             made,
-            _db: db,
+            db,
             _stop: stop,
             task,
         }
@@ -606,7 +622,7 @@ impl Upgraded {
 
     /// The jobs that failed, for assertion messages.
     async fn failed_jobs(&self) -> Vec<String> {
-        let mut conn = open(&self._db.url).await;
+        let mut conn = open(&self.db.url).await;
         sqlx::query_scalar::<_, String>(
             "SELECT kind || ': ' || COALESCE(last_error, '') FROM jobs WHERE state = 'failed'",
         )
