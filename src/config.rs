@@ -20,6 +20,10 @@ use crate::domain::reminder::{MAX_INTERVAL, MIN_INTERVAL, Policy};
 use crate::domain::severity::{DEFAULT_LEVELS, Severity};
 use crate::domain::slug;
 
+/// This binary's version (Cargo's, read when it was built), as the refusal of a newer database
+/// names it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// Everything the process is configured with. Built by [`Settings::from_env`] in production and
 /// by [`Settings::from_lookup`] in tests and the demo.
 #[derive(Clone)]

@@ -1,15 +1,23 @@
 //! `incident-commander check`: a checklist of what a deployment needs, printed line by line —
-//! the configuration, the bot token (`auth.test`), the app token (Socket Mode), the announce
-//! channel, and the scopes Slack granted against those the bot uses. It connects nothing and
-//! changes nothing (not even the database).
+//! the configuration, the database's schema (its migration history, read only: a database a newer
+//! version migrated fails here as it would stop startup), the bot token (`auth.test`), the app
+//! token (Socket Mode), the announce channel, and the scopes Slack granted against those the bot
+//! uses. It changes nothing: no Socket Mode connection, and the database is neither created nor
+//! migrated.
 
 use std::io::Write;
+
+use std::time::Duration;
 
 use super::resolve_channel;
 use crate::config::{Settings, redact_url};
 use crate::manifest::{self, FEATURES};
 use crate::slack::scopes::{self, BOT_METHODS};
 use crate::slack::{SlackApi, SlackError, api};
+use crate::store::{self, Schema, StoreError};
+
+/// How long the database gets to answer.
+const DATABASE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs the checks, printing each to `out`; returns how many failed.
 pub async fn run(settings: &Settings, out: &mut impl Write) -> usize {
@@ -34,6 +42,8 @@ pub async fn run(settings: &Settings, out: &mut impl Write) -> usize {
             }
         ),
     );
+    let (ok, text) = database(&settings.database_url).await;
+    line(ok, text);
     let client = match api::client(&settings.slack_api_url) {
         Ok(client) => client,
         Err(e) => {
@@ -145,6 +155,44 @@ pub async fn run(settings: &Settings, out: &mut impl Write) -> usize {
         Err(e) => line(false, format!("scopes: auth.test failed: {}", explain(&e))),
     }
     failed
+}
+
+/// The database line: whether startup will find a schema it can upgrade.
+async fn database(url: &str) -> (bool, String) {
+    let versions = |v: &[i64]| {
+        let v: Vec<String> = v.iter().map(|v| format!("{v:04}")).collect();
+        v.join(", ")
+    };
+    match tokio::time::timeout(DATABASE_TIMEOUT, store::inspect(url)).await {
+        Err(_) => (
+            false,
+            format!(
+                "database: no answer from DATABASE_URL within {} s",
+                DATABASE_TIMEOUT.as_secs()
+            ),
+        ),
+        Ok(Ok(Schema::Missing)) => (
+            true,
+            "database: does not exist yet; startup (or `incident-commander migrate`) creates it"
+                .into(),
+        ),
+        Ok(Ok(Schema::Known { applied, pending })) if pending.is_empty() => (
+            true,
+            format!(
+                "database: schema up to date (migration {})",
+                versions(&applied[applied.len().saturating_sub(1)..])
+            ),
+        ),
+        Ok(Ok(Schema::Known { pending, .. })) => (
+            true,
+            format!(
+                "database: startup (or `incident-commander migrate`) applies migrations {}",
+                versions(&pending)
+            ),
+        ),
+        Ok(Err(newer @ StoreError::NewerDatabase(_))) => (false, format!("database: {newer}")),
+        Ok(Err(e)) => (false, format!("database: cannot read DATABASE_URL: {e}")),
+    }
 }
 
 fn explain(e: &SlackError) -> String {

@@ -206,6 +206,21 @@ impl App {
                 info!(next = %slot, cron = %digest.expression, "digest scheduled");
             }
         }
+        // An open incident without a pending reminder — declared before reminders existed (an
+        // upgrade across migration 0005), or its reminder failed for good — gets the one it is
+        // owed, late if it is overdue; a pending one is kept as it is.
+        let mut armed = 0;
+        for incident in shared.store.open_incidents().await? {
+            if let Some(job) = steps::owed_reminder(&shared.settings.reminders, &incident) {
+                armed += usize::from(shared.store.enqueue(Some(incident.id), job).await?);
+            }
+        }
+        if armed > 0 {
+            info!(
+                incidents = armed,
+                "armed the update reminders of open incidents that had none"
+            );
+        }
         let inbound: Arc<dyn slack::Inbound> = Arc::new(inbound::Handler::new(shared.clone()));
         let options = SocketOptions {
             connections: shared.settings.socket_connections,

@@ -81,7 +81,7 @@ pub(crate) async fn tell(shared: &Shared, response_url: Option<String>, text: St
     };
     let job = step.job(0, "reply", shared.clock.now());
     match shared.store.enqueue(None, job).await {
-        Ok(()) => shared.wake.notify_one(),
+        Ok(_) => shared.wake.notify_one(),
         Err(e) => warn!(error = %e, "could not queue a reply"),
     }
 }

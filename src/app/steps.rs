@@ -148,6 +148,18 @@ pub(crate) fn reminder_job(incident: impl std::fmt::Display, at: DateTime<Utc>) 
     }
 }
 
+/// The reminder `incident` is owed now, for an open incident that may have none pending: one
+/// declared by a version before reminders (migration 0005), or whose reminder ended for good. It
+/// is kept out when one is pending already (every other incident), so arming it at every
+/// startup, on any number of replicas, changes nothing else.
+pub(crate) fn owed_reminder(reminders: &Policy, incident: &Incident) -> Option<NewJob> {
+    let at = reminders.next_reminder(incident)?;
+    Some(NewJob {
+        dedupe: Dedupe::Keep,
+        ..reminder_job(incident.id, at)
+    })
+}
+
 /// The jobs a new incident starts with — its id is not known yet; the store fills it into their
 /// keys: the channel's creation, caused by `cause` (the declaring payload, the alert), the
 /// nudge, and the first update reminder (the declaration counts as the first update).

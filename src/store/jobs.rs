@@ -137,22 +137,23 @@ pub(super) async fn insert_for_new(
         .as_ref()
         .map(|k| k.replace(super::NEW_INCIDENT, &incident.to_string()));
     let job = NewJob { key, ..job.clone() };
-    insert(tx, Some(incident), &job, now).await
+    insert(tx, Some(incident), &job, now).await.map(drop)
 }
 
-/// Enqueues `job` within a transaction, deduplicated by its key as `job.dedupe` says.
+/// Enqueues `job` within a transaction, deduplicated by its key as `job.dedupe` says; `false`
+/// when a pending job with its key was kept and nothing was written.
 pub(super) async fn insert(
     tx: &mut Tx,
     incident: Option<IncidentId>,
     job: &NewJob,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let sql = match job.dedupe {
         Dedupe::Keep => INSERT_KEEP,
         Dedupe::Rerun => INSERT_RERUN,
         Dedupe::Replace => INSERT_REPLACE,
     };
-    sqlx::query(sql)
+    let written = sqlx::query(sql)
         .bind(incident)
         .bind(job.kind.as_str())
         .bind(job.key.as_deref())
@@ -161,21 +162,23 @@ pub(super) async fn insert(
         .bind(to_ms(job.run_at))
         .bind(to_ms(now))
         .execute(&mut **tx)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected();
+    Ok(written > 0)
 }
 
 impl Store {
-    /// Enqueues one job on its own (a reply to a person, not part of a change).
+    /// Enqueues one job on its own (a reply to a person, not part of a change); `false` when a
+    /// pending job with its key was kept ([`Dedupe::Keep`]) and nothing was enqueued.
     pub async fn enqueue(
         &self,
         incident: Option<IncidentId>,
         job: NewJob,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        insert(&mut tx, incident, &job, job.run_at).await?;
+        let written = insert(&mut tx, incident, &job, job.run_at).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(written)
     }
 
     /// Enqueues `job` for `incident` unless the payload `key` asked for it before (Slack

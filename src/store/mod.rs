@@ -14,6 +14,13 @@
 //! 64-bit on both backends; what truly differs per backend is here: how to connect, which
 //! migrations to run, and `FOR UPDATE SKIP LOCKED` on job claims. All SQL is static text with
 //! bound parameters — never `format!`.
+//!
+//! A database from any earlier version upgrades: [`connect`] applies the migrations it lacks (an
+//! applied migration is never edited; `tests/it/upgrade.rs` fills a database as each earlier
+//! version wrote it and runs the bot on it). A database migrated by a newer version — one whose
+//! history names a migration this binary does not know — is refused before anything is written
+//! ([`StoreError::NewerDatabase`]): its schema and rows may mean something this version would
+//! misread or overwrite.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -21,8 +28,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::migrate::MigrateDatabase;
-use sqlx::{Any, AnyPool, Executor};
+use sqlx::migrate::{MigrateDatabase, MigrateError, Migrator};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor};
 
 use crate::domain::change::RoleChange;
 use crate::domain::{Entry, Incident, IncidentId, NewIncident, Role};
@@ -71,13 +78,51 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The backend `url` names, by its scheme.
+    fn of(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
         }
     }
+
+    /// The migrations embedded in this binary for the backend.
+    fn migrator(self) -> &'static Migrator {
+        match self {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Whether the database has a migration history at all (a new one has none).
+    fn has_history(self) -> &'static str {
+        match self {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
+            }
+        }
+    }
 }
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The versions sqlx recorded as applied (its own table, the same on both backends).
+const APPLIED_MIGRATIONS: &str = "SELECT version FROM _sqlx_migrations ORDER BY version";
 
 /// The database. Cheap to clone: clones share one connection pool.
 #[derive(Clone)]
@@ -87,15 +132,10 @@ pub struct Store {
 }
 
 /// Opens the database named by `url` and brings its schema up to date.
+/// A database migrated by a newer version is refused before anything is written.
 pub async fn connect(url: &str) -> Result<Store, StoreError> {
     sqlx::any::install_default_drivers();
-    let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Backend::Postgres
-    } else if url.starts_with("sqlite:") {
-        Backend::Sqlite
-    } else {
-        return Err(StoreError::UnsupportedUrl);
-    };
+    let backend = Backend::of(url)?;
     let options = AnyConnectOptions::from_str(url)?;
     let pool = match backend {
         Backend::Sqlite => {
@@ -125,7 +165,7 @@ pub async fn connect(url: &str) -> Result<Store, StoreError> {
                 })
                 .connect_with(options)
                 .await?;
-            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            migrate(&pool, backend).await?;
             pool
         }
         Backend::Postgres => {
@@ -135,11 +175,87 @@ pub async fn connect(url: &str) -> Result<Store, StoreError> {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
-            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+            migrate(&pool, backend).await?;
             pool
         }
     };
     Ok(Store { pool, backend })
+}
+
+/// Applies the migrations the database lacks, after refusing one a newer version migrated.
+async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await?;
+    let applied = applied_migrations(&mut conn, backend).await?;
+    refuse_newer(&applied, backend)?;
+    drop(conn);
+    // sqlx checks the history again under its lock (PostgreSQL: an advisory lock), so a newer
+    // replica migrating between the look above and this run is refused the same way.
+    backend.migrator().run(pool).await.map_err(|e| match e {
+        MigrateError::VersionMissing(version) => StoreError::NewerDatabase(version),
+        other => StoreError::Migrate(other),
+    })
+}
+
+/// The migration versions applied to the database, oldest first; none for a new database.
+async fn applied_migrations(
+    conn: &mut AnyConnection,
+    backend: Backend,
+) -> Result<Vec<i64>, StoreError> {
+    let tables: i64 = sqlx::query_scalar(backend.has_history())
+        .fetch_one(&mut *conn)
+        .await?;
+    if tables == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_scalar(APPLIED_MIGRATIONS)
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
+/// [`StoreError::NewerDatabase`] for the first applied migration this binary does not know.
+fn refuse_newer(applied: &[i64], backend: Backend) -> Result<(), StoreError> {
+    let migrator = backend.migrator();
+    match applied.iter().find(|v| !migrator.version_exists(**v)) {
+        Some(unknown) => Err(StoreError::NewerDatabase(*unknown)),
+        None => Ok(()),
+    }
+}
+
+/// A database's schema against the migrations this binary knows, read without changing
+/// anything (`incident-commander check`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Schema {
+    /// A SQLite file that does not exist yet: startup creates it.
+    Missing,
+    /// Migrations `applied`; `pending` ones (possibly older than the newest applied: histories
+    /// merged) are applied at startup.
+    Known {
+        applied: Vec<i64>,
+        pending: Vec<i64>,
+    },
+}
+
+/// Reads the database's migration history without creating or migrating anything; a history
+/// naming a migration this binary does not know is [`StoreError::NewerDatabase`].
+pub async fn inspect(url: &str) -> Result<Schema, StoreError> {
+    sqlx::any::install_default_drivers();
+    let backend = Backend::of(url)?;
+    if backend == Backend::Sqlite && !url.contains(":memory:") && !Any::database_exists(url).await?
+    {
+        return Ok(Schema::Missing);
+    }
+    let mut conn = AnyConnection::connect(url).await?;
+    let applied = applied_migrations(&mut conn, backend).await;
+    let _ = conn.close().await;
+    let applied = applied?;
+    refuse_newer(&applied, backend)?;
+    let pending = backend
+        .migrator()
+        .iter()
+        .map(|m| m.version)
+        .filter(|v| !applied.contains(v))
+        .collect();
+    Ok(Schema::Known { applied, pending })
 }
 
 impl Store {
@@ -154,6 +270,13 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database's history names this migration, which this binary does not know.
+    #[error(
+        "the database was migrated by a newer incident-commander (migration {0:04} is unknown to \
+         this version {version}); run that version or newer",
+        version = crate::config::VERSION
+    )]
+    NewerDatabase(i64),
     #[error("DATABASE_URL must start with sqlite:// or postgres://")]
     UnsupportedUrl,
     #[error("stored data is not what this version understands: {0}")]

@@ -24,3 +24,4 @@ mod slack_text;
 mod startup;
 mod stats;
 mod store_contract;
+mod upgrade;

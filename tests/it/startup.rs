@@ -201,6 +201,7 @@ async fn check_prints_a_checklist_of_the_configuration_against_slack_and_exits()
         &output,
         &format!(
             "[ok]   configuration: SLACK_API_URL {}, DATABASE_URL {}, HTTP_ADDR 127.0.0.1:0, alert intake off (ALERT_TOKEN unset)\n\
+             [ok]   database: does not exist yet; startup (or `incident-commander migrate`) creates it\n\
              [ok]   SLACK_BOT_TOKEN: auth.test says the bot is U0BOT in workspace Example\n\
              [ok]   SLACK_APP_TOKEN: Socket Mode accepts it (apps.connections.open)\n\
              [ok]   ANNOUNCE_CHANNEL #incidents: #incidents ({incidents}), the bot is a member\n\
@@ -218,6 +219,112 @@ async fn check_prints_a_checklist_of_the_configuration_against_slack_and_exits()
     assert!(
         !std::path::Path::new(db.url.trim_start_matches("sqlite://")).exists(),
         "check does not touch the database"
+    );
+}
+
+/// The database as a newer incident-commander leaves it: every migration this version knows,
+/// then one more — its table and its line in the migration history.
+async fn migrated_by_a_newer_version(db: &TestDb) {
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    use sqlx::{Connection, SqlSafeStr};
+    drop(
+        incident_commander::store::connect(&db.url)
+            .await
+            .expect("this version migrates"),
+    );
+    let known = match db.url.starts_with("sqlite:") {
+        true => sqlx::migrate!("./migrations/sqlite"),
+        false => sqlx::migrate!("./migrations/postgres"),
+    };
+    let mut migrations: Vec<Migration> = known.iter().cloned().collect();
+    migrations.push(Migration::new(
+        7,
+        "escalation policies".into(),
+        MigrationType::Simple,
+        "CREATE TABLE escalation_policies (id BIGINT PRIMARY KEY, name TEXT NOT NULL)"
+            .into_sql_str(),
+        false,
+    ));
+    let mut conn = sqlx::AnyConnection::connect(&db.url)
+        .await
+        .expect("connect");
+    Migrator::with_migrations(migrations)
+        .run(&mut conn)
+        .await
+        .expect("the newer version migrates");
+    conn.close().await.expect("close");
+}
+
+/// The versions in the database's migration history.
+async fn migration_history(db: &TestDb) -> Vec<i64> {
+    use sqlx::Connection;
+    let mut conn = sqlx::AnyConnection::connect(&db.url)
+        .await
+        .expect("connect");
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(&mut conn)
+        .await
+        .expect("history")
+}
+
+#[tokio::test]
+async fn a_database_migrated_by_a_newer_version_is_refused_with_one_line() {
+    let (sim, _) = simulated().await;
+    let db = test_db().await;
+    migrated_by_a_newer_version(&db).await;
+    let refusal = format!(
+        "the database was migrated by a newer incident-commander (migration 0007 is unknown to \
+         this version {}); run that version or newer",
+        env!("CARGO_PKG_VERSION")
+    );
+    for command in ["serve", "migrate"] {
+        let output = run_command(command, sim_vars(&sim, &db, &[])).await;
+        assert!(!output.status.success(), "{command} ran");
+        assert_eq!(
+            last_line(&output),
+            format!("incident-commander: {refusal}"),
+            "{command}"
+        );
+    }
+    assert_eq!(sim.connection_count(), 0, "serve stops before Socket Mode");
+
+    let output = run_command("check", sim_vars(&sim, &db, &[])).await;
+    assert!(!output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l == format!("[FAIL] database: {refusal}")),
+        "{stdout}"
+    );
+    assert_eq!(
+        last_line(&output),
+        "incident-commander: check failed: 1 check did not pass"
+    );
+    assert_eq!(
+        migration_history(&db).await,
+        [1, 2, 3, 4, 5, 6, 7],
+        "nothing was applied or undone"
+    );
+}
+
+#[tokio::test]
+async fn check_says_the_schema_is_up_to_date_once_migrated() {
+    let (sim, db) = simulated().await;
+    let output = run_command("migrate", [("DATABASE_URL", db.url.as_str())]).await;
+    assert!(output.status.success());
+    let output = run_command("check", sim_vars(&sim, &db, &[])).await;
+    let newest = sqlx::migrate!("./migrations/sqlite")
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .expect("migrations");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "[ok]   database: schema up to date (migration {newest:04})\n"
+        )),
+        "{stdout}"
     );
 }
 

@@ -1,0 +1,794 @@
+//! Upgrades never break a running bot. For every set of migrations an earlier version left a
+//! database with, a seed (`tests/fixtures/upgrade/*.sql`) fills it the way that version's code
+//! wrote it — incidents open, resolved and private, their timelines, jobs done, failed and still
+//! pending in that version's payloads, idempotency keys, reminders — and the Slack workspace is
+//! made to hold what that bot had created there. Then this version starts on it, migrates it, and
+//! runs the core story as people would: the old pending work is carried out, `/inc list`,
+//! `/inc status`, an update, a new declaration, a resolution, the postmortem, and a reminder.
+//! The tests run on SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
+//!
+//! The migration history is not linear: 0004 (alert intake) was written on a branch from 0002
+//! and merged after 0005 (reminders), so databases existed with 0001–0002 + 0004 and with
+//! 0001–0003 + 0005; each gets its seed, and their upgrade applies a migration older than the
+//! newest one applied.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use incident_commander::app::{App, Clock, StartupError};
+use incident_commander::domain::Entry;
+use incident_commander::simulator::{BOT_USER_ID, SimulatorConfig, SlackSimulator};
+use incident_commander::store::Store;
+use serde_json::{Value, json};
+use sqlx::migrate::{Migration, Migrator};
+use sqlx::{AnyConnection, Connection};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::helpers::*;
+
+/// A database some earlier version left, and what people see once this version runs on it.
+struct Era {
+    /// The migrations it had, as sqlx recorded them.
+    migrations: &'static [i64],
+    /// `tests/fixtures/upgrade/…`: the rows that version wrote.
+    seed: &'static str,
+    /// How many incidents it numbered.
+    incidents: i64,
+    /// What `/inc list` shows alice once the old pending work ran, one line per incident.
+    listed_to_alice: &'static [&'static str],
+    /// Open incidents not listed to alice (private ones she has no part in).
+    hidden_from_alice: &'static [&'static str],
+    /// Lines `/inc list` shows bob: the private incident whose channel he joined.
+    listed_to_bob: &'static [&'static str],
+    /// The channels of incidents whose declaration saga it left unfinished (or not begun).
+    saga_finished: &'static [&'static str],
+    /// An update it posted before it stopped.
+    posted_update: Option<&'static str>,
+    /// An update it recorded but had not posted yet.
+    unposted_update: Option<&'static str>,
+    /// A finding pinned in INC-1's channel, which the postmortem lists.
+    pinned: Option<&'static str>,
+    /// The channel of an open incident whose update reminder is due after the upgrade, and when
+    /// (UTC, on the day of [`t0`]): a reminder job the old version left pending, or — before
+    /// 0005 — the one this version arms at startup.
+    reminder: (&'static str, (u32, u32)),
+    /// Jobs it had given up on (they stay failed; nothing new fails).
+    failed: i64,
+}
+
+/// When the old version was stopped, give or take a minute: 10:00 UTC on Monday 2 March 2026.
+/// The seeds' times lead up to it, and the upgraded bot's clock starts there.
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0)
+        .single()
+        .expect("T0")
+}
+
+fn at((hour, minute): (u32, u32)) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, hour, minute, 0)
+        .single()
+        .expect("a time on T0's day")
+}
+
+const INC1: &str = "inc-1-checkout-is-failing";
+
+/// Every database an earlier version can leave, oldest first.
+const ERAS: [&Era; 6] = [
+    &FOUNDATION_0001,
+    &RUNNING_INCIDENTS_0002,
+    &INTERACTIVITY_0003,
+    &OPERATIONS_BRANCH_0004,
+    &REMINDERS_0005_BEFORE_0004,
+    &MERGED_0005,
+];
+
+const FOUNDATION_0001: Era = Era {
+    migrations: &[1],
+    seed: include_str!("../fixtures/upgrade/0001.sql"),
+    incidents: 3,
+    listed_to_alice: &[
+        "*INC-1* · SEV1 · investigating — Checkout is failing",
+        "*INC-2* · SEV2 · triage — Search results are stale",
+        "*INC-3* · SEV3 · investigating — Status page shows a stale banner",
+    ],
+    hidden_from_alice: &[],
+    listed_to_bob: &[],
+    saga_finished: &[
+        "inc-2-search-results-are-stale",
+        "inc-3-status-page-shows-a-stale-banner",
+    ],
+    posted_update: None,
+    unposted_update: None,
+    pinned: None,
+    reminder: ("inc-2-search-results-are-stale", (10, 24)),
+    failed: 1,
+};
+
+const RUNNING_INCIDENTS_0002: Era = Era {
+    migrations: &[1, 2],
+    seed: include_str!("../fixtures/upgrade/0001-0002.sql"),
+    incidents: 3,
+    listed_to_alice: &[
+        "*INC-1* · SEV1 · investigating — Checkout is failing",
+        "*INC-3* · SEV3 · investigating — Status page shows a stale banner",
+    ],
+    hidden_from_alice: &[],
+    listed_to_bob: &[],
+    saga_finished: &["inc-3-status-page-shows-a-stale-banner"],
+    posted_update: Some("Payments provider is timing out; failing over to the secondary"),
+    unposted_update: Some("Failover done; the error rate is back under 1%"),
+    pinned: None,
+    reminder: ("inc-3-status-page-shows-a-stale-banner", (10, 27)),
+    failed: 0,
+};
+
+const INTERACTIVITY_0003: Era = Era {
+    migrations: &[1, 2, 3],
+    seed: include_str!("../fixtures/upgrade/0001-0003.sql"),
+    incidents: 4,
+    listed_to_alice: &[
+        "*INC-1* · SEV1 · investigating — Checkout is failing",
+        "*INC-4* · SEV3 · investigating — Status page shows a stale banner",
+    ],
+    hidden_from_alice: &["INC-3"],
+    listed_to_bob: &[
+        "*INC-3* · SEV2 · investigating — Payroll export shared with the wrong bucket",
+    ],
+    saga_finished: &["inc-4-status-page-shows-a-stale-banner"],
+    posted_update: Some("Payments provider is timing out; failing over to the secondary"),
+    unposted_update: Some("Failover done; the error rate is back under 1%"),
+    pinned: Some("Failover to the secondary provider started at 09:31"),
+    reminder: (
+        "inc-3-payroll-export-shared-with-the-wrong-bucket",
+        (10, 15),
+    ),
+    failed: 0,
+};
+
+const OPERATIONS_BRANCH_0004: Era = Era {
+    migrations: &[1, 2, 4],
+    seed: include_str!("../fixtures/upgrade/0001-0002+0004.sql"),
+    incidents: 4,
+    listed_to_alice: &[
+        "*INC-1* · SEV1 · investigating — Checkout is failing",
+        "*INC-3* · SEV2 · triage — High error rate on checkout-api",
+        "*INC-4* · SEV3 · investigating — Status page shows a stale banner",
+    ],
+    hidden_from_alice: &[],
+    listed_to_bob: &[],
+    saga_finished: &["inc-4-status-page-shows-a-stale-banner"],
+    posted_update: Some("Payments provider is timing out; failing over to the secondary"),
+    unposted_update: Some("Failover done; the error rate is back under 1%"),
+    pinned: None,
+    reminder: ("inc-3-high-error-rate-on-checkout-api", (10, 10)),
+    failed: 0,
+};
+
+const REMINDERS_0005_BEFORE_0004: Era = Era {
+    migrations: &[1, 2, 3, 5],
+    seed: include_str!("../fixtures/upgrade/0001-0003+0005.sql"),
+    incidents: 4,
+    listed_to_alice: &[
+        "*INC-1* · SEV1 · investigating — Checkout is failing",
+        "*INC-4* · SEV3 · investigating — Status page shows a stale banner",
+    ],
+    hidden_from_alice: &["INC-3"],
+    listed_to_bob: &[
+        "*INC-3* · SEV2 · investigating — Payroll export shared with the wrong bucket",
+    ],
+    saga_finished: &["inc-4-status-page-shows-a-stale-banner"],
+    posted_update: Some("Payments provider is timing out; failing over to the secondary"),
+    unposted_update: Some("Failover done; the error rate is back under 1%"),
+    pinned: Some("Failover to the secondary provider started at 09:31"),
+    reminder: ("inc-3-payroll-export-shared-with-the-wrong-bucket", (10, 8)),
+    failed: 0,
+};
+
+const MERGED_0005: Era = Era {
+    migrations: &[1, 2, 3, 4, 5],
+    seed: include_str!("../fixtures/upgrade/0001-0005.sql"),
+    incidents: 5,
+    listed_to_alice: &[
+        "*INC-1* · SEV1 · investigating — Checkout is failing",
+        "*INC-3* · SEV2 · triage — High error rate on checkout-api",
+        "*INC-5* · SEV3 · investigating — Status page shows a stale banner",
+    ],
+    hidden_from_alice: &["INC-4"],
+    listed_to_bob: &[
+        "*INC-4* · SEV2 · investigating — Payroll export shared with the wrong bucket",
+    ],
+    saga_finished: &["inc-5-status-page-shows-a-stale-banner"],
+    posted_update: Some("Payments provider is timing out; failing over to the secondary"),
+    unposted_update: Some("Failover done; the error rate is back under 1%"),
+    pinned: Some("Failover to the secondary provider started at 09:31"),
+    reminder: ("inc-4-payroll-export-shared-with-the-wrong-bucket", (10, 8)),
+    failed: 0,
+};
+
+#[test]
+fn every_earlier_version_has_its_database_here() {
+    let known: Vec<i64> = sqlx::migrate!("./migrations/sqlite")
+        .iter()
+        .map(|m| m.version)
+        .collect();
+    let newest = *known.last().expect("migrations");
+    let before_newest: Vec<i64> = known.iter().copied().filter(|v| *v < newest).collect();
+    assert!(
+        ERAS.iter().any(|era| era.migrations == before_newest),
+        "no upgrade test starts from the version before migration {newest:04}: add \
+         tests/fixtures/upgrade/{:04}-{:04}.sql, a database as that version's code wrote it, \
+         and its Era here",
+        before_newest[0],
+        before_newest[before_newest.len() - 1],
+    );
+    for era in ERAS {
+        assert!(
+            era.migrations.iter().all(|v| known.contains(v)),
+            "{:?} are migrations of this version",
+            era.migrations
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_database_from_0001_the_foundation_upgrades_and_runs_the_core_story() {
+    upgrade_and_run(&FOUNDATION_0001).await;
+}
+
+#[tokio::test]
+async fn a_database_from_0002_running_incidents_upgrades_and_runs_the_core_story() {
+    upgrade_and_run(&RUNNING_INCIDENTS_0002).await;
+}
+
+#[tokio::test]
+async fn a_database_from_0003_interactivity_upgrades_and_runs_the_core_story() {
+    upgrade_and_run(&INTERACTIVITY_0003).await;
+}
+
+#[tokio::test]
+async fn a_database_from_the_operations_branch_0004_without_0003_upgrades_and_runs_the_core_story()
+{
+    upgrade_and_run(&OPERATIONS_BRANCH_0004).await;
+}
+
+#[tokio::test]
+async fn a_database_from_0005_reminders_without_0004_upgrades_and_runs_the_core_story() {
+    upgrade_and_run(&REMINDERS_0005_BEFORE_0004).await;
+}
+
+#[tokio::test]
+async fn a_database_from_0005_upgrades_and_runs_the_core_story() {
+    upgrade_and_run(&MERGED_0005).await;
+}
+
+/// Builds the era's database and workspace, starts this version on them, and plays the story.
+async fn upgrade_and_run(era: &Era) {
+    let up = Upgraded::start(era).await;
+    up.settle().await;
+
+    // The work the old version left pending is done, in its payloads of the time.
+    assert_eq!(
+        up.store.job_counts().await.expect("counts").failed,
+        era.failed,
+        "a pending job of the old format failed: {:?}",
+        up.failed_jobs().await
+    );
+    for incident in up.store.open_incidents().await.expect("open") {
+        let reference = incident.reference();
+        let channel = incident
+            .channel_id
+            .clone()
+            .unwrap_or_else(|| panic!("{reference} has its channel"));
+        let card = incident
+            .card_ts
+            .clone()
+            .unwrap_or_else(|| panic!("{reference} has its card"));
+        assert!(
+            up.sim
+                .pins(&channel)
+                .iter()
+                .any(|p| p.ts.as_deref() == Some(card.as_str())),
+            "{reference}'s card is pinned"
+        );
+        assert_eq!(
+            incident.announcement_ts.is_some(),
+            !incident.private,
+            "{reference} is announced unless private"
+        );
+    }
+    for name in era.saga_finished {
+        let channel = up.channel(name);
+        let incident = up.incident_in(&channel).await;
+        let topic = up.sim.channel(&channel).expect("channel").topic;
+        assert!(
+            topic.contains(&incident.title),
+            "#{name}'s topic: {topic:?}"
+        );
+        if let Some(source) = &incident.source {
+            let thread = up.sim.thread(&source.channel, &source.ts);
+            assert!(
+                thread
+                    .iter()
+                    .any(|m| m.user == BOT_USER_ID && m.text.contains(&channel)),
+                "the message #{name} was declared from has a reply linking it: {thread:?}"
+            );
+        }
+    }
+    let inc1 = up.channel(INC1);
+    if let Some(update) = era.unposted_update {
+        assert!(
+            up.messages(&inc1).iter().any(|m| m.contains(update)),
+            "the update the old version recorded is posted in INC-1's channel"
+        );
+        let incident = up.incident_in(&inc1).await;
+        let thread = up.sim.thread(
+            &up.incidents,
+            incident.announcement_ts.as_deref().expect("announced"),
+        );
+        assert!(
+            thread.iter().any(|m| shown_text(m).contains(update)),
+            "and in the announcement's thread"
+        );
+    }
+
+    // Listing, reading and changing the upgraded incidents.
+    let list = up.command(ALICE, &up.general, "list").await;
+    assert!(
+        list.starts_with(&format!("*Open incidents* ({})", era.listed_to_alice.len())),
+        "{list}"
+    );
+    for line in era.listed_to_alice {
+        assert!(list.contains(line), "{line} in {list}");
+    }
+    for reference in era.hidden_from_alice {
+        assert!(!list.contains(&format!("*{reference}*")), "{list}");
+    }
+    let list = up.command(BOB, &up.general, "list").await;
+    for line in era.listed_to_bob {
+        assert!(list.contains(line), "{line} in {list}");
+    }
+
+    let status = up.command(BOB, &inc1, "status").await;
+    assert!(
+        status.starts_with("*INC-1* — Checkout is failing\n*SEV1* · *investigating* · open 40 min"),
+        "{status}"
+    );
+    assert!(status.contains("Coordinator <@U0ALICE>"), "{status}");
+
+    assert_eq!(
+        up.command(ALICE, &inc1, "update Payments are flowing again")
+            .await,
+        "Update posted."
+    );
+    up.settle().await;
+    assert!(
+        up.messages(&inc1)
+            .iter()
+            .any(|m| m.contains("Payments are flowing again")),
+        "the update is posted in the channel"
+    );
+    let incident = up.incident_in(&inc1).await;
+    let timeline = up.store.timeline(incident.id).await.expect("timeline");
+    assert!(
+        timeline.iter().any(|e| matches!(
+            &e.entry,
+            Entry::Update { text, .. } if text == "Payments are flowing again"
+        )),
+        "and recorded"
+    );
+
+    let declared = up
+        .command(BOB, &up.general, "declare sev2 Login emails are delayed")
+        .await;
+    assert!(
+        declared.starts_with(&format!(
+            ":rotating_light: Declared *INC-{}* · SEV2 · investigating — Login emails are delayed.",
+            era.incidents + 1
+        )),
+        "{declared}"
+    );
+    up.settle().await;
+
+    assert_eq!(
+        up.command(
+            ALICE,
+            &inc1,
+            "resolve Payments recovered after the failover"
+        )
+        .await,
+        "*INC-1* is resolved."
+    );
+    let asked = up.command(ALICE, &inc1, "postmortem").await;
+    assert!(
+        asked.starts_with(":memo: Writing the postmortem draft of *INC-1*"),
+        "{asked}"
+    );
+    up.settle().await;
+    let draft = up.postmortem_in(&inc1);
+    for text in [
+        Some("Checkout is failing"),
+        era.posted_update,
+        era.unposted_update,
+        era.pinned,
+        Some("Payments are flowing again"),
+        Some("Payments recovered after the failover"),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        assert!(draft.contains(text), "{text:?} in the postmortem:\n{draft}");
+    }
+
+    // A reminder still comes, when the update is due.
+    let (name, due) = era.reminder;
+    let channel = up.channel(name);
+    up.clock.advance_to(at(due) - chrono::Duration::minutes(1));
+    up.settle().await;
+    assert!(
+        up.reminders(&channel).is_empty(),
+        "no reminder in #{name} before {due:?}"
+    );
+    up.clock.advance_to(at(due));
+    up.settle().await;
+    let reminders = up.reminders(&channel);
+    assert_eq!(reminders.len(), 1, "one reminder in #{name}: {reminders:?}");
+
+    assert_eq!(
+        up.store.job_counts().await.expect("counts").failed,
+        era.failed,
+        "nothing failed: {:?}",
+        up.failed_jobs().await
+    );
+}
+
+/// This version running on an era's database, against a workspace holding what the old bot made.
+struct Upgraded {
+    sim: SlackSimulator,
+    store: Store,
+    clock: Arc<MovableClock>,
+    general: String,
+    incidents: String,
+    /// What the seed's `{{…}}` stood for.
+    made: HashMap<String, String>,
+    db: TestDb,
+    _stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), StartupError>>,
+}
+
+impl Drop for Upgraded {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Upgraded {
+    async fn start(era: &Era) -> Upgraded {
+        incident_commander::install_crypto_provider();
+        sqlx::any::install_default_drivers();
+        let sim = SlackSimulator::start(manifest_scopes())
+            .await
+            .expect("simulator starts");
+        sim.add_user(ALICE, "alice");
+        sim.add_user(BOB, "bob");
+        sim.add_user(CAROL, "carol");
+        let general = sim.add_channel("general", false, false);
+        let incidents = sim.add_channel("incidents", false, true);
+        let mut old_bot = OldBot {
+            sim: &sim,
+            general: general.clone(),
+            incidents: incidents.clone(),
+            made: HashMap::new(),
+        };
+        let seed = old_bot.fill(era.seed).await;
+        let made = old_bot.made;
+
+        let db = test_db().await;
+        let mut conn = open(&db.url).await;
+        migrate_only(&mut conn, &db.url, era.migrations).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(seed))
+            .execute(&mut conn)
+            .await
+            .expect("the seed fits the schema of its migrations");
+        if !db.url.starts_with("sqlite:") {
+            // The old code let PostgreSQL number the rows; the seed names its ids, so the
+            // identity sequences are moved past them as that code's inserts would have.
+            for table in ["incidents", "role_assignments", "timeline_events", "jobs"] {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table}"
+                )))
+                .execute(&mut conn)
+                .await
+                .expect("sequence");
+            }
+        }
+        conn.close().await.expect("close");
+
+        // `incident-commander check` reads the history and names what startup will apply.
+        let pending: Vec<String> = sqlx::migrate!("./migrations/sqlite")
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !era.migrations.contains(v))
+            .map(|v| format!("{v:04}"))
+            .collect();
+        let mut checklist = Vec::new();
+        incident_commander::app::check::run(&settings_for(&sim, &db.url), &mut checklist).await;
+        let checklist = String::from_utf8(checklist).expect("UTF-8");
+        let expected = format!(
+            "[ok]   database: startup (or `incident-commander migrate`) applies migrations {}\n",
+            pending.join(", ")
+        );
+        assert!(checklist.contains(&expected), "{checklist}");
+
+        let clock = Arc::new(MovableClock::starting_at(t0()));
+        let app = App::build_with_clock(settings_for(&sim, &db.url), clock.clone())
+            .await
+            .expect("this version starts on the upgraded database");
+        let store = app.store();
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(app.run(async {
+            let _ = stopped.await;
+        }));
+        assert!(sim.wait_connected(WAIT).await, "the bot connects");
+        Upgraded {
+            sim,
+            store,
+            clock,
+            general,
+            incidents,
+            made,
+            db,
+            _stop: stop,
+            task,
+        }
+    }
+
+    /// The id of the channel called `name`.
+    fn channel(&self, name: &str) -> String {
+        self.made
+            .get(&format!("channel:{name}"))
+            .or_else(|| self.made.get(&format!("private:{name}")))
+            .cloned()
+            .or_else(|| self.sim.channel_by_name(name).map(|c| c.id))
+            .unwrap_or_else(|| panic!("no channel #{name}"))
+    }
+
+    async fn incident_in(&self, channel: &str) -> incident_commander::domain::Incident {
+        self.store
+            .incident_by_channel(channel)
+            .await
+            .expect("load")
+            .expect("an incident channel")
+    }
+
+    /// `user` types `/inc <text>` in `channel`; the ephemeral answer.
+    async fn command(&self, user: &str, channel: &str, text: &str) -> String {
+        let envelope = self.sim.slash_command(user, channel, text);
+        let ack = self
+            .sim
+            .ack(&envelope.envelope_id, WAIT)
+            .await
+            .unwrap_or_else(|| panic!("no ack for /inc {text}"));
+        ack_text(&ack)
+    }
+
+    /// Waits until every job due now has finished.
+    async fn settle(&self) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let figures = self
+                .store
+                .queue_figures(self.clock.now())
+                .await
+                .expect("queue");
+            if figures.pending == 0 {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} jobs still under way after {WAIT:?}",
+                figures.pending
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// What every message in `channel` shows.
+    fn messages(&self, channel: &str) -> Vec<String> {
+        let channel = self.sim.channel(channel).expect("channel");
+        channel.messages.iter().map(shown_text).collect()
+    }
+
+    /// The update reminders posted in `channel`.
+    fn reminders(&self, channel: &str) -> Vec<String> {
+        self.messages(channel)
+            .into_iter()
+            .filter(|m| m.contains("The people waiting for news are owed one"))
+            .collect()
+    }
+
+    /// The newest postmortem draft shared in `channel`.
+    fn postmortem_in(&self, channel: &str) -> String {
+        let file = self
+            .sim
+            .files()
+            .into_iter()
+            .rfind(|f| f.completed && f.channels.iter().any(|c| c == channel))
+            .expect("a postmortem draft was shared");
+        String::from_utf8(file.bytes.expect("uploaded")).expect("UTF-8")
+    }
+
+    /// The jobs that failed, for assertion messages.
+    async fn failed_jobs(&self) -> Vec<String> {
+        let mut conn = open(&self.db.url).await;
+        sqlx::query_scalar::<_, String>(
+            "SELECT kind || ': ' || COALESCE(last_error, '') FROM jobs WHERE state = 'failed'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("failed jobs")
+    }
+}
+
+async fn open(url: &str) -> AnyConnection {
+    use sqlx::migrate::MigrateDatabase;
+    if url.starts_with("sqlite:") && !sqlx::Any::database_exists(url).await.expect("exists") {
+        sqlx::Any::create_database(url)
+            .await
+            .expect("create the SQLite file");
+    }
+    AnyConnection::connect(url).await.expect("connect")
+}
+
+/// Applies exactly `versions` of this binary's migrations (which never change once released),
+/// recording them as sqlx does.
+async fn migrate_only(conn: &mut AnyConnection, url: &str, versions: &[i64]) {
+    let all = match url.starts_with("sqlite:") {
+        true => sqlx::migrate!("./migrations/sqlite"),
+        false => sqlx::migrate!("./migrations/postgres"),
+    };
+    let chosen: Vec<Migration> = all
+        .iter()
+        .filter(|m| versions.contains(&m.version))
+        .cloned()
+        .collect();
+    assert_eq!(
+        chosen.len(),
+        versions.len(),
+        "migrations {versions:?} exist"
+    );
+    Migrator::with_migrations(chosen)
+        .run(conn)
+        .await
+        .expect("the era's migrations apply");
+}
+
+/// The bot of an earlier version, as far as the workspace remembers it: it makes in Slack, through
+/// the Web API with the bot token, what a seed names (`{{channel:inc-1-…}}`: the channel it
+/// created; `{{card:…}}`, its pinned card there; `{{announcement:…}}`, its announcement in
+/// #incidents; `{{bot:<channel>:<text>}}`, another of its posts), and people's messages (`{{said:<channel>:<user>:<text>}}`, also
+/// `{{pinned:…}}`). `{{announce}}` and `{{general}}` are the two channels every workspace has.
+struct OldBot<'a> {
+    sim: &'a SlackSimulator,
+    general: String,
+    incidents: String,
+    made: HashMap<String, String>,
+}
+
+impl OldBot<'_> {
+    /// `seed` with every `{{…}}` replaced by what it stands for.
+    async fn fill(&mut self, seed: &str) -> String {
+        let mut out = String::new();
+        let mut rest = seed;
+        while let Some(start) = rest.find("{{") {
+            out.push_str(&rest[..start]);
+            let end = start + rest[start..].find("}}").expect("a closed {{…}}");
+            let token = &rest[start + 2..end];
+            out.push_str(&self.resolve(token).await);
+            rest = &rest[end + 2..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    async fn resolve(&mut self, token: &str) -> String {
+        if let Some(made) = self.made.get(token) {
+            return made.clone();
+        }
+        let (what, rest) = token.split_once(':').unwrap_or((token, ""));
+        let made = match what {
+            "announce" => self.incidents.clone(),
+            "general" => self.general.clone(),
+            "channel" | "private" => {
+                let created = self
+                    .call(
+                        "conversations.create",
+                        json!({ "name": rest, "is_private": what == "private" }),
+                    )
+                    .await;
+                created["channel"]["id"]
+                    .as_str()
+                    .expect("channel id")
+                    .to_string()
+            }
+            "card" => {
+                let channel = self.channel(rest);
+                let ts = self
+                    .post(&channel, &format!("The incident card of #{rest}"))
+                    .await;
+                self.call("pins.add", json!({ "channel": channel, "timestamp": ts }))
+                    .await;
+                ts
+            }
+            "bot" => {
+                let (channel, text) = rest.split_once(':').expect("bot:<channel>:<text>");
+                let channel = self.channel(channel);
+                self.post(&channel, text).await
+            }
+            "announcement" => {
+                let incidents = self.incidents.clone();
+                self.post(&incidents, &format!("An incident was declared: #{rest}"))
+                    .await
+            }
+            "said" | "pinned" => {
+                let mut parts = rest.splitn(3, ':');
+                let (channel, user, text) = (
+                    parts.next().expect("channel"),
+                    parts.next().expect("user"),
+                    parts.next().expect("text"),
+                );
+                let channel = match channel {
+                    "general" => self.general.clone(),
+                    name => self.channel(name),
+                };
+                let ts = self.sim.post_as(user, &channel, text);
+                if what == "pinned" {
+                    // Pinned by the bot here, so that no event of it reaches the new version:
+                    // the old one recorded the person's pin (the seed's `pins` row).
+                    self.call("pins.add", json!({ "channel": channel, "timestamp": ts }))
+                        .await;
+                }
+                ts
+            }
+            other => panic!("unknown seed placeholder {{{{{other}:…}}}}"),
+        };
+        self.made.insert(token.to_string(), made.clone());
+        made
+    }
+
+    fn channel(&self, name: &str) -> String {
+        self.made
+            .get(&format!("channel:{name}"))
+            .or_else(|| self.made.get(&format!("private:{name}")))
+            .cloned()
+            .unwrap_or_else(|| panic!("the seed names #{name} before creating it"))
+    }
+
+    async fn post(&self, channel: &str, text: &str) -> String {
+        let posted = self
+            .call(
+                "chat.postMessage",
+                json!({ "channel": channel, "text": text }),
+            )
+            .await;
+        posted["ts"].as_str().expect("ts").to_string()
+    }
+
+    /// A Web API call as the bot; it must succeed.
+    async fn call(&self, method: &str, params: Value) -> Value {
+        let answer: Value = reqwest::Client::new()
+            .post(format!("{}/{method}", self.sim.api_url()))
+            .bearer_auth(SimulatorConfig::default().bot_token)
+            .json(&params)
+            .send()
+            .await
+            .expect("the simulator answers")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(answer["ok"], true, "{method} {params} → {answer}");
+        answer
+    }
+}
