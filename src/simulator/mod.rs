@@ -73,6 +73,38 @@ pub struct SimulatorConfig {
     /// The bot token's scopes: a method needing another answers `missing_scope`, and every
     /// answer carries them in `x-oauth-scopes`.
     pub granted_scopes: Vec<String>,
+    /// Socket Mode's deadlines and redelivery schedule.
+    pub timing: SocketTiming,
+}
+
+/// How Slack times Socket Mode. Slack's own figures are the 3-second ack deadline and, for the
+/// Events API, up to three retries: at once, after about a minute, after about five. The
+/// defaults keep the deadline and the order of the retries but wait seconds, not minutes, so a
+/// test sees every retry; set minutes to watch a long outage as Slack would run it.
+#[derive(Clone, Debug)]
+pub struct SocketTiming {
+    /// An ack later than this after its delivery counts as none.
+    pub ack_deadline: Duration,
+    /// The wait before each Events API redelivery after a missed ack: the first entry before
+    /// `retry_attempt` 1, and so on; as many retries as entries. Default: 0 s, 1 s, 5 s.
+    pub redeliveries: Vec<Duration>,
+    /// How long Slack takes to notice a half-open socket and stop sending envelopes to it.
+    /// Default 10 s.
+    pub half_open_noticed: Duration,
+}
+
+impl Default for SocketTiming {
+    fn default() -> Self {
+        SocketTiming {
+            ack_deadline: Duration::from_secs(3),
+            redeliveries: vec![
+                Duration::ZERO,
+                Duration::from_secs(1),
+                Duration::from_secs(5),
+            ],
+            half_open_noticed: Duration::from_secs(10),
+        }
+    }
 }
 
 /// The default subscriptions: pins, joins, and messages in public and private channels.
@@ -124,6 +156,7 @@ impl Default for SimulatorConfig {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            timing: SocketTiming::default(),
         }
     }
 }
@@ -146,6 +179,43 @@ pub struct Ack {
     pub payload: Option<Value>,
     pub at: Instant,
     pub seq: u64,
+    /// Later than the deadline after the envelope's latest delivery: it counts as no ack, and
+    /// nothing in its payload was applied.
+    pub late: bool,
+}
+
+/// One delivery of an envelope on a connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// How often the envelope was sent before (the frame's `retry_attempt` for events).
+    pub attempt: u32,
+    pub connection: u64,
+    pub at: Instant,
+    /// When its ack is due.
+    pub deadline: Instant,
+    pub outcome: DeliveryOutcome,
+}
+
+/// What became of a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// Its deadline has not passed and no ack came yet.
+    Waiting,
+    /// Acked in time.
+    Acked,
+    /// No ack in time: Slack gave up on this delivery.
+    Missed,
+}
+
+/// A Socket Mode connection opening (its hello sent) or going away.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionChange {
+    pub at: Instant,
+    pub connection: u64,
+    /// Opened, or closed (by either side, dropped, or noticed dead).
+    pub opened: bool,
+    /// Connections open right after the change.
+    pub open_after: usize,
 }
 
 /// One Web API call, successful or not.
@@ -175,6 +245,13 @@ pub enum SimEvent {
         at: Instant,
     },
     Ack(Ack),
+    /// No ack came within the deadline of the envelope's delivery number `attempt`.
+    AckMissed {
+        seq: u64,
+        envelope: Envelope,
+        attempt: u32,
+        at: Instant,
+    },
     Call(ApiCall),
     ResponseUrl {
         seq: u64,
@@ -476,14 +553,17 @@ impl SlackSimulator {
         let (changed, _) = watch::channel(0u64);
         let (shutdown, _) = watch::channel(false);
         let subscriptions = config.event_subscriptions.clone();
+        let state = State::new(subscriptions, config.timing.clone());
+        let timer_wake = state.timer_wake.clone();
         let inner = Arc::new(Inner {
             config,
             port,
-            state: Mutex::new(State::new(subscriptions)),
+            state: Mutex::new(state),
             changed,
             shutdown,
             server: Mutex::new(None),
         });
+        tokio::spawn(run_timers(inner.clone(), timer_wake));
         let app = Router::new()
             .route("/api/{method}", any(web_api::api_handler))
             .route("/response/{*rest}", post(web_api::response_url_handler))
@@ -821,9 +901,63 @@ impl SlackSimulator {
     }
 
     /// WebSocket connections currently open (including ones sent a disconnect frame that the
-    /// client has not closed yet).
+    /// client has not closed yet, and half-open ones Slack has not noticed yet).
     pub fn connection_count(&self) -> usize {
         self.inner.read_state(|s| s.connections.len())
+    }
+
+    /// How many connections were ever opened (hello sent).
+    pub fn hellos(&self) -> u64 {
+        self.inner.read_state(|s| s.hellos_sent)
+    }
+
+    /// Every connection opening and closing so far, in order.
+    pub fn connection_history(&self) -> Vec<ConnectionChange> {
+        self.inner.read_state(|s| s.connection_log.clone())
+    }
+
+    /// Each delivery of `envelope_id` so far, first to last, with what became of it.
+    pub fn deliveries(&self, envelope_id: &str) -> Vec<Delivery> {
+        self.inner
+            .read_state(|s| s.deliveries.get(envelope_id).cloned().unwrap_or_default())
+    }
+
+    /// Changes Socket Mode's deadlines and redelivery schedule from now on.
+    pub fn set_timing(&self, timing: SocketTiming) {
+        self.inner.with_state(|s| s.timing = timing);
+    }
+
+    /// Slack is down for Socket Mode: every connection gets a Close frame, and new ones are
+    /// refused — `apps.connections.open` answers `internal_error`, an upgrade with an earlier
+    /// URL answers HTTP 503 — until [`SlackSimulator::accept_connections`].
+    pub fn refuse_connections(&self) {
+        self.inner.with_state(|s| s.refuse_connections());
+    }
+
+    /// Slack is back: connections are accepted again.
+    pub fn accept_connections(&self) {
+        self.inner.with_state(|s| s.accept_connections());
+    }
+
+    /// Until [`SlackSimulator::welcome_connections`], every new connection gets its hello and
+    /// then a disconnect frame with `reason`: `too_many_websockets` (the app holds more than
+    /// Slack's 10) or `link_disabled` (Socket Mode was turned off in the app's settings). It
+    /// gets no envelopes, and is closed after 10 s unless the client closes it first.
+    pub fn turn_away_connections(&self, reason: &str) {
+        self.inner.with_state(|s| s.turn_away(Some(reason)));
+    }
+
+    /// New connections are welcome again.
+    pub fn welcome_connections(&self) {
+        self.inner.with_state(|s| s.turn_away(None));
+    }
+
+    /// Every open connection goes half-open: the socket stays up but nothing crosses it
+    /// either way — no frames, no answers to pings. Envelopes Slack sends to it are lost until
+    /// Slack notices ([`SocketTiming::half_open_noticed`]) and stops routing to it; the bot
+    /// must notice by itself.
+    pub fn half_open_connections(&self) {
+        self.inner.with_state(|s| s.half_open_all());
     }
 
     /// Builds a `/inc` slash command from `user_id` in `channel_id` and sends it.
@@ -872,7 +1006,8 @@ impl SlackSimulator {
         self.inner.with_state(|s| s.send_envelope(envelope.clone()));
     }
 
-    /// Waits for the bot's first ack of `envelope_id` (already received or future).
+    /// Waits for the bot's first ack of `envelope_id` in time (already received or future): an
+    /// ack later than the deadline counts as none, as it does for Slack.
     pub async fn ack(&self, envelope_id: &str, timeout: Duration) -> Option<Ack> {
         self.wait_for(timeout, |s| s.first_acks.get(envelope_id).cloned())
             .await
@@ -1060,6 +1195,34 @@ impl SlackSimulator {
                 Ok(Ok(())) => continue,
                 Ok(Err(_)) | Err(_) => return self.inner.read_state(&mut check),
             }
+        }
+    }
+}
+
+/// Fires the state's timers (ack deadlines, redeliveries, half-open sockets noticed) when due,
+/// until the simulator shuts down.
+async fn run_timers(inner: Arc<Inner>, wake: Arc<tokio::sync::Notify>) {
+    let mut stop = inner.shutdown_signal();
+    loop {
+        let (fired, next) = {
+            let mut state = inner.lock();
+            state.fire_timers(Instant::now())
+        };
+        if fired {
+            inner
+                .changed
+                .send_modify(|version| *version = version.wrapping_add(1));
+        }
+        let due = async {
+            match next {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = due => {}
+            () = wake.notified() => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
         }
     }
 }

@@ -245,10 +245,18 @@ impl FakeBot {
         .expect("a frame in time")
     }
 
-    /// The next envelope frame: the wire text and its JSON.
+    /// The next envelope frame: the wire text and its JSON. An event is acked at once, as a
+    /// bot does (Slack would send it again after 3 s otherwise).
     async fn envelope(&mut self) -> (String, Value) {
         let text = self.frame().await;
         let value: Value = serde_json::from_str(&text).expect("JSON frame");
+        if value["type"] == "events_api" {
+            let id = value["envelope_id"]
+                .as_str()
+                .expect("envelope_id")
+                .to_string();
+            self.ack(&id, None).await;
+        }
         (text, value)
     }
 
