@@ -1,6 +1,6 @@
 //! `/metrics` in Prometheus' text format, rendered from the `metrics` crate's recorders: the
 //! process-wide one (counters and histograms recorded where things happen: envelopes and ack
-//! latency in `slack::listener`, Slack calls in `slack::api`, alerts here) and one built per
+//! latency in `slack::envelope`, connections in `slack::listener`, Slack calls in `slack::api`, alerts here) and one built per
 //! scrape for the figures read from the store and the application at that moment (incidents by
 //! status and severity, the job queue, Socket Mode connections, readiness). No exporter server of
 //! its own: the axum route renders.
@@ -90,8 +90,12 @@ fn describe() {
         "Socket Mode connections opened (hello received)"
     );
     describe_counter!(
-        "incident_commander_socket_failures_total",
-        "Socket Mode connections lost to a WebSocket error"
+        "incident_commander_socket_connect_failures_total",
+        "Socket Mode connection attempts that failed (apps.connections.open or the WebSocket)"
+    );
+    describe_counter!(
+        "incident_commander_socket_closed_total",
+        "Socket Mode connections ended, by reason"
     );
     describe_counter!(
         "incident_commander_alerts_total",
@@ -160,9 +164,11 @@ fn record(figures: Option<&Figures>) {
     metrics::gauge!("incident_commander_oldest_due_job_seconds").set(f.oldest_due_seconds);
     describe_gauge!(
         "incident_commander_socket_connections",
-        "Socket Mode connections up in this process"
+        "Socket Mode connections of this process, by state (connecting, open, draining)"
     );
-    metrics::gauge!("incident_commander_socket_connections").set(f.socket_connections as f64);
+    for (state, n) in f.socket_connections {
+        metrics::gauge!("incident_commander_socket_connections", "state" => state).set(n as f64);
+    }
     describe_gauge!("incident_commander_ready", "1 when /readyz answers 200");
     metrics::gauge!("incident_commander_ready").set(if f.ready { 1.0 } else { 0.0 });
 }

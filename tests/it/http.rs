@@ -133,7 +133,11 @@ async fn metrics_move_after_a_declaration() {
         Some(0.0)
     );
     assert_eq!(
-        metric(&after, "incident_commander_socket_connections", &[]),
+        metric(
+            &after,
+            "incident_commander_socket_connections",
+            &[("state", "open")]
+        ),
         Some(1.0)
     );
     assert_eq!(metric(&after, "incident_commander_ready", &[]), Some(1.0));
