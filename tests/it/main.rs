@@ -19,6 +19,7 @@ mod refusals;
 mod reminders;
 mod replicas;
 mod simulator;
+mod socket_mode;
 mod startup;
 mod stats;
 mod store_contract;
