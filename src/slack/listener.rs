@@ -110,13 +110,18 @@ impl Connections {
 
     fn add(&self) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        self.set(id, State::Connecting);
+        if let Ok(mut states) = self.states.lock() {
+            states.insert(id, State::Connecting);
+        }
         id
     }
 
+    /// Changes the state of a connection still listed (a removed one stays gone).
     fn set(&self, id: u64, state: State) {
-        if let Ok(mut states) = self.states.lock() {
-            states.insert(id, state);
+        if let Ok(mut states) = self.states.lock()
+            && let Some(current) = states.get_mut(&id)
+        {
+            *current = state;
         }
     }
 
@@ -124,6 +129,36 @@ impl Connections {
         if let Ok(mut states) = self.states.lock() {
             states.remove(&id);
         }
+    }
+}
+
+/// A connection's place in [`Connections`], from its first attempt: removed when dropped,
+/// however the connection ends — closed, failed, or its task aborted.
+struct Listed {
+    connections: Arc<Connections>,
+    id: u64,
+}
+
+impl Listed {
+    fn new(connections: &Arc<Connections>) -> Listed {
+        Listed {
+            id: connections.add(),
+            connections: connections.clone(),
+        }
+    }
+
+    fn set(&self, state: State) {
+        self.connections.set(self.id, state);
+    }
+
+    fn remove(&self) {
+        self.connections.remove(self.id);
+    }
+}
+
+impl Drop for Listed {
+    fn drop(&mut self) {
+        self.remove();
     }
 }
 
@@ -324,11 +359,11 @@ async fn slot(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
                 () = stop_requested(&mut stop) => break,
             };
             match opened {
-                Ok((id, socket)) => {
+                Ok((listed, socket)) => {
                     current = Some(spawn_connection(
                         &ctx,
                         &mut connections,
-                        id,
+                        listed,
                         socket,
                         stop.clone(),
                     ));
@@ -441,8 +476,8 @@ impl OpenFailure {
 
 /// Asks Slack for a URL and opens the WebSocket; the connection is `connecting` until its
 /// hello, which its own task awaits.
-async fn open(ctx: &Ctx) -> Result<(u64, Socket), OpenFailure> {
-    let id = ctx.connections.add();
+async fn open(ctx: &Ctx) -> Result<(Listed, Socket), OpenFailure> {
+    let listed = Listed::new(&ctx.connections);
     let opened = async {
         let url = ctx
             .api
@@ -465,27 +500,22 @@ async fn open(ctx: &Ctx) -> Result<(u64, Socket), OpenFailure> {
         .map_err(|e| OpenFailure::Socket(e.to_string()))?;
         Ok(socket)
     };
-    match opened.await {
-        Ok(socket) => Ok((id, socket)),
-        Err(e) => {
-            ctx.connections.remove(id);
-            Err(e)
-        }
-    }
+    Ok((listed, opened.await?))
 }
 
 fn spawn_connection(
     ctx: &Arc<Ctx>,
     connections: &mut JoinSet<()>,
-    id: u64,
+    listed: Listed,
     socket: Socket,
     stop: watch::Receiver<bool>,
 ) -> Conn {
     let (events_tx, events) = mpsc::unbounded_channel();
     let (close, close_rx) = oneshot::channel();
+    let id = listed.id;
     connections.spawn(connection(
         ctx.clone(),
-        id,
+        listed,
         socket,
         events_tx,
         close_rx,
@@ -504,12 +534,13 @@ fn spawn_connection(
 /// writes their acks, pings, and closes when Slack, the slot or shutdown says so.
 async fn connection(
     ctx: Arc<Ctx>,
-    id: u64,
+    listed: Listed,
     socket: Socket,
     events: mpsc::UnboundedSender<Event>,
     mut close: oneshot::Receiver<()>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let id = listed.id;
     let (mut sink, mut stream) = socket.split();
     let (ack_tx, mut acks) = mpsc::unbounded_channel::<String>();
     let mut handlers = JoinSet::new();
@@ -537,7 +568,13 @@ async fn connection(
                     break "error";
                 }
             }
-            Some(_) = handlers.join_next(), if !handlers.is_empty() => {}
+            Some(done) = handlers.join_next(), if !handlers.is_empty() => {
+                if let Err(e) = done
+                    && e.is_panic()
+                {
+                    error!(connection = id, "answering an envelope panicked; it was not acked");
+                }
+            }
             message = stream.next() => match message {
                 Some(Ok(Message::Text(text))) => {
                     heard = Instant::now();
@@ -551,7 +588,7 @@ async fn connection(
                     match frame.kind.as_str() {
                         "hello" => {
                             opened = Some(Instant::now());
-                            ctx.connections.set(id, State::Open);
+                            listed.set(State::Open);
                             metrics::counter!("incident_commander_socket_hellos_total").increment(1);
                             info!(connection = id, "Socket Mode connection is up");
                             let _ = events.send(Event::Open);
@@ -559,10 +596,10 @@ async fn connection(
                         "disconnect" => {
                             let reason = frame.reason.unwrap_or_default();
                             if is_refresh(&reason) {
-                                ctx.connections.set(id, State::Draining);
+                                listed.set(State::Draining);
                             } else {
                                 // Refused: it will serve nothing more, so it is not up.
-                                ctx.connections.remove(id);
+                                listed.remove();
                                 let why = match reason.as_str() {
                                     "too_many_websockets" => "too_many_websockets",
                                     "link_disabled" => "link_disabled",
@@ -612,12 +649,12 @@ async fn connection(
             // Asked to close, or the slot let go of it (it no longer wants this connection).
             _ = &mut close, if !close_asked => {
                 close_asked = true;
-                ctx.connections.set(id, State::Draining);
+                listed.set(State::Draining);
                 closing.get_or_insert(("replaced", Instant::now() + DRAIN_LIMIT));
             }
             () = stop_requested(&mut stop), if !stop_seen => {
                 stop_seen = true;
-                ctx.connections.set(id, State::Draining);
+                listed.set(State::Draining);
                 closing.get_or_insert(("shutdown", Instant::now() + DRAIN_LIMIT));
             }
             () = sleep_until_some(drain_until) => {
@@ -629,7 +666,7 @@ async fn connection(
         }
     };
     // Gone for readiness first: the goodbye below may take a moment.
-    ctx.connections.remove(id);
+    drop(listed);
     metrics::counter!("incident_commander_socket_closed_total", "reason" => reason).increment(1);
     match reason {
         // Dead sockets: nothing more can cross them.
@@ -737,12 +774,12 @@ mod tests {
 
     #[test]
     fn readiness_counts_open_and_draining_connections() {
-        let connections = Connections::default();
-        let a = connections.add();
-        let b = connections.add();
+        let connections = Arc::new(Connections::default());
+        let a = Listed::new(&connections);
+        let b = Listed::new(&connections);
         assert_eq!(connections.up(), 0, "connecting is not up");
-        connections.set(a, State::Open);
-        connections.set(b, State::Draining);
+        a.set(State::Open);
+        b.set(State::Draining);
         assert_eq!(
             connections.counts(),
             ConnectionCounts {
@@ -752,8 +789,10 @@ mod tests {
             }
         );
         assert_eq!(connections.up(), 2);
-        connections.remove(a);
-        connections.remove(b);
+        a.remove();
+        a.set(State::Open);
+        assert_eq!(connections.up(), 1, "a removed connection stays gone");
+        drop(b);
         assert_eq!(connections.up(), 0);
     }
 }
