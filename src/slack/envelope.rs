@@ -3,8 +3,9 @@
 //! [`inbound`](super::inbound) value (`translate`), the [`Inbound`] port asked for the [`Ack`],
 //! and the ack frame built with slack-morphism's response models.
 //!
-//! Each envelope is answered on a task of its own (the listener spawns [`answer`]), so this must
-//! not assume any order between envelopes. Nothing here touches the socket: the listener writes
+//! Each envelope is answered on a task of its own (the listener spawns [`answer`]); only the
+//! events of one channel keep their order ([`Frame::channel`]), so this must not assume any
+//! other order between envelopes. Nothing here touches the socket: the listener writes
 //! the frame [`answer`] returns. An envelope that cannot be parsed or handled is acked bare and
 //! logged — Slack's redelivery would fail the same way.
 
@@ -47,6 +48,28 @@ pub(super) struct Frame {
 impl Frame {
     pub(super) fn read(text: &str) -> Result<Frame, serde_json::Error> {
         serde_json::from_str(text)
+    }
+
+    /// For an event, the channel it happened in (`event.channel`, `event.channel_id` or
+    /// `event.item.channel`, as each event type says it): events of one channel must be
+    /// handled in the order they arrived — a pin before the edit of the pinned message, a pin
+    /// before its unpin. `None` for other envelopes, which are independent of each other.
+    pub(super) fn channel(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Callback {
+            event: Option<serde_json::Value>,
+        }
+        if self.kind != "events_api" {
+            return None;
+        }
+        let callback: Callback = serde_json::from_str(self.payload.as_deref()?.get()).ok()?;
+        let event = callback.event?;
+        ["/channel", "/channel_id", "/item/channel"]
+            .iter()
+            .find_map(|pointer| event.pointer(pointer).and_then(|c| c.as_str()))
+            .map(str::to_string)
+            // Events that name no channel still keep their order among themselves.
+            .or_else(|| Some(String::new()))
     }
 }
 
@@ -226,5 +249,38 @@ mod tests {
                 .expect("reads");
         assert_eq!(disconnect.reason.as_deref(), Some("warning"));
         assert!(disconnect.envelope_id.is_none());
+    }
+
+    #[test]
+    fn an_event_is_ordered_by_the_channel_it_happened_in() {
+        let event = |event: &str| {
+            Frame::read(&format!(
+                r#"{{"envelope_id":"e","type":"events_api","accepts_response_payload":false,
+                    "payload":{{"type":"event_callback","event":{event}}}}}"#
+            ))
+            .expect("reads")
+            .channel()
+        };
+        assert_eq!(
+            event(r#"{"type":"message","channel":"C1","text":"hi"}"#).as_deref(),
+            Some("C1")
+        );
+        assert_eq!(
+            event(r#"{"type":"pin_added","channel_id":"C2","item":{"channel":"C2"}}"#).as_deref(),
+            Some("C2")
+        );
+        assert_eq!(
+            event(r#"{"type":"pin_removed","item":{"channel":"C3"}}"#).as_deref(),
+            Some("C3")
+        );
+        assert_eq!(
+            event(r#"{"type":"team_join","user":{"id":"U1"}}"#).as_deref(),
+            Some("")
+        );
+        let command = Frame::read(
+            r#"{"envelope_id":"c","type":"slash_commands","accepts_response_payload":true,"payload":{}}"#,
+        )
+        .expect("reads");
+        assert_eq!(command.channel(), None, "commands are independent");
     }
 }

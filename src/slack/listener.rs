@@ -24,14 +24,18 @@
 //!
 //! Envelopes are answered concurrently: each is parsed and handed to the [`Inbound`] port on
 //! its own task (see `envelope`), and the connection writes the acks as they come, so a slow
-//! envelope never holds another's ack. This module only moves frames; it never decides an ack.
+//! envelope never holds another's ack — except that the events of one channel are answered one
+//! after the other, in the order they arrived (a pin before the edit of the pinned message), as
+//! the application's event handling needs. This module only moves frames; it never decides an
+//! ack.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use secrecy::SecretString;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -543,7 +547,12 @@ async fn connection(
     let id = listed.id;
     let (mut sink, mut stream) = socket.split();
     let (ack_tx, mut acks) = mpsc::unbounded_channel::<String>();
-    let mut handlers = JoinSet::new();
+    let mut answering = Answering {
+        inbound: ctx.inbound.clone(),
+        acks: ack_tx,
+        running: JoinSet::new(),
+        lanes: HashMap::new(),
+    };
     let started = Instant::now();
     let mut opened: Option<Instant> = None;
     let mut heard = Instant::now();
@@ -555,7 +564,7 @@ async fn connection(
     let mut stop_seen = false;
     let reason: &'static str = loop {
         if let Some((reason, _)) = closing
-            && handlers.is_empty()
+            && answering.running.is_empty()
             && acks.is_empty()
         {
             break reason;
@@ -568,11 +577,9 @@ async fn connection(
                     break "error";
                 }
             }
-            Some(done) = handlers.join_next(), if !handlers.is_empty() => {
-                if let Err(e) = done
-                    && e.is_panic()
-                {
-                    error!(connection = id, "answering an envelope panicked; it was not acked");
+            Some(done) = answering.running.join_next(), if !answering.running.is_empty() => {
+                if let Ok(lane) = done {
+                    answering.finished(lane);
                 }
             }
             message = stream.next() => match message {
@@ -609,13 +616,7 @@ async fn connection(
                             }
                             let _ = events.send(Event::Disconnect(reason));
                         }
-                        _ if frame.envelope_id.is_some() => {
-                            let inbound = ctx.inbound.clone();
-                            let ack_tx = ack_tx.clone();
-                            handlers.spawn(async move {
-                                let _ = ack_tx.send(envelope::answer(inbound, frame).await);
-                            });
-                        }
+                        _ if frame.envelope_id.is_some() => answering.start(frame),
                         other => debug!(connection = id, frame = other, "a Socket Mode frame the bot does not use"),
                     }
                 }
@@ -659,7 +660,7 @@ async fn connection(
             }
             () = sleep_until_some(drain_until) => {
                 if let Some((reason, _)) = closing {
-                    debug!(connection = id, in_flight = handlers.len(), "closing with acks still in flight");
+                    debug!(connection = id, in_flight = answering.running.len(), "closing with acks still in flight");
                     break reason;
                 }
             }
@@ -690,12 +691,70 @@ async fn connection(
         }
     }
     // Handlers still running recorded their work durably or will; only their acks are lost.
-    handlers.detach_all();
+    answering.running.detach_all();
     debug!(connection = id, reason, "Socket Mode connection closed");
     let _ = events.send(Event::Ended {
         reason,
         open_for: opened.map(|at| at.elapsed()),
     });
+}
+
+/// The envelopes being answered on one connection, each on a task of its own — except that the
+/// events of one channel wait for each other, in the order they arrived (see `Frame::channel`).
+struct Answering {
+    inbound: Arc<dyn Inbound>,
+    acks: mpsc::UnboundedSender<String>,
+    /// Each task ends with the channel whose next event may start.
+    running: JoinSet<Option<String>>,
+    /// Channels with an event being answered, and the events waiting behind it.
+    lanes: HashMap<String, VecDeque<Frame>>,
+}
+
+impl Answering {
+    fn start(&mut self, frame: Frame) {
+        match frame.channel() {
+            None => self.spawn(frame, None),
+            Some(channel) => match self.lanes.get_mut(&channel) {
+                Some(waiting) => waiting.push_back(frame),
+                None => {
+                    self.lanes.insert(channel.clone(), VecDeque::new());
+                    self.spawn(frame, Some(channel));
+                }
+            },
+        }
+    }
+
+    fn spawn(&mut self, frame: Frame, lane: Option<String>) {
+        let inbound = self.inbound.clone();
+        let acks = self.acks.clone();
+        self.running.spawn(async move {
+            // A panic loses this ack only (Slack's timeout follows), never the lane.
+            match AssertUnwindSafe(envelope::answer(inbound, frame))
+                .catch_unwind()
+                .await
+            {
+                Ok(ack) => {
+                    let _ = acks.send(ack);
+                }
+                Err(_) => error!("answering an envelope panicked; it was not acked"),
+            }
+            lane
+        });
+    }
+
+    /// An answer finished: the next event of its channel, if one waits, starts.
+    fn finished(&mut self, lane: Option<String>) {
+        let Some(channel) = lane else {
+            return;
+        };
+        let next = self.lanes.get_mut(&channel).and_then(VecDeque::pop_front);
+        match next {
+            Some(frame) => self.spawn(frame, Some(channel)),
+            None => {
+                self.lanes.remove(&channel);
+            }
+        }
+    }
 }
 
 async fn write(

@@ -288,3 +288,51 @@ async fn an_event_acked_late_is_redelivered_and_recorded_once() {
         .count();
     assert_eq!(pins, 1, "the pin is on the timeline once");
 }
+
+#[tokio::test]
+async fn events_of_one_channel_are_recorded_in_the_order_they_happened() {
+    let app = spawn_app().await;
+    let channel = app.declared(ALICE, "sev2 Checkout is slow").await;
+    let incident = app.incident_in(&channel).await;
+    let finding = app
+        .sim
+        .post_as(BOB, &channel.id, "Deploy 4711 doubled DB connections");
+    // The pin cannot be recorded yet; the edit and the unpin, back to back, only make sense
+    // after it.
+    let held = hold_writes(&app.db).await;
+    let pinned = app.sim.pin(BOB, &channel.id, &finding).expect("pin_added");
+    let edited = app
+        .sim
+        .edit(
+            BOB,
+            &channel.id,
+            &finding,
+            "Deploy 4711 tripled DB connections",
+        )
+        .expect("message_changed");
+    let unpinned = app
+        .sim
+        .unpin(BOB, &channel.id, &finding)
+        .expect("pin_removed");
+    assert!(
+        app.sim
+            .ack(&edited.envelope_id, Duration::from_millis(500))
+            .await
+            .is_none(),
+        "the edit waits for the pin (answered now, it would find nothing pinned)"
+    );
+
+    held.release().await;
+    for envelope in [&pinned, &edited, &unpinned] {
+        app.sim
+            .ack(&envelope.envelope_id, WAIT)
+            .await
+            .expect("acked in time");
+    }
+    let kinds: Vec<&str> = timeline_kinds(&app.store, incident.id)
+        .await
+        .into_iter()
+        .filter(|k| ["pinned", "pin_edited", "unpinned"].contains(k))
+        .collect();
+    assert_eq!(kinds, ["pinned", "pin_edited", "unpinned"]);
+}
