@@ -2,8 +2,8 @@
 //!
 //! One TCP port serves the Web API (`/api/<method>`), Socket Mode (`/link/?ticket=…`, a
 //! WebSocket), response URLs (`/response/<n>`) and file uploads (`/upload/<file>/<token>`). It
-//! speaks the real wire protocols, so the unmodified slack-morphism client and its Socket Mode
-//! listener work against it, and it records everything that crosses the wire (envelopes, acks,
+//! speaks the real wire protocols, so the bot's unmodified clients (slack-morphism's Web API
+//! client, the bot's own Socket Mode loop) work against it, and it records everything that crosses the wire (envelopes, acks,
 //! Web API calls, response-URL posts, uploads) and what people do in the workspace, for
 //! assertions and for a readable [`SlackSimulator::transcript`].
 //!
@@ -15,14 +15,17 @@
 //! This module must not use slack-morphism types (it is the independent other side of the
 //! wire, so the client's models would hide serialization mismatches) and must not reference
 //! any other module of the crate. Its submodules split along these seams:
-//! - `state`: the in-memory workspace and event log, synchronous, no I/O;
+//! - `state`: the in-memory workspace and event log, synchronous, no I/O; its `socket_mode`
+//!   part runs Socket Mode as Slack does — routing, the 3-second ack deadline, Events API
+//!   redeliveries, outages, refused and half-open connections;
 //! - `shapes`: Slack's JSON for workspace objects and Events API events;
 //! - `blocks`: the Block Kit limits Slack enforces;
 //! - `views`: modal stacks, response actions, and what a submission carries;
 //! - `people`: what people and other apps do, and the envelopes that causes;
 //! - `methods`: what each Web API method does to the workspace and answers;
 //! - `web_api`: the HTTP layer (parameters, auth, scopes, fault injection, recording, uploads);
-//! - `socket`: the Socket Mode WebSocket (hello, envelopes, acks);
+//! - `socket`: the Socket Mode WebSocket (hello, envelopes, acks — or nothing at all once
+//!   half-open); the task that fires the state's timers is in this file, beside the handle;
 //! - `transcript`: rendering the event log as a conversation.
 
 mod blocks;
@@ -1013,8 +1016,10 @@ impl SlackSimulator {
             .await
     }
 
-    /// Sends `{"type":"disconnect","reason":…}` on every open connection. Envelopes sent
-    /// afterwards wait for a connection that has not been told to disconnect.
+    /// Sends `{"type":"disconnect","reason":…}` on every open connection — `warning`,
+    /// `refresh_requested`, `link_disabled` or `too_many_websockets` — and closes it 10 s later
+    /// unless the client does first. Envelopes sent afterwards wait for a connection that has
+    /// not been told to disconnect.
     pub fn disconnect_all(&self, reason: &str) {
         self.inner.with_state(|s| s.disconnect_all(reason));
     }
