@@ -604,6 +604,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn socket_mode_tls_builds_with_the_process_provider() {
+        crate::install_crypto_provider();
+        let config = tls_config();
+        assert!(
+            config.alpn_protocols.is_empty(),
+            "a WebSocket upgrade is HTTP/1.1: no ALPN"
+        );
+    }
+
+    #[test]
     fn slack_errors_are_classified_for_retry() {
         let api = |c: &str| SlackError::Api { code: c.into() };
         assert!(api("internal_error").is_transient());
