@@ -74,8 +74,8 @@ pub struct Settings {
     pub slo_triage: Duration,
     /// `SLO_RESOLUTION`: the target from declaration to resolution, reported by `/inc stats`.
     pub slo_resolution: Duration,
-    /// `SLACK_RECONNECT_INTERVAL`: how long Socket Mode waits between failed connection
-    /// attempts (whole seconds; slack-morphism's own default is 30 s).
+    /// `SLACK_RECONNECT_INTERVAL`: the longest Socket Mode waits between connection attempts.
+    /// The waits back off from about 1 s up to this (see `slack::listener`).
     pub socket_reconnect: Duration,
 }
 
@@ -387,7 +387,7 @@ fn ops_settings(get: &impl Fn(&str) -> Option<String>) -> Result<OpsSettings, Co
         "SLACK_RECONNECT_INTERVAL",
         "30s",
     )?;
-    if reconnect > Duration::from_secs(600) {
+    if reconnect < Duration::from_secs(1) || reconnect > Duration::from_secs(600) {
         return Err(ConfigError::Invalid {
             var: "SLACK_RECONNECT_INTERVAL",
             reason: "keep it between 1s and 10m".into(),
@@ -398,8 +398,7 @@ fn ops_settings(get: &impl Fn(&str) -> Option<String>) -> Result<OpsSettings, Co
         alert_token,
         slo_triage: duration(get("SLO_TRIAGE"), "SLO_TRIAGE", "4h")?,
         slo_resolution: duration(get("SLO_RESOLUTION"), "SLO_RESOLUTION", "4h")?,
-        // slack-morphism counts whole seconds.
-        socket_reconnect: Duration::from_secs(reconnect.as_secs_f64().ceil().max(1.0) as u64),
+        socket_reconnect: reconnect,
     })
 }
 
@@ -737,7 +736,7 @@ mod tests {
         assert_eq!(s.http_addr.port(), 9000);
         assert_eq!(s.slo_triage, Duration::from_secs(1800));
         assert_eq!(s.slo_resolution, Duration::from_secs(86400));
-        assert_eq!(s.socket_reconnect, Duration::from_secs(2));
+        assert_eq!(s.socket_reconnect, Duration::from_millis(1500));
         assert!(!format!("{s:?}").contains("0123456789abcdef"));
         for (var, value) in [
             ("HTTP_ADDR", "localhost"),
@@ -745,6 +744,7 @@ mod tests {
             ("SLO_TRIAGE", "soon"),
             ("SLO_RESOLUTION", "0s"),
             ("SLACK_RECONNECT_INTERVAL", "1h"),
+            ("SLACK_RECONNECT_INTERVAL", "500ms"),
         ] {
             let err = Settings::from_map(&vars(&[(var, value)]))
                 .expect_err(var)

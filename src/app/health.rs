@@ -1,7 +1,7 @@
 //! What the process knows about its own health, and the supervision of its tasks.
 //!
-//! [`Health`] is what `/readyz` and `/metrics` read: the Socket Mode connections the listener
-//! counts, whether shutdown has begun, and whether a task died. [`Tasks`] runs the job worker,
+//! [`Health`] is what `/readyz` and `/metrics` read: the Socket Mode connections and their
+//! states as the listener keeps them, whether shutdown has begun, and whether a task died. [`Tasks`] runs the job worker,
 //! the Socket Mode listener and the HTTP server, and notices when one ends before it was asked
 //! to (an error, a panic, or simply returning): readiness turns false at once, and `App::run`
 //! stops the others and returns an error, so the process exits non-zero and is restarted —
@@ -29,7 +29,7 @@ const DATABASE_CHECK: Duration = Duration::from_secs(2);
 /// The process's view of itself.
 #[derive(Debug, Default)]
 pub(crate) struct Health {
-    /// Socket Mode connections, as the listener counts them.
+    /// Socket Mode connections and their states, as the listener keeps them.
     pub connections: Arc<Connections>,
     stopping: AtomicBool,
     died: Mutex<Option<String>>,
@@ -98,7 +98,14 @@ impl Operations for Ops {
             jobs_pending: queue.pending,
             jobs_scheduled: queue.scheduled,
             oldest_due_seconds,
-            socket_connections: self.health.connections.up(),
+            socket_connections: {
+                let counts = self.health.connections.counts();
+                [
+                    ("connecting", counts.connecting),
+                    ("open", counts.open),
+                    ("draining", counts.draining),
+                ]
+            },
             ready,
         })
     }

@@ -63,8 +63,6 @@ pub enum StartupError {
     NoAnnounceChannel(String),
     #[error("cannot build the HTTP client: {0}")]
     Http(#[from] std::io::Error),
-    #[error("cannot start Socket Mode: {0}")]
-    SocketMode(String),
     #[error("cannot listen on HTTP_ADDR {addr}: {error}")]
     HttpAddr {
         addr: SocketAddr,
@@ -224,7 +222,7 @@ impl App {
         let inbound: Arc<dyn slack::Inbound> = Arc::new(inbound::Handler::new(shared.clone()));
         let options = SocketOptions {
             connections: shared.settings.socket_connections,
-            reconnect: shared.settings.socket_reconnect,
+            max_wait: shared.settings.socket_reconnect,
         };
         let socket = SocketMode::start(
             &shared.slack,
@@ -232,9 +230,7 @@ impl App {
             options,
             inbound,
             health.connections.clone(),
-        )
-        .await
-        .map_err(|e| StartupError::SocketMode(e.to_string()))?;
+        );
         let (intake_tx, intake_rx) = tokio::sync::watch::channel(false);
         let (worker_tx, worker_rx) = tokio::sync::watch::channel(false);
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -246,12 +242,8 @@ impl App {
             worker::run(worker_shared, worker_rx).await;
             Ok(())
         });
-        let listener_stop = stopped(intake_rx.clone());
-        tasks.spawn(LISTENER, async move {
-            listener_stop.await;
-            socket.shutdown().await;
-            Ok(())
-        });
+        // The connection loop ending before shutdown (a panic) is the listener's death.
+        tasks.spawn(LISTENER, socket.run_until(stopped(intake_rx.clone())));
         let ops: Arc<dyn crate::http::Operations> = Arc::new(health::Ops {
             shared: shared.clone(),
             health: health.clone(),

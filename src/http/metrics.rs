@@ -2,7 +2,7 @@
 //! read from the store and the application at the moment of the scrape.
 //!
 //! **One recorder per app, never the process-wide one.** Counters and histograms — envelopes and
-//! ack latency (`slack::listener`), Slack calls (`slack::api`), alerts (here), reminders
+//! ack latency (`slack::envelope`), connections by state (`slack::listener`), Slack calls (`slack::api`), alerts (here), reminders
 //! (`app::steps`) — are recorded into the [`Metrics`] the [`App`](crate::app::App) built and
 //! handed to the places that record ([`SlackApi`](crate::slack::SlackApi) carries it for the
 //! listener and the client; `app` keeps it in its shared state; the router gets it). Each place
@@ -141,8 +141,12 @@ fn describe() {
         "Socket Mode connections opened (hello received)"
     );
     describe_counter!(
-        "incident_commander_socket_failures_total",
-        "Socket Mode connections lost to a WebSocket error"
+        "incident_commander_socket_connect_failures_total",
+        "Socket Mode connection attempts that failed (apps.connections.open or the WebSocket)"
+    );
+    describe_counter!(
+        "incident_commander_socket_closed_total",
+        "Socket Mode connections ended, by reason"
     );
     describe_counter!(
         "incident_commander_alerts_total",
@@ -212,9 +216,11 @@ fn record(figures: Option<&Figures>) {
     metrics::gauge!("incident_commander_oldest_due_job_seconds").set(f.oldest_due_seconds);
     describe_gauge!(
         "incident_commander_socket_connections",
-        "Socket Mode connections up in this process"
+        "Socket Mode connections of this process, by state (connecting, open, draining)"
     );
-    metrics::gauge!("incident_commander_socket_connections").set(f.socket_connections as f64);
+    for (state, n) in f.socket_connections {
+        metrics::gauge!("incident_commander_socket_connections", "state" => state).set(n as f64);
+    }
     describe_gauge!("incident_commander_ready", "1 when /readyz answers 200");
     metrics::gauge!("incident_commander_ready").set(if f.ready { 1.0 } else { 0.0 });
 }

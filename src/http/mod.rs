@@ -61,7 +61,8 @@ pub struct Figures {
     pub jobs_pending: i64,
     pub jobs_scheduled: i64,
     pub oldest_due_seconds: f64,
-    pub socket_connections: usize,
+    /// Socket Mode connections by state: `connecting`, `open`, `draining`.
+    pub socket_connections: [(&'static str, usize); 3],
     pub ready: bool,
 }
 

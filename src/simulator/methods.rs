@@ -202,6 +202,11 @@ pub(crate) fn dispatch(
             "is_enterprise_install": false,
         })),
         "apps.connections.open" => {
+            if state.refusing_connections {
+                // What Slack answers while Socket Mode is down (seen as internal_error and
+                // fatal_error in Slack's SDK issue trackers).
+                return Err(err("internal_error"));
+            }
             let ticket = state.new_ticket();
             let base = ctx.base_url.replacen("http://", "ws://", 1);
             ok(json!({ "url": format!("{base}/link/?ticket={ticket}&app_id={APP_ID}") }))

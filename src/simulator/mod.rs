@@ -2,8 +2,8 @@
 //!
 //! One TCP port serves the Web API (`/api/<method>`), Socket Mode (`/link/?ticket=…`, a
 //! WebSocket), response URLs (`/response/<n>`) and file uploads (`/upload/<file>/<token>`). It
-//! speaks the real wire protocols, so the unmodified slack-morphism client and its Socket Mode
-//! listener work against it, and it records everything that crosses the wire (envelopes, acks,
+//! speaks the real wire protocols, so the bot's unmodified clients (slack-morphism's Web API
+//! client, the bot's own Socket Mode loop) work against it, and it records everything that crosses the wire (envelopes, acks,
 //! Web API calls, response-URL posts, uploads) and what people do in the workspace, for
 //! assertions and for a readable [`SlackSimulator::transcript`].
 //!
@@ -15,7 +15,9 @@
 //! This module must not use slack-morphism types (it is the independent other side of the
 //! wire, so the client's models would hide serialization mismatches) and must not reference
 //! any other module of the crate. Its submodules split along these seams:
-//! - `state`: the in-memory workspace and event log, synchronous, no I/O;
+//! - `state`: the in-memory workspace and event log, synchronous, no I/O; its `socket_mode`
+//!   part runs Socket Mode as Slack does — routing, the 3-second ack deadline, Events API
+//!   redeliveries, outages, refused and half-open connections;
 //! - `shapes`: Slack's JSON for workspace objects and Events API events;
 //! - `blocks`: the Block Kit limits Slack enforces;
 //! - `composer`: what Slack's clients send for what a person typed (escaping, `rich_text`);
@@ -23,7 +25,8 @@
 //! - `people`: what people and other apps do, and the envelopes that causes;
 //! - `methods`: what each Web API method does to the workspace and answers;
 //! - `web_api`: the HTTP layer (parameters, auth, scopes, fault injection, recording, uploads);
-//! - `socket`: the Socket Mode WebSocket (hello, envelopes, acks);
+//! - `socket`: the Socket Mode WebSocket (hello, envelopes, acks — or nothing at all once
+//!   half-open); the task that fires the state's timers is in this file, beside the handle;
 //! - `transcript`: rendering the event log as a conversation.
 
 mod blocks;
@@ -75,6 +78,38 @@ pub struct SimulatorConfig {
     /// The bot token's scopes: a method needing another answers `missing_scope`, and every
     /// answer carries them in `x-oauth-scopes`.
     pub granted_scopes: Vec<String>,
+    /// Socket Mode's deadlines and redelivery schedule.
+    pub timing: SocketTiming,
+}
+
+/// How Slack times Socket Mode. Slack's own figures are the 3-second ack deadline and, for the
+/// Events API, up to three retries: at once, after about a minute, after about five. The
+/// defaults keep the deadline and the order of the retries but wait seconds, not minutes, so a
+/// test sees every retry; set minutes to watch a long outage as Slack would run it.
+#[derive(Clone, Debug)]
+pub struct SocketTiming {
+    /// An ack later than this after its delivery counts as none.
+    pub ack_deadline: Duration,
+    /// The wait before each Events API redelivery after a missed ack: the first entry before
+    /// `retry_attempt` 1, and so on; as many retries as entries. Default: 0 s, 1 s, 5 s.
+    pub redeliveries: Vec<Duration>,
+    /// How long Slack takes to notice a half-open socket and stop sending envelopes to it.
+    /// Default 10 s.
+    pub half_open_noticed: Duration,
+}
+
+impl Default for SocketTiming {
+    fn default() -> Self {
+        SocketTiming {
+            ack_deadline: Duration::from_secs(3),
+            redeliveries: vec![
+                Duration::ZERO,
+                Duration::from_secs(1),
+                Duration::from_secs(5),
+            ],
+            half_open_noticed: Duration::from_secs(10),
+        }
+    }
 }
 
 /// The default subscriptions: pins, joins, and messages in public and private channels.
@@ -126,6 +161,7 @@ impl Default for SimulatorConfig {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            timing: SocketTiming::default(),
         }
     }
 }
@@ -148,6 +184,43 @@ pub struct Ack {
     pub payload: Option<Value>,
     pub at: Instant,
     pub seq: u64,
+    /// Later than the deadline after the envelope's latest delivery: it counts as no ack, and
+    /// nothing in its payload was applied.
+    pub late: bool,
+}
+
+/// One delivery of an envelope on a connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// How often the envelope was sent before (the frame's `retry_attempt` for events).
+    pub attempt: u32,
+    pub connection: u64,
+    pub at: Instant,
+    /// When its ack is due.
+    pub deadline: Instant,
+    pub outcome: DeliveryOutcome,
+}
+
+/// What became of a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// Its deadline has not passed and no ack came yet.
+    Waiting,
+    /// Acked in time.
+    Acked,
+    /// No ack in time: Slack gave up on this delivery.
+    Missed,
+}
+
+/// A Socket Mode connection opening (its hello sent) or going away.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionChange {
+    pub at: Instant,
+    pub connection: u64,
+    /// Opened, or closed (by either side, dropped, or noticed dead).
+    pub opened: bool,
+    /// Connections open right after the change.
+    pub open_after: usize,
 }
 
 /// One Web API call, successful or not.
@@ -177,6 +250,13 @@ pub enum SimEvent {
         at: Instant,
     },
     Ack(Ack),
+    /// No ack came within the deadline of the envelope's delivery number `attempt`.
+    AckMissed {
+        seq: u64,
+        envelope: Envelope,
+        attempt: u32,
+        at: Instant,
+    },
     Call(ApiCall),
     ResponseUrl {
         seq: u64,
@@ -478,14 +558,17 @@ impl SlackSimulator {
         let (changed, _) = watch::channel(0u64);
         let (shutdown, _) = watch::channel(false);
         let subscriptions = config.event_subscriptions.clone();
+        let state = State::new(subscriptions, config.timing.clone());
+        let timer_wake = state.timer_wake.clone();
         let inner = Arc::new(Inner {
             config,
             port,
-            state: Mutex::new(State::new(subscriptions)),
+            state: Mutex::new(state),
             changed,
             shutdown,
             server: Mutex::new(None),
         });
+        tokio::spawn(run_timers(inner.clone(), timer_wake));
         let app = Router::new()
             .route("/api/{method}", any(web_api::api_handler))
             .route("/response/{*rest}", post(web_api::response_url_handler))
@@ -840,9 +923,63 @@ impl SlackSimulator {
     }
 
     /// WebSocket connections currently open (including ones sent a disconnect frame that the
-    /// client has not closed yet).
+    /// client has not closed yet, and half-open ones Slack has not noticed yet).
     pub fn connection_count(&self) -> usize {
         self.inner.read_state(|s| s.connections.len())
+    }
+
+    /// How many connections were ever opened (hello sent).
+    pub fn hellos(&self) -> u64 {
+        self.inner.read_state(|s| s.hellos_sent)
+    }
+
+    /// Every connection opening and closing so far, in order.
+    pub fn connection_history(&self) -> Vec<ConnectionChange> {
+        self.inner.read_state(|s| s.connection_log.clone())
+    }
+
+    /// Each delivery of `envelope_id` so far, first to last, with what became of it.
+    pub fn deliveries(&self, envelope_id: &str) -> Vec<Delivery> {
+        self.inner
+            .read_state(|s| s.deliveries.get(envelope_id).cloned().unwrap_or_default())
+    }
+
+    /// Changes Socket Mode's deadlines and redelivery schedule from now on.
+    pub fn set_timing(&self, timing: SocketTiming) {
+        self.inner.with_state(|s| s.timing = timing);
+    }
+
+    /// Slack is down for Socket Mode: every connection gets a Close frame, and new ones are
+    /// refused — `apps.connections.open` answers `internal_error`, an upgrade with an earlier
+    /// URL answers HTTP 503 — until [`SlackSimulator::accept_connections`].
+    pub fn refuse_connections(&self) {
+        self.inner.with_state(|s| s.refuse_connections());
+    }
+
+    /// Slack is back: connections are accepted again.
+    pub fn accept_connections(&self) {
+        self.inner.with_state(|s| s.accept_connections());
+    }
+
+    /// Until [`SlackSimulator::welcome_connections`], every new connection gets its hello and
+    /// then a disconnect frame with `reason`: `too_many_websockets` (the app holds more than
+    /// Slack's 10) or `link_disabled` (Socket Mode was turned off in the app's settings). It
+    /// gets no envelopes, and is closed after 10 s unless the client closes it first.
+    pub fn turn_away_connections(&self, reason: &str) {
+        self.inner.with_state(|s| s.turn_away(Some(reason)));
+    }
+
+    /// New connections are welcome again.
+    pub fn welcome_connections(&self) {
+        self.inner.with_state(|s| s.turn_away(None));
+    }
+
+    /// Every open connection goes half-open: the socket stays up but nothing crosses it
+    /// either way — no frames, no answers to pings. Envelopes Slack sends to it are lost until
+    /// Slack notices ([`SocketTiming::half_open_noticed`]) and stops routing to it; the bot
+    /// must notice by itself.
+    pub fn half_open_connections(&self) {
+        self.inner.with_state(|s| s.half_open_all());
     }
 
     /// Builds a `/inc` slash command from `user_id` in `channel_id` and sends it.
@@ -896,14 +1033,17 @@ impl SlackSimulator {
         self.inner.with_state(|s| s.send_envelope(envelope.clone()));
     }
 
-    /// Waits for the bot's first ack of `envelope_id` (already received or future).
+    /// Waits for the bot's first ack of `envelope_id` in time (already received or future): an
+    /// ack later than the deadline counts as none, as it does for Slack.
     pub async fn ack(&self, envelope_id: &str, timeout: Duration) -> Option<Ack> {
         self.wait_for(timeout, |s| s.first_acks.get(envelope_id).cloned())
             .await
     }
 
-    /// Sends `{"type":"disconnect","reason":…}` on every open connection. Envelopes sent
-    /// afterwards wait for a connection that has not been told to disconnect.
+    /// Sends `{"type":"disconnect","reason":…}` on every open connection — `warning`,
+    /// `refresh_requested`, `link_disabled` or `too_many_websockets` — and closes it 10 s later
+    /// unless the client does first. Envelopes sent afterwards wait for a connection that has
+    /// not been told to disconnect.
     pub fn disconnect_all(&self, reason: &str) {
         self.inner.with_state(|s| s.disconnect_all(reason));
     }
@@ -1103,6 +1243,34 @@ impl SlackSimulator {
                 Ok(Ok(())) => continue,
                 Ok(Err(_)) | Err(_) => return self.inner.read_state(&mut check),
             }
+        }
+    }
+}
+
+/// Fires the state's timers (ack deadlines, redeliveries, half-open sockets noticed) when due,
+/// until the simulator shuts down.
+async fn run_timers(inner: Arc<Inner>, wake: Arc<tokio::sync::Notify>) {
+    let mut stop = inner.shutdown_signal();
+    loop {
+        let (fired, next) = {
+            let mut state = inner.lock();
+            state.fire_timers(Instant::now())
+        };
+        if fired {
+            inner
+                .changed
+                .send_modify(|version| *version = version.wrapping_add(1));
+        }
+        let due = async {
+            match next {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = due => {}
+            () = wake.notified() => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
         }
     }
 }

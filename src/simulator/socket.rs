@@ -1,8 +1,10 @@
-//! Socket Mode: upgrades `GET /link/?ticket=…` to a WebSocket, sends the hello frame and the
-//! envelopes routed to this connection, and records the acks the bot sends back.
+//! Socket Mode: upgrades `GET /link/?ticket=…` to a WebSocket (or refuses it while Slack is
+//! down), sends the hello frame and the envelopes routed to this connection, and records the
+//! acks the bot sends back.
 //!
-//! Routing decisions (which connection gets an envelope, queueing, disconnect frames) belong
-//! to `state`; this file only moves frames between a connection's channel and its socket. It
+//! Routing decisions (which connection gets an envelope, queueing, disconnect frames, deadlines)
+//! belong to `state`; this file only moves frames between a connection's channel and its socket,
+//! or stops moving them (a half-open socket). It
 //! must not hold the state lock across an await, and must not fail on anything the client
 //! sends (garbage frames are logged and ignored).
 
@@ -27,6 +29,9 @@ pub(crate) async fn link_handler(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let ticket = query.get("ticket").cloned().unwrap_or_default();
+    if inner.read_state(|s| s.refusing_connections) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "service unavailable").into_response();
+    }
     if !inner.with_state(|s| s.take_ticket(&ticket)) {
         tracing::warn!(
             ticket,
@@ -71,6 +76,12 @@ async fn run_connection(inner: Arc<Inner>, socket: WebSocket) {
                 }
                 // The socket is dropped without a Close frame: the client reads an error.
                 Some(Outgoing::Drop) => break,
+                Some(Outgoing::Freeze) => {
+                    // Half-open: nothing is read (so pings go unanswered) or written until the
+                    // simulator stops; the state forgets the connection once Slack notices.
+                    let _ = (&mut stopped).await;
+                    break;
+                }
             },
             incoming = stream.next() => match incoming {
                 Some(Ok(WsMessage::Text(text))) => record_frame(&inner, id, text.as_str()),

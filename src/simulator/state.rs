@@ -1,41 +1,29 @@
 //! The simulator's in-memory state: the workspace (users, user groups, channels, messages, pins,
 //! views, files, ephemerals), the event log, fault-injection rules, and the Socket Mode
-//! connections with their queue; plus the one way the Events API is fed ([`State::emit_event`]).
+//! connections with their queue, deadlines and redeliveries (in `socket_mode`); plus the one way
+//! the Events API is fed ([`State::emit_event`]).
 //!
 //! Everything here is synchronous and runs under the simulator's one mutex. It must not do
 //! I/O, await, or block: outgoing WebSocket frames are handed to each connection's unbounded
 //! channel, and the connection task writes them.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::Notify;
 
 use super::shapes;
-use super::{APP_ID, Ack, ApiCall, BOT_USER_ID, Channel, Envelope, Ephemeral, Message, SimEvent};
+use super::{
+    Ack, ApiCall, BOT_USER_ID, Channel, ConnectionChange, Delivery, Envelope, Ephemeral, Message,
+    SimEvent, SocketTiming,
+};
 
-/// A frame for a connection's writer.
-#[derive(Debug)]
-pub(crate) enum Outgoing {
-    Text(String),
-    /// A disconnect frame: after sending it, the connection closes itself if the client has
-    /// not closed it within [`DISCONNECT_GRACE`], as Slack does after a `warning`.
-    Disconnect(String),
-    Close,
-    /// Drop the connection without a Close frame, as a network failure would.
-    Drop,
-}
+mod socket_mode;
 
-/// How long a connection told to disconnect stays open at most.
-pub(crate) const DISCONNECT_GRACE: Duration = Duration::from_secs(10);
-
-pub(crate) struct ConnectionRecord {
-    pub(crate) id: u64,
-    tx: UnboundedSender<Outgoing>,
-    /// Sent a disconnect frame: gets no new envelopes.
-    draining: bool,
-}
+use socket_mode::Timer;
+pub(crate) use socket_mode::{ConnectionRecord, DISCONNECT_GRACE, Outgoing, command_timeout_text};
 
 pub(crate) struct UserRecord {
     pub(crate) id: String,
@@ -270,6 +258,22 @@ pub(crate) struct State {
     pub(crate) hellos_sent: u64,
     queue: VecDeque<Envelope>,
     send_counts: HashMap<String, u32>,
+    /// Socket Mode's deadlines and redelivery schedule.
+    pub(crate) timing: SocketTiming,
+    /// Each envelope's deliveries, in order, with what became of them.
+    pub(crate) deliveries: HashMap<String, Vec<Delivery>>,
+    /// What must happen later (ack deadlines, redeliveries, Slack noticing a dead socket), by
+    /// when, in order; the simulator's timer task runs them.
+    timers: BTreeMap<(Instant, u64), Timer>,
+    timer_counter: u64,
+    /// Wakes the timer task when a timer comes due before the one it sleeps for.
+    pub(crate) timer_wake: Arc<Notify>,
+    /// "Slack is down" for Socket Mode: `apps.connections.open` fails and upgrades are refused.
+    pub(crate) refusing_connections: bool,
+    /// Every new connection gets its hello, then a disconnect frame with this reason.
+    turn_away: Option<String>,
+    /// Connections opening and closing, in order.
+    pub(crate) connection_log: Vec<ConnectionChange>,
     pub(crate) faults: Scripted<FaultKind>,
     /// Standing delays: every call to the method waits this long.
     pub(crate) delays: HashMap<String, Duration>,
@@ -321,7 +325,7 @@ pub(crate) fn unix_now() -> i64 {
 pub(crate) type ClockFn = std::sync::Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>;
 
 impl State {
-    pub(crate) fn new(subscriptions: Vec<String>) -> Self {
+    pub(crate) fn new(subscriptions: Vec<String>, timing: SocketTiming) -> Self {
         let mut state = State {
             seq: 0,
             events: Vec::new(),
@@ -338,6 +342,14 @@ impl State {
             hellos_sent: 0,
             queue: VecDeque::new(),
             send_counts: HashMap::new(),
+            timing,
+            deliveries: HashMap::new(),
+            timers: BTreeMap::new(),
+            timer_counter: 0,
+            timer_wake: Arc::new(Notify::new()),
+            refusing_connections: false,
+            turn_away: None,
+            connection_log: Vec::new(),
             faults: Scripted::new(),
             delays: HashMap::new(),
             delays_next: Scripted::new(),
@@ -763,31 +775,6 @@ impl State {
         self.emit_event(channel_id, event)
     }
 
-    /// Records the bot's ack of `envelope_id`; the first ack of an envelope takes effect: a
-    /// command's message is posted, a view submission's `response_action` is applied.
-    pub(crate) fn record_ack(&mut self, envelope_id: String, payload: Option<Value>) {
-        let seq = self.next_seq();
-        let ack = Ack {
-            envelope_id: envelope_id.clone(),
-            payload: payload.clone(),
-            at: Instant::now(),
-            seq,
-        };
-        self.events.push(SimEvent::Ack(ack.clone()));
-        if self.first_acks.contains_key(&envelope_id) {
-            return;
-        }
-        self.first_acks.insert(envelope_id.clone(), ack);
-        if let Some(payload) = &payload
-            && let Some((channel_id, user)) = self.command_targets.get(&envelope_id).cloned()
-        {
-            self.post_reply(&channel_id, &user, payload, "ack");
-        }
-        if let Some(view_id) = self.submissions.get(&envelope_id).cloned() {
-            self.apply_response_action(&view_id, payload.as_ref());
-        }
-    }
-
     // --- faults ---
 
     /// How long this call to `method` waits: a one-shot delay if one is left, else the standing
@@ -796,166 +783,6 @@ impl State {
         self.delays_next
             .take(method)
             .or_else(|| self.delays.get(method).copied())
-    }
-
-    // --- Socket Mode ---
-
-    /// Registers a new connection, queues its hello frame, then hands it queued envelopes.
-    pub(crate) fn register_connection(&mut self, tx: UnboundedSender<Outgoing>) -> u64 {
-        self.next_connection_id += 1;
-        let id = self.next_connection_id;
-        let num_connections = self.connections.len() + 1;
-        let hello = json!({
-            "type": "hello",
-            "num_connections": num_connections,
-            "debug_info": {
-                "host": "sim",
-                "build_number": 1,
-                "approximate_connection_time": 18060
-            },
-            "connection_info": { "app_id": APP_ID }
-        });
-        if tx.send(Outgoing::Text(hello.to_string())).is_err() {
-            return id;
-        }
-        self.connections.push(ConnectionRecord {
-            id,
-            tx,
-            draining: false,
-        });
-        self.hellos_sent += 1;
-        let queued: Vec<Envelope> = self.queue.drain(..).collect();
-        for envelope in queued {
-            self.deliver(envelope);
-        }
-        id
-    }
-
-    pub(crate) fn unregister_connection(&mut self, id: u64) {
-        self.connections.retain(|c| c.id != id);
-    }
-
-    /// Sends `envelope` (a first delivery or a redelivery) or queues it. What the payload hands
-    /// the bot (a trigger id, a response URL, a view to submit) is registered here, so envelopes
-    /// built by hand work like the simulator's own.
-    pub(crate) fn send_envelope(&mut self, envelope: Envelope) {
-        let payload = &envelope.payload;
-        let field = |pointer: &str| {
-            payload
-                .pointer(pointer)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        let user = [field("/user_id"), field("/user/id")]
-            .into_iter()
-            .find(|u| !u.is_empty())
-            .unwrap_or_default();
-        let channel = [field("/channel_id"), field("/channel/id")]
-            .into_iter()
-            .find(|c| !c.is_empty())
-            .unwrap_or_default();
-        if envelope.envelope_type == "slash_commands" {
-            self.command_targets.insert(
-                envelope.envelope_id.clone(),
-                (channel.clone(), user.clone()),
-            );
-        }
-        if let Some(url) = payload.get("response_url").and_then(Value::as_str)
-            && let Some((_, tail)) = url.split_once("/response/")
-        {
-            let message_ts = Some(field("/container/message_ts")).filter(|ts| !ts.is_empty());
-            self.response_targets.insert(
-                format!("/response/{tail}"),
-                ResponseTarget {
-                    channel,
-                    user: user.clone(),
-                    message_ts,
-                    issued: Instant::now(),
-                    uses: 0,
-                },
-            );
-        }
-        if let Some(trigger) = payload.get("trigger_id").and_then(Value::as_str) {
-            let trigger = trigger.to_string();
-            self.register_trigger(&trigger, &user);
-        }
-        if field("/type") == "view_submission" {
-            let view_id = field("/view/id");
-            self.submissions
-                .insert(envelope.envelope_id.clone(), view_id);
-        }
-        self.deliver(envelope);
-    }
-
-    fn deliver(&mut self, envelope: Envelope) {
-        // Each failed attempt removes a dead connection, so this ends; the bound is a backstop.
-        for _ in 0..=self.connections.len() {
-            let eligible: Vec<u64> = self
-                .connections
-                .iter()
-                .filter(|c| !c.draining)
-                .map(|c| c.id)
-                .collect();
-            let Some(&id) = eligible.get(self.round_robin % eligible.len().max(1)) else {
-                break;
-            };
-            self.round_robin = self.round_robin.wrapping_add(1);
-            let attempt = self
-                .send_counts
-                .get(&envelope.envelope_id)
-                .copied()
-                .unwrap_or(0);
-            let frame = envelope_frame(&envelope, attempt);
-            let sent = self
-                .connections
-                .iter()
-                .find(|c| c.id == id)
-                .is_some_and(|c| c.tx.send(Outgoing::Text(frame)).is_ok());
-            if !sent {
-                // The connection task is gone; forget it and pick another.
-                self.connections.retain(|c| c.id != id);
-                continue;
-            }
-            self.send_counts
-                .insert(envelope.envelope_id.clone(), attempt + 1);
-            let seq = self.next_seq();
-            self.events.push(SimEvent::EnvelopeSent {
-                seq,
-                envelope,
-                at: Instant::now(),
-            });
-            return;
-        }
-        self.queue.push_back(envelope);
-    }
-
-    pub(crate) fn disconnect_all(&mut self, reason: &str) {
-        let frame = json!({
-            "type": "disconnect",
-            "reason": reason,
-            "debug_info": { "host": "sim" }
-        })
-        .to_string();
-        for connection in &mut self.connections {
-            connection.draining = true;
-            // A closed connection is removed by its own task.
-            let _ = connection.tx.send(Outgoing::Disconnect(frame.clone()));
-        }
-    }
-
-    pub(crate) fn drop_all(&mut self) {
-        for connection in &mut self.connections {
-            connection.draining = true;
-            let _ = connection.tx.send(Outgoing::Drop);
-        }
-    }
-
-    pub(crate) fn close_all(&mut self) {
-        for connection in &mut self.connections {
-            connection.draining = true;
-            let _ = connection.tx.send(Outgoing::Close);
-        }
     }
 }
 
@@ -1003,24 +830,4 @@ pub(crate) fn short_id() -> String {
     (0..5)
         .map(|_| char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]))
         .collect()
-}
-
-/// The wire form of an envelope; `attempt` is how often it was sent before.
-fn envelope_frame(envelope: &Envelope, attempt: u32) -> String {
-    let mut frame = json!({
-        "envelope_id": envelope.envelope_id,
-        "type": envelope.envelope_type,
-        "accepts_response_payload": envelope.accepts_response_payload,
-        "payload": envelope.payload,
-    });
-    if envelope.envelope_type == "events_api"
-        && let Some(object) = frame.as_object_mut()
-    {
-        object.insert("retry_attempt".to_string(), json!(attempt));
-        object.insert(
-            "retry_reason".to_string(),
-            json!(if attempt == 0 { "" } else { "timeout" }),
-        );
-    }
-    frame.to_string()
 }

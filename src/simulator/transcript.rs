@@ -43,11 +43,16 @@ pub(crate) fn render(state: &State) -> String {
             SimEvent::EnvelopeSent { envelope, .. } => {
                 Some(envelope_line(&names, earlier, envelope))
             }
+            SimEvent::Ack(ack) if ack.late => Some(
+                "  ↳ ack, too late: Slack had given up on it, and nothing in it was applied"
+                    .to_string(),
+            ),
             SimEvent::Ack(ack) => match find_envelope(earlier, &ack.envelope_id) {
                 // Events are always acked bare; saying so on every one would drown the rest.
                 Some(envelope) if envelope.envelope_type == "events_api" => None,
                 envelope => Some(ack_line(&names, envelope, ack.payload.as_ref())),
             },
+            SimEvent::AckMissed { envelope, .. } => Some(missed_line(&names, envelope)),
             SimEvent::Call(call) => call_line(&names, call, &state.call_note(call.seq)),
             SimEvent::ResponseUrl {
                 path, body, status, ..
@@ -584,6 +589,19 @@ fn interaction_line(names: &Names, user: &str, p: &Value) -> String {
             }
         }
         other => format!("{user} sent an interaction ({other})"),
+    }
+}
+
+/// No ack within the deadline: what Slack does about it.
+fn missed_line(names: &Names, envelope: &Envelope) -> String {
+    let user = names.user(&envelope_user(envelope));
+    match envelope.envelope_type.as_str() {
+        "events_api" => "  ↳ no ack in time: Slack will send the event again".to_string(),
+        "slash_commands" => format!(
+            "  ↳ no ack in time: only {user} sees: {}",
+            super::state::command_timeout_text(str_at(&envelope.payload, "/command"))
+        ),
+        _ => format!("  ↳ no ack in time: {user}'s action timed out"),
     }
 }
 

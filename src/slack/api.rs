@@ -163,6 +163,17 @@ pub(super) fn https_connector()
         .build()
 }
 
+/// TLS for Socket Mode's `wss://` connections, trusting the same roots as [`https_connector`].
+pub(super) fn tls_config() -> Arc<rustls::ClientConfig> {
+    use hyper_rustls::ConfigBuilderExt;
+    let builder = rustls::ClientConfig::builder();
+    let roots = match builder.clone().with_native_roots() {
+        Ok(roots) => roots,
+        Err(_) => builder.with_webpki_roots(),
+    };
+    Arc::new(roots.with_no_client_auth())
+}
+
 /// The bot's Web API client: its token, its timeout, and the app's metrics it counts calls in.
 #[derive(Clone)]
 pub struct SlackApi {
@@ -198,11 +209,6 @@ impl SlackApi {
         &self.metrics
     }
 
-    /// The underlying client, for the Socket Mode listener.
-    pub(super) fn hyper_client(&self) -> Arc<SlackHyperClient> {
-        self.client.clone()
-    }
-
     async fn call<T>(
         &self,
         method: &'static str,
@@ -235,12 +241,19 @@ impl SlackApi {
     /// Whether Slack accepts `app_token` for Socket Mode (`apps.connections.open`, which only
     /// hands out a connection URL; nothing connects). For `incident-commander check`.
     pub async fn check_app_token(&self, app_token: &SecretString) -> Result<(), SlackError> {
+        self.socket_url(app_token).await.map(drop)
+    }
+
+    /// A new Socket Mode WebSocket URL (`apps.connections.open` with the app-level token):
+    /// `wss://…/link/?ticket=…`, good for one connection. The ticket is a credential for that
+    /// connection: the URL is never logged.
+    pub async fn socket_url(&self, app_token: &SecretString) -> Result<String, SlackError> {
         let token = SlackApiToken::new(expose(app_token).to_string().into());
         let session = self.client.open_session(&token);
         let req = SlackApiAppsConnectionOpenRequest::new();
         self.call("apps.connections.open", session.apps_connections_open(&req))
             .await
-            .map(drop)
+            .map(|r| r.url.value().to_string())
     }
 
     /// `conversations.info`: the channel's name and whether the bot is a member.
@@ -640,6 +653,16 @@ fn channel_ref(info: SlackChannelInfo, requested: &str) -> ChannelRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn socket_mode_tls_builds_with_the_process_provider() {
+        crate::install_crypto_provider();
+        let config = tls_config();
+        assert!(
+            config.alpn_protocols.is_empty(),
+            "a WebSocket upgrade is HTTP/1.1: no ALPN"
+        );
+    }
 
     #[test]
     fn slack_errors_are_classified_for_retry() {

@@ -133,8 +133,8 @@ impl Ack {
 }
 
 /// What the application does with inbound payloads. Implementations must return within a few
-/// hundred milliseconds: Slack's deadline is 3 s, and slack-morphism handles a connection's
-/// envelopes one at a time, so every envelope behind a slow one waits too.
+/// hundred milliseconds: Slack's deadline is 3 s, and an ack later than that counts as none.
+/// Each envelope is answered on a task of its own, so a slow answer holds only its own ack.
 #[async_trait::async_trait]
 pub trait Inbound: Send + Sync + 'static {
     async fn slash_command(&self, command: SlashCommand) -> Ack;

@@ -3,9 +3,13 @@
 //! - [`api`]: outbound Web API calls in the bot's own terms ([`SlackApi`]), each with a timeout,
 //!   Slack's errors classified as transient or permanent, `429 Retry-After` surfaced for the
 //!   caller to wait out. Benign answers (`already_in_channel`, `already_pinned`) are successes.
-//! - [`listener`]: Socket Mode. Handlers turn envelopes into [`inbound`] values, ask the
-//!   [`Inbound`] port (implemented by `app`) for the ack, and return. They never create channels
-//!   or post: that is the job worker's business, so the ack is never late.
+//! - [`listener`]: Socket Mode's connection loop on tokio-tungstenite: connections and their
+//!   states (readiness reads them), reconnection with backoff, refreshes without a gap, pings
+//!   that find half-open sockets. Each envelope is answered on a task of its own.
+//! - `envelope`: one frame read, and one envelope answered: its payload parsed with
+//!   slack-morphism's models into an [`inbound`] value, the [`Inbound`] port (implemented by
+//!   `app`) asked for the ack, the ack built. Handlers never create channels or post: that is
+//!   the job worker's business, so the ack is never late.
 //! - [`blocks`]: the domain's Slack-agnostic messages and modals rendered as Block Kit.
 //! - `translate`: Slack's interaction and event payloads turned into [`inbound`] values.
 //! - [`scopes`]: the scopes each Web API method needs (the manifest's source) and the scopes
@@ -15,6 +19,7 @@
 
 pub mod api;
 pub mod blocks;
+mod envelope;
 pub mod inbound;
 pub mod listener;
 mod message;
@@ -23,4 +28,4 @@ mod translate;
 
 pub use api::{BotIdentity, ChannelRef, ListedPin, SlackApi, SlackError};
 pub use inbound::{Ack, Event, EventKind, Inbound, Interaction, PinnedMessage, SlashCommand};
-pub use listener::{Connections, SocketMode, SocketOptions};
+pub use listener::{ConnectionCounts, Connections, SocketMode, SocketOptions};

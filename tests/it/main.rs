@@ -21,6 +21,7 @@ mod reminders;
 mod replicas;
 mod simulator;
 mod slack_text;
+mod socket_mode;
 mod startup;
 mod stats;
 mod store_contract;

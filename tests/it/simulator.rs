@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use incident_commander::simulator::{
-    BOT_ID, BOT_USER_ID, SimEvent, SimulatorConfig, SlackSimulator, ViewInput,
+    BOT_ID, BOT_USER_ID, DeliveryOutcome, SimEvent, SimulatorConfig, SlackSimulator, SocketTiming,
+    ViewInput,
 };
 use serde_json::{Value, json};
 use slack_morphism::prelude::*;
@@ -180,35 +181,10 @@ struct FakeBot {
 
 impl FakeBot {
     async fn connect(sim: &SlackSimulator) -> FakeBot {
-        let token = format!("Bearer {}", SimulatorConfig::default().app_token);
-        let open = http(
-            "POST",
-            &format!("{}/apps.connections.open", sim.api_url()),
-            &[("Authorization", &token)],
-            b"",
-        )
-        .await
-        .json();
+        let open = open_url(sim).await;
         let url = open["url"].as_str().expect("url").to_string();
-        let (port, path) = split_url(&url);
-        let mut stream = TcpStream::connect(("127.0.0.1", port))
-            .await
-            .expect("connect");
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        );
-        stream.write_all(request.as_bytes()).await.expect("upgrade");
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            let mut byte = [0u8; 1];
-            stream.read_exact(&mut byte).await.expect("handshake");
-            head.push(byte[0]);
-        }
-        assert!(
-            head.starts_with(b"HTTP/1.1 101"),
-            "{}",
-            String::from_utf8_lossy(&head)
-        );
+        let (status, stream) = upgrade(&url).await;
+        assert_eq!(status, 101, "the WebSocket opens");
         let mut bot = FakeBot { stream };
         let hello = bot.frame().await;
         let parsed: SlackSocketModeEvent = serde_json::from_str(&hello).expect("hello parses");
@@ -216,25 +192,31 @@ impl FakeBot {
         bot
     }
 
+    /// The next frame of any kind: its opcode (1 text, 8 close, 9 ping, 10 pong) and payload.
+    async fn raw_frame(&mut self) -> (u8, Vec<u8>) {
+        let mut head = [0u8; 2];
+        self.stream.read_exact(&mut head).await.expect("frame");
+        let opcode = head[0] & 0x0f;
+        let mut len = u64::from(head[1] & 0x7f);
+        if len == 126 {
+            let mut ext = [0u8; 2];
+            self.stream.read_exact(&mut ext).await.expect("len");
+            len = u64::from(u16::from_be_bytes(ext));
+        } else if len == 127 {
+            let mut ext = [0u8; 8];
+            self.stream.read_exact(&mut ext).await.expect("len");
+            len = u64::from_be_bytes(ext);
+        }
+        let mut payload = vec![0u8; len as usize];
+        self.stream.read_exact(&mut payload).await.expect("payload");
+        (opcode, payload)
+    }
+
     /// The next text frame, exactly as sent.
     async fn frame(&mut self) -> String {
         tokio::time::timeout(WAIT, async {
             loop {
-                let mut head = [0u8; 2];
-                self.stream.read_exact(&mut head).await.expect("frame");
-                let opcode = head[0] & 0x0f;
-                let mut len = u64::from(head[1] & 0x7f);
-                if len == 126 {
-                    let mut ext = [0u8; 2];
-                    self.stream.read_exact(&mut ext).await.expect("len");
-                    len = u64::from(u16::from_be_bytes(ext));
-                } else if len == 127 {
-                    let mut ext = [0u8; 8];
-                    self.stream.read_exact(&mut ext).await.expect("len");
-                    len = u64::from_be_bytes(ext);
-                }
-                let mut payload = vec![0u8; len as usize];
-                self.stream.read_exact(&mut payload).await.expect("payload");
+                let (opcode, payload) = self.raw_frame().await;
                 if opcode == 1 {
                     return String::from_utf8(payload).expect("utf-8");
                 }
@@ -245,16 +227,35 @@ impl FakeBot {
         .expect("a frame in time")
     }
 
-    /// The next envelope frame: the wire text and its JSON.
+    /// Waits for the simulator's Close frame, skipping any other frame.
+    async fn closed(&mut self) {
+        tokio::time::timeout(WAIT, async { while self.raw_frame().await.0 != 8 {} })
+            .await
+            .expect("a Close frame in time");
+    }
+
+    /// The next envelope frame: the wire text and its JSON. An event is acked at once, as a
+    /// bot does (Slack would send it again after 3 s otherwise).
     async fn envelope(&mut self) -> (String, Value) {
         let text = self.frame().await;
         let value: Value = serde_json::from_str(&text).expect("JSON frame");
+        if value["type"] == "events_api" {
+            let id = value["envelope_id"]
+                .as_str()
+                .expect("envelope_id")
+                .to_string();
+            self.ack(&id, None).await;
+        }
         (text, value)
     }
 
     async fn send(&mut self, text: &str) {
-        let bytes = text.as_bytes();
-        let mut frame = vec![0x81u8];
+        self.send_frame(0x1, text.as_bytes()).await;
+    }
+
+    /// One masked frame with `opcode` (1 text, 9 ping).
+    async fn send_frame(&mut self, opcode: u8, bytes: &[u8]) {
+        let mut frame = vec![0x80u8 | opcode];
         if bytes.len() < 126 {
             frame.push(0x80 | bytes.len() as u8);
         } else if bytes.len() <= usize::from(u16::MAX) {
@@ -292,6 +293,11 @@ enum SlackSocketModeEvent {
     Hello {
         connection_info: HelloConnectionInfo,
         num_connections: u32,
+        debug_info: HelloDebugInfo,
+    },
+    #[serde(rename = "disconnect")]
+    Disconnect {
+        reason: String,
         debug_info: HelloDebugInfo,
     },
     #[serde(rename = "interactive")]
@@ -2027,6 +2033,276 @@ async fn a_response_url_from_a_click_replaces_or_deletes_the_original() {
         );
     }
     assert!(!transcript.contains("xoxb-"));
+    sim.shutdown().await;
+}
+
+// --- Socket Mode: deadlines, outages, refusals, dead sockets ---
+
+/// Socket Mode with a short ack deadline and quick redeliveries, for tests of what follows a
+/// missed ack.
+fn quick_timing() -> SimulatorConfig {
+    SimulatorConfig {
+        timing: SocketTiming {
+            ack_deadline: Duration::from_millis(300),
+            redeliveries: vec![
+                Duration::ZERO,
+                Duration::from_millis(50),
+                Duration::from_millis(100),
+            ],
+            half_open_noticed: Duration::from_millis(300),
+        },
+        ..SimulatorConfig::default()
+    }
+}
+
+async fn missed(sim: &SlackSimulator, envelope_id: &str, attempt: u32) {
+    assert!(
+        sim.wait_until(WAIT, |s| s
+            .deliveries(envelope_id)
+            .iter()
+            .any(|d| d.attempt == attempt && d.outcome == DeliveryOutcome::Missed))
+            .await,
+        "delivery {attempt} of {envelope_id} missed its deadline"
+    );
+}
+
+#[tokio::test]
+async fn an_ack_after_the_deadline_counts_as_none() {
+    let sim = start(quick_timing()).await;
+    let general = sim.add_channel("general", false, true);
+    let mut bot = FakeBot::connect(&sim).await;
+
+    // A slash command: the person sees Slack's timeout error, never the late answer.
+    let command = sim.slash_command(ALICE, &general, "help");
+    bot.envelope().await;
+    missed(&sim, &command.envelope_id, 0).await;
+    bot.ack(
+        &command.envelope_id,
+        Some(json!({ "response_type": "ephemeral", "text": "Too late" })),
+    )
+    .await;
+    assert!(
+        sim.wait_until(WAIT, |s| s.events().iter().any(
+            |e| matches!(e, SimEvent::Ack(a) if a.envelope_id == command.envelope_id && a.late)
+        ))
+        .await
+    );
+    assert!(
+        sim.ack(&command.envelope_id, Duration::ZERO)
+            .await
+            .is_none()
+    );
+    let seen: Vec<(String, String)> = sim
+        .ephemerals()
+        .into_iter()
+        .map(|e| (e.text, e.via))
+        .collect();
+    assert_eq!(
+        seen,
+        [(
+            "/inc failed with the error \"operation_timeout\"".to_string(),
+            "timeout".to_string()
+        )]
+    );
+
+    // A modal submission: errors acked late are not shown; the modal stays as it was.
+    let opened = ok(
+        &sim,
+        "views.open",
+        json!({ "trigger_id": trigger(&sim, &general), "view": declare_modal() }),
+    )
+    .await;
+    bot.envelope().await; // the slash command that issued the trigger
+    let view_id = opened["view"]["id"].as_str().expect("id").to_string();
+    let submission = sim.submit_view(ALICE, &view_id, &[]);
+    bot.envelope().await;
+    missed(&sim, &submission.envelope_id, 0).await;
+    bot.ack(
+        &submission.envelope_id,
+        Some(json!({ "response_action": "errors", "errors": { "title": "Too late" } })),
+    )
+    .await;
+    assert!(
+        sim.wait_until(WAIT, |s| s.events().iter().any(
+            |e| matches!(e, SimEvent::Ack(a) if a.envelope_id == submission.envelope_id)
+        ))
+        .await
+    );
+    let view = sim.view(&view_id).expect("view");
+    assert!(view.open);
+    assert_eq!(view.errors, None);
+    assert!(
+        sim.transcript().contains("too late"),
+        "{}",
+        sim.transcript()
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_event_not_acked_in_time_is_sent_again_three_times_with_its_retry_fields() {
+    let sim = start(quick_timing()).await;
+    let general = sim.add_channel("general", false, true);
+    let mut bot = FakeBot::connect(&sim).await;
+    sim.post_as(BOB, &general, "Is checkout down?");
+    let mut event_id = String::new();
+    for attempt in 0..4u32 {
+        // Read without acking.
+        let frame = bot.frame().await;
+        let raw: Value = serde_json::from_str(&frame).expect("JSON");
+        assert_eq!(raw["retry_attempt"], attempt, "{frame}");
+        assert_eq!(
+            raw["retry_reason"],
+            if attempt == 0 { "" } else { "timeout" },
+            "{frame}"
+        );
+        assert!(matches!(
+            parse(&frame),
+            SlackSocketModeEvent::EventsApi { .. }
+        ));
+        let id = raw["envelope_id"].as_str().expect("id").to_string();
+        if attempt == 0 {
+            event_id = id;
+        } else {
+            assert_eq!(id, event_id, "the same envelope");
+        }
+        missed(&sim, &event_id, attempt).await;
+    }
+    assert!(
+        !sim.wait_until(Duration::from_millis(500), |s| s
+            .deliveries(&event_id)
+            .len()
+            > 4)
+            .await,
+        "no fourth retry"
+    );
+    let kinds: Vec<DeliveryOutcome> = sim
+        .deliveries(&event_id)
+        .iter()
+        .map(|d| d.outcome)
+        .collect();
+    assert_eq!(kinds, [DeliveryOutcome::Missed; 4]);
+    sim.shutdown().await;
+}
+
+/// A WebSocket upgrade request to `url`: the status line's code and the stream.
+async fn upgrade(url: &str) -> (u16, TcpStream) {
+    let (port, path) = split_url(url);
+    let mut stream = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.expect("upgrade");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).await.expect("handshake");
+        head.push(byte[0]);
+    }
+    let status = String::from_utf8_lossy(&head)
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (status, stream)
+}
+
+/// `apps.connections.open` with the app token: its JSON answer.
+async fn open_url(sim: &SlackSimulator) -> Value {
+    let app_token = format!("Bearer {}", SimulatorConfig::default().app_token);
+    http(
+        "POST",
+        &format!("{}/apps.connections.open", sim.api_url()),
+        &[("Authorization", &app_token)],
+        b"",
+    )
+    .await
+    .json()
+}
+
+#[tokio::test]
+async fn slack_going_down_closes_every_connection_and_refuses_new_ones_until_it_is_back() {
+    let sim = start(SimulatorConfig::default()).await;
+    let mut bot = FakeBot::connect(&sim).await;
+    let earlier = open_url(&sim).await["url"]
+        .as_str()
+        .expect("url")
+        .to_string();
+
+    sim.refuse_connections();
+    bot.closed().await;
+    assert!(sim.wait_until(WAIT, |s| s.connection_count() == 0).await);
+    let refused = open_url(&sim).await;
+    assert_eq!(refused["ok"], false);
+    assert_eq!(refused["error"], "internal_error");
+    let (status, _) = upgrade(&earlier).await;
+    assert_eq!(status, 503, "an upgrade is refused while Slack is down");
+
+    sim.accept_connections();
+    FakeBot::connect(&sim).await;
+    assert_eq!(sim.connection_count(), 1);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn disconnect_frames_parse_with_slack_morphism_for_every_reason() {
+    let sim = start(SimulatorConfig::default()).await;
+    for reason in ["warning", "refresh_requested"] {
+        let mut bot = FakeBot::connect(&sim).await;
+        sim.disconnect_all(reason);
+        match parse(&bot.frame().await) {
+            SlackSocketModeEvent::Disconnect { reason: got, .. } => assert_eq!(got, reason),
+            other => panic!("not a disconnect: {other:?}"),
+        }
+    }
+    for reason in ["too_many_websockets", "link_disabled"] {
+        sim.turn_away_connections(reason);
+        // The hello, then at once the refusal.
+        let mut bot = FakeBot::connect(&sim).await;
+        match parse(&bot.frame().await) {
+            SlackSocketModeEvent::Disconnect { reason: got, .. } => assert_eq!(got, reason),
+            other => panic!("not a disconnect: {other:?}"),
+        }
+        let general = sim.add_channel(&format!("general-{reason}"), false, true);
+        sim.post_as(BOB, &general, "nobody hears this on a refused connection");
+        assert!(
+            sim.envelopes().is_empty(),
+            "a refused connection gets no envelopes"
+        );
+    }
+    sim.welcome_connections();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_half_open_socket_answers_no_ping_and_slack_stops_using_it() {
+    let sim = start(quick_timing()).await;
+    let mut bot = FakeBot::connect(&sim).await;
+    bot.send_frame(0x9, b"before").await;
+    let (opcode, payload) = tokio::time::timeout(WAIT, bot.raw_frame())
+        .await
+        .expect("a pong in time");
+    assert_eq!((opcode, payload.as_slice()), (0xA, b"before".as_slice()));
+
+    sim.half_open_connections();
+    bot.send_frame(0x9, b"after").await;
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), bot.raw_frame())
+            .await
+            .is_err(),
+        "no pong, no frame"
+    );
+    assert!(
+        sim.wait_until(WAIT, |s| s.connection_count() == 0).await,
+        "Slack noticed and forgot the connection"
+    );
+    let history = sim.connection_history();
+    assert_eq!(
+        history.iter().map(|c| c.opened).collect::<Vec<_>>(),
+        [true, false]
+    );
     sim.shutdown().await;
 }
 
