@@ -792,3 +792,342 @@ impl OldBot<'_> {
         answer
     }
 }
+
+// --- Migration 0007: text stored as Slack sent it, decoded once ---
+
+/// Rows of a database at 0006 written by each path text took, with Slack's escapes in them:
+/// `(table, what)` names each text the test reads back, with what it said and whether 0007 must
+/// decode it (`from_slack`) or leave it.
+const DECODE_PATHS: &str = "
+INSERT INTO incidents (id, number, title, severity, status, private, summary, declared_by,
+                       declared_at, updated_at, version, last_update_at, impact, source_channel,
+                       source_ts, source_link, alert_key) VALUES
+    (1, 1, 'R&amp;D &lt;beta&gt; sign-in fails', 'sev2', 'investigating', FALSE,
+     'Sign-in &amp; sign-up fail for &lt;beta&gt; testers', 'U0BOB', 1000, 9500, 9, 4000, NULL,
+     NULL, NULL, NULL, NULL),
+    (2, 2, 'Error rate &gt; 2% &amp; rising', 'sev2', 'triage', FALSE, 'p99 &gt; 1s', 'U0BOT',
+     1000, 1000, 0, 1000, NULL, NULL, NULL, NULL, 'generic:checkout-5xx'),
+    (3, 3, 'Banner &amp; page are stale', 'sev3', 'declined', FALSE, 'Typed &amp; prefilled',
+     'U0ALICE', 1000, 5000, 1, 1000, 'Visitors &amp; R&amp;D', 'C0GENERAL', '1772445398.000100',
+     'https://example.slack.com/archives/C0GENERAL/p1772445398000100', NULL),
+    (4, 4, 'R&amp;D rollout &lt;canary&gt;', 'sev3', 'investigating', FALSE,
+     'Typed in the modal &amp; kept', 'U0CAROL', 1000, 1000, 0, 1000, 'QA &amp; R&amp;D', NULL,
+     NULL, NULL, NULL);
+
+INSERT INTO idempotency_keys (key, incident_id, created_at) VALUES
+    ('slash:1.declare', 1, 1000),
+    ('slash:1.update', 1, 2000),
+    ('slash:1.summary', 1, 3000),
+    ('view:V0UPDATE1', 1, 4000),
+    ('slash:1.note', 1, 5000),
+    ('slash:1.followup', 1, 6000),
+    ('slash:1.escalate', 1, 7000),
+    ('slash:1.resolve', 1, 8000),
+    ('event:Ev1PIN', 1, 9000),
+    ('event:Ev1EDIT', 1, 9500),
+    ('view:V0DECLARE3', 3, 1000),
+    ('slash:3.decline', 3, 5000),
+    ('view:V0DECLARE4', 4, 1000);
+
+INSERT INTO timeline_events (id, incident_id, kind, actor, at, data) VALUES
+    (1, 1, 'declared', 'U0BOB', 1000,
+     '{\"kind\":\"declared\",\"private\":false,\"roles\":{\"coordinator\":\"U0BOB\"},\"severity\":\"sev2\",\"status\":\"investigating\",\"title\":\"R&amp;D &lt;beta&gt; sign-in fails\"}'),
+    (2, 1, 'update', 'U0BOB', 2000,
+     '{\"kind\":\"update\",\"status\":null,\"text\":\"Paged <@U0ALICE|alice> &amp; R&amp;D; see <https://grafana.example.com/d/auth?from=now-1h&amp;to=now|the graph &amp; logs>\"}'),
+    (3, 1, 'summary_set', 'U0BOB', 3000,
+     '{\"kind\":\"summary_set\",\"text\":\"Sign-in &amp; sign-up fail for &lt;beta&gt; testers\"}'),
+    (4, 1, 'summary_set', 'U0BOB', 4000,
+     '{\"kind\":\"summary_set\",\"text\":\"Sign-in &amp; sign-up fail for &lt;beta&gt; testers\"}'),
+    (5, 1, 'update', 'U0BOB', 4000,
+     '{\"kind\":\"update\",\"status\":null,\"text\":\"The banner prints &amp; where it means & <b>\"}'),
+    (6, 1, 'note', 'U0BOB', 5000, '{\"kind\":\"note\",\"text\":\"Errors &gt; 5% &amp; rising\"}'),
+    (7, 1, 'follow_up', 'U0BOB', 6000,
+     '{\"kind\":\"follow_up\",\"text\":\"Alert when R&amp;D flags &lt;flip&gt;\"}'),
+    (8, 1, 'escalated', 'U0BOB', 7000,
+     '{\"group\":null,\"kind\":\"escalated\",\"message\":\"Need R&amp;D &lt;now&gt;\",\"users\":[\"U0CAROL\"]}'),
+    (9, 1, 'resolved', 'U0BOB', 8000,
+     '{\"from\":\"investigating\",\"kind\":\"resolved\",\"text\":\"Flag &amp; cache fixed\"}'),
+    (10, 1, 'pinned', 'U0BOB', 9000,
+     '{\"author\":\"U0BOB\",\"author_label\":null,\"kind\":\"pinned\",\"text\":\"Root cause: R&amp;D flag &lt;beta&gt;\",\"ts\":\"1772443900.000200\"}'),
+    (11, 1, 'pin_edited', NULL, 9500,
+     '{\"kind\":\"pin_edited\",\"text\":\"Root cause: R&amp;D flag &lt;beta-2&gt;\",\"ts\":\"1772443900.000200\"}'),
+    (12, 1, 'step_failed', NULL, 9600,
+     '{\"error\":\"a &amp; b\",\"kind\":\"step_failed\",\"step\":\"set_topic\"}'),
+    (13, 2, 'declared', NULL, 1000,
+     '{\"kind\":\"declared\",\"private\":false,\"roles\":{},\"severity\":\"sev2\",\"status\":\"triage\",\"title\":\"Error rate &gt; 2% &amp; rising\"}'),
+    (14, 2, 'alert_received', NULL, 1000,
+     '{\"fingerprint\":\"checkout-5xx\",\"kind\":\"alert_received\",\"link\":\"https://grafana.example.com/d/x?a=1&amp;b=2\",\"severity\":\"sev2\",\"source\":\"grafana\",\"summary\":\"p99 &gt; 1s\",\"title\":\"Error rate &gt; 2% &amp; rising\"}'),
+    (15, 3, 'declared', 'U0ALICE', 1000,
+     '{\"kind\":\"declared\",\"private\":false,\"roles\":{\"coordinator\":\"U0ALICE\"},\"severity\":\"sev3\",\"status\":\"investigating\",\"title\":\"Banner &amp; page are stale\"}'),
+    (16, 3, 'source_message', 'U0ALICE', 1000,
+     '{\"author\":\"U0CAROL\",\"author_label\":null,\"channel\":\"C0GENERAL\",\"kind\":\"source_message\",\"permalink\":null,\"text\":\"The banner &amp; the page &lt;still&gt; show <https://status.example.com/?a=1&amp;b=2|maintenance &amp; more>\",\"ts\":\"1772445398.000100\"}'),
+    (17, 3, 'declined', 'U0ALICE', 5000,
+     '{\"kind\":\"declined\",\"reason\":\"Not an incident &amp; known\"}'),
+    (18, 4, 'declared', 'U0CAROL', 1000,
+     '{\"kind\":\"declared\",\"private\":false,\"roles\":{\"coordinator\":\"U0CAROL\"},\"severity\":\"sev3\",\"status\":\"investigating\",\"title\":\"R&amp;D rollout &lt;canary&gt;\"}');
+
+INSERT INTO pins (incident_id, ts, author, author_label, text, pinned_by, pinned_at, state,
+                  updated_at) VALUES
+    (1, '1772443900.000200', 'U0BOB', NULL, 'Root cause: R&amp;D flag &lt;beta-2&gt;', 'U0BOB',
+     9000, 'pinned', 9500),
+    (1, '1772443950.000300', NULL, 'Grafana', 'p99 &gt; 1s <https://g.example/?a=1&amp;b=2|graph>',
+     'U0BOB', 9100, 'pinned', 9100);
+";
+
+/// What 0007 makes of `stored`: decoded as the door decodes now, or left as it was.
+fn after_0007(stored: &str, decoded: bool) -> String {
+    match decoded {
+        true => incident_commander::domain::mrkdwn::from_slack(stored),
+        false => stored.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn migration_0007_decodes_what_slack_escaped_and_leaves_what_arrived_as_typed() {
+    sqlx::any::install_default_drivers();
+    let db = test_db().await;
+    let mut conn = open(&db.url).await;
+    migrate_only(&mut conn, &db.url, &[1, 2, 3, 4, 5, 6]).await;
+    sqlx::raw_sql(DECODE_PATHS)
+        .execute(&mut conn)
+        .await
+        .expect("rows as 0006 wrote them");
+    conn.close().await.expect("close");
+    let store = incident_commander::store::connect(&db.url)
+        .await
+        .expect("this version migrates the database");
+
+    let title = |id| {
+        let store = store.clone();
+        async move { store.incident(id).await.expect("load").expect("incident") }
+    };
+    // Titles: decoded unless an alert or a message (through the modal, as plain text) made them.
+    let slash = title(1).await;
+    assert_eq!(slash.title, "R&D <beta> sign-in fails");
+    assert_eq!(
+        slash.summary.as_deref(),
+        Some("Sign-in & sign-up fail for <beta> testers"),
+        "a summary set by /inc summary is decoded"
+    );
+    let alert = title(2).await;
+    assert_eq!(
+        alert.title, "Error rate &gt; 2% &amp; rising",
+        "the monitor's JSON"
+    );
+    assert_eq!(alert.summary.as_deref(), Some("p99 &gt; 1s"));
+    let from_message = title(3).await;
+    assert_eq!(from_message.title, "Banner &amp; page are stale");
+    assert_eq!(
+        from_message.summary.as_deref(),
+        Some("Typed &amp; prefilled")
+    );
+    assert_eq!(
+        from_message.impact.as_deref(),
+        Some("Visitors &amp; R&amp;D")
+    );
+    let from_modal = title(4).await;
+    assert_eq!(
+        from_modal.title, "R&D rollout <canary>",
+        "a Declare modal's title may be a command's escaped text, prefilled"
+    );
+    assert_eq!(
+        from_modal.summary.as_deref(),
+        Some("Typed in the modal &amp; kept")
+    );
+    assert_eq!(from_modal.impact.as_deref(), Some("QA &amp; R&amp;D"));
+
+    // Timeline entries: the user text of each kind, by the path it came.
+    let mut texts = Vec::new();
+    for id in 1..=4 {
+        for event in store.timeline(id).await.expect("timeline") {
+            texts.push(event.entry);
+        }
+    }
+    let expected = [
+        ("R&amp;D &lt;beta&gt; sign-in fails", true),
+        (
+            "Paged <@U0ALICE|alice> &amp; R&amp;D; see <https://grafana.example.com/d/auth?from=now-1h&amp;to=now|the graph &amp; logs>",
+            true,
+        ),
+        ("Sign-in &amp; sign-up fail for &lt;beta&gt; testers", true),
+        ("Sign-in &amp; sign-up fail for &lt;beta&gt; testers", true),
+        ("The banner prints &amp; where it means & <b>", false),
+        ("Errors &gt; 5% &amp; rising", true),
+        ("Alert when R&amp;D flags &lt;flip&gt;", true),
+        ("Need R&amp;D &lt;now&gt;", true),
+        ("Flag &amp; cache fixed", true),
+        ("Root cause: R&amp;D flag &lt;beta&gt;", true),
+        ("Root cause: R&amp;D flag &lt;beta-2&gt;", true),
+        ("a &amp; b", false),
+        ("Error rate &gt; 2% &amp; rising", false),
+        ("Error rate &gt; 2% &amp; rising", false),
+        ("Banner &amp; page are stale", false),
+        (
+            "The banner &amp; the page &lt;still&gt; show <https://status.example.com/?a=1&amp;b=2|maintenance &amp; more>",
+            true,
+        ),
+        ("Not an incident &amp; known", true),
+        ("R&amp;D rollout &lt;canary&gt;", true),
+    ];
+    assert_eq!(texts.len(), expected.len(), "{texts:#?}");
+    for (entry, (stored, decoded)) in texts.iter().zip(expected) {
+        let text = match entry {
+            Entry::Declared { title, .. } => title.clone(),
+            Entry::Update { text, .. }
+            | Entry::SummarySet { text }
+            | Entry::Note { text }
+            | Entry::FollowUp { text }
+            | Entry::Pinned { text, .. }
+            | Entry::PinEdited { text, .. }
+            | Entry::SourceMessage { text, .. } => text.clone(),
+            Entry::Resolved { text, .. } => text.clone().expect("text"),
+            Entry::Escalated { message, .. } => message.clone().expect("message"),
+            Entry::Declined { reason } => reason.clone().expect("reason"),
+            Entry::StepFailed { error, .. } => error.clone(),
+            Entry::AlertReceived {
+                title,
+                summary,
+                link,
+                ..
+            } => {
+                assert_eq!(summary.as_deref(), Some("p99 &gt; 1s"));
+                assert_eq!(
+                    link.as_deref(),
+                    Some("https://grafana.example.com/d/x?a=1&amp;b=2")
+                );
+                title.clone()
+            }
+            other => panic!("unexpected entry {other:?}"),
+        };
+        assert_eq!(text, after_0007(stored, decoded), "{entry:?}");
+    }
+
+    let pins: Vec<String> = store
+        .pins(1)
+        .await
+        .expect("pins")
+        .into_iter()
+        .map(|p| p.text)
+        .collect();
+    assert_eq!(
+        pins,
+        [
+            "Root cause: R&D flag <beta-2>",
+            "p99 > 1s <https://g.example/?a=1&amp;b=2|graph>"
+        ]
+    );
+}
+
+/// Texts as Slack may have sent them: entities, tokens, brackets that open none, line breaks.
+fn slack_texts(n: usize) -> Vec<String> {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let piece = prop::sample::select(vec![
+        "&amp;",
+        "&lt;",
+        "&gt;",
+        "&amp;lt;",
+        "&amp;amp;",
+        "&",
+        "<",
+        ">",
+        "|",
+        ";",
+        "lt;",
+        "amp",
+        "\n",
+        " ",
+        "R",
+        "é",
+        "🚨",
+        "<@U0BOB|bob>",
+        "<#C0OPS|ops>",
+        "<!here>",
+        "<https://x.example/?a=1&amp;b=2|R&amp;D &lt;docs&gt;>",
+    ]);
+    let text = prop::collection::vec(piece, 0..14).prop_map(|p| p.concat());
+    let mut runner = TestRunner::deterministic();
+    let mut texts: Vec<String> = [
+        "",
+        "<",
+        ">",
+        "a<b>c",
+        "<a<b>",
+        "<x\n>y &amp;",
+        "&lt;@U0BOB&gt;",
+        "<https://x|a &amp; b>&amp;<",
+    ]
+    .map(str::to_string)
+    .to_vec();
+    while texts.len() < n {
+        texts.push(text.new_tree(&mut runner).expect("a text").current());
+    }
+    texts
+}
+
+#[tokio::test]
+async fn migration_0007_reads_every_text_exactly_as_from_slack_does() {
+    sqlx::any::install_default_drivers();
+    let texts = slack_texts(400);
+    let db = test_db().await;
+    let mut conn = open(&db.url).await;
+    migrate_only(&mut conn, &db.url, &[1, 2, 3, 4, 5, 6]).await;
+    sqlx::raw_sql(
+        "INSERT INTO incidents (id, number, title, severity, status, private, declared_by, \
+         declared_at, updated_at) VALUES (1, 1, 'Checkout', 'sev2', 'investigating', FALSE, \
+         'U0BOB', 1000, 1000)",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("an incident");
+    for (i, text) in texts.iter().enumerate() {
+        let i = i as i64;
+        sqlx::query(
+            "INSERT INTO timeline_events (incident_id, kind, actor, at, data) \
+             VALUES (1, 'note', 'U0BOB', $1, $2)",
+        )
+        .bind(2000 + i)
+        .bind(json!({ "kind": "note", "text": text }).to_string())
+        .execute(&mut conn)
+        .await
+        .expect("a note");
+        sqlx::query(
+            "INSERT INTO pins (incident_id, ts, author, text, pinned_by, pinned_at, updated_at) \
+             VALUES (1, $1, 'U0BOB', $2, 'U0BOB', $3, $3)",
+        )
+        .bind(format!("1772443900.{i:06}"))
+        .bind(text.as_str())
+        .bind(2000 + i)
+        .execute(&mut conn)
+        .await
+        .expect("a pin");
+    }
+    conn.close().await.expect("close");
+    let store = incident_commander::store::connect(&db.url)
+        .await
+        .expect("this version migrates the database");
+
+    let notes: Vec<String> = store
+        .timeline(1)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .map(|e| match e.entry {
+            Entry::Note { text } => text,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let pins: Vec<String> = store
+        .pins(1)
+        .await
+        .expect("pins")
+        .into_iter()
+        .map(|p| p.text)
+        .collect();
+    for (i, sent) in texts.iter().enumerate() {
+        let kept = incident_commander::domain::mrkdwn::from_slack(sent);
+        assert_eq!(notes[i], kept, "a note that said {sent:?}");
+        assert_eq!(pins[i], kept, "a pin that said {sent:?}");
+    }
+}
