@@ -11,6 +11,11 @@
 //! and merged after 0005 (reminders), so databases existed with 0001–0002 + 0004 and with
 //! 0001–0003 + 0005; each gets its seed, and their upgrade applies a migration older than the
 //! newest one applied.
+//!
+//! Up to 0006 the bot kept slash-command and message text as Slack sent it, escaped (`R&amp;D`);
+//! migration 0007 decodes it once, outside Slack's tokens. The last tests check that path by path
+//! (what came escaped is decoded, what was typed into a modal or sent by a monitor is not),
+//! against `mrkdwn::from_slack` itself, and as people see it after the upgrade.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -76,13 +81,14 @@ fn at((hour, minute): (u32, u32)) -> DateTime<Utc> {
 const INC1: &str = "inc-1-checkout-is-failing";
 
 /// Every database an earlier version can leave, oldest first.
-const ERAS: [&Era; 6] = [
+const ERAS: [&Era; 7] = [
     &FOUNDATION_0001,
     &RUNNING_INCIDENTS_0002,
     &INTERACTIVITY_0003,
     &OPERATIONS_BRANCH_0004,
     &REMINDERS_0005_BEFORE_0004,
     &MERGED_0005,
+    &POSTMORTEMS_0006,
 ];
 
 const FOUNDATION_0001: Era = Era {
@@ -208,6 +214,29 @@ const MERGED_0005: Era = Era {
     failed: 0,
 };
 
+/// The last version that kept text as Slack sent it (`R&amp;D`); its upgrade applies 0007.
+const POSTMORTEMS_0006: Era = Era {
+    migrations: &[1, 2, 3, 4, 5, 6],
+    seed: include_str!("../fixtures/upgrade/0001-0006.sql"),
+    incidents: 6,
+    listed_to_alice: &[
+        "*INC-1* · SEV1 · investigating — Checkout is failing",
+        "*INC-3* · SEV2 · triage — Error rate &gt; 2% &amp; rising on checkout-api",
+        "*INC-5* · SEV2 · investigating — R&amp;D &lt;beta&gt; sign-in fails",
+        "*INC-6* · SEV3 · investigating — Status page shows a stale banner",
+    ],
+    hidden_from_alice: &["INC-4"],
+    listed_to_bob: &[
+        "*INC-4* · SEV2 · investigating — Payroll export shared with the wrong bucket",
+    ],
+    saga_finished: &["inc-6-status-page-shows-a-stale-banner"],
+    posted_update: Some("Payments provider is timing out; failing over to the secondary"),
+    unposted_update: Some("Failover done; the error rate is back under 1%"),
+    pinned: Some("Failover to the secondary provider started at 09:31"),
+    reminder: ("inc-4-payroll-export-shared-with-the-wrong-bucket", (10, 8)),
+    failed: 0,
+};
+
 #[test]
 fn every_earlier_version_has_its_database_here() {
     let known: Vec<i64> = sqlx::migrate!("./migrations/sqlite")
@@ -262,6 +291,132 @@ async fn a_database_from_0005_reminders_without_0004_upgrades_and_runs_the_core_
 #[tokio::test]
 async fn a_database_from_0005_upgrades_and_runs_the_core_story() {
     upgrade_and_run(&MERGED_0005).await;
+}
+
+#[tokio::test]
+async fn a_database_from_0006_upgrades_and_runs_the_core_story() {
+    upgrade_and_run(&POSTMORTEMS_0006).await;
+}
+
+/// What people typed before 0007 reads as they typed it: escaped once in Slack's mrkdwn, plain
+/// in the postmortem's Markdown, a picked person still a mention and a pasted link still a link;
+/// what was typed into a modal or came from a monitor reads exactly as before.
+#[tokio::test]
+async fn text_stored_as_slack_escaped_it_reads_as_people_typed_it_after_the_upgrade() {
+    let up = Upgraded::start(&POSTMORTEMS_0006).await;
+    up.settle().await;
+
+    // INC-5 was declared with `/inc declare sev2 R&D <beta> sign-in fails`, which Slack sent as
+    // `R&amp;D &lt;beta&gt; …` and 0006 kept so (its channel name still shows it).
+    let beta = up.channel("inc-5-r-amp-d-lt-beta-gt-sign-in-fails");
+    let incident = up.incident_in(&beta).await;
+    assert_eq!(incident.title, "R&D <beta> sign-in fails");
+    let card = up.message(&beta, incident.card_ts.as_deref().expect("a card"));
+    for shown in [
+        "INC-5 · SEV2 · investigating — R&amp;D &lt;beta&gt; sign-in fails",
+        "Sign-in fails for R&amp;D &lt;beta&gt; testers since the 09:30 deploy",
+    ] {
+        assert!(card.contains(shown), "the card shows {shown:?}: {card}");
+    }
+    let status = up.command(ALICE, &beta, "status").await;
+    assert!(
+        status.starts_with("*INC-5* — R&amp;D &lt;beta&gt; sign-in fails\n"),
+        "{status}"
+    );
+    assert!(
+        status.contains("*Summary*: Sign-in fails for R&amp;D &lt;beta&gt; testers since"),
+        "{status}"
+    );
+    let list = up.command(ALICE, &up.general, "list").await;
+    assert!(
+        list.contains("• *INC-5* · SEV2 · investigating — R&amp;D &lt;beta&gt; sign-in fails ·"),
+        "{list}"
+    );
+    // A pasted link stays a link, its URL's `&` escaped once as Slack wants it.
+    let followups = up.command(ALICE, &beta, "followups").await;
+    assert!(
+        followups.contains(
+            "1. Alert on sign-in errors &gt; 1% &amp; page R&amp;D, as on \
+             <https://grafana.example.com/d/auth?from=now-1h&amp;to=now|the graph &amp; logs> — <@U0BOB>"
+        ),
+        "{followups}"
+    );
+    for text in [&card, &status, &list, &followups] {
+        assert!(
+            !text.contains("&amp;amp;") && !text.contains("&amp;lt;"),
+            "nothing escaped twice: {text}"
+        );
+    }
+
+    // The update typed into the Update modal arrived as typed and stays so: the old version's
+    // post of it, still pending at the upgrade, shows what bob typed, `&amp;` included.
+    let typed = "Flag off for the <beta> group; the login page still shows &amp; where it means &";
+    assert!(
+        up.messages(&beta).iter().any(|m| m.contains(
+            "Flag off for the &lt;beta&gt; group; the login page still shows &amp;amp; where it means &amp;"
+        )),
+        "the modal's update is posted as typed: {:?}",
+        up.messages(&beta)
+    );
+    let updates: Vec<String> = up
+        .store
+        .timeline(incident.id)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .filter_map(|e| match e.entry {
+            Entry::Update { text, .. } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        updates,
+        [
+            "Rolled back the R&D login flag with <@U0ALICE|alice>; errors < 1% now",
+            typed
+        ]
+    );
+
+    // The alert's title came as JSON, `>` and `&` as the monitor wrote them, and is shown so.
+    let alert = up.channel("inc-3-error-rate-2-rising-on-checkout-api");
+    assert_eq!(
+        up.incident_in(&alert).await.title,
+        "Error rate > 2% & rising on checkout-api"
+    );
+    let status = up.command(ALICE, &alert, "status").await;
+    assert!(
+        status.starts_with("*INC-3* — Error rate &gt; 2% &amp; rising on checkout-api\n"),
+        "{status}"
+    );
+    assert!(
+        status.contains(
+            "*Summary*: 5xx &gt; 2% &amp; p99 &gt; 800 ms for 5 minutes — \
+             https://grafana.example.com/d/checkout?orgId=1&amp;var-env=prod"
+        ),
+        "{status}"
+    );
+
+    // The postmortem draft is Markdown: the same text plain, escaped for Markdown.
+    let asked = up.command(BOB, &beta, "postmortem").await;
+    assert!(
+        asked.starts_with(":memo: Writing the postmortem draft of *INC-5*"),
+        "{asked}"
+    );
+    up.settle().await;
+    let draft = up.postmortem_in(&beta);
+    for line in [
+        "# INC-5: R&D \\<beta> sign-in fails\n",
+        "\nSign-in fails for R&D \\<beta> testers since the 09:30 deploy\n",
+        "· bob · Update: Rolled back the R&D login flag with @alice; errors \\< 1% now\n",
+        "· bob · Follow-up: Alert on sign-in errors > 1% & page R&D, as on the graph & logs\n",
+        "· bob · Update: Flag off for the \\<beta> group; the login page still shows \\&amp; where it means &\n",
+    ] {
+        assert!(draft.contains(line), "{line:?} in the postmortem:\n{draft}");
+    }
+    assert!(
+        !draft.contains("&amp;amp;") && !draft.contains("&lt;") && !draft.contains("&gt;"),
+        "{draft}"
+    );
 }
 
 /// Builds the era's database and workspace, starts this version on them, and plays the story.
@@ -599,6 +754,13 @@ impl Upgraded {
     fn messages(&self, channel: &str) -> Vec<String> {
         let channel = self.sim.channel(channel).expect("channel");
         channel.messages.iter().map(shown_text).collect()
+    }
+
+    /// What the message `ts` in `channel` shows.
+    fn message(&self, channel: &str, ts: &str) -> String {
+        let channel = self.sim.channel(channel).expect("channel");
+        let message = channel.messages.iter().find(|m| m.ts == ts);
+        shown_text(message.unwrap_or_else(|| panic!("no message {ts}")))
     }
 
     /// The update reminders posted in `channel`.
