@@ -34,9 +34,14 @@
 --   jobs.payload: a pending post already holds the message as the old version rendered it;
 --     decoding rendered mrkdwn would turn an escaped `&lt;!here&gt;` into a ping.
 --   postmortems.markdown: a draft is what was uploaded then; exporting again writes a new one.
+--   The second copy in an old message text: that code appended a message's block texts to its
+--     text, so a typed message also kept its rich_text words (`R&D <beta>` after
+--     `R&amp;D &lt;beta&gt;`); they cannot be told from text the message really repeated.
 --
 -- Exactly once: sqlx records the migration in the transaction that applies it (on PostgreSQL
--- under its advisory lock, so replicas starting together apply it once). Only outside tokens:
+-- under its advisory lock, so replicas starting together apply it once) — which is why this is
+-- SQL and not a Rust step after the migrations, which would need a marker and a lock of its own
+-- and would meet whatever schema later migrations leave. Only outside tokens:
 -- plain REPLACE over a whole text would also decode a token's inside, which the code keeps in
 -- Slack's form, so each text is cut at every `<` (a recursive query) and each piece after one is
 -- read as from_slack reads it: a token when a `>` closes it before any `<` or line break, kept as
