@@ -957,9 +957,11 @@ impl OldBot<'_> {
 
 // --- Migration 0007: text stored as Slack sent it, decoded once ---
 
-/// Rows of a database at 0006 written by each path text took, with Slack's escapes in them:
-/// `(table, what)` names each text the test reads back, with what it said and whether 0007 must
-/// decode it (`from_slack`) or leave it.
+/// Rows of a database at 0006, one or more for each path text took into it, each text with
+/// Slack's entities in it: INC-1 declared by command, with an entry of every kind people write
+/// (its second update and summary from the Update modal, `view:` key at the same millisecond);
+/// INC-2 opened by an alert; INC-3 declared from a message through the Declare modal; INC-4
+/// declared in the Declare modal.
 const DECODE_PATHS: &str = "
 INSERT INTO incidents (id, number, title, severity, status, private, summary, declared_by,
                        declared_at, updated_at, version, last_update_at, impact, source_channel,
@@ -1059,25 +1061,25 @@ async fn migration_0007_decodes_what_slack_escaped_and_leaves_what_arrived_as_ty
         .await
         .expect("this version migrates the database");
 
-    let title = |id| {
+    let incident = |id| {
         let store = store.clone();
         async move { store.incident(id).await.expect("load").expect("incident") }
     };
     // Titles: decoded unless an alert or a message (through the modal, as plain text) made them.
-    let slash = title(1).await;
+    let slash = incident(1).await;
     assert_eq!(slash.title, "R&D <beta> sign-in fails");
     assert_eq!(
         slash.summary.as_deref(),
         Some("Sign-in & sign-up fail for <beta> testers"),
         "a summary set by /inc summary is decoded"
     );
-    let alert = title(2).await;
+    let alert = incident(2).await;
     assert_eq!(
         alert.title, "Error rate &gt; 2% &amp; rising",
         "the monitor's JSON"
     );
     assert_eq!(alert.summary.as_deref(), Some("p99 &gt; 1s"));
-    let from_message = title(3).await;
+    let from_message = incident(3).await;
     assert_eq!(from_message.title, "Banner &amp; page are stale");
     assert_eq!(
         from_message.summary.as_deref(),
@@ -1087,7 +1089,7 @@ async fn migration_0007_decodes_what_slack_escaped_and_leaves_what_arrived_as_ty
         from_message.impact.as_deref(),
         Some("Visitors &amp; R&amp;D")
     );
-    let from_modal = title(4).await;
+    let from_modal = incident(4).await;
     assert_eq!(
         from_modal.title, "R&D rollout <canary>",
         "a Declare modal's title may be a command's escaped text, prefilled"
