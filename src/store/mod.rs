@@ -20,7 +20,8 @@
 //! version wrote it and runs the bot on it). A database migrated by a newer version — one whose
 //! history names a migration this binary does not know — is refused before anything is written
 //! ([`StoreError::NewerDatabase`]): its schema and rows may mean something this version would
-//! misread or overwrite.
+//! misread or overwrite. A migration that rewrites rows is SQL like the others (0007 decodes the
+//! text earlier versions kept as Slack escaped it), so sqlx applies it once, in its transaction.
 
 use std::str::FromStr;
 use std::time::Duration;

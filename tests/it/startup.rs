@@ -223,8 +223,8 @@ async fn check_prints_a_checklist_of_the_configuration_against_slack_and_exits()
 }
 
 /// The database as a newer incident-commander leaves it: every migration this version knows,
-/// then one more — its table and its line in the migration history.
-async fn migrated_by_a_newer_version(db: &TestDb) {
+/// then one more — its table and its line in the migration history. Returns that one's version.
+async fn migrated_by_a_newer_version(db: &TestDb) -> i64 {
     use sqlx::migrate::{Migration, MigrationType, Migrator};
     use sqlx::{Connection, SqlSafeStr};
     drop(
@@ -237,8 +237,14 @@ async fn migrated_by_a_newer_version(db: &TestDb) {
         false => sqlx::migrate!("./migrations/postgres"),
     };
     let mut migrations: Vec<Migration> = known.iter().cloned().collect();
+    let newer = migrations
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .expect("migrations")
+        + 1;
     migrations.push(Migration::new(
-        7,
+        newer,
         "escalation policies".into(),
         MigrationType::Simple,
         "CREATE TABLE escalation_policies (id BIGINT PRIMARY KEY, name TEXT NOT NULL)"
@@ -253,6 +259,7 @@ async fn migrated_by_a_newer_version(db: &TestDb) {
         .await
         .expect("the newer version migrates");
     conn.close().await.expect("close");
+    newer
 }
 
 /// The versions in the database's migration history.
@@ -271,10 +278,10 @@ async fn migration_history(db: &TestDb) -> Vec<i64> {
 async fn a_database_migrated_by_a_newer_version_is_refused_with_one_line() {
     let (sim, _) = simulated().await;
     let db = test_db().await;
-    migrated_by_a_newer_version(&db).await;
+    let newer = migrated_by_a_newer_version(&db).await;
     let refusal = format!(
-        "the database was migrated by a newer incident-commander (migration 0007 is unknown to \
-         this version {}); run that version or newer",
+        "the database was migrated by a newer incident-commander (migration {newer:04} is unknown \
+         to this version {}); run that version or newer",
         env!("CARGO_PKG_VERSION")
     );
     for command in ["serve", "migrate"] {
@@ -303,7 +310,7 @@ async fn a_database_migrated_by_a_newer_version_is_refused_with_one_line() {
     );
     assert_eq!(
         migration_history(&db).await,
-        [1, 2, 3, 4, 5, 6, 7],
+        (1..=newer).collect::<Vec<i64>>(),
         "nothing was applied or undone"
     );
 }

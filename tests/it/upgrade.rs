@@ -11,6 +11,11 @@
 //! and merged after 0005 (reminders), so databases existed with 0001–0002 + 0004 and with
 //! 0001–0003 + 0005; each gets its seed, and their upgrade applies a migration older than the
 //! newest one applied.
+//!
+//! Up to 0006 the bot kept slash-command and message text as Slack sent it, escaped (`R&amp;D`);
+//! migration 0007 decodes it once, outside Slack's tokens. The last tests check that path by path
+//! (what came escaped is decoded, what was typed into a modal or sent by a monitor is not),
+//! against `mrkdwn::from_slack` itself, and as people see it after the upgrade.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -76,13 +81,14 @@ fn at((hour, minute): (u32, u32)) -> DateTime<Utc> {
 const INC1: &str = "inc-1-checkout-is-failing";
 
 /// Every database an earlier version can leave, oldest first.
-const ERAS: [&Era; 6] = [
+const ERAS: [&Era; 7] = [
     &FOUNDATION_0001,
     &RUNNING_INCIDENTS_0002,
     &INTERACTIVITY_0003,
     &OPERATIONS_BRANCH_0004,
     &REMINDERS_0005_BEFORE_0004,
     &MERGED_0005,
+    &POSTMORTEMS_0006,
 ];
 
 const FOUNDATION_0001: Era = Era {
@@ -208,6 +214,29 @@ const MERGED_0005: Era = Era {
     failed: 0,
 };
 
+/// The last version that kept text as Slack sent it (`R&amp;D`); its upgrade applies 0007.
+const POSTMORTEMS_0006: Era = Era {
+    migrations: &[1, 2, 3, 4, 5, 6],
+    seed: include_str!("../fixtures/upgrade/0001-0006.sql"),
+    incidents: 6,
+    listed_to_alice: &[
+        "*INC-1* · SEV1 · investigating — Checkout is failing",
+        "*INC-3* · SEV2 · triage — Error rate &gt; 2% &amp; rising on checkout-api",
+        "*INC-5* · SEV2 · investigating — R&amp;D &lt;beta&gt; sign-in fails",
+        "*INC-6* · SEV3 · investigating — Status page shows a stale banner",
+    ],
+    hidden_from_alice: &["INC-4"],
+    listed_to_bob: &[
+        "*INC-4* · SEV2 · investigating — Payroll export shared with the wrong bucket",
+    ],
+    saga_finished: &["inc-6-status-page-shows-a-stale-banner"],
+    posted_update: Some("Payments provider is timing out; failing over to the secondary"),
+    unposted_update: Some("Failover done; the error rate is back under 1%"),
+    pinned: Some("Failover to the secondary provider started at 09:31"),
+    reminder: ("inc-4-payroll-export-shared-with-the-wrong-bucket", (10, 8)),
+    failed: 0,
+};
+
 #[test]
 fn every_earlier_version_has_its_database_here() {
     let known: Vec<i64> = sqlx::migrate!("./migrations/sqlite")
@@ -262,6 +291,132 @@ async fn a_database_from_0005_reminders_without_0004_upgrades_and_runs_the_core_
 #[tokio::test]
 async fn a_database_from_0005_upgrades_and_runs_the_core_story() {
     upgrade_and_run(&MERGED_0005).await;
+}
+
+#[tokio::test]
+async fn a_database_from_0006_upgrades_and_runs_the_core_story() {
+    upgrade_and_run(&POSTMORTEMS_0006).await;
+}
+
+/// What people typed before 0007 reads as they typed it: escaped once in Slack's mrkdwn, plain
+/// in the postmortem's Markdown, a picked person still a mention and a pasted link still a link;
+/// what was typed into a modal or came from a monitor reads exactly as before.
+#[tokio::test]
+async fn text_stored_as_slack_escaped_it_reads_as_people_typed_it_after_the_upgrade() {
+    let up = Upgraded::start(&POSTMORTEMS_0006).await;
+    up.settle().await;
+
+    // INC-5 was declared with `/inc declare sev2 R&D <beta> sign-in fails`, which Slack sent as
+    // `R&amp;D &lt;beta&gt; …` and 0006 kept so (its channel name still shows it).
+    let beta = up.channel("inc-5-r-amp-d-lt-beta-gt-sign-in-fails");
+    let incident = up.incident_in(&beta).await;
+    assert_eq!(incident.title, "R&D <beta> sign-in fails");
+    let card = up.message(&beta, incident.card_ts.as_deref().expect("a card"));
+    for shown in [
+        "INC-5 · SEV2 · investigating — R&amp;D &lt;beta&gt; sign-in fails",
+        "Sign-in fails for R&amp;D &lt;beta&gt; testers since the 09:30 deploy",
+    ] {
+        assert!(card.contains(shown), "the card shows {shown:?}: {card}");
+    }
+    let status = up.command(ALICE, &beta, "status").await;
+    assert!(
+        status.starts_with("*INC-5* — R&amp;D &lt;beta&gt; sign-in fails\n"),
+        "{status}"
+    );
+    assert!(
+        status.contains("*Summary*: Sign-in fails for R&amp;D &lt;beta&gt; testers since"),
+        "{status}"
+    );
+    let list = up.command(ALICE, &up.general, "list").await;
+    assert!(
+        list.contains("• *INC-5* · SEV2 · investigating — R&amp;D &lt;beta&gt; sign-in fails ·"),
+        "{list}"
+    );
+    // A pasted link stays a link, its URL's `&` escaped once as Slack wants it.
+    let followups = up.command(ALICE, &beta, "followups").await;
+    assert!(
+        followups.contains(
+            "1. Alert on sign-in errors &gt; 1% &amp; page R&amp;D, as on \
+             <https://grafana.example.com/d/auth?from=now-1h&amp;to=now|the graph &amp; logs> — <@U0BOB>"
+        ),
+        "{followups}"
+    );
+    for text in [&card, &status, &list, &followups] {
+        assert!(
+            !text.contains("&amp;amp;") && !text.contains("&amp;lt;"),
+            "nothing escaped twice: {text}"
+        );
+    }
+
+    // The update typed into the Update modal arrived as typed and stays so: the old version's
+    // post of it, still pending at the upgrade, shows what bob typed, `&amp;` included.
+    let typed = "Flag off for the <beta> group; the login page still shows &amp; where it means &";
+    assert!(
+        up.messages(&beta).iter().any(|m| m.contains(
+            "Flag off for the &lt;beta&gt; group; the login page still shows &amp;amp; where it means &amp;"
+        )),
+        "the modal's update is posted as typed: {:?}",
+        up.messages(&beta)
+    );
+    let updates: Vec<String> = up
+        .store
+        .timeline(incident.id)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .filter_map(|e| match e.entry {
+            Entry::Update { text, .. } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        updates,
+        [
+            "Rolled back the R&D login flag with <@U0ALICE|alice>; errors < 1% now",
+            typed
+        ]
+    );
+
+    // The alert's title came as JSON, `>` and `&` as the monitor wrote them, and is shown so.
+    let alert = up.channel("inc-3-error-rate-2-rising-on-checkout-api");
+    assert_eq!(
+        up.incident_in(&alert).await.title,
+        "Error rate > 2% & rising on checkout-api"
+    );
+    let status = up.command(ALICE, &alert, "status").await;
+    assert!(
+        status.starts_with("*INC-3* — Error rate &gt; 2% &amp; rising on checkout-api\n"),
+        "{status}"
+    );
+    assert!(
+        status.contains(
+            "*Summary*: 5xx &gt; 2% &amp; p99 &gt; 800 ms for 5 minutes — \
+             https://grafana.example.com/d/checkout?orgId=1&amp;var-env=prod"
+        ),
+        "{status}"
+    );
+
+    // The postmortem draft is Markdown: the same text plain, escaped for Markdown.
+    let asked = up.command(BOB, &beta, "postmortem").await;
+    assert!(
+        asked.starts_with(":memo: Writing the postmortem draft of *INC-5*"),
+        "{asked}"
+    );
+    up.settle().await;
+    let draft = up.postmortem_in(&beta);
+    for line in [
+        "# INC-5: R&D \\<beta> sign-in fails\n",
+        "\nSign-in fails for R&D \\<beta> testers since the 09:30 deploy\n",
+        "· bob · Update: Rolled back the R&D login flag with @alice; errors \\< 1% now\n",
+        "· bob · Follow-up: Alert on sign-in errors > 1% & page R&D, as on the graph & logs\n",
+        "· bob · Update: Flag off for the \\<beta> group; the login page still shows \\&amp; where it means &\n",
+    ] {
+        assert!(draft.contains(line), "{line:?} in the postmortem:\n{draft}");
+    }
+    assert!(
+        !draft.contains("&amp;amp;") && !draft.contains("&lt;") && !draft.contains("&gt;"),
+        "{draft}"
+    );
 }
 
 /// Builds the era's database and workspace, starts this version on them, and plays the story.
@@ -601,6 +756,13 @@ impl Upgraded {
         channel.messages.iter().map(shown_text).collect()
     }
 
+    /// What the message `ts` in `channel` shows.
+    fn message(&self, channel: &str, ts: &str) -> String {
+        let channel = self.sim.channel(channel).expect("channel");
+        let message = channel.messages.iter().find(|m| m.ts == ts);
+        shown_text(message.unwrap_or_else(|| panic!("no message {ts}")))
+    }
+
     /// The update reminders posted in `channel`.
     fn reminders(&self, channel: &str) -> Vec<String> {
         self.messages(channel)
@@ -790,5 +952,346 @@ impl OldBot<'_> {
             .expect("JSON");
         assert_eq!(answer["ok"], true, "{method} {params} → {answer}");
         answer
+    }
+}
+
+// --- Migration 0007: text stored as Slack sent it, decoded once ---
+
+/// Rows of a database at 0006, one or more for each path text took into it, each text with
+/// Slack's entities in it: INC-1 declared by command, with an entry of every kind people write
+/// (its second update and summary from the Update modal, `view:` key at the same millisecond);
+/// INC-2 opened by an alert; INC-3 declared from a message through the Declare modal; INC-4
+/// declared in the Declare modal.
+const DECODE_PATHS: &str = "
+INSERT INTO incidents (id, number, title, severity, status, private, summary, declared_by,
+                       declared_at, updated_at, version, last_update_at, impact, source_channel,
+                       source_ts, source_link, alert_key) VALUES
+    (1, 1, 'R&amp;D &lt;beta&gt; sign-in fails', 'sev2', 'investigating', FALSE,
+     'Sign-in &amp; sign-up fail for &lt;beta&gt; testers', 'U0BOB', 1000, 9500, 9, 4000, NULL,
+     NULL, NULL, NULL, NULL),
+    (2, 2, 'Error rate &gt; 2% &amp; rising', 'sev2', 'triage', FALSE, 'p99 &gt; 1s', 'U0BOT',
+     1000, 1000, 0, 1000, NULL, NULL, NULL, NULL, 'generic:checkout-5xx'),
+    (3, 3, 'Banner &amp; page are stale', 'sev3', 'declined', FALSE, 'Typed &amp; prefilled',
+     'U0ALICE', 1000, 5000, 1, 1000, 'Visitors &amp; R&amp;D', 'C0GENERAL', '1772445398.000100',
+     'https://example.slack.com/archives/C0GENERAL/p1772445398000100', NULL),
+    (4, 4, 'R&amp;D rollout &lt;canary&gt;', 'sev3', 'investigating', FALSE,
+     'Typed in the modal &amp; kept', 'U0CAROL', 1000, 1000, 0, 1000, 'QA &amp; R&amp;D', NULL,
+     NULL, NULL, NULL);
+
+INSERT INTO idempotency_keys (key, incident_id, created_at) VALUES
+    ('slash:1.declare', 1, 1000),
+    ('slash:1.update', 1, 2000),
+    ('slash:1.summary', 1, 3000),
+    ('view:V0UPDATE1', 1, 4000),
+    ('slash:1.note', 1, 5000),
+    ('slash:1.followup', 1, 6000),
+    ('slash:1.escalate', 1, 7000),
+    ('slash:1.resolve', 1, 8000),
+    ('event:Ev1PIN', 1, 9000),
+    ('event:Ev1EDIT', 1, 9500),
+    ('view:V0DECLARE3', 3, 1000),
+    ('slash:3.decline', 3, 5000),
+    ('view:V0DECLARE4', 4, 1000);
+
+INSERT INTO timeline_events (id, incident_id, kind, actor, at, data) VALUES
+    (1, 1, 'declared', 'U0BOB', 1000,
+     '{\"kind\":\"declared\",\"private\":false,\"roles\":{\"coordinator\":\"U0BOB\"},\"severity\":\"sev2\",\"status\":\"investigating\",\"title\":\"R&amp;D &lt;beta&gt; sign-in fails\"}'),
+    (2, 1, 'update', 'U0BOB', 2000,
+     '{\"kind\":\"update\",\"status\":null,\"text\":\"Paged <@U0ALICE|alice> &amp; R&amp;D; see <https://grafana.example.com/d/auth?from=now-1h&amp;to=now|the graph &amp; logs>\"}'),
+    (3, 1, 'summary_set', 'U0BOB', 3000,
+     '{\"kind\":\"summary_set\",\"text\":\"Sign-in &amp; sign-up fail for &lt;beta&gt; testers\"}'),
+    (4, 1, 'summary_set', 'U0BOB', 4000,
+     '{\"kind\":\"summary_set\",\"text\":\"Sign-in &amp; sign-up fail for &lt;beta&gt; testers\"}'),
+    (5, 1, 'update', 'U0BOB', 4000,
+     '{\"kind\":\"update\",\"status\":null,\"text\":\"The banner prints &amp; where it means & <b>\"}'),
+    (6, 1, 'note', 'U0BOB', 5000, '{\"kind\":\"note\",\"text\":\"Errors &gt; 5% &amp; rising\"}'),
+    (7, 1, 'follow_up', 'U0BOB', 6000,
+     '{\"kind\":\"follow_up\",\"text\":\"Alert when R&amp;D flags &lt;flip&gt;\"}'),
+    (8, 1, 'escalated', 'U0BOB', 7000,
+     '{\"group\":null,\"kind\":\"escalated\",\"message\":\"Need R&amp;D &lt;now&gt;\",\"users\":[\"U0CAROL\"]}'),
+    (9, 1, 'resolved', 'U0BOB', 8000,
+     '{\"from\":\"investigating\",\"kind\":\"resolved\",\"text\":\"Flag &amp; cache fixed\"}'),
+    (10, 1, 'pinned', 'U0BOB', 9000,
+     '{\"author\":\"U0BOB\",\"author_label\":null,\"kind\":\"pinned\",\"text\":\"Root cause: R&amp;D flag &lt;beta&gt;\",\"ts\":\"1772443900.000200\"}'),
+    (11, 1, 'pin_edited', NULL, 9500,
+     '{\"kind\":\"pin_edited\",\"text\":\"Root cause: R&amp;D flag &lt;beta-2&gt;\",\"ts\":\"1772443900.000200\"}'),
+    (12, 1, 'step_failed', NULL, 9600,
+     '{\"error\":\"a &amp; b\",\"kind\":\"step_failed\",\"step\":\"set_topic\"}'),
+    (13, 2, 'declared', NULL, 1000,
+     '{\"kind\":\"declared\",\"private\":false,\"roles\":{},\"severity\":\"sev2\",\"status\":\"triage\",\"title\":\"Error rate &gt; 2% &amp; rising\"}'),
+    (14, 2, 'alert_received', NULL, 1000,
+     '{\"fingerprint\":\"checkout-5xx\",\"kind\":\"alert_received\",\"link\":\"https://grafana.example.com/d/x?a=1&amp;b=2\",\"severity\":\"sev2\",\"source\":\"grafana\",\"summary\":\"p99 &gt; 1s\",\"title\":\"Error rate &gt; 2% &amp; rising\"}'),
+    (15, 3, 'declared', 'U0ALICE', 1000,
+     '{\"kind\":\"declared\",\"private\":false,\"roles\":{\"coordinator\":\"U0ALICE\"},\"severity\":\"sev3\",\"status\":\"investigating\",\"title\":\"Banner &amp; page are stale\"}'),
+    (16, 3, 'source_message', 'U0ALICE', 1000,
+     '{\"author\":\"U0CAROL\",\"author_label\":null,\"channel\":\"C0GENERAL\",\"kind\":\"source_message\",\"permalink\":null,\"text\":\"The banner &amp; the page &lt;still&gt; show <https://status.example.com/?a=1&amp;b=2|maintenance &amp; more>\",\"ts\":\"1772445398.000100\"}'),
+    (17, 3, 'declined', 'U0ALICE', 5000,
+     '{\"kind\":\"declined\",\"reason\":\"Not an incident &amp; known\"}'),
+    (18, 4, 'declared', 'U0CAROL', 1000,
+     '{\"kind\":\"declared\",\"private\":false,\"roles\":{\"coordinator\":\"U0CAROL\"},\"severity\":\"sev3\",\"status\":\"investigating\",\"title\":\"R&amp;D rollout &lt;canary&gt;\"}');
+
+INSERT INTO pins (incident_id, ts, author, author_label, text, pinned_by, pinned_at, state,
+                  updated_at) VALUES
+    (1, '1772443900.000200', 'U0BOB', NULL, 'Root cause: R&amp;D flag &lt;beta-2&gt;', 'U0BOB',
+     9000, 'pinned', 9500),
+    (1, '1772443950.000300', NULL, 'Grafana', 'p99 &gt; 1s <https://g.example/?a=1&amp;b=2|graph>',
+     'U0BOB', 9100, 'pinned', 9100);
+";
+
+/// What 0007 makes of `stored`: decoded as the door decodes now, or left as it was.
+fn after_0007(stored: &str, decoded: bool) -> String {
+    match decoded {
+        true => incident_commander::domain::mrkdwn::from_slack(stored),
+        false => stored.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn migration_0007_decodes_what_slack_escaped_and_leaves_what_arrived_as_typed() {
+    sqlx::any::install_default_drivers();
+    let db = test_db().await;
+    let mut conn = open(&db.url).await;
+    migrate_only(&mut conn, &db.url, &[1, 2, 3, 4, 5, 6]).await;
+    sqlx::raw_sql(DECODE_PATHS)
+        .execute(&mut conn)
+        .await
+        .expect("rows as 0006 wrote them");
+    conn.close().await.expect("close");
+    let store = incident_commander::store::connect(&db.url)
+        .await
+        .expect("this version migrates the database");
+
+    let incident = |id| {
+        let store = store.clone();
+        async move { store.incident(id).await.expect("load").expect("incident") }
+    };
+    // Titles: decoded unless an alert or a message (through the modal, as plain text) made them.
+    let slash = incident(1).await;
+    assert_eq!(slash.title, "R&D <beta> sign-in fails");
+    assert_eq!(
+        slash.summary.as_deref(),
+        Some("Sign-in & sign-up fail for <beta> testers"),
+        "a summary set by /inc summary is decoded"
+    );
+    let alert = incident(2).await;
+    assert_eq!(
+        alert.title, "Error rate &gt; 2% &amp; rising",
+        "the monitor's JSON"
+    );
+    assert_eq!(alert.summary.as_deref(), Some("p99 &gt; 1s"));
+    let from_message = incident(3).await;
+    assert_eq!(from_message.title, "Banner &amp; page are stale");
+    assert_eq!(
+        from_message.summary.as_deref(),
+        Some("Typed &amp; prefilled")
+    );
+    assert_eq!(
+        from_message.impact.as_deref(),
+        Some("Visitors &amp; R&amp;D")
+    );
+    let from_modal = incident(4).await;
+    assert_eq!(
+        from_modal.title, "R&D rollout <canary>",
+        "a Declare modal's title may be a command's escaped text, prefilled"
+    );
+    assert_eq!(
+        from_modal.summary.as_deref(),
+        Some("Typed in the modal &amp; kept")
+    );
+    assert_eq!(from_modal.impact.as_deref(), Some("QA &amp; R&amp;D"));
+
+    // Timeline entries: the user text of each kind, by the path it came.
+    let mut texts = Vec::new();
+    for id in 1..=4 {
+        for event in store.timeline(id).await.expect("timeline") {
+            texts.push(event.entry);
+        }
+    }
+    let expected = [
+        ("R&amp;D &lt;beta&gt; sign-in fails", true),
+        (
+            "Paged <@U0ALICE|alice> &amp; R&amp;D; see <https://grafana.example.com/d/auth?from=now-1h&amp;to=now|the graph &amp; logs>",
+            true,
+        ),
+        ("Sign-in &amp; sign-up fail for &lt;beta&gt; testers", true),
+        ("Sign-in &amp; sign-up fail for &lt;beta&gt; testers", true),
+        ("The banner prints &amp; where it means & <b>", false),
+        ("Errors &gt; 5% &amp; rising", true),
+        ("Alert when R&amp;D flags &lt;flip&gt;", true),
+        ("Need R&amp;D &lt;now&gt;", true),
+        ("Flag &amp; cache fixed", true),
+        ("Root cause: R&amp;D flag &lt;beta&gt;", true),
+        ("Root cause: R&amp;D flag &lt;beta-2&gt;", true),
+        ("a &amp; b", false),
+        ("Error rate &gt; 2% &amp; rising", false),
+        ("Error rate &gt; 2% &amp; rising", false),
+        ("Banner &amp; page are stale", false),
+        (
+            "The banner &amp; the page &lt;still&gt; show <https://status.example.com/?a=1&amp;b=2|maintenance &amp; more>",
+            true,
+        ),
+        ("Not an incident &amp; known", true),
+        ("R&amp;D rollout &lt;canary&gt;", true),
+    ];
+    assert_eq!(texts.len(), expected.len(), "{texts:#?}");
+    for (entry, (stored, decoded)) in texts.iter().zip(expected) {
+        let text = match entry {
+            Entry::Declared { title, .. } => title.clone(),
+            Entry::Update { text, .. }
+            | Entry::SummarySet { text }
+            | Entry::Note { text }
+            | Entry::FollowUp { text }
+            | Entry::Pinned { text, .. }
+            | Entry::PinEdited { text, .. }
+            | Entry::SourceMessage { text, .. } => text.clone(),
+            Entry::Resolved { text, .. } => text.clone().expect("text"),
+            Entry::Escalated { message, .. } => message.clone().expect("message"),
+            Entry::Declined { reason } => reason.clone().expect("reason"),
+            Entry::StepFailed { error, .. } => error.clone(),
+            Entry::AlertReceived {
+                title,
+                summary,
+                link,
+                ..
+            } => {
+                assert_eq!(summary.as_deref(), Some("p99 &gt; 1s"));
+                assert_eq!(
+                    link.as_deref(),
+                    Some("https://grafana.example.com/d/x?a=1&amp;b=2")
+                );
+                title.clone()
+            }
+            other => panic!("unexpected entry {other:?}"),
+        };
+        assert_eq!(text, after_0007(stored, decoded), "{entry:?}");
+    }
+
+    let pins: Vec<String> = store
+        .pins(1)
+        .await
+        .expect("pins")
+        .into_iter()
+        .map(|p| p.text)
+        .collect();
+    assert_eq!(
+        pins,
+        [
+            "Root cause: R&D flag <beta-2>",
+            "p99 > 1s <https://g.example/?a=1&amp;b=2|graph>"
+        ]
+    );
+}
+
+/// Texts as Slack may have sent them: entities, tokens, brackets that open none, line breaks.
+fn slack_texts(n: usize) -> Vec<String> {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let piece = prop::sample::select(vec![
+        "&amp;",
+        "&lt;",
+        "&gt;",
+        "&amp;lt;",
+        "&amp;amp;",
+        "&",
+        "<",
+        ">",
+        "|",
+        ";",
+        "lt;",
+        "amp",
+        "\n",
+        " ",
+        "R",
+        "é",
+        "🚨",
+        "<@U0BOB|bob>",
+        "<#C0OPS|ops>",
+        "<!here>",
+        "<https://x.example/?a=1&amp;b=2|R&amp;D &lt;docs&gt;>",
+    ]);
+    let text = prop::collection::vec(piece, 0..14).prop_map(|p| p.concat());
+    let mut runner = TestRunner::deterministic();
+    let mut texts: Vec<String> = [
+        "",
+        "<",
+        ">",
+        "a<b>c",
+        "<a<b>",
+        "<x\n>y &amp;",
+        "&lt;@U0BOB&gt;",
+        "<https://x|a &amp; b>&amp;<",
+    ]
+    .map(str::to_string)
+    .to_vec();
+    while texts.len() < n {
+        texts.push(text.new_tree(&mut runner).expect("a text").current());
+    }
+    texts
+}
+
+#[tokio::test]
+async fn migration_0007_reads_every_text_exactly_as_from_slack_does() {
+    sqlx::any::install_default_drivers();
+    let texts = slack_texts(400);
+    let db = test_db().await;
+    let mut conn = open(&db.url).await;
+    migrate_only(&mut conn, &db.url, &[1, 2, 3, 4, 5, 6]).await;
+    sqlx::raw_sql(
+        "INSERT INTO incidents (id, number, title, severity, status, private, declared_by, \
+         declared_at, updated_at) VALUES (1, 1, 'Checkout', 'sev2', 'investigating', FALSE, \
+         'U0BOB', 1000, 1000)",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("an incident");
+    for (i, text) in texts.iter().enumerate() {
+        let i = i as i64;
+        sqlx::query(
+            "INSERT INTO timeline_events (incident_id, kind, actor, at, data) \
+             VALUES (1, 'note', 'U0BOB', $1, $2)",
+        )
+        .bind(2000 + i)
+        .bind(json!({ "kind": "note", "text": text }).to_string())
+        .execute(&mut conn)
+        .await
+        .expect("a note");
+        sqlx::query(
+            "INSERT INTO pins (incident_id, ts, author, text, pinned_by, pinned_at, updated_at) \
+             VALUES (1, $1, 'U0BOB', $2, 'U0BOB', $3, $3)",
+        )
+        .bind(format!("1772443900.{i:06}"))
+        .bind(text.as_str())
+        .bind(2000 + i)
+        .execute(&mut conn)
+        .await
+        .expect("a pin");
+    }
+    conn.close().await.expect("close");
+    let store = incident_commander::store::connect(&db.url)
+        .await
+        .expect("this version migrates the database");
+
+    let notes: Vec<String> = store
+        .timeline(1)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .map(|e| match e.entry {
+            Entry::Note { text } => text,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let pins: Vec<String> = store
+        .pins(1)
+        .await
+        .expect("pins")
+        .into_iter()
+        .map(|p| p.text)
+        .collect();
+    for (i, sent) in texts.iter().enumerate() {
+        let kept = incident_commander::domain::mrkdwn::from_slack(sent);
+        assert_eq!(notes[i], kept, "a note that said {sent:?}");
+        assert_eq!(pins[i], kept, "a pin that said {sent:?}");
     }
 }
