@@ -257,6 +257,13 @@ pub enum SimEvent {
         attempt: u32,
         at: Instant,
     },
+    /// A slash command or an interaction Slack could not send: no Socket Mode connection was
+    /// open (the person sees `dispatch_failed`).
+    NotDispatched {
+        seq: u64,
+        envelope: Envelope,
+        at: Instant,
+    },
     Call(ApiCall),
     ResponseUrl {
         seq: u64,

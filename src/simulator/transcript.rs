@@ -53,6 +53,10 @@ pub(crate) fn render(state: &State) -> String {
                 envelope => Some(ack_line(&names, envelope, ack.payload.as_ref())),
             },
             SimEvent::AckMissed { envelope, .. } => Some(missed_line(&names, envelope)),
+            SimEvent::NotDispatched { envelope, .. } => Some(format!(
+                "{}\n  ↳ ✗ not delivered: no Socket Mode connection is open (dispatch_failed)",
+                envelope_line(&names, earlier, envelope)
+            )),
             SimEvent::Call(call) => call_line(&names, call, &state.call_note(call.seq)),
             SimEvent::ResponseUrl {
                 path, body, status, ..

@@ -104,7 +104,9 @@ async fn commands_keep_working_after_slack_refreshes_the_connection() {
     let reply = app.command(ALICE, "list").await;
     assert_eq!(reply, "No open incidents. :white_check_mark:");
     assert!(
-        app.sim.calls_to("apps.connections.open").len() >= 2,
+        app.sim
+            .wait_until(WAIT, |s| s.calls_to("apps.connections.open").len() >= 2)
+            .await,
         "the bot reconnected"
     );
 }

@@ -2384,3 +2384,39 @@ async fn what_a_person_types_arrives_escaped_with_the_same_words_in_rich_text() 
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_command_slack_cannot_dispatch_fails_for_the_person_and_an_event_waits() {
+    let sim = start(SimulatorConfig::default()).await;
+    let general = sim.add_channel("general", false, true);
+    // No Socket Mode connection is open.
+    let command = sim.slash_command(ALICE, &general, "list");
+    assert_eq!(
+        sim.ephemerals()
+            .iter()
+            .map(|e| (e.user.as_str(), e.text.as_str(), e.via.as_str()))
+            .collect::<Vec<_>>(),
+        [(
+            ALICE,
+            "/inc failed with the error \"dispatch_failed\"",
+            "dispatch_failed"
+        )]
+    );
+    let ts = sim.post_as(BOB, &general, "still down?");
+    let _ = ts;
+    let mut bot = FakeBot::connect(&sim).await;
+    // The event Slack held comes; the failed command never does.
+    let frame: Value = serde_json::from_str(&bot.frame().await).expect("JSON");
+    assert_eq!(frame["type"], "events_api");
+    assert!(
+        !sim.envelopes()
+            .iter()
+            .any(|e| e.envelope_id == command.envelope_id),
+        "the command was never sent"
+    );
+    assert!(
+        sim.transcript()
+            .contains("not delivered: no Socket Mode connection is open (dispatch_failed)")
+    );
+    sim.shutdown().await;
+}

@@ -65,8 +65,9 @@ async fn the_bot_serves_again_soon_after_slack_accepts_connections_again() {
         "three attempts within {spread:?}: the bot retries without backing off"
     );
 
-    answers_help(&app).await;
+    // Slack fails a command sent while no connection is open: wait for one, then ask.
     app.wait_readyz(200).await;
+    answers_help(&app).await;
     assert!(
         refused_opens(&app.sim).len() <= 6,
         "attempts during the outage: {}",
@@ -139,7 +140,15 @@ async fn a_refusal_is_backed_off_not_stormed(reason: &str) {
         "{reason}: four attempts in {took:?} — a storm"
     );
 
+    let before = app.sim.hellos();
     app.sim.welcome_connections();
+    // Slack fails a command sent while no connection is open: wait for a welcomed one.
+    assert!(
+        app.sim
+            .wait_until(WAIT, |s| s.hellos() > before && s.connection_count() >= 1)
+            .await,
+        "{reason}: the bot connected once Slack let it"
+    );
     answers_help(&app).await;
 }
 

@@ -37,14 +37,22 @@ pub(crate) const DISCONNECT_GRACE: Duration = Duration::from_secs(10);
 
 /// The text Slack shows the person whose slash command was not acked in time.
 pub(crate) fn command_timeout_text(command: &str) -> String {
-    format!("{command} failed with the error \"operation_timeout\"")
+    command_failed_text(command, "operation_timeout")
+}
+
+/// The text Slack shows the person whose slash command failed with `error`.
+pub(crate) fn command_failed_text(command: &str, error: &str) -> String {
+    format!("{command} failed with the error \"{error}\"")
 }
 
 pub(crate) struct ConnectionRecord {
     pub(crate) id: u64,
     tx: UnboundedSender<Outgoing>,
-    /// Sent a disconnect frame: gets no new envelopes.
+    /// Sent a disconnect frame (or closing): gets no new envelopes while another is open.
     draining: bool,
+    /// Told to refresh (`warning`, `refresh_requested`) but still open: used while it is the
+    /// only connection, as Slack keeps sending on it until it closes.
+    refreshing: bool,
 }
 
 /// Something due later.
@@ -120,6 +128,7 @@ impl State {
             id,
             tx,
             draining: turned_away.is_some(),
+            refreshing: false,
         });
         self.log_connection(id, true);
         self.hellos_sent += 1;
@@ -152,8 +161,10 @@ impl State {
     /// Sends `{"type":"disconnect","reason":…}` on every open connection.
     pub(crate) fn disconnect_all(&mut self, reason: &str) {
         let frame = disconnect_frame(reason);
+        let refresh = matches!(reason, "warning" | "refresh_requested");
         for connection in &mut self.connections {
             connection.draining = true;
+            connection.refreshing = refresh;
             // A closed connection is removed by its own task.
             let _ = connection.tx.send(Outgoing::Disconnect(frame.clone()));
         }
@@ -162,6 +173,7 @@ impl State {
     pub(crate) fn drop_all(&mut self) {
         for connection in &mut self.connections {
             connection.draining = true;
+            connection.refreshing = false;
             let _ = connection.tx.send(Outgoing::Drop);
         }
     }
@@ -169,6 +181,7 @@ impl State {
     pub(crate) fn close_all(&mut self) {
         for connection in &mut self.connections {
             connection.draining = true;
+            connection.refreshing = false;
             let _ = connection.tx.send(Outgoing::Close);
         }
     }
@@ -265,12 +278,22 @@ impl State {
     pub(crate) fn deliver(&mut self, envelope: Envelope) {
         // Each failed attempt removes a dead connection, so this ends; the bound is a backstop.
         for _ in 0..=self.connections.len() {
-            let eligible: Vec<u64> = self
+            // A connection told to disconnect is still open: Slack prefers the others, and
+            // uses it while it is the only one.
+            let mut eligible: Vec<u64> = self
                 .connections
                 .iter()
                 .filter(|c| !c.draining)
                 .map(|c| c.id)
                 .collect();
+            if eligible.is_empty() {
+                eligible = self
+                    .connections
+                    .iter()
+                    .filter(|c| c.refreshing)
+                    .map(|c| c.id)
+                    .collect();
+            }
             let Some(&id) = eligible.get(self.round_robin % eligible.len().max(1)) else {
                 break;
             };
@@ -320,7 +343,35 @@ impl State {
             });
             return;
         }
-        self.queue.push_back(envelope);
+        // No connection to send it on. Slack keeps retrying an event (it is queued until one
+        // opens); a slash command or an interaction fails at once and the person sees why.
+        if envelope.envelope_type == "events_api" {
+            self.queue.push_back(envelope);
+            return;
+        }
+        let seq = self.next_seq();
+        self.events.push(SimEvent::NotDispatched {
+            seq,
+            envelope: envelope.clone(),
+            at: Instant::now(),
+        });
+        if envelope.envelope_type == "slash_commands"
+            && let Some((channel, user)) = self.command_targets.get(&envelope.envelope_id).cloned()
+        {
+            let command = envelope
+                .payload
+                .get("command")
+                .and_then(Value::as_str)
+                .unwrap_or("/inc");
+            self.ephemerals.push(Ephemeral {
+                channel,
+                user,
+                text: command_failed_text(command, "dispatch_failed"),
+                blocks: Value::Null,
+                thread_ts: None,
+                via: "dispatch_failed".to_string(),
+            });
+        }
     }
 
     /// Records the bot's ack of `envelope_id`. An ack answers the envelope's latest delivery;
