@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
-# incident-commander as a container: build with `cargo build --release --locked` in the official
-# Rust image, run from a distroless image as a non-root user. The runtime image has no shell and
-# no curl, so the health check is the binary itself (`incident-commander healthcheck` asks
-# GET /healthz on HTTP_ADDR). See docs/operations.md.
+# incident-commander as a container: the production build (`cargo build --release --locked
+# --no-default-features`: no built-in Slack simulator, no `demo`) in the official Rust image,
+# run from a distroless image as a non-root user. The runtime image has no shell and no curl,
+# so the health check is the binary itself (`incident-commander healthcheck` asks GET /healthz
+# on HTTP_ADDR). See docs/operations.md.
 #
 #   docker build -t incident-commander .
 #   docker run --env-file .env -p 8080:8080 -v ic-data:/data incident-commander
@@ -16,7 +17,7 @@ COPY . .
 # of the cached target/ because the mount is gone after this step.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --bin incident-commander \
+    cargo build --release --locked --no-default-features --bin incident-commander \
     && install -D -m 0755 target/release/incident-commander /out/incident-commander
 # The SQLite default lives in /data, owned by the runtime user (distroless "nonroot", 65532).
 RUN mkdir -p /out/data

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use incident_commander::app::{App, SystemClock};
-use incident_commander::simulator::{SimulatorConfig, SlackSimulator};
+use slack_simulator::{SimulatorConfig, SlackSimulator};
 
 mod common;
 use common::{arg, report};
@@ -125,7 +125,7 @@ async fn main() {
 /// From each declaration's envelope to its card being pinned, for titles whose slug starts
 /// with `slug_prefix`.
 fn time_to_pinned(sim: &SlackSimulator, slug_prefix: &str) -> Vec<Duration> {
-    use incident_commander::simulator::SimEvent;
+    use slack_simulator::SimEvent;
     let mut sent: HashMap<String, Instant> = HashMap::new();
     let mut channel_of_title: HashMap<String, String> = HashMap::new();
     let mut out = Vec::new();

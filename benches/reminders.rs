@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use incident_commander::app::{App, Clock, MovableClock};
 use incident_commander::config::LogFormat;
-use incident_commander::simulator::{SimulatorConfig, SlackSimulator};
 use incident_commander::store::Store;
+use slack_simulator::{SimulatorConfig, SlackSimulator};
 use tokio::task::JoinSet;
 
 /// Declarations in flight at once.

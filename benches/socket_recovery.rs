@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use incident_commander::app::{App, SystemClock};
-use incident_commander::simulator::{SimulatorConfig, SlackSimulator};
+use slack_simulator::{SimulatorConfig, SlackSimulator};
 
 mod common;
 use common::{arg, report};

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 
 use crate::app::{App, Clock, MovableClock};
 use crate::config::{LogFormat, Settings};
-use crate::simulator::{SimulatorConfig, SlackSimulator, ViewInput};
 use crate::store::Store;
+use slack_simulator::{SimulatorConfig, SlackSimulator, ViewInput};
 
 /// Where a command is typed.
 #[derive(Clone, Copy)]

@@ -13,8 +13,7 @@
 //! | [`http`] | the HTTP side: `/healthz`, `/readyz`, `/metrics`, the alert intake | touch the store or Slack (it asks `app` through a port) |
 //! | [`manifest`] | the Slack app manifest, generated from the features and the scopes `slack` declares | |
 //! | [`config`] | typed settings from the environment, secrets redacted | (the only reader of the environment) |
-//! | [`simulator`] | a faithful fake Slack on 127.0.0.1 for tests, benchmarks and the demo | depend on any other module |
-//! | [`demo`] | `incident-commander demo`: a scripted incident against the simulator | |
+//! | [`demo`] | `incident-commander demo`: a scripted incident against the simulator (the `slack-simulator` crate, in the default `demo` feature) | be needed by anything else |
 //! | [`telemetry`] | tracing setup | log tokens or message bodies |
 
 #![forbid(unsafe_code)]
@@ -23,11 +22,11 @@
 
 pub mod app;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod manifest;
-pub mod simulator;
 pub mod slack;
 pub mod store;
 pub mod telemetry;

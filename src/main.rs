@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use incident_commander::app::{App, check, postmortem};
 use incident_commander::config::{self, Settings};
-use incident_commander::{demo, http, manifest, store, telemetry};
+#[cfg(feature = "demo")]
+use incident_commander::demo;
+use incident_commander::{http, manifest, store, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -23,6 +25,8 @@ enum Cmd {
     /// Connect to Slack and run (the default). Configured from the environment and .env.
     Serve,
     /// Play a scripted incident against a built-in Slack simulator; needs no configuration.
+    /// (Left out of production builds: `--no-default-features`.)
+    #[cfg(feature = "demo")]
     Demo,
     /// Create or update the database schema, then exit (needs only DATABASE_URL).
     Migrate,
@@ -58,6 +62,7 @@ async fn main() -> ExitCode {
     incident_commander::install_crypto_provider();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Cmd::Serve) {
+        #[cfg(feature = "demo")]
         Cmd::Demo => demo::run(&mut std::io::stdout())
             .await
             .map_err(|e| e.to_string()),

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use incident_commander::config::Settings;
-use incident_commander::simulator::{SimulatorConfig, SlackSimulator};
+use slack_simulator::{SimulatorConfig, SlackSimulator};
 
 /// The value after `name` on the command line (`cargo bench --bench x -- --name 5`).
 pub fn arg(name: &str) -> Option<usize> {

@@ -4,8 +4,8 @@
 //! refusal (400, 401, 413, off) records nothing.
 
 use incident_commander::domain::{Entry, Status};
-use incident_commander::simulator::BOT_USER_ID;
 use serde_json::{Value, json};
+use slack_simulator::BOT_USER_ID;
 
 use crate::helpers::*;
 

@@ -3,8 +3,8 @@
 //! button, where the first click wins; and payloads it cannot read, acked and ignored.
 
 use incident_commander::domain::{Entry, Role};
-use incident_commander::simulator::{Envelope, SimEvent};
 use serde_json::json;
+use slack_simulator::{Envelope, SimEvent};
 
 use crate::helpers::*;
 
@@ -57,7 +57,7 @@ async fn pins_edits_unpins_deletions_and_joins_go_onto_the_timeline_once_each() 
     handled(&app, &pinned).await;
     // Slack redelivers the event (the ack was late): still one entry.
     app.sim.send(&pinned);
-    let acks = |s: &incident_commander::simulator::SlackSimulator| {
+    let acks = |s: &slack_simulator::SlackSimulator| {
         s.events()
             .iter()
             .filter(|e| matches!(e, SimEvent::Ack(a) if a.envelope_id == pinned.envelope_id))

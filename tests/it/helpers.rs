@@ -9,10 +9,10 @@ pub use incident_commander::app::MovableClock;
 use incident_commander::app::{App, Clock, StartupError, SystemClock};
 use incident_commander::config::Settings;
 use incident_commander::domain::{Incident, TimelineEvent};
-use incident_commander::simulator::{
+use incident_commander::store::Store;
+use slack_simulator::{
     Ack, Channel, Envelope, SimEvent, SimulatorConfig, SlackSimulator, View, ViewInput,
 };
-use incident_commander::store::Store;
 use sqlx::Connection;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -513,7 +513,7 @@ pub async fn timeline_event(store: &Store, incident: i64, kind: &str) -> Timelin
 }
 
 /// The text of an ack's payload (empty when it carried none).
-pub fn ack_text(ack: &incident_commander::simulator::Ack) -> String {
+pub fn ack_text(ack: &slack_simulator::Ack) -> String {
     ack.payload
         .as_ref()
         .and_then(|p| p["text"].as_str())
@@ -522,7 +522,7 @@ pub fn ack_text(ack: &incident_commander::simulator::Ack) -> String {
 }
 
 /// All text a message shows: its fallback and every text in its blocks.
-pub fn shown_text(message: &incident_commander::simulator::Message) -> String {
+pub fn shown_text(message: &slack_simulator::Message) -> String {
     let mut out = message.text.clone();
     collect_text(&message.blocks, &mut out);
     out
@@ -530,7 +530,7 @@ pub fn shown_text(message: &incident_commander::simulator::Message) -> String {
 
 /// The text Slack parses for mentions and links: the fallback and every mrkdwn text object
 /// (plain_text objects such as headers are shown literally and never parsed).
-pub fn parsed_text(message: &incident_commander::simulator::Message) -> String {
+pub fn parsed_text(message: &slack_simulator::Message) -> String {
     fn walk(value: &serde_json::Value, out: &mut String) {
         match value {
             serde_json::Value::Object(map) => {

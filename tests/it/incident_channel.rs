@@ -3,7 +3,7 @@
 //! pinned card and the announcement edited in place — and the timeline entry it leaves.
 
 use incident_commander::domain::{Entry, Role, Status};
-use incident_commander::simulator::{Channel, Message};
+use slack_simulator::{Channel, Message};
 
 use crate::helpers::*;
 
@@ -647,8 +647,13 @@ async fn a_redelivered_command_changes_nothing_twice() {
     app.sim.send(&envelope);
     assert!(
         app.sim
-            .wait_until(WAIT, |s| s.events().iter().filter(|e| matches!(e,
-                incident_commander::simulator::SimEvent::Ack(a) if a.envelope_id == envelope.envelope_id)).count() == 2)
+            .wait_until(WAIT, |s| s
+                .events()
+                .iter()
+                .filter(|e| matches!(e,
+                slack_simulator::SimEvent::Ack(a) if a.envelope_id == envelope.envelope_id))
+                .count()
+                == 2)
             .await
     );
     let acks: Vec<String> = app
@@ -656,9 +661,7 @@ async fn a_redelivered_command_changes_nothing_twice() {
         .events()
         .into_iter()
         .filter_map(|e| match e {
-            incident_commander::simulator::SimEvent::Ack(a)
-                if a.envelope_id == envelope.envelope_id =>
-            {
+            slack_simulator::SimEvent::Ack(a) if a.envelope_id == envelope.envelope_id => {
                 Some(ack_text(&a))
             }
             _ => None,

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use incident_commander::simulator::Message;
+use slack_simulator::Message;
 
 use crate::helpers::*;
 

@@ -19,7 +19,6 @@ mod postmortem_golden;
 mod refusals;
 mod reminders;
 mod replicas;
-mod simulator;
 mod slack_text;
 mod socket_mode;
 mod startup;

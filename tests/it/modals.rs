@@ -3,8 +3,8 @@
 //! modal from `/inc update` and from the card's button.
 
 use incident_commander::domain::{Entry, Role, Status};
-use incident_commander::simulator::{Envelope, View, ViewInput};
 use serde_json::{Value, json};
+use slack_simulator::{Envelope, View, ViewInput};
 
 use crate::helpers::*;
 

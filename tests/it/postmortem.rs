@@ -8,8 +8,8 @@ use incident_commander::app::postmortem::{Source, for_cli};
 use incident_commander::config::DraftSettings;
 use incident_commander::domain::Entry;
 use incident_commander::domain::postmortem::Template;
-use incident_commander::simulator::{Channel, File};
 use serde_json::{Value, json};
+use slack_simulator::{Channel, File};
 
 use crate::helpers::*;
 

@@ -24,9 +24,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use incident_commander::app::Clock;
 use incident_commander::app::postmortem::{Drafting, Source, draft, for_cli};
 use incident_commander::domain::postmortem::{Person, PostmortemInput, RoleSpan, Template, render};
-use incident_commander::simulator::{Channel, Envelope, ViewInput};
 use pulldown_cmark::{Event, Options, Parser, Tag};
 use serde_json::{Value, json};
+use slack_simulator::{Channel, Envelope, ViewInput};
 
 use crate::helpers::*;
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use incident_commander::domain::Entry;
-use incident_commander::simulator::{Channel, Message, ViewInput};
+use slack_simulator::{Channel, Message, ViewInput};
 
 use crate::helpers::*;
 
@@ -21,7 +21,7 @@ async fn spawn_timed(overrides: &[(&'static str, &str)]) -> (TestApp, Arc<Movabl
 async fn spawn_timed_at(
     overrides: &[(&'static str, &str)],
     at: DateTime<Utc>,
-    setup: impl FnOnce(&incident_commander::simulator::SlackSimulator),
+    setup: impl FnOnce(&slack_simulator::SlackSimulator),
 ) -> (TestApp, Arc<MovableClock>) {
     let clock = Arc::new(MovableClock::starting_at(at));
     let app = spawn_app_clocked(overrides, clock.clone(), setup).await;

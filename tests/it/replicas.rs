@@ -3,7 +3,7 @@
 //! SQLite is one process by design, so these are `#[ignore]`d and run with
 //! `cargo test -- --include-ignored` against `TEST_DATABASE_URL` (`.ci/run` does).
 
-use incident_commander::simulator::SimEvent;
+use slack_simulator::SimEvent;
 
 use crate::helpers::*;
 

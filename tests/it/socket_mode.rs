@@ -5,13 +5,13 @@
 
 use std::time::{Duration, Instant};
 
-use incident_commander::simulator::{DeliveryOutcome, SimEvent, SlackSimulator};
+use slack_simulator::{DeliveryOutcome, SimEvent, SlackSimulator};
 use sqlx::Connection;
 
 use crate::helpers::*;
 
 /// `apps.connections.open` calls Slack refused, in order.
-fn refused_opens(sim: &SlackSimulator) -> Vec<incident_commander::simulator::ApiCall> {
+fn refused_opens(sim: &SlackSimulator) -> Vec<slack_simulator::ApiCall> {
     sim.calls_to("apps.connections.open")
         .into_iter()
         .filter(|c| c.response["ok"] == false)

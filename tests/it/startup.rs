@@ -7,7 +7,7 @@ use std::process::Output;
 
 use tokio::process::Command;
 
-use incident_commander::simulator::{SimulatorConfig, SlackSimulator};
+use slack_simulator::{SimulatorConfig, SlackSimulator};
 
 use crate::helpers::*;
 

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::State;
-use crate::simulator::{
+use crate::{
     APP_ID, Ack, ConnectionChange, Delivery, DeliveryOutcome, Envelope, Ephemeral, SimEvent,
 };
 

@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use incident_commander::simulator::{
+use serde_json::{Value, json};
+use slack_morphism::prelude::*;
+use slack_simulator::{
     BOT_ID, BOT_USER_ID, DeliveryOutcome, SimEvent, SimulatorConfig, SlackSimulator, SocketTiming,
     ViewInput,
 };
-use serde_json::{Value, json};
-use slack_morphism::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
