@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::domain::incident::tests::sample;
+use crate::domain::message;
 
 const ALICE: &str = "U0ALICE"; // coordinator of the sample
 const BOB: &str = "U0BOB";
