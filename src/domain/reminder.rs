@@ -102,6 +102,29 @@ impl Policy {
     }
 }
 
+/// What a change does to an incident's pending update reminder (one job per incident).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rearm {
+    /// Its time is the same: left alone, so a note never re-arms (and re-fires) a reminder being
+    /// posted right now.
+    Keep,
+    /// It fires at this time now: an update pushed it back, a reopen or a new cadence armed it.
+    At(DateTime<Utc>),
+    /// No reminder is owed any more: resolved, declined, or reminders turned off.
+    Cancel,
+}
+
+impl Policy {
+    /// What becomes of the reminder when `before` becomes `after`.
+    pub fn rearm(&self, before: &Incident, after: &Incident) -> Rearm {
+        match (self.next_reminder(before), self.next_reminder(after)) {
+            (then, now) if then == now => Rearm::Keep,
+            (_, Some(at)) => Rearm::At(at),
+            (_, None) => Rearm::Cancel,
+        }
+    }
+}
+
 /// A new cadence (`/inc remind`) counts from when it is set: under it, no update is owed before
 /// one interval from `now` — turning reminders back on after two quiet hours starts a fresh
 /// interval rather than firing at once a reminder that claims to be late.
@@ -204,6 +227,27 @@ mod tests {
         inc.cadence = Cadence::Off;
         cadence_set(&p, &mut inc, at(122));
         assert_eq!(p.next_reminder(&inc), None);
+    }
+
+    #[test]
+    fn a_change_moves_the_reminder_only_when_its_time_moves() {
+        let p = policy();
+        let before = sample(1); // SEV1: every 15 minutes
+        assert_eq!(p.rearm(&before, &before.clone()), Rearm::Keep);
+        let mut noted = before.clone();
+        noted.summary = Some("a summary moves no reminder".into());
+        assert_eq!(p.rearm(&before, &noted), Rearm::Keep);
+        let mut updated = before.clone();
+        updated.last_update_at = at(10);
+        assert_eq!(p.rearm(&before, &updated), Rearm::At(at(25)));
+        let mut resolved = before.clone();
+        resolved.status = Status::Resolved;
+        assert_eq!(p.rearm(&before, &resolved), Rearm::Cancel);
+        assert_eq!(p.rearm(&resolved, &resolved.clone()), Rearm::Keep);
+        let mut reopened = resolved.clone();
+        reopened.status = Status::Investigating;
+        reopened.last_update_at = at(60);
+        assert_eq!(p.rearm(&resolved, &reopened), Rearm::At(at(75)));
     }
 
     #[test]

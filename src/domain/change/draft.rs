@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Actor, Decision, Effect, Refusal, RoleChange};
+use crate::domain::reminder::Policy;
 use crate::domain::timeline::Entry;
 use crate::domain::{Incident, Role, Status};
 
@@ -15,6 +16,8 @@ pub(super) struct Draft<'a> {
     /// The incident after the change.
     pub next: Incident,
     pub actor: Actor<'a>,
+    /// The configured reminder intervals.
+    pub policy: &'a Policy,
     pub now: DateTime<Utc>,
     pub entries: Vec<Entry>,
     pub roles: Vec<RoleChange>,
@@ -23,11 +26,17 @@ pub(super) struct Draft<'a> {
 }
 
 impl<'a> Draft<'a> {
-    pub fn new(before: &'a Incident, actor: Actor<'a>, now: DateTime<Utc>) -> Draft<'a> {
+    pub fn new(
+        before: &'a Incident,
+        actor: Actor<'a>,
+        policy: &'a Policy,
+        now: DateTime<Utc>,
+    ) -> Draft<'a> {
         Draft {
             before,
             next: before.clone(),
             actor,
+            policy,
             now,
             entries: Vec::new(),
             roles: Vec::new(),
@@ -88,7 +97,7 @@ impl<'a> Draft<'a> {
     }
 
     /// The decision, with what holds for every change: a private incident's touches no
-    /// announcement.
+    /// announcement; the reminder moves only when its time moves.
     pub fn finish(mut self) -> Decision {
         if self.next.private {
             self.effects.retain(|e| {
@@ -99,6 +108,7 @@ impl<'a> Draft<'a> {
             });
         }
         Decision {
+            reminder: self.policy.rearm(self.before, &self.next),
             incident: self.next,
             entries: self.entries,
             roles: self.roles,

@@ -1,10 +1,12 @@
 //! What changing an incident means: the list of changes, and one rule per file.
 //!
-//! [`decide`] takes the incident as loaded, the [`Change`] asked for, who asked ([`Actor`]) and
-//! `now`, and returns either a [`Refusal`] — whose `Display` is the ephemeral reply, and which
-//! changes nothing — or a [`Decision`]: the incident's new state, the timeline entries to record,
-//! the role assignments that open and close, the Slack [`Effect`]s to run afterwards, and the
-//! reply. Handlers only load, decide, record, reply; nothing here touches Slack or the database.
+//! [`decide`] takes the incident as loaded, the [`Change`] asked for, who asked ([`Actor`]), the
+//! configured reminder [`Policy`] and `now`, and returns either a [`Refusal`] — whose `Display`
+//! is the ephemeral reply, and which changes nothing — or a [`Decision`]: the incident's new
+//! state, the timeline entries to record, the role assignments that open and close, the Slack
+//! [`Effect`]s to run afterwards, what becomes of the update reminder ([`Rearm`]), and the
+//! reply. [`decide_all`] decides several changes asked at once (the Update modal) as one.
+//! Handlers only load, decide, record, reply; nothing here touches Slack or the database.
 //!
 //! Each change's rule is a function in its own file, whose header says the rule: `update`,
 //! `role` (a role given, taken over or released; the claim a button makes), `severity`,
@@ -14,7 +16,8 @@
 //! until reopened; notes, follow-ups, the summary, the severity and the roles stay editable for
 //! the postmortem), the actor may end it (the coordinator, the operator or an `ADMINS` user),
 //! the status may move there ([`Status::can_become`]). What holds for every change is applied
-//! once, when the draft is finished: a private incident's decision touches no announcement.
+//! once, when the draft is finished: a private incident's decision touches no announcement, and
+//! the reminder moves only when its time moves ([`Policy::rearm`]).
 //!
 //! Adding a change: its variant in [`Change`], its file, its `mod` line and its arm in
 //! [`decide`] below, and its row in `tests.rs`.
@@ -22,7 +25,7 @@
 use chrono::{DateTime, Utc};
 
 use super::message::Message;
-use super::reminder::Cadence;
+use super::reminder::{Cadence, Policy, Rearm};
 use super::timeline::Entry;
 use super::{Incident, Role, Severity, Status, UserId};
 
@@ -113,6 +116,8 @@ pub struct Decision {
     pub entries: Vec<Entry>,
     pub roles: Vec<RoleChange>,
     pub effects: Vec<Effect>,
+    /// What becomes of the update reminder, moved in the same transaction as the change.
+    pub reminder: Rearm,
     /// The ephemeral answer to the actor.
     pub reply: String,
 }
@@ -148,9 +153,10 @@ pub fn decide(
     incident: &Incident,
     change: Change,
     actor: Actor<'_>,
+    policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<Decision, Refusal> {
-    let mut d = draft::Draft::new(incident, actor, now);
+    let mut d = draft::Draft::new(incident, actor, policy, now);
     match change {
         Change::Update { status, text } => update::decide(&mut d, status, text),
         Change::Role { role, to } => role::assign(&mut d, role, to),
@@ -167,6 +173,42 @@ pub fn decide(
         Change::Remind(cadence) => remind::decide(&mut d, cadence),
     }?;
     Ok(d.finish())
+}
+
+/// Decides `changes` one after the other, each on the state the previous one left, as one
+/// decision: recorded together or not at all (the Update modal: summary, status and update).
+/// A refusal of any of them refuses them all. Effects asked twice are run once; the reply is
+/// the last change's; the reminder moves from where it was before the first.
+pub fn decide_all(
+    incident: &Incident,
+    changes: &[Change],
+    actor: Actor<'_>,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Decision, Refusal> {
+    let mut merged: Option<Decision> = None;
+    for change in changes {
+        let base = merged.as_ref().map_or(incident, |d| &d.incident);
+        let next = decide(base, change.clone(), actor, policy, now)?;
+        merged = Some(match merged {
+            None => next,
+            Some(mut d) => {
+                d.incident = next.incident;
+                d.entries.extend(next.entries);
+                d.roles.extend(next.roles);
+                for effect in next.effects {
+                    if !d.effects.contains(&effect) {
+                        d.effects.push(effect);
+                    }
+                }
+                d.reply = next.reply;
+                d
+            }
+        });
+    }
+    let mut decision = merged.ok_or_else(|| Refusal::Unchanged("Nothing to change.".into()))?;
+    decision.reminder = policy.rearm(incident, &decision.incident);
+    Ok(decision)
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! `/inc remind <interval|off|default>`: the incident's own reminder cadence, posted in the
-//! channel and shown on the card.
+//! channel and shown on the card. A new cadence counts from now ([`reminder::cadence_set`]):
+//! turning reminders back on after two quiet hours does not fire a "late" reminder at once.
 
 use super::draft::Draft;
 use super::{Effect, Refusal};
-use crate::domain::reminder::Cadence;
+use crate::domain::reminder::{self, Cadence};
 use crate::domain::timeline::Entry;
 use crate::domain::{message, mrkdwn};
 
@@ -19,6 +20,7 @@ pub(super) fn decide(d: &mut Draft<'_>, cadence: Cadence) -> Result<(), Refusal>
         to: cadence_word(cadence),
     });
     d.next.cadence = cadence;
+    reminder::cadence_set(d.policy, &mut d.next, d.now);
     d.effects.push(Effect::Post(message::notice(&format!(
         ":alarm_clock: {} set update reminders for *{reference}* to {}.",
         mrkdwn::user(d.actor.user),
