@@ -12,12 +12,17 @@
 //!
 //! - A new cadence set with `/inc remind` counts from when it is set ([`cadence_set`]).
 //!
-//! A coordinator **nudge** comes once, [`NUDGE_AFTER`] the declaration, if nobody coordinates.
+//! A coordinator **nudge** comes once, [`NUDGE_AFTER`] the declaration, if nobody coordinates
+//! and the incident is still open ([`nudge_wanted`]).
+//!
+//! The **digest** is posted at each slot of its schedule ([`next_digest`]) that is still the
+//! schedule's when it comes ([`digest_slot_current`]); after each, the next slot is the first
+//! after now ([`digest_after`]), so a slot missed during downtime is posted once, late.
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
-use super::{Incident, Severity, Status};
+use super::{Incident, Role, Severity, Status};
 
 /// How long "Snooze 30m" defers the reminder.
 pub const SNOOZE: Duration = Duration::minutes(30);
@@ -148,6 +153,31 @@ pub fn next_digest(
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// Whether the nudge, when its time comes, is posted: only if nobody coordinates and the incident
+/// is still open.
+pub fn nudge_wanted(incident: &Incident) -> bool {
+    incident.holder(Role::Coordinator).is_none() && !incident.status.is_terminal()
+}
+
+/// Whether `slot`, scheduled earlier, is still a slot of `schedule` in `tz`: one of an earlier
+/// schedule (`DIGEST_CRON` or `TZ` changed across a restart) is not posted; the current
+/// schedule's next slot takes its place.
+pub fn digest_slot_current(schedule: &cron::Schedule, tz: Tz, slot: DateTime<Utc>) -> bool {
+    next_digest(schedule, tz, slot - Duration::seconds(1)) == Some(slot)
+}
+
+/// The slot after the digest of `slot`, run at `now`: the next one after now, not after this one
+/// — a digest missed while the bot was down is posted once, late, and the schedule carries on
+/// from today.
+pub fn digest_after(
+    schedule: &cron::Schedule,
+    tz: Tz,
+    slot: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    next_digest(schedule, tz, slot.max(now))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +299,54 @@ mod tests {
             monday,
             Some(utc("2026-03-30T07:00:00Z")),
             "the weekend is skipped"
+        );
+    }
+
+    #[test]
+    fn the_nudge_is_posted_only_while_nobody_coordinates_an_open_incident() {
+        let mut inc = sample(1);
+        assert!(!nudge_wanted(&inc), "alice coordinates");
+        inc.roles.clear();
+        inc.roles.push((Role::Operator, "U0BOB".into()));
+        assert!(nudge_wanted(&inc), "an operator is not a coordinator");
+        for closed in [Status::Resolved, Status::Declined] {
+            inc.status = closed;
+            assert!(!nudge_wanted(&inc), "{closed}");
+        }
+    }
+
+    #[test]
+    fn a_digest_slot_is_posted_while_it_is_the_schedules_and_the_next_is_after_now() {
+        use std::str::FromStr;
+        let schedule = cron::Schedule::from_str("0 0 9 * * Mon-Fri").expect("cron");
+        let utc = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .expect("time")
+                .with_timezone(&Utc)
+        };
+        let monday = utc("2026-03-30T09:00:00Z");
+        assert!(digest_slot_current(&schedule, Tz::UTC, monday));
+        let berlin: Tz = "Europe/Berlin".parse().expect("tz");
+        assert!(
+            !digest_slot_current(&schedule, berlin, monday),
+            "scheduled in UTC, then TZ changed: 09:00 UTC is not 09:00 in Berlin"
+        );
+        assert!(!digest_slot_current(
+            &schedule,
+            Tz::UTC,
+            utc("2026-03-30T09:30:00Z")
+        ));
+        // Run on time: the next slot is Tuesday's.
+        let tuesday = utc("2026-03-31T09:00:00Z");
+        assert_eq!(
+            digest_after(&schedule, Tz::UTC, monday, monday),
+            Some(tuesday)
+        );
+        // Run on Wednesday at noon after two days down: Thursday's, not Tuesday's (no burst).
+        let wednesday_noon = utc("2026-04-01T12:00:00Z");
+        assert_eq!(
+            digest_after(&schedule, Tz::UTC, monday, wednesday_noon),
+            Some(utc("2026-04-02T09:00:00Z"))
         );
     }
 
