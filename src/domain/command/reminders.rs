@@ -1,6 +1,6 @@
 //! In-channel commands about update reminders: `/inc remind <interval|off|default>`.
 
-use super::{Args, Command, Grammar, Problem, Scope, Spec, done};
+use super::{Args, Grammar, InChannelCommand, Parser, Problem, Spec, done};
 use crate::domain::change::Change;
 use crate::domain::reminder::{Cadence, MAX_INTERVAL, MIN_INTERVAL};
 
@@ -10,11 +10,10 @@ pub static REMIND: Spec = Spec {
     example: "/inc remind 15m",
     help: "how often this incident is reminded to post an update (`off` pauses reminders, \
            `default` goes back to the configured interval)",
-    scope: Scope::IncidentChannel,
-    parse: remind,
+    parse: Parser::InChannel(remind),
 };
 
-fn remind(args: &mut Args<'_>, _: &Grammar) -> Result<Command, Problem> {
+fn remind(args: &mut Args<'_>, _: &Grammar) -> Result<InChannelCommand, Problem> {
     let Some(word) = args.next_word() else {
         return Err(Problem::Missing("an interval, `off` or `default`"));
     };
@@ -32,5 +31,5 @@ fn remind(args: &mut Args<'_>, _: &Grammar) -> Result<Command, Problem> {
             Cadence::Every(every)
         }
     };
-    done(args, Command::Change(Change::Remind(cadence)))
+    done(args, InChannelCommand::Change(Change::Remind(cadence)))
 }

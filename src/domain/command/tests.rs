@@ -18,62 +18,73 @@ fn parsed(text: &str) -> Result<Command, CommandError> {
 }
 
 fn change(c: Change) -> Command {
-    Command::Change(c)
+    Command::InChannel(InChannelCommand::Change(c))
+}
+
+fn anywhere(c: AnywhereCommand) -> Command {
+    Command::Anywhere(c)
+}
+
+fn in_channel(c: InChannelCommand) -> Command {
+    Command::InChannel(c)
 }
 
 #[test]
 fn commands_parse_as_documented() {
     let cases: Vec<(&str, Command)> = vec![
-        ("", Command::Help),
-        ("   ", Command::Help),
-        ("help", Command::Help),
-        ("HELP me", Command::Help),
-        ("list", Command::List),
-        (" LIST ", Command::List),
+        ("", anywhere(AnywhereCommand::Help)),
+        ("   ", anywhere(AnywhereCommand::Help)),
+        ("help", anywhere(AnywhereCommand::Help)),
+        ("HELP me", anywhere(AnywhereCommand::Help)),
+        ("list", anywhere(AnywhereCommand::List)),
+        (" LIST ", anywhere(AnywhereCommand::List)),
         (
             "declare sev1 Checkout is down",
-            Command::Declare {
+            anywhere(AnywhereCommand::Declare {
                 severity: sev("1"),
                 triage: false,
                 title: "Checkout is down".into(),
-            },
+            }),
         ),
         (
             "Declare  P2   triage   Checkout   is slow ",
-            Command::Declare {
+            anywhere(AnywhereCommand::Declare {
                 severity: sev("2"),
                 triage: true,
                 title: "Checkout is slow".into(),
-            },
+            }),
         ),
         (
             "declare 3 Triage is broken",
-            Command::Declare {
+            anywhere(AnywhereCommand::Declare {
                 severity: sev("3"),
                 triage: true,
                 title: "is broken".into(),
-            },
+            }),
         ),
-        ("declare", Command::DeclareModal { title: None }),
+        (
+            "declare",
+            anywhere(AnywhereCommand::DeclareModal { title: None }),
+        ),
         (
             "declare  Checkout   is down",
-            Command::DeclareModal {
+            anywhere(AnywhereCommand::DeclareModal {
                 title: Some("Checkout is down".into()),
-            },
+            }),
         ),
         (
             "declare payments fail",
-            Command::DeclareModal {
+            anywhere(AnywhereCommand::DeclareModal {
                 title: Some("payments fail".into()),
-            },
+            }),
         ),
-        ("update", Command::UpdateModal),
-        ("status", Command::Status),
-        ("roles", Command::Roles),
-        ("followups", Command::FollowUps),
-        ("Follow-ups", Command::FollowUps),
-        ("postmortem", Command::Postmortem),
-        ("pm", Command::Postmortem),
+        ("update", in_channel(InChannelCommand::UpdateModal)),
+        ("status", in_channel(InChannelCommand::Status)),
+        ("roles", in_channel(InChannelCommand::Roles)),
+        ("followups", in_channel(InChannelCommand::FollowUps)),
+        ("Follow-ups", in_channel(InChannelCommand::FollowUps)),
+        ("postmortem", in_channel(InChannelCommand::Postmortem)),
+        ("pm", in_channel(InChannelCommand::Postmortem)),
         (
             "update Rolled back  the deploy",
             change(Change::Update {
@@ -514,7 +525,10 @@ fn typed_command() -> impl Strategy<Value = String> {
 fn check_reply(text: &str) -> Result<(), TestCaseError> {
     let result = parse(text, &G);
     let Some(word) = first_word(text) else {
-        prop_assert_eq!(result.map(|p| p.command), Ok(Command::Help));
+        prop_assert_eq!(
+            result.map(|p| p.command),
+            Ok(anywhere(AnywhereCommand::Help))
+        );
         return Ok(());
     };
     let lower = word.to_lowercase();
@@ -606,7 +620,7 @@ proptest! {
         }
         let title = words.join(" ");
         prop_assume!(!(words[0].eq_ignore_ascii_case("triage")));
-        let expected = Command::Declare { severity: sev(&level.to_string()), triage, title: title.clone() };
+        let expected = anywhere(AnywhereCommand::Declare { severity: sev(&level.to_string()), triage, title: title.clone() });
         if title.chars().count() <= MAX_TITLE_CHARS {
             prop_assert_eq!(parsed(&text), Ok(expected));
         } else {
