@@ -434,6 +434,93 @@ fn help_lists_every_command_and_where_it_works() {
     assert!(!help.contains('<'), "{help}");
 }
 
+/// The code spans (`…`) of a line of Markdown.
+fn code_spans(line: &str) -> Vec<&str> {
+    line.split('`').skip(1).step_by(2).collect()
+}
+
+/// The spec a command word calls.
+fn called(word: &str) -> Option<&'static Spec> {
+    let word = word.to_lowercase();
+    COMMANDS
+        .iter()
+        .copied()
+        .find(|s| s.words.contains(&word.as_str()))
+}
+
+/// docs/commands.md is the user's reference: every command in the table has a heading showing its
+/// usage line, under the section of where it works, and is named in the index at the top; no
+/// heading or index entry names a word that is not a command.
+#[test]
+fn docs_describe_every_command_where_it_works_and_no_other() {
+    let docs = include_str!("../../../docs/commands.md");
+    let mut section = None;
+    let mut headed = Vec::new();
+    for line in docs.lines() {
+        if let Some(title) = line.strip_prefix("## ") {
+            section = match title {
+                "Anywhere" => Some(Scope::Anywhere),
+                "In an incident's channel" => Some(Scope::IncidentChannel),
+                _ => None,
+            };
+        } else if let Some(title) = line.strip_prefix("### ") {
+            for span in code_spans(title) {
+                let rest = span.strip_prefix("/inc").unwrap_or_else(|| {
+                    panic!("heading {title:?}: `{span}` is not an /inc command")
+                });
+                let Some(word) = rest.split_whitespace().next() else {
+                    continue; // `/inc` alone
+                };
+                let spec = called(word).unwrap_or_else(|| {
+                    panic!("docs/commands.md documents `{span}`, but `{word}` is not a command")
+                });
+                assert_eq!(
+                    Some(spec.scope()),
+                    section,
+                    "`{span}` is documented under the wrong section"
+                );
+                headed.push(span);
+            }
+        }
+    }
+    for spec in COMMANDS {
+        assert!(
+            headed.contains(&spec.usage),
+            "docs/commands.md has no heading showing `{}`",
+            spec.usage
+        );
+    }
+    // The index: a bullet per section, possibly wrapped onto indented lines.
+    let index = |link: &str| -> Vec<&str> {
+        let start = docs
+            .find(&format!("- [{link}]"))
+            .unwrap_or_else(|| panic!("no index entry for {link}"));
+        docs[start..]
+            .split_inclusive('\n')
+            .enumerate()
+            .take_while(|(i, l)| *i == 0 || l.starts_with("  "))
+            .flat_map(|(_, l)| code_spans(l))
+            .collect()
+    };
+    for (link, scope) in [
+        ("Anywhere", Scope::Anywhere),
+        ("In an incident's channel", Scope::IncidentChannel),
+    ] {
+        let mut listed = index(link);
+        listed.sort_unstable();
+        let mut names: Vec<&str> = COMMANDS
+            .iter()
+            .filter(|s| s.scope() == scope)
+            .map(|s| s.name())
+            .collect();
+        names.sort_unstable();
+        assert_eq!(
+            listed, names,
+            "the index's {link} entry lists the {scope:?} commands"
+        );
+    }
+}
+
 /// The first word of a command's text as docs/commands.md describes it: after leading spaces,
 /// a Slack mention runs to its `>`, anything else to the next white space. Written out here
 /// rather than borrowed from `Args`, so the property below checks the parser against the rule.
