@@ -8,12 +8,13 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::command::{MAX_SUMMARY_CHARS, MAX_TEXT_CHARS, MAX_TITLE_CHARS, has_visible_text};
 use super::severity::Severity;
 use super::source::SourceMessage;
-use super::{Incident, IncidentId, Status, UserId, mrkdwn};
+use super::{Incident, IncidentId, NewIncident, Role, Status, UserId, mrkdwn};
 
 /// The callback id of the "Declare incident" message shortcut (in the app manifest).
 pub const SHORTCUT: &str = "declare_incident";
@@ -353,6 +354,33 @@ impl DeclareForm {
                 response_url: context.response_url,
             }),
             _ => Err(errors),
+        }
+    }
+
+    /// The incident this submission declares: the roles as the form says.
+    pub fn incident(self, declarer: &str, now: DateTime<Utc>) -> NewIncident {
+        let roles = [
+            (Role::Coordinator, self.coordinator),
+            (Role::Operator, self.operator),
+        ]
+        .into_iter()
+        .filter_map(|(role, user)| user.map(|u| (role, u)))
+        .collect();
+        NewIncident {
+            title: self.title,
+            severity: self.severity,
+            status: if self.triage {
+                Status::Triage
+            } else {
+                Status::Investigating
+            },
+            private: self.private,
+            summary: self.summary,
+            impact: self.impact,
+            source: self.source,
+            declared_by: declarer.to_string(),
+            declared_at: now,
+            roles,
         }
     }
 }
