@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 use super::command::{MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, has_visible_text};
 use super::message::{Block, Message, truncate_chars};
-use super::mrkdwn::escape;
+use super::mrkdwn::{self, escape};
 use super::{Entry, Incident, NewIncident, Severity, Status};
 
 /// The longest fingerprint (or `groupKey`) accepted.
@@ -365,7 +365,7 @@ fn title(raw: Option<&str>, field: &str) -> Result<String, Invalid> {
     if !has_visible_text(raw) {
         return Err(invalid(field, "has no visible text"));
     }
-    let line = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = mrkdwn::one_line(raw);
     Ok(truncate_chars(&line, MAX_TITLE_CHARS))
 }
 

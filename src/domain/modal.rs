@@ -317,7 +317,7 @@ impl DeclareForm {
                 t
             }
             Some(t) => {
-                let title = t.split_whitespace().collect::<Vec<_>>().join(" ");
+                let title = mrkdwn::one_line(&t);
                 let chars = title.chars().count();
                 if chars > MAX_TITLE_CHARS {
                     errors.push((

@@ -1,6 +1,6 @@
 //! Commands that work anywhere: declaring, listing open incidents, help.
 
-use crate::domain::mrkdwn::plain;
+use crate::domain::mrkdwn::{one_line, plain};
 
 use super::{
     AnywhereCommand, Args, Grammar, MAX_TITLE_CHARS, Parser, Problem, Spec, done, severity, text,
@@ -49,10 +49,7 @@ fn declare(args: &mut Args<'_>, grammar: &Grammar) -> Result<AnywhereCommand, Pr
     };
     if !looks_like_severity(first) {
         // A title without a severity: the form asks for the rest.
-        let title: String = plain(args.rest())
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
+        let title: String = one_line(&plain(args.rest()))
             .chars()
             .take(MAX_TITLE_CHARS)
             .collect();
@@ -72,10 +69,7 @@ fn declare(args: &mut Args<'_>, grammar: &Grammar) -> Result<AnywhereCommand, Pr
         Problem::Empty(_) => Problem::Missing("the incident a title"),
         other => other,
     })?;
-    let title = plain(&title)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let title = one_line(&plain(&title));
     let chars = title.chars().count();
     if chars > MAX_TITLE_CHARS {
         return Err(Problem::TooLong {
