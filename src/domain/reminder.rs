@@ -34,6 +34,28 @@ pub const LATE: Duration = Duration::minutes(1);
 pub const MIN_INTERVAL: Duration = Duration::minutes(1);
 pub const MAX_INTERVAL: Duration = Duration::days(7);
 
+/// Why a text is not a reminder interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadInterval {
+    /// Not a duration such as `15m` or `1h`.
+    NotADuration,
+    /// Shorter than [`MIN_INTERVAL`] or longer than [`MAX_INTERVAL`].
+    OutOfRange,
+}
+
+/// A reminder interval as people write it (`15m`, `1h`, `1h 30m`), from [`MIN_INTERVAL`] to
+/// [`MAX_INTERVAL`]: what `/inc remind` and the `REMINDER_INTERVAL*` settings both accept.
+pub fn parse_interval(text: &str) -> Result<Duration, BadInterval> {
+    let every = humantime::parse_duration(text.trim())
+        .ok()
+        .and_then(|d| Duration::from_std(d).ok())
+        .ok_or(BadInterval::NotADuration)?;
+    if every < MIN_INTERVAL || every > MAX_INTERVAL {
+        return Err(BadInterval::OutOfRange);
+    }
+    Ok(every)
+}
+
 /// How often an incident is reminded, as configured for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Cadence {
@@ -192,6 +214,24 @@ mod tests {
             every: Duration::minutes(30),
             by_severity: vec![(Severity::parse("1", 3).expect("sev"), Duration::minutes(15))],
             monitoring: Duration::hours(4),
+        }
+    }
+
+    #[test]
+    fn an_interval_is_a_duration_from_a_minute_to_a_week() {
+        assert_eq!(parse_interval("15m"), Ok(Duration::minutes(15)));
+        assert_eq!(parse_interval(" 1h 30m "), Ok(Duration::minutes(90)));
+        assert_eq!(parse_interval("1m"), Ok(MIN_INTERVAL));
+        assert_eq!(parse_interval("7d"), Ok(MAX_INTERVAL));
+        for (text, why) in [
+            ("soon", BadInterval::NotADuration),
+            ("", BadInterval::NotADuration),
+            ("-5m", BadInterval::NotADuration),
+            ("59s", BadInterval::OutOfRange),
+            ("0s", BadInterval::OutOfRange),
+            ("8d", BadInterval::OutOfRange),
+        ] {
+            assert_eq!(parse_interval(text), Err(why), "{text:?}");
         }
     }
 

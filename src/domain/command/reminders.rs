@@ -2,7 +2,7 @@
 
 use super::{Args, Grammar, InChannelCommand, Parser, Problem, Spec, done};
 use crate::domain::change::Change;
-use crate::domain::reminder::{Cadence, MAX_INTERVAL, MIN_INTERVAL};
+use crate::domain::reminder::{self, BadInterval, Cadence};
 
 pub static REMIND: Spec = Spec {
     words: &["remind"],
@@ -20,16 +20,13 @@ fn remind(args: &mut Args<'_>, _: &Grammar) -> Result<InChannelCommand, Problem>
     let cadence = match word.to_ascii_lowercase().as_str() {
         "off" | "pause" => Cadence::Off,
         "default" | "on" => Cadence::Default,
-        other => {
-            let every = humantime::parse_duration(other)
-                .ok()
-                .and_then(|d| chrono::Duration::from_std(d).ok())
-                .ok_or_else(|| Problem::NotAnInterval(word.to_string()))?;
-            if every < MIN_INTERVAL || every > MAX_INTERVAL {
+        other => match reminder::parse_interval(other) {
+            Ok(every) => Cadence::Every(every),
+            Err(BadInterval::NotADuration) => return Err(Problem::NotAnInterval(word.to_string())),
+            Err(BadInterval::OutOfRange) => {
                 return Err(Problem::IntervalOutOfRange(word.to_string()));
             }
-            Cadence::Every(every)
-        }
+        },
     };
     done(args, InChannelCommand::Change(Change::Remind(cadence)))
 }
