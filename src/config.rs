@@ -195,10 +195,8 @@ impl Settings {
             "REMINDER_INTERVAL_SEV3",
         ];
         let mut by_severity = Vec::new();
-        for (level, var) in (1..=DEFAULT_LEVELS).zip(BY_SEVERITY) {
+        for (sev, var) in Severity::scale(DEFAULT_LEVELS).zip(BY_SEVERITY) {
             if get(var).is_some() {
-                let sev = Severity::parse(&level.to_string(), DEFAULT_LEVELS)
-                    .expect("levels 1..=DEFAULT_LEVELS parse");
                 by_severity.push((sev, interval(var, defaults.every)?));
             }
         }

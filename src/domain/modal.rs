@@ -147,8 +147,7 @@ impl DeclarePrefill {
 
 /// The Declare modal.
 pub fn declare_modal(prefill: &DeclarePrefill, levels: u8) -> Modal {
-    let severities = (1..=levels)
-        .filter_map(|level| Severity::parse(&level.to_string(), levels))
+    let severities = Severity::scale(levels)
         .map(|sev| (severity_label(sev), sev.as_key()))
         .collect();
     let (coordinator, operator) = if prefill.coordinator_group {
@@ -330,9 +329,12 @@ impl DeclareForm {
                 title
             }
         };
-        let severity = match choice(values, "severity").and_then(|k| Severity::from_key(&k)) {
-            Some(sev) if Severity::parse(&sev.as_key(), levels).is_some() => Some(sev),
-            _ => {
+        let severity = match choice(values, "severity")
+            .and_then(|k| Severity::from_key(&k))
+            .filter(|sev| Severity::scale(levels).any(|s| s == *sev))
+        {
+            Some(sev) => Some(sev),
+            None => {
                 errors.push(("severity", "Choose a severity.".into()));
                 None
             }
