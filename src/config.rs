@@ -16,7 +16,7 @@ use url::Url;
 
 use crate::domain::command::args::slack_id;
 use crate::domain::postmortem::Template;
-use crate::domain::reminder::{MAX_INTERVAL, MIN_INTERVAL, Policy};
+use crate::domain::reminder::{self, Policy};
 use crate::domain::severity::{DEFAULT_LEVELS, Severity};
 use crate::domain::slug;
 
@@ -187,14 +187,10 @@ impl Settings {
         };
         let interval = |var: &'static str, default: chrono::Duration| match get(var) {
             None => Ok(default),
-            Some(v) => humantime::parse_duration(v.trim())
-                .ok()
-                .and_then(|d| chrono::Duration::from_std(d).ok())
-                .filter(|d| *d >= MIN_INTERVAL && *d <= MAX_INTERVAL)
-                .ok_or_else(|| ConfigError::Invalid {
-                    var,
-                    reason: format!("{v:?} is not a duration from 1m to 7d, such as 30m or 1h"),
-                }),
+            Some(v) => reminder::parse_interval(&v).map_err(|_| ConfigError::Invalid {
+                var,
+                reason: format!("{v:?} is not a duration from 1m to 7d, such as 30m or 1h"),
+            }),
         };
         let defaults = Policy::default();
         const BY_SEVERITY: [&str; DEFAULT_LEVELS as usize] = [
@@ -203,10 +199,8 @@ impl Settings {
             "REMINDER_INTERVAL_SEV3",
         ];
         let mut by_severity = Vec::new();
-        for (level, var) in (1..=DEFAULT_LEVELS).zip(BY_SEVERITY) {
+        for (sev, var) in Severity::scale(DEFAULT_LEVELS).zip(BY_SEVERITY) {
             if get(var).is_some() {
-                let sev = Severity::parse(&level.to_string(), DEFAULT_LEVELS)
-                    .expect("levels 1..=DEFAULT_LEVELS parse");
                 by_severity.push((sev, interval(var, defaults.every)?));
             }
         }

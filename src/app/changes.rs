@@ -1,11 +1,12 @@
 //! Changing an incident: load, decide, record, reply.
 //!
-//! The decision is the domain's ([`change::decide`]); this module turns its effects into job
-//! steps and records everything in one transaction against the incident's version. If another
-//! command (or replica) changed the incident in between, the change is decided again on the
-//! fresh state — two quick status changes both land, in order. A redelivered payload finds its
-//! idempotency key and changes nothing. Several changes asked at once (the Update modal: status,
-//! summary, update) are decided one after the other and recorded together, or not at all.
+//! The decision is the domain's ([`change::decide_all`]); this module turns its effects and its
+//! reminder move into jobs and records everything in one transaction against the incident's
+//! version. If another command (or replica) changed the incident in between, the change is
+//! decided again on the fresh state — two quick status changes both land, in order. A
+//! redelivered payload finds its idempotency key and changes nothing. Several changes asked at
+//! once (the Update modal: status, summary, update) are one decision, recorded together or not
+//! at all.
 
 use chrono::{DateTime, Utc};
 use tracing::info;
@@ -13,7 +14,8 @@ use tracing::info;
 use super::Shared;
 use super::steps::{self, Step};
 use crate::domain::change::{self, Actor, Change, Decision, Effect};
-use crate::domain::{Incident, message, reminder};
+use crate::domain::reminder::Rearm;
+use crate::domain::{Incident, message};
 use crate::store::{ChangeRecord, NewJob, Recorded, StoreError};
 
 /// How often a change is re-decided after losing a race before the user is asked to retry.
@@ -57,10 +59,11 @@ pub(crate) async fn apply(
     also: &[Step],
 ) -> Result<Applied, StoreError> {
     let admin = shared.settings.admins.iter().any(|a| a == actor);
+    let policy = &shared.settings.reminders;
     for _ in 0..MAX_ATTEMPTS {
         let now = shared.clock.now();
         let who = Actor { user: actor, admin };
-        let mut decision = match decide_all(&incident, changes, who, now) {
+        let decision = match change::decide_all(&incident, changes, who, policy, now) {
             Ok(decision) => decision,
             Err(refusal) => return Ok(Applied::Refused(refusal.to_string())),
         };
@@ -70,21 +73,12 @@ pub(crate) async fn apply(
                 .enumerate()
                 .map(|(i, step)| step.job(incident.id, &format!("{key}:also{i}"), now)),
         );
-        // The reminder moves with the change, in the same transaction: an update pushes it back,
-        // a resolution cancels it, a reopen arms it again. Untouched when its time is the same, so
-        // a note never re-arms (and re-fires) a reminder being posted right now.
-        let policy = &shared.settings.reminders;
-        if decision.incident.cadence != incident.cadence {
-            reminder::cadence_set(policy, &mut decision.incident, now);
-        }
+        // The reminder moves with the change, in the same transaction.
         let mut cancel = Vec::new();
-        match (
-            policy.next_reminder(&incident),
-            policy.next_reminder(&decision.incident),
-        ) {
-            (before, after) if before == after => {}
-            (_, Some(at)) => jobs.push(steps::reminder_job(incident.id, at)),
-            (_, None) => cancel.push(steps::reminder_key(incident.id)),
+        match decision.reminder {
+            Rearm::Keep => {}
+            Rearm::At(at) => jobs.push(steps::reminder_job(incident.id, at)),
+            Rearm::Cancel => cancel.push(steps::reminder_key(incident.id)),
         }
         let reply = decision.reply;
         let record = ChangeRecord {
@@ -111,36 +105,6 @@ pub(crate) async fn apply(
         }
     }
     Ok(Applied::Busy)
-}
-
-/// Decides `changes` one after the other, each on the state the previous one left.
-fn decide_all(
-    incident: &Incident,
-    changes: &[Change],
-    actor: Actor<'_>,
-    now: DateTime<Utc>,
-) -> Result<Decision, change::Refusal> {
-    let mut merged: Option<Decision> = None;
-    for change in changes {
-        let base = merged.as_ref().map_or(incident, |d| &d.incident);
-        let next = change::decide(base, change.clone(), actor, now)?;
-        merged = Some(match merged {
-            None => next,
-            Some(mut d) => {
-                d.incident = next.incident;
-                d.entries.extend(next.entries);
-                d.roles.extend(next.roles);
-                for effect in next.effects {
-                    if !d.effects.contains(&effect) {
-                        d.effects.push(effect);
-                    }
-                }
-                d.reply = next.reply;
-                d
-            }
-        });
-    }
-    merged.ok_or_else(|| change::Refusal::Unchanged("Nothing to change.".into()))
 }
 
 /// The job steps a decision's effects ask for. Each effect's cause is `<key>:<index>`, so a

@@ -9,7 +9,7 @@ use tracing::info;
 
 use super::steps;
 use super::{Shared, changes, modals, postmortem};
-use crate::domain::command::{self, Command, Grammar, Scope};
+use crate::domain::command::{self, AnywhereCommand, Command, Grammar, InChannelCommand};
 use crate::domain::modal::{self, DeclarePrefill};
 use crate::domain::severity::DEFAULT_LEVELS;
 use crate::domain::{Incident, NewIncident, Severity, message};
@@ -29,30 +29,26 @@ pub(crate) async fn handle(shared: &Arc<Shared>, cmd: &SlashCommand) -> Result<A
         Ok(parsed) => parsed,
         Err(e) => return Ok(Ack::ephemeral(e.to_string())),
     };
-    if parsed.spec.scope == Scope::IncidentChannel {
-        let Some(incident) = shared.store.incident_by_channel(&cmd.channel_id).await? else {
-            let open = shared.store.open_incidents().await?;
-            let participating = shared.store.participating(&cmd.user_id).await?;
-            let mut suggested: Vec<&Incident> = open
-                .iter()
-                .filter(|i| i.visible_to(&cmd.user_id, participating.contains(&i.id)))
-                .collect();
-            // Theirs first (declared or holding a role), then by severity.
-            suggested.sort_by_key(|i| {
-                let involved =
-                    i.declared_by == cmd.user_id || i.roles.iter().any(|(_, u)| *u == cmd.user_id);
-                (!involved, i.severity, i.number)
-            });
-            return Ok(Ack::ephemeral(message::not_in_incident_channel(
-                parsed.spec.name(),
-                &suggested,
-            )));
-        };
-        return in_channel(shared, cmd, incident, parsed.command).await;
-    }
     match parsed.command {
-        Command::Help => Ok(Ack::ephemeral(command::help())),
-        Command::List => {
+        Command::Anywhere(command) => anywhere(shared, cmd, command).await,
+        Command::InChannel(command) => {
+            match shared.store.incident_by_channel(&cmd.channel_id).await? {
+                Some(incident) => in_channel(shared, cmd, incident, command).await,
+                None => not_in_incident_channel(shared, cmd, parsed.spec.name()).await,
+            }
+        }
+    }
+}
+
+/// A command that works anywhere.
+async fn anywhere(
+    shared: &Arc<Shared>,
+    cmd: &SlashCommand,
+    command: AnywhereCommand,
+) -> Result<Ack, StoreError> {
+    match command {
+        AnywhereCommand::Help => Ok(Ack::ephemeral(command::help())),
+        AnywhereCommand::List => {
             let open = shared.store.open_incidents().await?;
             let participating = shared.store.participating(&cmd.user_id).await?;
             Ok(Ack::ephemeral(message::incident_list(
@@ -61,13 +57,13 @@ pub(crate) async fn handle(shared: &Arc<Shared>, cmd: &SlashCommand) -> Result<A
                 &participating,
             )))
         }
-        Command::Declare {
+        AnywhereCommand::Declare {
             severity,
             triage,
             title,
         } => declare(shared, cmd, severity, triage, &title).await,
-        Command::Stats { days } => super::stats::reply(shared, &cmd.user_id, days).await,
-        Command::DeclareModal { title } => {
+        AnywhereCommand::Stats { days } => super::stats::reply(shared, &cmd.user_id, days).await,
+        AnywhereCommand::DeclareModal { title } => {
             let grouped = shared.settings.coordinator_group.is_some();
             let mut prefill = DeclarePrefill::from_command(&cmd.user_id, title, grouped);
             prefill.response_url = Some(cmd.response_url.clone());
@@ -76,10 +72,30 @@ pub(crate) async fn handle(shared: &Arc<Shared>, cmd: &SlashCommand) -> Result<A
             modals::open(shared, cmd.trigger_id.clone(), form, url);
             Ok(Ack::Empty)
         }
-        other => Err(StoreError::Corrupt(format!(
-            "{other:?} is not a command that works anywhere"
-        ))),
     }
+}
+
+/// An in-channel command typed elsewhere: where to use it — the person's own open incidents
+/// first (declared or holding a role), then by severity.
+async fn not_in_incident_channel(
+    shared: &Shared,
+    cmd: &SlashCommand,
+    name: &str,
+) -> Result<Ack, StoreError> {
+    let open = shared.store.open_incidents().await?;
+    let participating = shared.store.participating(&cmd.user_id).await?;
+    let mut suggested: Vec<&Incident> = open
+        .iter()
+        .filter(|i| i.visible_to(&cmd.user_id, participating.contains(&i.id)))
+        .collect();
+    suggested.sort_by_key(|i| {
+        let involved =
+            i.declared_by == cmd.user_id || i.roles.iter().any(|(_, u)| *u == cmd.user_id);
+        (!involved, i.severity, i.number)
+    });
+    Ok(Ack::ephemeral(message::not_in_incident_channel(
+        name, &suggested,
+    )))
 }
 
 /// A command typed in `incident`'s channel.
@@ -87,39 +103,34 @@ async fn in_channel(
     shared: &Arc<Shared>,
     cmd: &SlashCommand,
     incident: Incident,
-    command: Command,
+    command: InChannelCommand,
 ) -> Result<Ack, StoreError> {
     let text = match command {
-        Command::Status => {
+        InChannelCommand::Status => {
             let due = shared.settings.reminders.update_due(&incident);
             message::status_card(&incident, due, shared.clock.now())
         }
-        Command::Roles => message::roles_list(&incident),
-        Command::FollowUps => {
+        InChannelCommand::Roles => message::roles_list(&incident),
+        InChannelCommand::FollowUps => {
             let timeline = shared.store.timeline(incident.id).await?;
             message::followups_list(&incident, &timeline)
         }
-        Command::UpdateModal => {
+        InChannelCommand::UpdateModal => {
             let url = Some(cmd.response_url.clone());
             let form = modal::update_modal(&incident);
             modals::open(shared, cmd.trigger_id.clone(), form, url);
             return Ok(Ack::Empty);
         }
-        Command::Postmortem => {
+        InChannelCommand::Postmortem => {
             let key = format!("slash:{}", cmd.trigger_id);
             let url = Some(cmd.response_url.clone());
             postmortem::request(shared, &incident, &key, &cmd.user_id, url).await?
         }
-        Command::Change(change) => {
+        InChannelCommand::Change(change) => {
             let key = format!("slash:{}", cmd.trigger_id);
             let applied =
                 changes::apply(shared, incident, &[change], &cmd.user_id, &key, &[]).await?;
             applied.text()
-        }
-        other => {
-            return Err(StoreError::Corrupt(format!(
-                "{other:?} is not an in-channel command"
-            )));
         }
     };
     Ok(Ack::ephemeral(text))

@@ -18,7 +18,7 @@ use crate::domain::change::Change;
 use crate::domain::message::{self, actions};
 use crate::domain::modal::{self, DeclareForm, DeclarePrefill, UpdateForm, Values};
 use crate::domain::source::SourceMessage;
-use crate::domain::{Incident, NewIncident, Role};
+use crate::domain::{Incident, Role};
 use crate::slack::{Ack, Interaction};
 use crate::store::StoreError;
 
@@ -165,7 +165,7 @@ async fn declare(
         Err(errors) => return Ok(view_errors(errors)),
     };
     let response_url = form.response_url.clone();
-    let incident = NewIncident::from_form(form, user, shared.clock.now());
+    let incident = form.incident(user, shared.clock.now());
     declare_new(shared, format!("view:{view_id}"), incident, response_url).await?;
     Ok(Ack::Empty)
 }

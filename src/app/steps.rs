@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use super::Shared;
 use super::postmortem::{self, DraftError, Drafting};
 use crate::domain::message::{self, Message};
-use crate::domain::reminder::Policy;
+use crate::domain::reminder::{self, Policy};
 use crate::domain::source::SourceMessage;
 use crate::domain::{Entry, Incident, IncidentId, NewIncident, mrkdwn, slug};
 use crate::slack::{ChannelRef, SlackError};
@@ -453,11 +453,10 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
         Step::Postmortem { by, .. } => export_postmortem(shared, job, by, now).await,
         Step::Nudge => {
             let incident = load(shared, job).await?;
-            let coordinated = incident.holder(crate::domain::Role::Coordinator).is_some();
             let Some(channel) = incident.channel_id.clone() else {
                 return Ok(Outcome::default());
             };
-            if coordinated || incident.status.is_terminal() {
+            if !reminder::nudge_wanted(&incident) {
                 return Ok(Outcome::default());
             }
             let group = shared.settings.coordinator_group.as_deref();
@@ -474,12 +473,10 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
                 // DIGEST_CRON was emptied since this slot was scheduled.
                 return Ok(Outcome::default());
             };
-            let tz = shared.settings.tz;
-            let next_after = |at| crate::domain::reminder::next_digest(&digest.schedule, tz, at);
-            // A slot of an earlier schedule (DIGEST_CRON or TZ changed across a restart) is
-            // not posted; the current schedule's next slot takes its place.
-            let current = next_after(slot - chrono::Duration::seconds(1)) == Some(slot);
-            if current && let Some(channel) = &shared.announce_channel {
+            let (schedule, tz) = (&digest.schedule, shared.settings.tz);
+            if reminder::digest_slot_current(schedule, tz, slot)
+                && let Some(channel) = &shared.announce_channel
+            {
                 let open = shared.store.open_incidents().await?;
                 let waiting = shared
                     .store
@@ -490,10 +487,8 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
                 let key = format!("{key}:{}", slot.timestamp_millis());
                 post_once(shared, job, channel, None, &digest, &key).await?;
             }
-            // The next slot after now, not after this one: a digest missed while the bot was
-            // down is posted once, late, and the schedule carries on from today.
             Ok(Outcome {
-                follow_ups: next_after(slot.max(now))
+                follow_ups: reminder::digest_after(schedule, tz, slot, now)
                     .map(digest_job)
                     .into_iter()
                     .collect(),

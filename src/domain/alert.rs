@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 use super::command::{MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, has_visible_text};
 use super::message::{Block, Message, truncate_chars};
-use super::mrkdwn::escape;
+use super::mrkdwn::{self, escape};
 use super::{Entry, Incident, NewIncident, Severity, Status};
 
 /// The longest fingerprint (or `groupKey`) accepted.
@@ -365,7 +365,7 @@ fn title(raw: Option<&str>, field: &str) -> Result<String, Invalid> {
     if !has_visible_text(raw) {
         return Err(invalid(field, "has no visible text"));
     }
-    let line = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = mrkdwn::one_line(raw);
     Ok(truncate_chars(&line, MAX_TITLE_CHARS))
 }
 
@@ -427,10 +427,10 @@ fn state(word: &str) -> Option<State> {
 }
 
 fn lowest(levels: u8) -> Severity {
-    Severity::parse(&levels.to_string(), levels).unwrap_or_else(|| {
-        // Levels are at least 1; the default scale is the fallback of the fallback.
-        Severity::parse("1", 1).expect("level 1 always parses")
-    })
+    // A scale has at least one level.
+    Severity::scale(levels.max(1))
+        .last()
+        .expect("a scale of one level or more has a last level")
 }
 
 /// Our forms (`sev1`, `p1`, `1`, the number 1) and the words monitors use: `critical` (and
@@ -451,7 +451,7 @@ fn severity(value: &Value, levels: u8) -> Option<Severity> {
         "warning" | "warn" | "minor" | "low" | "info" | "informational" => levels,
         _ => return None,
     };
-    Severity::parse(&level.to_string(), levels)
+    Severity::level(level, levels)
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 
-use super::modal::DeclareForm;
 use super::reminder::Cadence;
 use super::source::SourceMessage;
 use super::timeline::Entry;
@@ -194,33 +193,6 @@ impl NewIncident {
             declared_by: declarer.to_string(),
             declared_at: now,
             roles: vec![(role, declarer.to_string())],
-        }
-    }
-
-    /// A Declare modal submission: the roles as the form says.
-    pub fn from_form(form: DeclareForm, declarer: &str, now: DateTime<Utc>) -> NewIncident {
-        let roles = [
-            (Role::Coordinator, form.coordinator),
-            (Role::Operator, form.operator),
-        ]
-        .into_iter()
-        .filter_map(|(role, user)| user.map(|u| (role, u)))
-        .collect();
-        NewIncident {
-            title: form.title,
-            severity: form.severity,
-            status: if form.triage {
-                Status::Triage
-            } else {
-                Status::Investigating
-            },
-            private: form.private,
-            summary: form.summary,
-            impact: form.impact,
-            source: form.source,
-            declared_by: declarer.to_string(),
-            declared_at: now,
-            roles,
         }
     }
 }

@@ -8,16 +8,18 @@
 //!   lifecycle's transition table.
 //! - [`incident`]: the incident record and the decision of what a declaration creates.
 //! - [`command`]: the `/inc` command language — one table of commands, parsed with no network
-//!   or database.
+//!   or database into a command whose type says where it may be used.
 //! - [`change`]: what changing an incident means — one decision function from (incident, change,
-//!   actor, now) to a refusal, or the timeline entries and Slack effects it leaves behind.
+//!   actor, reminder policy, now) to a refusal, or the timeline entries, Slack effects and
+//!   reminder move it leaves behind; one file per rule.
 //! - [`timeline`]: the typed timeline entries, each naming who caused it.
 //! - [`slug`]: channel names (`inc-42-checkout-is-down`, ≤ 80 characters).
 //! - [`mrkdwn`]: escaping user text so it cannot ping `@channel` or forge links.
 //! - [`message`]: what the bot says — cards, topics, posts, replies — as Slack-agnostic blocks.
 //! - [`modal`]: the Declare and Update modals and what their submissions mean.
 //! - [`source`]: the message an incident was declared from (the shortcut), alerts included.
-//! - [`reminder`]: when an update is due and when the bot reminds — plain arithmetic on times.
+//! - [`reminder`]: when an update is due and when the bot reminds, nudges and sends the digest —
+//!   plain arithmetic on times.
 //! - [`postmortem`]: the postmortem draft rendered as Markdown from a template (minijinja), with
 //!   Slack markup made readable and user text kept inert.
 //! - [`alert`]: alerts from monitors (generic JSON, Alertmanager) read into one plain alert.

@@ -8,12 +8,13 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::command::{MAX_SUMMARY_CHARS, MAX_TEXT_CHARS, MAX_TITLE_CHARS, has_visible_text};
 use super::severity::Severity;
 use super::source::SourceMessage;
-use super::{Incident, IncidentId, Status, UserId, mrkdwn};
+use super::{Incident, IncidentId, NewIncident, Role, Status, UserId, mrkdwn};
 
 /// The callback id of the "Declare incident" message shortcut (in the app manifest).
 pub const SHORTCUT: &str = "declare_incident";
@@ -146,8 +147,7 @@ impl DeclarePrefill {
 
 /// The Declare modal.
 pub fn declare_modal(prefill: &DeclarePrefill, levels: u8) -> Modal {
-    let severities = (1..=levels)
-        .filter_map(|level| Severity::parse(&level.to_string(), levels))
+    let severities = Severity::scale(levels)
         .map(|sev| (severity_label(sev), sev.as_key()))
         .collect();
     let (coordinator, operator) = if prefill.coordinator_group {
@@ -316,7 +316,7 @@ impl DeclareForm {
                 t
             }
             Some(t) => {
-                let title = t.split_whitespace().collect::<Vec<_>>().join(" ");
+                let title = mrkdwn::one_line(&t);
                 let chars = title.chars().count();
                 if chars > MAX_TITLE_CHARS {
                     errors.push((
@@ -329,9 +329,12 @@ impl DeclareForm {
                 title
             }
         };
-        let severity = match choice(values, "severity").and_then(|k| Severity::from_key(&k)) {
-            Some(sev) if Severity::parse(&sev.as_key(), levels).is_some() => Some(sev),
-            _ => {
+        let severity = match choice(values, "severity")
+            .and_then(|k| Severity::from_key(&k))
+            .filter(|sev| Severity::scale(levels).any(|s| s == *sev))
+        {
+            Some(sev) => Some(sev),
+            None => {
                 errors.push(("severity", "Choose a severity.".into()));
                 None
             }
@@ -353,6 +356,33 @@ impl DeclareForm {
                 response_url: context.response_url,
             }),
             _ => Err(errors),
+        }
+    }
+
+    /// The incident this submission declares: the roles as the form says.
+    pub fn incident(self, declarer: &str, now: DateTime<Utc>) -> NewIncident {
+        let roles = [
+            (Role::Coordinator, self.coordinator),
+            (Role::Operator, self.operator),
+        ]
+        .into_iter()
+        .filter_map(|(role, user)| user.map(|u| (role, u)))
+        .collect();
+        NewIncident {
+            title: self.title,
+            severity: self.severity,
+            status: if self.triage {
+                Status::Triage
+            } else {
+                Status::Investigating
+            },
+            private: self.private,
+            summary: self.summary,
+            impact: self.impact,
+            source: self.source,
+            declared_by: declarer.to_string(),
+            declared_at: now,
+            roles,
         }
     }
 }

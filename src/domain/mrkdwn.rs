@@ -14,7 +14,7 @@
 //! (`@here`, `@channel`, `@everyone`, a user group) is never honoured, whoever wrote it.
 //! [`plain`] reads tokens as their labels, for `plain_text` objects, prefills and channel
 //! names. [`pieces`] is the one reading of tokens every other function (and the postmortem's
-//! Markdown) uses.
+//! Markdown) uses. [`one_line`] folds text onto one line: titles, topics, names.
 //!
 //! Once decoded, a token and the same characters typed by hand look alike. Only exactly-formed
 //! tokens count as tokens, and the ones kept give nobody more than Slack's own pop-ups and link
@@ -287,6 +287,13 @@ pub fn plain_with(text: &str, name: &dyn Fn(&str) -> Option<String>) -> String {
     out
 }
 
+/// `text` on one line: every run of white space (line breaks too) becomes one space, and none
+/// leads or trails. Titles are one line wherever they come from (a command, the Declare form,
+/// a message, an alert), and so are the topic and the postmortem's chart labels.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Escapes the text between tokens and writes each token as `token` says.
 fn render(text: &str, token: impl Fn(&Token) -> String) -> String {
     let mut out = String::with_capacity(text.len() + 8);
@@ -303,6 +310,16 @@ fn render(text: &str, token: impl Fn(&Token) -> String) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn one_line_folds_every_run_of_white_space_into_one_space() {
+        assert_eq!(
+            one_line("  Checkout\n\n is\t down \r\n"),
+            "Checkout is down"
+        );
+        assert_eq!(one_line("a\u{2003}b\u{A0}c"), "a b c", "Unicode spaces too");
+        assert_eq!(one_line(" \n "), "");
+    }
 
     #[test]
     fn each_control_character_is_replaced() {

@@ -12,12 +12,17 @@
 //!
 //! - A new cadence set with `/inc remind` counts from when it is set ([`cadence_set`]).
 //!
-//! A coordinator **nudge** comes once, [`NUDGE_AFTER`] the declaration, if nobody coordinates.
+//! A coordinator **nudge** comes once, [`NUDGE_AFTER`] the declaration, if nobody coordinates
+//! and the incident is still open ([`nudge_wanted`]).
+//!
+//! The **digest** is posted at each slot of its schedule ([`next_digest`]) that is still the
+//! schedule's when it comes ([`digest_slot_current`]); after each, the next slot is the first
+//! after now ([`digest_after`]), so a slot missed during downtime is posted once, late.
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
-use super::{Incident, Severity, Status};
+use super::{Incident, Role, Severity, Status};
 
 /// How long "Snooze 30m" defers the reminder.
 pub const SNOOZE: Duration = Duration::minutes(30);
@@ -28,6 +33,28 @@ pub const LATE: Duration = Duration::minutes(1);
 /// The shortest and longest interval `/inc remind` accepts.
 pub const MIN_INTERVAL: Duration = Duration::minutes(1);
 pub const MAX_INTERVAL: Duration = Duration::days(7);
+
+/// Why a text is not a reminder interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadInterval {
+    /// Not a duration such as `15m` or `1h`.
+    NotADuration,
+    /// Shorter than [`MIN_INTERVAL`] or longer than [`MAX_INTERVAL`].
+    OutOfRange,
+}
+
+/// A reminder interval as people write it (`15m`, `1h`, `1h 30m`), from [`MIN_INTERVAL`] to
+/// [`MAX_INTERVAL`]: what `/inc remind` and the `REMINDER_INTERVAL*` settings both accept.
+pub fn parse_interval(text: &str) -> Result<Duration, BadInterval> {
+    let every = humantime::parse_duration(text.trim())
+        .ok()
+        .and_then(|d| Duration::from_std(d).ok())
+        .ok_or(BadInterval::NotADuration)?;
+    if every < MIN_INTERVAL || every > MAX_INTERVAL {
+        return Err(BadInterval::OutOfRange);
+    }
+    Ok(every)
+}
 
 /// How often an incident is reminded, as configured for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -102,6 +129,29 @@ impl Policy {
     }
 }
 
+/// What a change does to an incident's pending update reminder (one job per incident).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rearm {
+    /// Its time is the same: left alone, so a note never re-arms (and re-fires) a reminder being
+    /// posted right now.
+    Keep,
+    /// It fires at this time now: an update pushed it back, a reopen or a new cadence armed it.
+    At(DateTime<Utc>),
+    /// No reminder is owed any more: resolved, declined, or reminders turned off.
+    Cancel,
+}
+
+impl Policy {
+    /// What becomes of the reminder when `before` becomes `after`.
+    pub fn rearm(&self, before: &Incident, after: &Incident) -> Rearm {
+        match (self.next_reminder(before), self.next_reminder(after)) {
+            (then, now) if then == now => Rearm::Keep,
+            (_, Some(at)) => Rearm::At(at),
+            (_, None) => Rearm::Cancel,
+        }
+    }
+}
+
 /// A new cadence (`/inc remind`) counts from when it is set: under it, no update is owed before
 /// one interval from `now` — turning reminders back on after two quiet hours starts a fresh
 /// interval rather than firing at once a reminder that claims to be late.
@@ -125,6 +175,31 @@ pub fn next_digest(
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// Whether the nudge, when its time comes, is posted: only if nobody coordinates and the incident
+/// is still open.
+pub fn nudge_wanted(incident: &Incident) -> bool {
+    incident.holder(Role::Coordinator).is_none() && !incident.status.is_terminal()
+}
+
+/// Whether `slot`, scheduled earlier, is still a slot of `schedule` in `tz`: one of an earlier
+/// schedule (`DIGEST_CRON` or `TZ` changed across a restart) is not posted; the current
+/// schedule's next slot takes its place.
+pub fn digest_slot_current(schedule: &cron::Schedule, tz: Tz, slot: DateTime<Utc>) -> bool {
+    next_digest(schedule, tz, slot - Duration::seconds(1)) == Some(slot)
+}
+
+/// The slot after the digest of `slot`, run at `now`: the next one after now, not after this one
+/// — a digest missed while the bot was down is posted once, late, and the schedule carries on
+/// from today.
+pub fn digest_after(
+    schedule: &cron::Schedule,
+    tz: Tz,
+    slot: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    next_digest(schedule, tz, slot.max(now))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +214,24 @@ mod tests {
             every: Duration::minutes(30),
             by_severity: vec![(Severity::parse("1", 3).expect("sev"), Duration::minutes(15))],
             monitoring: Duration::hours(4),
+        }
+    }
+
+    #[test]
+    fn an_interval_is_a_duration_from_a_minute_to_a_week() {
+        assert_eq!(parse_interval("15m"), Ok(Duration::minutes(15)));
+        assert_eq!(parse_interval(" 1h 30m "), Ok(Duration::minutes(90)));
+        assert_eq!(parse_interval("1m"), Ok(MIN_INTERVAL));
+        assert_eq!(parse_interval("7d"), Ok(MAX_INTERVAL));
+        for (text, why) in [
+            ("soon", BadInterval::NotADuration),
+            ("", BadInterval::NotADuration),
+            ("-5m", BadInterval::NotADuration),
+            ("59s", BadInterval::OutOfRange),
+            ("0s", BadInterval::OutOfRange),
+            ("8d", BadInterval::OutOfRange),
+        ] {
+            assert_eq!(parse_interval(text), Err(why), "{text:?}");
         }
     }
 
@@ -207,6 +300,27 @@ mod tests {
     }
 
     #[test]
+    fn a_change_moves_the_reminder_only_when_its_time_moves() {
+        let p = policy();
+        let before = sample(1); // SEV1: every 15 minutes
+        assert_eq!(p.rearm(&before, &before.clone()), Rearm::Keep);
+        let mut noted = before.clone();
+        noted.summary = Some("a summary moves no reminder".into());
+        assert_eq!(p.rearm(&before, &noted), Rearm::Keep);
+        let mut updated = before.clone();
+        updated.last_update_at = at(10);
+        assert_eq!(p.rearm(&before, &updated), Rearm::At(at(25)));
+        let mut resolved = before.clone();
+        resolved.status = Status::Resolved;
+        assert_eq!(p.rearm(&before, &resolved), Rearm::Cancel);
+        assert_eq!(p.rearm(&resolved, &resolved.clone()), Rearm::Keep);
+        let mut reopened = resolved.clone();
+        reopened.status = Status::Investigating;
+        reopened.last_update_at = at(60);
+        assert_eq!(p.rearm(&resolved, &reopened), Rearm::At(at(75)));
+    }
+
+    #[test]
     fn the_digest_keeps_local_time_across_a_daylight_saving_change() {
         use std::str::FromStr;
         let schedule = cron::Schedule::from_str("0 0 9 * * Mon-Fri").expect("cron");
@@ -225,6 +339,54 @@ mod tests {
             monday,
             Some(utc("2026-03-30T07:00:00Z")),
             "the weekend is skipped"
+        );
+    }
+
+    #[test]
+    fn the_nudge_is_posted_only_while_nobody_coordinates_an_open_incident() {
+        let mut inc = sample(1);
+        assert!(!nudge_wanted(&inc), "alice coordinates");
+        inc.roles.clear();
+        inc.roles.push((Role::Operator, "U0BOB".into()));
+        assert!(nudge_wanted(&inc), "an operator is not a coordinator");
+        for closed in [Status::Resolved, Status::Declined] {
+            inc.status = closed;
+            assert!(!nudge_wanted(&inc), "{closed}");
+        }
+    }
+
+    #[test]
+    fn a_digest_slot_is_posted_while_it_is_the_schedules_and_the_next_is_after_now() {
+        use std::str::FromStr;
+        let schedule = cron::Schedule::from_str("0 0 9 * * Mon-Fri").expect("cron");
+        let utc = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .expect("time")
+                .with_timezone(&Utc)
+        };
+        let monday = utc("2026-03-30T09:00:00Z");
+        assert!(digest_slot_current(&schedule, Tz::UTC, monday));
+        let berlin: Tz = "Europe/Berlin".parse().expect("tz");
+        assert!(
+            !digest_slot_current(&schedule, berlin, monday),
+            "scheduled in UTC, then TZ changed: 09:00 UTC is not 09:00 in Berlin"
+        );
+        assert!(!digest_slot_current(
+            &schedule,
+            Tz::UTC,
+            utc("2026-03-30T09:30:00Z")
+        ));
+        // Run on time: the next slot is Tuesday's.
+        let tuesday = utc("2026-03-31T09:00:00Z");
+        assert_eq!(
+            digest_after(&schedule, Tz::UTC, monday, monday),
+            Some(tuesday)
+        );
+        // Run on Wednesday at noon after two days down: Thursday's, not Tuesday's (no burst).
+        let wednesday_noon = utc("2026-04-01T12:00:00Z");
+        assert_eq!(
+            digest_after(&schedule, Tz::UTC, monday, wednesday_noon),
+            Some(utc("2026-04-02T09:00:00Z"))
         );
     }
 

@@ -6,8 +6,14 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// How many levels the default scale has. A configurable set arrives with its own issue; the
-/// parser already takes the scale's size so that change stays local.
+/// How many levels the scale has: three, fixed (a configurable scale is an issue of its own).
+///
+/// It is read where a scale enters the program: the command grammar (`app::commands::GRAMMAR`,
+/// which the modals use too), the alert intake (`http`), the per-severity reminder settings
+/// (`config`), the metrics' rows (`http::metrics`), and the words of `/inc help` and of a
+/// mistyped severity (`domain::command`). Everything below those takes the scale's size as an
+/// argument ([`Severity::parse`], [`Severity::level`], [`Severity::scale`], `alert::parse`,
+/// `modal::declare_modal`), so a configurable scale replaces those reads and nothing else.
 pub const DEFAULT_LEVELS: u8 = 3;
 
 /// An incident's severity; level 1 is the most severe.
@@ -25,8 +31,18 @@ impl Severity {
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.len() > 2 {
             return None;
         }
-        let level: u8 = digits.parse().ok()?;
+        Severity::level(digits.parse().ok()?, levels)
+    }
+
+    /// Level `level` of a scale of `levels` (1 is the most severe), if the scale has it: the one
+    /// way from a number to a severity.
+    pub fn level(level: u8, levels: u8) -> Option<Severity> {
         (1..=levels).contains(&level).then_some(Severity(level))
+    }
+
+    /// Every level of a scale of `levels`, the most severe first.
+    pub fn scale(levels: u8) -> impl Iterator<Item = Severity> {
+        (1..=levels).filter_map(move |level| Severity::level(level, levels))
     }
 
     /// The stored form, `sev1`.
@@ -105,5 +121,15 @@ mod tests {
         assert_eq!(Severity::from_key("p1"), None);
         assert_eq!(Severity(1).to_string(), "SEV1");
         assert_eq!(Severity::choices(3), "sev1, sev2, sev3");
+    }
+
+    #[test]
+    fn a_scale_has_its_levels_and_no_other() {
+        assert_eq!(Severity::level(2, 3), Some(Severity(2)));
+        assert_eq!(Severity::level(0, 3), None);
+        assert_eq!(Severity::level(4, 3), None);
+        let scale: Vec<Severity> = Severity::scale(3).collect();
+        assert_eq!(scale, [Severity(1), Severity(2), Severity(3)]);
+        assert_eq!(Severity::scale(0).count(), 0);
     }
 }

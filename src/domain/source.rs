@@ -54,10 +54,7 @@ impl SourceMessage {
             .filter(|h| !h.trim().is_empty())
             .or_else(|| self.text.lines().map(str::trim).find(|l| !l.is_empty()))
             .unwrap_or("");
-        let title = mrkdwn::plain(first_line)
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let title = mrkdwn::one_line(&mrkdwn::plain(first_line));
         truncate_chars(&title, MAX_TITLE)
     }
 

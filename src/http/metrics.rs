@@ -180,10 +180,7 @@ fn record(figures: Option<&Figures>) {
         "Incidents by current status and severity"
     );
     for status in Status::ALL {
-        for level in 1..=DEFAULT_LEVELS {
-            let Some(severity) = Severity::parse(&level.to_string(), DEFAULT_LEVELS) else {
-                continue;
-            };
+        for severity in Severity::scale(DEFAULT_LEVELS) {
             let n = f
                 .incidents
                 .iter()

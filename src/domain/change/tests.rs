@@ -2,10 +2,16 @@
 
 use super::*;
 use crate::domain::incident::tests::sample;
+use crate::domain::message;
+use crate::domain::reminder::{Cadence, Policy, Rearm};
+use chrono::Duration;
 
 const ALICE: &str = "U0ALICE"; // coordinator of the sample
 const BOB: &str = "U0BOB";
 const CAROL: &str = "U0CAROL";
+
+/// The configured intervals: every 30 minutes, 4 hours while monitoring.
+static POLICY: std::sync::LazyLock<Policy> = std::sync::LazyLock::new(Policy::default);
 
 fn now() -> DateTime<Utc> {
     sample(1).declared_at + chrono::Duration::minutes(30)
@@ -22,12 +28,12 @@ fn at(status: Status) -> Incident {
 }
 
 fn ok(incident: &Incident, change: Change, actor: Actor<'_>) -> Decision {
-    decide(incident, change.clone(), actor, now())
+    decide(incident, change.clone(), actor, &POLICY, now())
         .unwrap_or_else(|r| panic!("{change:?} by {}: refused: {r}", actor.user))
 }
 
 fn refused(incident: &Incident, change: Change, actor: Actor<'_>) -> Refusal {
-    match decide(incident, change.clone(), actor, now()) {
+    match decide(incident, change.clone(), actor, &POLICY, now()) {
         Err(r) => r,
         Ok(d) => panic!("{change:?} by {} was allowed: {d:?}", actor.user),
     }
@@ -58,7 +64,7 @@ fn status_commands_follow_the_lifecycle_table() {
                 (Change::Reopen, f) => f.is_terminal(),
                 _ => from.can_become(target),
             };
-            let got = decide(&at(from), change.clone(), by(ALICE), now());
+            let got = decide(&at(from), change.clone(), by(ALICE), &POLICY, now());
             assert_eq!(got.is_ok(), expected, "{from} + {change:?}: {got:?}");
             if let Ok(d) = got {
                 assert_eq!(
@@ -88,7 +94,7 @@ fn only_the_coordinator_the_operator_or_an_admin_may_end_or_reopen() {
             (admin, true),
         ] {
             assert_eq!(
-                decide(&inc, change.clone(), actor, now()).is_ok(),
+                decide(&inc, change.clone(), actor, &POLICY, now()).is_ok(),
                 allowed,
                 "{change:?} by {}",
                 actor.user
@@ -96,9 +102,9 @@ fn only_the_coordinator_the_operator_or_an_admin_may_end_or_reopen() {
         }
     }
     let closed = at(Status::Resolved);
-    assert!(decide(&closed, Change::Reopen, by(ALICE), now()).is_ok());
-    assert!(decide(&closed, Change::Reopen, by(CAROL), now()).is_err());
-    assert!(decide(&closed, Change::Reopen, admin, now()).is_ok());
+    assert!(decide(&closed, Change::Reopen, by(ALICE), &POLICY, now()).is_ok());
+    assert!(decide(&closed, Change::Reopen, by(CAROL), &POLICY, now()).is_err());
+    assert!(decide(&closed, Change::Reopen, admin, &POLICY, now()).is_ok());
 }
 
 #[test]
@@ -382,7 +388,7 @@ fn notes_follow_ups_and_roles_stay_open_after_resolution() {
         },
     ] {
         assert!(
-            decide(&closed, change.clone(), by(BOB), now()).is_ok(),
+            decide(&closed, change.clone(), by(BOB), &POLICY, now()).is_ok(),
             "{change:?}"
         );
     }
@@ -411,5 +417,84 @@ fn claiming_a_role_succeeds_only_while_it_is_empty() {
         .to_string(),
         "<@U0BOB> took the coordinator role for *INC-1* first. If they stop answering, take over \
          with `/inc coordinator me` in its channel."
+    );
+}
+
+#[test]
+fn the_reminder_moves_only_when_the_change_moves_its_time() {
+    let inc = sample(1); // declared 30 minutes before now(): a reminder is due at now()
+    let update = Change::Update {
+        status: None,
+        text: "t".into(),
+    };
+    let cases = [
+        (update, Rearm::At(now() + Duration::minutes(30))),
+        (Change::Note("n".into()), Rearm::Keep),
+        (Change::Summary("s".into()), Rearm::Keep),
+        (Change::Resolve(None), Rearm::Cancel),
+        (Change::Remind(Cadence::Off), Rearm::Cancel),
+        (Change::Snooze, Rearm::At(now() + Duration::minutes(30))),
+    ];
+    for (change, expected) in cases {
+        assert_eq!(
+            ok(&inc, change.clone(), by(ALICE)).reminder,
+            expected,
+            "{change:?}"
+        );
+    }
+    let resolved = ok(&inc, Change::Resolve(None), by(ALICE)).incident;
+    let reopened = ok(&resolved, Change::Reopen, by(ALICE));
+    assert_eq!(
+        reopened.reminder,
+        Rearm::At(now() + Duration::minutes(30)),
+        "a reopen counts as an update and arms the reminder again"
+    );
+}
+
+#[test]
+fn a_new_cadence_counts_from_when_it_is_set() {
+    let mut inc = sample(1);
+    inc.cadence = Cadence::Off;
+    // Reminders back on long after the last update: the first comes one interval from now, not
+    // at once as a "late" one.
+    inc.last_update_at = now() - Duration::hours(2);
+    let every = Change::Remind(Cadence::Every(Duration::minutes(5)));
+    let on = ok(&inc, every, by(BOB));
+    assert_eq!(on.reminder, Rearm::At(now() + Duration::minutes(5)));
+    let default = ok(&inc, Change::Remind(Cadence::Default), by(BOB));
+    assert_eq!(default.reminder, Rearm::At(now() + Duration::minutes(30)));
+}
+
+#[test]
+fn changes_asked_together_are_one_decision() {
+    let inc = sample(1);
+    let asked = [
+        Change::Summary("EU cards".into()),
+        Change::Update {
+            status: Some(Status::Fixing),
+            text: "Rolled back".into(),
+        },
+    ];
+    let d = decide_all(&inc, &asked, by(BOB), &POLICY, now()).expect("allowed");
+    assert_eq!(d.incident.summary.as_deref(), Some("EU cards"));
+    assert_eq!(d.incident.status, Status::Fixing);
+    assert_eq!(d.entries.len(), 3, "{:?}", d.entries);
+    let syncs = d
+        .effects
+        .iter()
+        .filter(|e| **e == Effect::SyncTopic)
+        .count();
+    assert_eq!(syncs, 1, "an effect asked twice runs once: {:?}", d.effects);
+    assert_eq!(d.reply, "Update posted.");
+    assert_eq!(d.reminder, Rearm::At(now() + Duration::minutes(30)));
+    // One refused change refuses them all.
+    let closed = at(Status::Resolved);
+    assert!(matches!(
+        decide_all(&closed, &asked, by(BOB), &POLICY, now()),
+        Err(Refusal::Closed { .. })
+    ));
+    assert_eq!(
+        decide_all(&inc, &[], by(BOB), &POLICY, now()),
+        Err(Refusal::Unchanged("Nothing to change.".into()))
     );
 }

@@ -1,8 +1,10 @@
 //! Commands that work anywhere: declaring, listing open incidents, help.
 
-use crate::domain::mrkdwn::plain;
+use crate::domain::mrkdwn::{one_line, plain};
 
-use super::{Args, Command, Grammar, MAX_TITLE_CHARS, Problem, Scope, Spec, done, severity, text};
+use super::{
+    AnywhereCommand, Args, Grammar, MAX_TITLE_CHARS, Parser, Problem, Spec, done, severity, text,
+};
 
 /// `sev2`, `p9`, `4`: a word meant as a severity (right or wrong), not the start of a title.
 fn looks_like_severity(word: &str) -> bool {
@@ -21,8 +23,7 @@ pub static DECLARE: Spec = Spec {
     help: "declare now and open a channel; add `triage` when you are not sure yet. \
            Without a severity (`/inc declare Checkout is down`, or `/inc declare` alone) it opens \
            the Declare form",
-    scope: Scope::Anywhere,
-    parse: declare,
+    parse: Parser::Anywhere(declare),
 };
 
 pub static LIST: Spec = Spec {
@@ -30,8 +31,7 @@ pub static LIST: Spec = Spec {
     usage: "/inc list",
     example: "/inc list",
     help: "open incidents, most severe first",
-    scope: Scope::Anywhere,
-    parse: |args, _| done(args, Command::List),
+    parse: Parser::Anywhere(|args, _| done(args, AnywhereCommand::List)),
 };
 
 pub static HELP: Spec = Spec {
@@ -40,24 +40,20 @@ pub static HELP: Spec = Spec {
     example: "/inc help",
     help: "this list",
     // `/inc help me` is still help.
-    scope: Scope::Anywhere,
-    parse: |_, _| Ok(Command::Help),
+    parse: Parser::Anywhere(|_, _| Ok(AnywhereCommand::Help)),
 };
 
-fn declare(args: &mut Args<'_>, grammar: &Grammar) -> Result<Command, Problem> {
+fn declare(args: &mut Args<'_>, grammar: &Grammar) -> Result<AnywhereCommand, Problem> {
     let Some(first) = args.peek_word() else {
-        return Ok(Command::DeclareModal { title: None });
+        return Ok(AnywhereCommand::DeclareModal { title: None });
     };
     if !looks_like_severity(first) {
         // A title without a severity: the form asks for the rest.
-        let title: String = plain(args.rest())
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
+        let title: String = one_line(&plain(args.rest()))
             .chars()
             .take(MAX_TITLE_CHARS)
             .collect();
-        return Ok(Command::DeclareModal { title: Some(title) });
+        return Ok(AnywhereCommand::DeclareModal { title: Some(title) });
     }
     args.next_word();
     let severity = severity(first, grammar)?;
@@ -73,10 +69,7 @@ fn declare(args: &mut Args<'_>, grammar: &Grammar) -> Result<Command, Problem> {
         Problem::Empty(_) => Problem::Missing("the incident a title"),
         other => other,
     })?;
-    let title = plain(&title)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let title = one_line(&plain(&title));
     let chars = title.chars().count();
     if chars > MAX_TITLE_CHARS {
         return Err(Problem::TooLong {
@@ -85,7 +78,7 @@ fn declare(args: &mut Args<'_>, grammar: &Grammar) -> Result<Command, Problem> {
             max: MAX_TITLE_CHARS,
         });
     }
-    Ok(Command::Declare {
+    Ok(AnywhereCommand::Declare {
         severity,
         triage,
         title,

@@ -1,6 +1,6 @@
 //! In-channel commands that end or restart an incident: resolve, decline, reopen.
 
-use super::{Command, MAX_TEXT_CHARS, Scope, Spec, done, optional_text};
+use super::{InChannelCommand, MAX_TEXT_CHARS, Parser, Spec, done, optional_text};
 use crate::domain::change::Change;
 
 pub static RESOLVE: Spec = Spec {
@@ -8,11 +8,10 @@ pub static RESOLVE: Spec = Spec {
     usage: "/inc resolve [text]",
     example: "/inc resolve Failover complete, error rate back to normal",
     help: "resolve it (coordinator, operator or an admin); reminders stop and the postmortem is offered",
-    scope: Scope::IncidentChannel,
-    parse: |args, _| {
+    parse: Parser::InChannel(|args, _| {
         let text = optional_text(args.rest(), "resolution", MAX_TEXT_CHARS)?;
-        Ok(Command::Change(Change::Resolve(text)))
-    },
+        Ok(InChannelCommand::Change(Change::Resolve(text)))
+    }),
 };
 
 pub static DECLINE: Spec = Spec {
@@ -20,11 +19,10 @@ pub static DECLINE: Spec = Spec {
     usage: "/inc decline [reason]",
     example: "/inc decline Synthetic check flapped; no user impact",
     help: "call off an incident still in triage (coordinator, operator or an admin)",
-    scope: Scope::IncidentChannel,
-    parse: |args, _| {
+    parse: Parser::InChannel(|args, _| {
         let reason = optional_text(args.rest(), "reason", MAX_TEXT_CHARS)?;
-        Ok(Command::Change(Change::Decline(reason)))
-    },
+        Ok(InChannelCommand::Change(Change::Decline(reason)))
+    }),
 };
 
 pub static REOPEN: Spec = Spec {
@@ -32,6 +30,5 @@ pub static REOPEN: Spec = Spec {
     usage: "/inc reopen",
     example: "/inc reopen",
     help: "reopen a resolved or declined incident (coordinator, operator or an admin)",
-    scope: Scope::IncidentChannel,
-    parse: |args, _| done(args, Command::Change(Change::Reopen)),
+    parse: Parser::InChannel(|args, _| done(args, InChannelCommand::Change(Change::Reopen))),
 };

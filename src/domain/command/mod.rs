@@ -1,10 +1,13 @@
 //! The `/inc` command language, parsed with no network, database or clock.
 //!
 //! **One table ([`COMMANDS`]) is the source of everything about a command**: the words that call
-//! it, its usage line, the example and one-line description `/inc help` shows, where it may be
-//! used (anywhere, or only in an incident channel), and its parser. Each group of commands keeps
-//! its [`Spec`]s and parsers in its own file; adding a command means writing its `Spec` there and
-//! listing it in [`COMMANDS`]. What a command that changes an incident *does* is decided in
+//! it, its usage line, the example and one-line description `/inc help` shows, and its parser —
+//! whose type says where the command may be used ([`Parser::Anywhere`], or
+//! [`Parser::InChannel`]: only in an incident's channel), so a parsed [`Command`] carries its
+//! scope and no handler meets a command of the wrong one. Each group of commands keeps its
+//! [`Spec`]s and parsers in its own file; adding a command means writing its `Spec` there,
+//! listing it in [`COMMANDS`] and describing it in docs/commands.md (a test holds the two
+//! together). What a command that changes an incident *does* is decided in
 //! [`crate::domain::change`].
 //!
 //! [`CommandError`]'s `Display` *is* the ephemeral reply the user sees: what was wrong, then the
@@ -37,12 +40,19 @@ pub const MAX_TEXT_CHARS: usize = 2_500;
 /// The longest summary: it heads the channel topic and both cards.
 pub const MAX_SUMMARY_CHARS: usize = 500;
 
-/// Where a command may be used.
+/// Where a command may be used: read from its [`Parser`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     Anywhere,
     /// Only in an incident's channel: the incident is the channel's.
     IncidentChannel,
+}
+
+/// Reads the words after a command's own into a command of its scope.
+#[derive(Clone, Copy)]
+pub enum Parser {
+    Anywhere(fn(&mut Args<'_>, &Grammar) -> Result<AnywhereCommand, Problem>),
+    InChannel(fn(&mut Args<'_>, &Grammar) -> Result<InChannelCommand, Problem>),
 }
 
 /// Everything about one command.
@@ -54,14 +64,20 @@ pub struct Spec {
     pub example: &'static str,
     /// What it does, for `/inc help`.
     pub help: &'static str,
-    pub scope: Scope,
-    /// Reads the words after the command's own.
-    pub parse: fn(&mut Args<'_>, &Grammar) -> Result<Command, Problem>,
+    /// Reads the words after the command's own; its variant is the command's scope.
+    pub parse: Parser,
 }
 
 impl Spec {
     pub fn name(&self) -> &'static str {
         self.words[0]
+    }
+
+    pub fn scope(&self) -> Scope {
+        match self.parse {
+            Parser::Anywhere(_) => Scope::Anywhere,
+            Parser::InChannel(_) => Scope::IncidentChannel,
+        }
     }
 
     /// The usage line as Slack must receive it: a bare `<text>` would be read as markup.
@@ -117,9 +133,17 @@ pub struct Grammar {
     pub levels: u8,
 }
 
-/// A well-formed `/inc` command.
+/// A well-formed `/inc` command, by where it may be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    Anywhere(AnywhereCommand),
+    /// Only in an incident's channel: the incident is the channel's.
+    InChannel(InChannelCommand),
+}
+
+/// A command that works anywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnywhereCommand {
     Help,
     List,
     Declare {
@@ -131,6 +155,15 @@ pub enum Command {
     DeclareModal {
         title: Option<String>,
     },
+    /// `/inc stats [days]`: the figures of the incidents declared in the last `days` days.
+    Stats {
+        days: u32,
+    },
+}
+
+/// A command about the incident of the channel it was typed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InChannelCommand {
     Status,
     /// `/inc update` alone: the Update modal.
     UpdateModal,
@@ -138,12 +171,8 @@ pub enum Command {
     FollowUps,
     /// `/inc postmortem`: write the draft and upload it to the channel (a job).
     Postmortem,
-    /// Any command that changes the incident of the channel it was typed in.
+    /// Any command that changes the incident.
     Change(Change),
-    /// `/inc stats [days]`: the figures of the incidents declared in the last `days` days.
-    Stats {
-        days: u32,
-    },
 }
 
 /// A parsed command and the spec it matched.
@@ -209,7 +238,7 @@ pub fn parse(text: &str, grammar: &Grammar) -> Result<Parsed, CommandError> {
     let Some(word) = args.next_word() else {
         return Ok(Parsed {
             spec: &general::HELP,
-            command: Command::Help,
+            command: Command::Anywhere(AnywhereCommand::Help),
         });
     };
     let word_lower = word.to_lowercase();
@@ -220,20 +249,18 @@ pub fn parse(text: &str, grammar: &Grammar) -> Result<Parsed, CommandError> {
         .ok_or_else(|| CommandError::Unknown {
             word: word.to_string(),
         })?;
-    let command = (spec.parse)(&mut args, grammar)
-        .map_err(|problem| CommandError::Invalid { spec, problem })?;
+    let command = match spec.parse {
+        Parser::Anywhere(parse) => parse(&mut args, grammar).map(Command::Anywhere),
+        Parser::InChannel(parse) => parse(&mut args, grammar).map(Command::InChannel),
+    }
+    .map_err(|problem| CommandError::Invalid { spec, problem })?;
     Ok(Parsed { spec, command })
-}
-
-/// The spec called by `word`, if any (for handlers that need a command's usage line).
-pub fn spec(word: &str) -> Option<&'static Spec> {
-    COMMANDS.iter().copied().find(|s| s.words.contains(&word))
 }
 
 // --- helpers shared by the parsers ---
 
 /// Nothing may follow.
-fn done(args: &mut Args<'_>, command: Command) -> Result<Command, Problem> {
+fn done<C>(args: &mut Args<'_>, command: C) -> Result<C, Problem> {
     match args.next_word() {
         None => Ok(command),
         Some(word) => Err(Problem::Unexpected(word.to_string())),
@@ -383,13 +410,13 @@ pub fn help() -> String {
         };
         format!("\n• `{}` — {}{}", spec.usage_escaped(), spec.help, example)
     };
-    for spec in COMMANDS.iter().filter(|s| s.scope == Scope::Anywhere) {
+    for spec in COMMANDS.iter().filter(|s| s.scope() == Scope::Anywhere) {
         out.push_str(&line(spec));
     }
     out.push_str("\n*In an incident's channel* (the incident is the channel's)");
     for spec in COMMANDS
         .iter()
-        .filter(|s| s.scope == Scope::IncidentChannel)
+        .filter(|s| s.scope() == Scope::IncidentChannel)
     {
         out.push_str(&line(spec));
     }

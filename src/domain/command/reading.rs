@@ -1,15 +1,14 @@
 //! In-channel commands that only read: the status card, the roles, the follow-ups, and the
 //! postmortem draft (written from the incident's record; it changes nothing about the incident).
 
-use super::{Command, Scope, Spec, done};
+use super::{InChannelCommand, Parser, Spec, done};
 
 pub static STATUS: Spec = Spec {
     words: &["status"],
     usage: "/inc status",
     example: "/inc status",
     help: "the incident at a glance: severity, status, roles, age, last update",
-    scope: Scope::IncidentChannel,
-    parse: |args, _| done(args, Command::Status),
+    parse: Parser::InChannel(|args, _| done(args, InChannelCommand::Status)),
 };
 
 pub static ROLES: Spec = Spec {
@@ -17,8 +16,7 @@ pub static ROLES: Spec = Spec {
     usage: "/inc roles",
     example: "/inc roles",
     help: "who holds which role",
-    scope: Scope::IncidentChannel,
-    parse: |args, _| done(args, Command::Roles),
+    parse: Parser::InChannel(|args, _| done(args, InChannelCommand::Roles)),
 };
 
 pub static FOLLOWUPS: Spec = Spec {
@@ -26,8 +24,7 @@ pub static FOLLOWUPS: Spec = Spec {
     usage: "/inc followups",
     example: "/inc followups",
     help: "the follow-ups recorded so far",
-    scope: Scope::IncidentChannel,
-    parse: |args, _| done(args, Command::FollowUps),
+    parse: Parser::InChannel(|args, _| done(args, InChannelCommand::FollowUps)),
 };
 
 pub static POSTMORTEM: Spec = Spec {
@@ -35,6 +32,5 @@ pub static POSTMORTEM: Spec = Spec {
     usage: "/inc postmortem",
     example: "/inc postmortem",
     help: "write the postmortem draft from the pins and the timeline and post it here as a Markdown file",
-    scope: Scope::IncidentChannel,
-    parse: |args, _| done(args, Command::Postmortem),
+    parse: Parser::InChannel(|args, _| done(args, InChannelCommand::Postmortem)),
 };

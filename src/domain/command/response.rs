@@ -1,8 +1,8 @@
 //! In-channel commands that shape the response: severity and escalation.
 
 use super::{
-    Args, Command, Grammar, MAX_TEXT_CHARS, Mention, Problem, Scope, Spec, done, optional_text,
-    severity,
+    Args, Grammar, InChannelCommand, MAX_TEXT_CHARS, Mention, Parser, Problem, Spec, done,
+    optional_text, severity,
 };
 use crate::domain::change::{Change, Target};
 
@@ -11,14 +11,13 @@ pub static SEVERITY: Spec = Spec {
     usage: "/inc severity <sev>",
     example: "/inc sev 1",
     help: "change the severity",
-    scope: Scope::IncidentChannel,
-    parse: |args, grammar| {
+    parse: Parser::InChannel(|args, grammar| {
         let Some(word) = args.next_word() else {
             return Err(Problem::Missing("the new severity"));
         };
         let severity = severity(word, grammar)?;
-        done(args, Command::Change(Change::Severity(severity)))
-    },
+        done(args, InChannelCommand::Change(Change::Severity(severity)))
+    }),
 };
 
 pub static ESCALATE: Spec = Spec {
@@ -26,11 +25,10 @@ pub static ESCALATE: Spec = Spec {
     usage: "/inc escalate <@user|@group> [message]",
     example: "/inc escalate @dba-oncall Primary is not failing over",
     help: "invite a person, or every member of a user group, and ping them here",
-    scope: Scope::IncidentChannel,
-    parse: escalate,
+    parse: Parser::InChannel(escalate),
 };
 
-fn escalate(args: &mut Args<'_>, _: &Grammar) -> Result<Command, Problem> {
+fn escalate(args: &mut Args<'_>, _: &Grammar) -> Result<InChannelCommand, Problem> {
     let Some(word) = args.next_word() else {
         return Err(Problem::Missing("who to bring in"));
     };
@@ -43,5 +41,5 @@ fn escalate(args: &mut Args<'_>, _: &Grammar) -> Result<Command, Problem> {
         }
     };
     let message = optional_text(args.rest(), "message", MAX_TEXT_CHARS)?;
-    Ok(Command::Change(Change::Escalate { to, message }))
+    Ok(InChannelCommand::Change(Change::Escalate { to, message }))
 }

@@ -1,6 +1,6 @@
 //! In-channel commands that staff the roles: `/inc role <role> <who>` and its shortcuts.
 
-use super::{Args, Command, Grammar, Mention, Problem, Scope, Spec, done};
+use super::{Args, Grammar, InChannelCommand, Mention, Parser, Problem, Spec, done};
 use crate::domain::Role;
 use crate::domain::change::{Change, Holder};
 
@@ -10,8 +10,7 @@ pub static ROLE: Spec = Spec {
     example: "/inc role operator @bob",
     help: "give a role to someone (or `me`; `nobody` leaves it empty); taking over a held role is \
            fine and is announced. Shortcuts: `/inc coordinator me`, `/inc operator @bob`, `/inc comms @carol`",
-    scope: Scope::IncidentChannel,
-    parse: role,
+    parse: Parser::InChannel(role),
 };
 
 pub static COORDINATOR: Spec = shortcut(
@@ -38,19 +37,18 @@ const fn shortcut(
     words: &'static [&'static str],
     usage: &'static str,
     example: &'static str,
-    parse: fn(&mut Args<'_>, &Grammar) -> Result<Command, Problem>,
+    parse: fn(&mut Args<'_>, &Grammar) -> Result<InChannelCommand, Problem>,
 ) -> Spec {
     Spec {
         words,
         usage,
         example,
         help: "",
-        scope: Scope::IncidentChannel,
-        parse,
+        parse: Parser::InChannel(parse),
     }
 }
 
-fn role(args: &mut Args<'_>, _: &Grammar) -> Result<Command, Problem> {
+fn role(args: &mut Args<'_>, _: &Grammar) -> Result<InChannelCommand, Problem> {
     let Some(word) = args.next_word() else {
         return Err(Problem::Missing("the role and who takes it"));
     };
@@ -58,7 +56,7 @@ fn role(args: &mut Args<'_>, _: &Grammar) -> Result<Command, Problem> {
     assign(args, role)
 }
 
-fn assign(args: &mut Args<'_>, role: Role) -> Result<Command, Problem> {
+fn assign(args: &mut Args<'_>, role: Role) -> Result<InChannelCommand, Problem> {
     let Some(word) = args.next_word() else {
         return Err(Problem::Missing("who takes the role"));
     };
@@ -76,5 +74,5 @@ fn assign(args: &mut Args<'_>, role: Role) -> Result<Command, Problem> {
             ));
         }
     };
-    done(args, Command::Change(Change::Role { role, to }))
+    done(args, InChannelCommand::Change(Change::Role { role, to }))
 }

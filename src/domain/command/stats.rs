@@ -1,7 +1,7 @@
 //! `/inc stats [days]`: the response figures of a period (anywhere). What they are is
 //! [`crate::domain::stats`]; this file is only the command's words.
 
-use super::{Args, Command, Grammar, Problem, Scope, Spec, done};
+use super::{AnywhereCommand, Args, Grammar, Parser, Problem, Spec, done};
 
 /// The period when none is given.
 pub const DEFAULT_DAYS: u32 = 30;
@@ -13,14 +13,13 @@ pub static STATS: Spec = Spec {
     usage: "/inc stats [days]",
     example: "/inc stats 7",
     help: "MTTA, MTTR and SLO breaches of the incidents declared in the last 30 days (or as many as you say)",
-    scope: Scope::Anywhere,
-    parse: stats,
+    parse: Parser::Anywhere(stats),
 };
 
 /// `7`, `7d` or `7days`; nothing means [`DEFAULT_DAYS`].
-fn stats(args: &mut Args<'_>, _: &Grammar) -> Result<Command, Problem> {
+fn stats(args: &mut Args<'_>, _: &Grammar) -> Result<AnywhereCommand, Problem> {
     let Some(word) = args.next_word() else {
-        return Ok(Command::Stats { days: DEFAULT_DAYS });
+        return Ok(AnywhereCommand::Stats { days: DEFAULT_DAYS });
     };
     let lower = word.to_ascii_lowercase();
     let digits = lower
@@ -29,14 +28,14 @@ fn stats(args: &mut Args<'_>, _: &Grammar) -> Result<Command, Problem> {
         .or_else(|| lower.strip_suffix('d'))
         .unwrap_or(&lower);
     match digits.parse::<u32>() {
-        Ok(days @ 1..=MAX_DAYS) => done(args, Command::Stats { days }),
+        Ok(days @ 1..=MAX_DAYS) => done(args, AnywhereCommand::Stats { days }),
         _ => Err(Problem::Unexpected(word.to_string())),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::{CommandError, parse};
+    use super::super::{Command, CommandError, parse};
     use super::*;
     use crate::domain::severity::DEFAULT_LEVELS;
 
@@ -54,7 +53,11 @@ mod tests {
         ] {
             let text = text.replace(" days", "days");
             let parsed = parse(&text, &GRAMMAR).expect(&text);
-            assert_eq!(parsed.command, Command::Stats { days }, "{text}");
+            assert_eq!(
+                parsed.command,
+                Command::Anywhere(AnywhereCommand::Stats { days }),
+                "{text}"
+            );
             assert_eq!(parsed.spec, &STATS);
         }
     }

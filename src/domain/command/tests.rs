@@ -18,62 +18,73 @@ fn parsed(text: &str) -> Result<Command, CommandError> {
 }
 
 fn change(c: Change) -> Command {
-    Command::Change(c)
+    Command::InChannel(InChannelCommand::Change(c))
+}
+
+fn anywhere(c: AnywhereCommand) -> Command {
+    Command::Anywhere(c)
+}
+
+fn in_channel(c: InChannelCommand) -> Command {
+    Command::InChannel(c)
 }
 
 #[test]
 fn commands_parse_as_documented() {
     let cases: Vec<(&str, Command)> = vec![
-        ("", Command::Help),
-        ("   ", Command::Help),
-        ("help", Command::Help),
-        ("HELP me", Command::Help),
-        ("list", Command::List),
-        (" LIST ", Command::List),
+        ("", anywhere(AnywhereCommand::Help)),
+        ("   ", anywhere(AnywhereCommand::Help)),
+        ("help", anywhere(AnywhereCommand::Help)),
+        ("HELP me", anywhere(AnywhereCommand::Help)),
+        ("list", anywhere(AnywhereCommand::List)),
+        (" LIST ", anywhere(AnywhereCommand::List)),
         (
             "declare sev1 Checkout is down",
-            Command::Declare {
+            anywhere(AnywhereCommand::Declare {
                 severity: sev("1"),
                 triage: false,
                 title: "Checkout is down".into(),
-            },
+            }),
         ),
         (
             "Declare  P2   triage   Checkout   is slow ",
-            Command::Declare {
+            anywhere(AnywhereCommand::Declare {
                 severity: sev("2"),
                 triage: true,
                 title: "Checkout is slow".into(),
-            },
+            }),
         ),
         (
             "declare 3 Triage is broken",
-            Command::Declare {
+            anywhere(AnywhereCommand::Declare {
                 severity: sev("3"),
                 triage: true,
                 title: "is broken".into(),
-            },
+            }),
         ),
-        ("declare", Command::DeclareModal { title: None }),
+        (
+            "declare",
+            anywhere(AnywhereCommand::DeclareModal { title: None }),
+        ),
         (
             "declare  Checkout   is down",
-            Command::DeclareModal {
+            anywhere(AnywhereCommand::DeclareModal {
                 title: Some("Checkout is down".into()),
-            },
+            }),
         ),
         (
             "declare payments fail",
-            Command::DeclareModal {
+            anywhere(AnywhereCommand::DeclareModal {
                 title: Some("payments fail".into()),
-            },
+            }),
         ),
-        ("update", Command::UpdateModal),
-        ("status", Command::Status),
-        ("roles", Command::Roles),
-        ("followups", Command::FollowUps),
-        ("Follow-ups", Command::FollowUps),
-        ("postmortem", Command::Postmortem),
-        ("pm", Command::Postmortem),
+        ("update", in_channel(InChannelCommand::UpdateModal)),
+        ("status", in_channel(InChannelCommand::Status)),
+        ("roles", in_channel(InChannelCommand::Roles)),
+        ("followups", in_channel(InChannelCommand::FollowUps)),
+        ("Follow-ups", in_channel(InChannelCommand::FollowUps)),
+        ("postmortem", in_channel(InChannelCommand::Postmortem)),
+        ("pm", in_channel(InChannelCommand::Postmortem)),
         (
             "update Rolled back  the deploy",
             change(Change::Update {
@@ -423,6 +434,93 @@ fn help_lists_every_command_and_where_it_works() {
     assert!(!help.contains('<'), "{help}");
 }
 
+/// The code spans (`…`) of a line of Markdown.
+fn code_spans(line: &str) -> Vec<&str> {
+    line.split('`').skip(1).step_by(2).collect()
+}
+
+/// The spec a command word calls.
+fn called(word: &str) -> Option<&'static Spec> {
+    let word = word.to_lowercase();
+    COMMANDS
+        .iter()
+        .copied()
+        .find(|s| s.words.contains(&word.as_str()))
+}
+
+/// docs/commands.md is the user's reference: every command in the table has a heading showing its
+/// usage line, under the section of where it works, and is named in the index at the top; no
+/// heading or index entry names a word that is not a command.
+#[test]
+fn docs_describe_every_command_where_it_works_and_no_other() {
+    let docs = include_str!("../../../docs/commands.md");
+    let mut section = None;
+    let mut headed = Vec::new();
+    for line in docs.lines() {
+        if let Some(title) = line.strip_prefix("## ") {
+            section = match title {
+                "Anywhere" => Some(Scope::Anywhere),
+                "In an incident's channel" => Some(Scope::IncidentChannel),
+                _ => None,
+            };
+        } else if let Some(title) = line.strip_prefix("### ") {
+            for span in code_spans(title) {
+                let rest = span.strip_prefix("/inc").unwrap_or_else(|| {
+                    panic!("heading {title:?}: `{span}` is not an /inc command")
+                });
+                let Some(word) = rest.split_whitespace().next() else {
+                    continue; // `/inc` alone
+                };
+                let spec = called(word).unwrap_or_else(|| {
+                    panic!("docs/commands.md documents `{span}`, but `{word}` is not a command")
+                });
+                assert_eq!(
+                    Some(spec.scope()),
+                    section,
+                    "`{span}` is documented under the wrong section"
+                );
+                headed.push(span);
+            }
+        }
+    }
+    for spec in COMMANDS {
+        assert!(
+            headed.contains(&spec.usage),
+            "docs/commands.md has no heading showing `{}`",
+            spec.usage
+        );
+    }
+    // The index: a bullet per section, possibly wrapped onto indented lines.
+    let index = |link: &str| -> Vec<&str> {
+        let start = docs
+            .find(&format!("- [{link}]"))
+            .unwrap_or_else(|| panic!("no index entry for {link}"));
+        docs[start..]
+            .split_inclusive('\n')
+            .enumerate()
+            .take_while(|(i, l)| *i == 0 || l.starts_with("  "))
+            .flat_map(|(_, l)| code_spans(l))
+            .collect()
+    };
+    for (link, scope) in [
+        ("Anywhere", Scope::Anywhere),
+        ("In an incident's channel", Scope::IncidentChannel),
+    ] {
+        let mut listed = index(link);
+        listed.sort_unstable();
+        let mut names: Vec<&str> = COMMANDS
+            .iter()
+            .filter(|s| s.scope() == scope)
+            .map(|s| s.name())
+            .collect();
+        names.sort_unstable();
+        assert_eq!(
+            listed, names,
+            "the index's {link} entry lists the {scope:?} commands"
+        );
+    }
+}
+
 /// The first word of a command's text as docs/commands.md describes it: after leading spaces,
 /// a Slack mention runs to its `>`, anything else to the next white space. Written out here
 /// rather than borrowed from `Args`, so the property below checks the parser against the rule.
@@ -514,7 +612,10 @@ fn typed_command() -> impl Strategy<Value = String> {
 fn check_reply(text: &str) -> Result<(), TestCaseError> {
     let result = parse(text, &G);
     let Some(word) = first_word(text) else {
-        prop_assert_eq!(result.map(|p| p.command), Ok(Command::Help));
+        prop_assert_eq!(
+            result.map(|p| p.command),
+            Ok(anywhere(AnywhereCommand::Help))
+        );
         return Ok(());
     };
     let lower = word.to_lowercase();
@@ -606,7 +707,7 @@ proptest! {
         }
         let title = words.join(" ");
         prop_assume!(!(words[0].eq_ignore_ascii_case("triage")));
-        let expected = Command::Declare { severity: sev(&level.to_string()), triage, title: title.clone() };
+        let expected = anywhere(AnywhereCommand::Declare { severity: sev(&level.to_string()), triage, title: title.clone() });
         if title.chars().count() <= MAX_TITLE_CHARS {
             prop_assert_eq!(parsed(&text), Ok(expected));
         } else {

@@ -1,7 +1,7 @@
 //! In-channel commands that write text: updates, the summary, notes, follow-ups.
 
 use super::{
-    Args, Command, Grammar, MAX_SUMMARY_CHARS, MAX_TEXT_CHARS, Problem, Scope, Spec, text,
+    Args, Grammar, InChannelCommand, MAX_SUMMARY_CHARS, MAX_TEXT_CHARS, Parser, Problem, Spec, text,
 };
 use crate::domain::Status;
 use crate::domain::change::Change;
@@ -12,8 +12,7 @@ pub static UPDATE: Spec = Spec {
     example: "/inc update fixing Rolled back the deploy; error rate falling",
     help: "post a status update here and under the announcement, optionally changing the status; \
            `/inc update` alone opens the Update form",
-    scope: Scope::IncidentChannel,
-    parse: update,
+    parse: Parser::InChannel(update),
 };
 
 pub static SUMMARY: Spec = Spec {
@@ -21,17 +20,16 @@ pub static SUMMARY: Spec = Spec {
     usage: "/inc summary <text>",
     example: "/inc summary Payments fail for cards issued in the EU",
     help: "set the summary shown in the topic and on the cards",
-    scope: Scope::IncidentChannel,
     // A summary is plain text (it heads the topic): what Slack linked reads as its label.
-    parse: |args, _| {
+    parse: Parser::InChannel(|args, _| {
         let summary = crate::domain::mrkdwn::plain(args.rest());
         let mut args = Args::new(&summary);
-        Ok(Command::Change(Change::Summary(text(
+        Ok(InChannelCommand::Change(Change::Summary(text(
             &mut args,
             "summary",
             MAX_SUMMARY_CHARS,
         )?)))
-    },
+    }),
 };
 
 pub static NOTE: Spec = Spec {
@@ -39,14 +37,13 @@ pub static NOTE: Spec = Spec {
     usage: "/inc note <text>",
     example: "/inc note Restarted the canary at 14:02",
     help: "add an entry to the timeline",
-    scope: Scope::IncidentChannel,
-    parse: |args, _| {
-        Ok(Command::Change(Change::Note(text(
+    parse: Parser::InChannel(|args, _| {
+        Ok(InChannelCommand::Change(Change::Note(text(
             args,
             "note",
             MAX_TEXT_CHARS,
         )?)))
-    },
+    }),
 };
 
 pub static FOLLOWUP: Spec = Spec {
@@ -54,19 +51,18 @@ pub static FOLLOWUP: Spec = Spec {
     usage: "/inc followup <text>",
     example: "/inc followup Alert on checkout error rate above 2%",
     help: "record an action item for after the incident",
-    scope: Scope::IncidentChannel,
-    parse: |args, _| {
-        Ok(Command::Change(Change::FollowUp(text(
+    parse: Parser::InChannel(|args, _| {
+        Ok(InChannelCommand::Change(Change::FollowUp(text(
             args,
             "follow-up",
             MAX_TEXT_CHARS,
         )?)))
-    },
+    }),
 };
 
-fn update(args: &mut Args<'_>, _: &Grammar) -> Result<Command, Problem> {
+fn update(args: &mut Args<'_>, _: &Grammar) -> Result<InChannelCommand, Problem> {
     if args.is_empty() {
-        return Ok(Command::UpdateModal);
+        return Ok(InChannelCommand::UpdateModal);
     }
     let status = args.peek_word().and_then(Status::parse);
     if let Some(status) = status {
@@ -81,5 +77,5 @@ fn update(args: &mut Args<'_>, _: &Grammar) -> Result<Command, Problem> {
         }
     }
     let text = text(args, "update", MAX_TEXT_CHARS)?;
-    Ok(Command::Change(Change::Update { status, text }))
+    Ok(InChannelCommand::Change(Change::Update { status, text }))
 }

@@ -21,7 +21,7 @@ pub const MAX_TOPIC_CHARS: usize = 250;
 pub fn topic(incident: &Incident) -> String {
     let text = incident.summary.as_deref().unwrap_or(&incident.title);
     // A topic is one line: a multi-line summary is folded.
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = mrkdwn::one_line(text);
     let topic = format!(
         "[{} · {}] {}",
         incident.severity,

@@ -182,6 +182,46 @@ fn a_declare_submission_is_read_into_a_form() {
 }
 
 #[test]
+fn a_declare_form_declares_with_the_roles_it_names() {
+    let now = DateTime::from_timestamp(1_795_372_298, 0).expect("time");
+    let form = DeclareForm {
+        title: "Checkout is down".into(),
+        severity: Severity::parse("2", 3).expect("sev"),
+        triage: true,
+        summary: Some("EU cards fail".into()),
+        impact: Some("EU customers".into()),
+        coordinator: None,
+        operator: Some("U0BOB".into()),
+        private: true,
+        source: None,
+        response_url: Some("https://hooks.slack.com/x".into()),
+    };
+    let incident = form.clone().incident("U0ALICE", now);
+    assert_eq!(incident.status, Status::Triage);
+    assert_eq!(incident.roles, vec![(Role::Operator, "U0BOB".to_string())]);
+    assert_eq!(
+        (incident.declared_by.as_str(), incident.declared_at),
+        ("U0ALICE", now)
+    );
+    assert!(incident.private);
+    assert_eq!(incident.impact.as_deref(), Some("EU customers"));
+    let confirmed = DeclareForm {
+        triage: false,
+        coordinator: Some("U0ALICE".into()),
+        ..form
+    };
+    let incident = confirmed.incident("U0ALICE", now);
+    assert_eq!(incident.status, Status::Investigating);
+    assert_eq!(
+        incident.roles,
+        vec![
+            (Role::Coordinator, "U0ALICE".to_string()),
+            (Role::Operator, "U0BOB".to_string())
+        ]
+    );
+}
+
+#[test]
 fn a_bad_declare_submission_gets_an_error_on_each_field_at_fault() {
     let cases: Vec<(Values, FieldErrors)> = vec![
         (

@@ -125,7 +125,7 @@ pub fn mermaid_text(text: &str) -> String {
             c => c,
         })
         .collect();
-    let name = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    let name = mrkdwn::one_line(&cleaned);
     const KEYWORDS: &[&str] = &[
         "gantt",
         "title",
