@@ -91,10 +91,11 @@ async fn main() -> ExitCode {
 }
 
 async fn serve() -> Result<(), String> {
+    let stop = shutdown_signal();
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
     telemetry::init(&settings);
     let app = App::build(settings).await.map_err(|e| e.to_string())?;
-    app.run(shutdown_signal()).await.map_err(|e| e.to_string())
+    app.run(stop).await.map_err(|e| e.to_string())
 }
 
 async fn migrate() -> Result<(), String> {
@@ -156,24 +157,33 @@ async fn healthcheck() -> Result<(), String> {
     http::probe(addr).await
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled: a signal that arrives while the app is still starting (connected and
+/// answering, but not yet waiting on this) must stop it, not kill it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(unix)]
+    let int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    async move {
+        #[cfg(unix)]
+        {
+            let wait = |signal: Option<tokio::signal::unix::Signal>| async move {
+                match signal {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = wait(term) => {}
+                _ = wait(int) => {}
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
