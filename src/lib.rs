@@ -9,7 +9,7 @@
 //! | [`domain`] | incidents, statuses, severities, roles, the `/inc` grammar, channel names, what the bot says | any I/O; read a clock |
 //! | [`app`] | use cases and the job worker: decide the ack, record, make it true in Slack | name slack-morphism types; hold SQL |
 //! | [`slack`] | the only module that speaks slack-morphism: Socket Mode listener, Web API client, Block Kit | touch the database; decide policy |
-//! | [`store`] | one `Store` trait, SQLite and PostgreSQL implementations sharing their SQL | know about Slack |
+//! | [`store`] | one `Store` type over SQLite or PostgreSQL, the two sharing their SQL | know about Slack |
 //! | [`http`] | the HTTP side: `/healthz`, `/readyz`, `/metrics`, the alert intake | touch the store or Slack (it asks `app` through a port) |
 //! | [`manifest`] | the Slack app manifest, generated from the features and the scopes `slack` declares | |
 //! | [`config`] | typed settings from the environment, secrets redacted | (the only reader of the environment) |

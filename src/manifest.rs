@@ -33,7 +33,7 @@ pub struct Shortcut {
 
 /// An Events API event the bot subscribes to, with the bot scopes Slack needs to deliver it.
 #[derive(Debug, Clone, Copy)]
-pub struct Event {
+pub struct Subscription {
     pub name: &'static str,
     pub scopes: &'static [&'static str],
 }
@@ -47,7 +47,7 @@ pub struct Features {
     pub bot_display_name: &'static str,
     pub slash_commands: &'static [SlashCommand],
     pub shortcuts: &'static [Shortcut],
-    pub bot_events: &'static [Event],
+    pub bot_events: &'static [Subscription],
     /// Buttons and modals (Socket Mode needs no request URL).
     pub interactivity: bool,
 }
@@ -71,24 +71,24 @@ pub const FEATURES: Features = Features {
         description: "Declare an incident from this message (an alert, a report)",
     }],
     bot_events: &[
-        Event {
+        Subscription {
             name: "pin_added",
             scopes: &["pins:read"],
         },
-        Event {
+        Subscription {
             name: "pin_removed",
             scopes: &["pins:read"],
         },
-        Event {
+        Subscription {
             name: "member_joined_channel",
             scopes: &["channels:read", "groups:read"],
         },
         // Edits and deletions of pinned messages arrive as message events.
-        Event {
+        Subscription {
             name: "message.channels",
             scopes: &["channels:history"],
         },
-        Event {
+        Subscription {
             name: "message.groups",
             scopes: &["groups:history"],
         },
@@ -250,7 +250,7 @@ mod tests {
                 callback_id: "declare_incident",
                 description: "Declare an incident from this message",
             }],
-            bot_events: &[Event {
+            bot_events: &[Subscription {
                 name: "pin_added",
                 scopes: &["pins:read"],
             }],

@@ -8,7 +8,7 @@
 //! - Otherwise it opens a `triage` incident with no roles, declared by the bot, and starts the
 //!   declaration saga (`create_channel` → invite, topic, card, announcement; with
 //!   `COORDINATOR_GROUP` set, the group is pinged with a **Take coordinator** button once the
-//!   channel exists — see `steps.rs`), the nudge and the first reminder.
+//!   channel exists — see `steps/saga.rs`), the nudge and the first reminder.
 //! - A resolved alert adds `alert_resolved` to the incident its key opened last and posts about
 //!   it in that incident's channel (if the channel exists yet); the incident itself is left for
 //!   people to resolve.
@@ -20,13 +20,15 @@ use tracing::info;
 use super::Shared;
 use super::steps::{self, Step};
 use crate::domain::alert::{self, Alert, State};
+use crate::domain::cause::{Cause, IncidentRef};
 use crate::http::Received;
 use crate::store::{AlertReceipt, AlertRecorded, StoreError};
 
 /// Records `alert` and says what it did.
 pub(crate) async fn receive(shared: &Shared, alert: Alert) -> Result<Received, StoreError> {
     let now = shared.clock.now();
-    let cause = format!("alert:{}", uuid::Uuid::new_v4().simple());
+    // An alert carries no unique id of its own: each one received gets one.
+    let cause = Cause::Alert(uuid::Uuid::new_v4().simple().to_string());
     match alert.state {
         State::Firing => {
             let incident = alert.incident(&shared.bot.user_id, now);
@@ -65,7 +67,7 @@ pub(crate) async fn receive(shared: &Shared, alert: Alert) -> Result<Received, S
                         channel: channel.clone(),
                         message: alert::resolved_post(incident, &alert),
                     }
-                    .job(incident.id, &cause, now),
+                    .job(IncidentRef::Id(incident.id), &cause.whole(), now),
                 ],
                 None => Vec::new(),
             };

@@ -13,6 +13,7 @@ use tracing::info;
 
 use super::Shared;
 use super::steps::{self, Step};
+use crate::domain::cause::{Cause, IncidentRef, Part};
 use crate::domain::change::{self, Actor, Change, Decision, Effect};
 use crate::domain::reminder::Rearm;
 use crate::domain::{Incident, message};
@@ -48,14 +49,14 @@ impl Applied {
 }
 
 /// Applies `changes` to `incident` for `actor`, with `also` steps enqueued if they are recorded.
-/// `key` is the payload's idempotency key (`slash:<trigger_id>`); it also names the cause of
+/// `key` is what asked (the payload, `slash:<trigger_id>`): recorded once, and the cause of
 /// every job the change enqueues.
 pub(crate) async fn apply(
     shared: &Shared,
     mut incident: Incident,
     changes: &[Change],
     actor: &str,
-    key: &str,
+    key: &Cause,
     also: &[Step],
 ) -> Result<Applied, StoreError> {
     let admin = shared.settings.admins.iter().any(|a| a == actor);
@@ -67,22 +68,23 @@ pub(crate) async fn apply(
             Ok(decision) => decision,
             Err(refusal) => return Ok(Applied::Refused(refusal.to_string())),
         };
+        let id = IncidentRef::Id(incident.id);
         let mut jobs = jobs_for(shared, &decision, key, now);
         jobs.extend(
             also.iter()
                 .enumerate()
-                .map(|(i, step)| step.job(incident.id, &format!("{key}:also{i}"), now)),
+                .map(|(i, step)| step.job(id, &key.part(Part::Also(i)), now)),
         );
         // The reminder moves with the change, in the same transaction.
         let mut cancel = Vec::new();
         match decision.reminder {
             Rearm::Keep => {}
-            Rearm::At(at) => jobs.push(steps::reminder_job(incident.id, at)),
-            Rearm::Cancel => cancel.push(steps::reminder_key(incident.id)),
+            Rearm::At(at) => jobs.push(steps::reminder_job(id, at)),
+            Rearm::Cancel => cancel.push(steps::reminder_key(id)),
         }
         let reply = decision.reply;
         let record = ChangeRecord {
-            key: key.to_string(),
+            key: key.clone(),
             incident: decision.incident,
             actor: actor.to_string(),
             entries: decision.entries,
@@ -107,9 +109,9 @@ pub(crate) async fn apply(
     Ok(Applied::Busy)
 }
 
-/// The job steps a decision's effects ask for. Each effect's cause is `<key>:<index>`, so a
+/// The job steps a decision's effects ask for. Each effect is its cause's part `<index>`, so a
 /// change never enqueues the same step twice and two effects never share a key.
-fn jobs_for(shared: &Shared, decision: &Decision, key: &str, now: DateTime<Utc>) -> Vec<NewJob> {
+fn jobs_for(shared: &Shared, decision: &Decision, key: &Cause, now: DateTime<Utc>) -> Vec<NewJob> {
     let incident = &decision.incident;
     let announce = incident
         .announcement_channel
@@ -144,7 +146,11 @@ fn jobs_for(shared: &Shared, decision: &Decision, key: &str, now: DateTime<Utc>)
                     group: group.clone(),
                 },
             };
-            Some(step.job(incident.id, &format!("{key}:{i}"), now))
+            Some(step.job(
+                IncidentRef::Id(incident.id),
+                &key.part(Part::Effect(i)),
+                now,
+            ))
         })
         .collect()
 }

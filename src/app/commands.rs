@@ -8,7 +8,8 @@ use std::time::Duration;
 use tracing::info;
 
 use super::steps;
-use super::{Shared, changes, modals, postmortem};
+use super::{Shared, changes, modals};
+use crate::domain::cause::Cause;
 use crate::domain::command::{self, AnywhereCommand, Command, Grammar, InChannelCommand};
 use crate::domain::modal::{self, DeclarePrefill};
 use crate::domain::severity::DEFAULT_LEVELS;
@@ -122,12 +123,12 @@ async fn in_channel(
             return Ok(Ack::Empty);
         }
         InChannelCommand::Postmortem => {
-            let key = format!("slash:{}", cmd.trigger_id);
+            let key = Cause::Slash(cmd.trigger_id.clone());
             let url = Some(cmd.response_url.clone());
-            postmortem::request(shared, &incident, &key, &cmd.user_id, url).await?
+            steps::request_postmortem(shared, &incident, &key, &cmd.user_id, url).await?
         }
         InChannelCommand::Change(change) => {
-            let key = format!("slash:{}", cmd.trigger_id);
+            let key = Cause::Slash(cmd.trigger_id.clone());
             let applied =
                 changes::apply(shared, incident, &[change], &cmd.user_id, &key, &[]).await?;
             applied.text()
@@ -146,7 +147,7 @@ async fn declare(
     let now = shared.clock.now();
     let grouped = shared.settings.coordinator_group.is_some();
     let incident = NewIncident::from_fast_path(&cmd.user_id, severity, triage, title, grouped, now);
-    let key = format!("slash:{}", cmd.trigger_id);
+    let key = Cause::Slash(cmd.trigger_id.clone());
     let reply = match declare_new(shared, key, incident, Some(cmd.response_url.clone())).await? {
         Declared::New(incident) => message::declared_reply(&incident),
         Declared::Existing(incident) => message::already_declared_reply(&incident),
@@ -158,7 +159,7 @@ async fn declare(
 /// after it are the saga's (`steps`). `response_url` is where to say so if the channel fails.
 pub(crate) async fn declare_new(
     shared: &Shared,
-    key: String,
+    key: Cause,
     incident: NewIncident,
     response_url: Option<String>,
 ) -> Result<Declared, StoreError> {

@@ -12,6 +12,7 @@ use tracing::info;
 
 use super::Shared;
 use crate::domain::Entry;
+use crate::domain::cause::Cause;
 use crate::slack::{Event, EventKind};
 use crate::store::StoreError;
 
@@ -70,7 +71,7 @@ pub(crate) async fn handle(shared: &Shared, event: &Event) -> Result<(), StoreEr
             (Entry::Joined { user: user.clone() }, Some(user.as_str()))
         }
     };
-    let key = format!("event:{}", event.event_id);
+    let key = Cause::Event(event.event_id.clone());
     let now = shared.clock.now();
     let late = now - event.at;
     if late > chrono::Duration::seconds(30) {

@@ -5,8 +5,7 @@
 //! the Socket Mode listener and the HTTP server, and notices when one ends before it was asked
 //! to (an error, a panic, or simply returning): readiness turns false at once, and `App::run`
 //! stops the others and returns an error, so the process exits non-zero and is restarted —
-//! rather than acking declarations that no worker will ever carry out. [`Ops`] is the
-//! application's side of the HTTP port.
+//! rather than acking declarations that no worker will ever carry out.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,13 +17,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{error, warn};
 
-use super::Shared;
-use crate::domain::alert::Alert;
-use crate::http::{Figures, Operations, Readiness, Received};
 use crate::slack::Connections;
-
-/// How long `/readyz` waits for the database before calling it unreachable.
-const DATABASE_CHECK: Duration = Duration::from_secs(2);
 
 /// The process's view of itself.
 #[derive(Debug, Default)]
@@ -47,7 +40,7 @@ impl Health {
     }
 
     /// `Err` when a task died or shutdown has begun.
-    fn tasks(&self) -> Result<(), String> {
+    pub(super) fn tasks(&self) -> Result<(), String> {
         if let Some(what) = self.died.lock().ok().and_then(|d| d.clone()) {
             return Err(what);
         }
@@ -55,65 +48,6 @@ impl Health {
             return Err("shutting down".into());
         }
         Ok(())
-    }
-}
-
-/// The application's side of [`crate::http::Operations`].
-pub(crate) struct Ops {
-    pub shared: Arc<Shared>,
-    pub health: Arc<Health>,
-}
-
-#[async_trait::async_trait]
-impl Operations for Ops {
-    async fn readiness(&self) -> Readiness {
-        let database = match tokio::time::timeout(DATABASE_CHECK, self.shared.store.ping()).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!("no answer within {}s", DATABASE_CHECK.as_secs())),
-        };
-        let slack = match self.health.connections.up() {
-            0 => Err("no Socket Mode connection is up".to_string()),
-            _ => Ok(()),
-        };
-        Readiness {
-            database,
-            slack,
-            tasks: self.health.tasks(),
-        }
-    }
-
-    async fn figures(&self) -> Result<Figures, String> {
-        let now = self.shared.clock.now();
-        let store = &self.shared.store;
-        let incidents = store.incident_counts().await.map_err(|e| e.to_string())?;
-        let queue = store.queue_figures(now).await.map_err(|e| e.to_string())?;
-        let oldest_due_seconds = queue
-            .oldest_due
-            .map(|due| (now - due).num_milliseconds().max(0) as f64 / 1000.0)
-            .unwrap_or(0.0);
-        let ready = self.readiness().await.ready();
-        Ok(Figures {
-            incidents,
-            jobs_pending: queue.pending,
-            jobs_scheduled: queue.scheduled,
-            oldest_due_seconds,
-            socket_connections: {
-                let counts = self.health.connections.counts();
-                [
-                    ("connecting", counts.connecting),
-                    ("open", counts.open),
-                    ("draining", counts.draining),
-                ]
-            },
-            ready,
-        })
-    }
-
-    async fn alert(&self, alert: Alert) -> Result<Received, String> {
-        super::alerts::receive(&self.shared, alert)
-            .await
-            .map_err(|e| e.to_string())
     }
 }
 

@@ -36,7 +36,7 @@ impl Inbound for Handler {
     }
 
     async fn interaction(&self, interaction: Interaction) -> Ack {
-        let is_submission = matches!(interaction, Interaction::ViewSubmission { .. });
+        let is_submission = matches!(interaction, Interaction::ViewSubmission(_));
         match interactions::handle(&self.shared, interaction).await {
             Ok(ack) => ack,
             Err(e) => {

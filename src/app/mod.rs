@@ -8,7 +8,8 @@
 //!
 //! - [`inbound`]: the port's implementation: each kind of envelope to its handler.
 //! - [`commands`]: the `/inc` handler — decides the ack within one database transaction.
-//! - [`interactions`]: the shortcut, the modals' submissions, the buttons.
+//! - [`interactions`]: the shortcut, the modals' submissions, the buttons — one table
+//!   (`ACTIONS`), one file per entry.
 //! - [`events`]: pins and joins in incident channels, onto the timeline.
 //! - [`modals`]: opening a modal — the one Slack call made off a job, within 3 seconds.
 //! - [`changes`]: changing an incident — load, decide (the domain), record, reply.
@@ -18,7 +19,8 @@
 //! - [`postmortem`]: the postmortem draft — gathered, rendered, saved, uploaded; the CLI's too.
 //! - [`stats`]: `/inc stats`.
 //! - [`check`]: `incident-commander check`, the deployment checklist.
-//! - [`health`]: readiness, the figures `/metrics` shows, and the supervision of the tasks.
+//! - [`health`]: what the process knows of itself, and the supervision of the tasks.
+//! - [`operations`]: the HTTP port's side — readiness, the figures `/metrics` shows, alerts in.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -43,6 +45,7 @@ mod health;
 mod inbound;
 mod interactions;
 mod modals;
+mod operations;
 pub mod postmortem;
 mod stats;
 pub mod steps;
@@ -244,7 +247,7 @@ impl App {
         });
         // The connection loop ending before shutdown (a panic) is the listener's death.
         tasks.spawn(LISTENER, socket.run_until(stopped(intake_rx.clone())));
-        let ops: Arc<dyn crate::http::Operations> = Arc::new(health::Ops {
+        let ops: Arc<dyn crate::http::Operations> = Arc::new(operations::Ops {
             shared: shared.clone(),
             health: health.clone(),
         });

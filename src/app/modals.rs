@@ -12,7 +12,7 @@ use std::time::Duration;
 use tracing::warn;
 
 use super::Shared;
-use super::steps::{ReportTo, Step};
+use super::steps::tell;
 use crate::domain::message;
 use crate::domain::modal::Modal;
 use crate::domain::source::SourceMessage;
@@ -68,20 +68,4 @@ pub(crate) fn open_for_source(
             .await;
         }
     });
-}
-
-/// Tells the person behind `response_url`, durably (a job).
-pub(crate) async fn tell(shared: &Shared, response_url: Option<String>, text: String) {
-    let Some(url) = response_url else {
-        return;
-    };
-    let step = Step::Report {
-        to: ReportTo::ResponseUrl { url },
-        text,
-    };
-    let job = step.job(0, "reply", shared.clock.now());
-    match shared.store.enqueue(None, job).await {
-        Ok(_) => shared.wake.notify_one(),
-        Err(e) => warn!(error = %e, "could not queue a reply"),
-    }
 }

@@ -8,8 +8,8 @@
 //!   `users.info`, once per person per draft. Without Slack (the CLI's `--offline`, or a channel
 //!   the bot can no longer read) the pins are the recorded ones and the draft says they may be
 //!   stale.
-//! - **Export** (`/inc postmortem`, the **Write postmortem** button): a job
-//!   ([`Step::Postmortem`]) renders the draft, saves it as the
+//! - **Export** (`/inc postmortem`, the **Write postmortem** button): a job (the `postmortem`
+//!   step, `app::steps`) renders the draft, saves it as the
 //!   incident's next version *before* uploading (a retried job saves over its own version), then
 //!   uploads `INC-<n>-postmortem.md` with files upload v2 and records the export on the timeline.
 //!   If the upload fails for good, whoever asked is told, and `incident-commander postmortem`
@@ -21,14 +21,13 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use tracing::warn;
 
-use super::steps::Step;
-use super::{Clock, Shared, SystemClock};
+use super::{Clock, SystemClock};
 use crate::config::{DraftSettings, Settings};
+use crate::domain::Incident;
 use crate::domain::postmortem::{
     self, FileRef, Held, Person, Pin, Record, Template, TemplateError,
 };
 use crate::domain::source::message_time;
-use crate::domain::{Incident, message};
 use crate::slack::{ListedPin, SlackApi, SlackError};
 use crate::store::{Store, StoreError, StoredPin};
 
@@ -239,37 +238,6 @@ async fn names(
         }
     }
     Ok(people)
-}
-
-/// Asks for an export of `incident`'s draft by `by`: one job per payload `key` (a redelivered
-/// command or click asks nothing more). Returns the reply for `by`.
-pub(crate) async fn request(
-    shared: &Shared,
-    incident: &Incident,
-    key: &str,
-    by: &str,
-    response_url: Option<String>,
-) -> Result<String, StoreError> {
-    let now = shared.clock.now();
-    let step = Step::Postmortem {
-        by: by.to_string(),
-        response_url,
-    };
-    let job = step.job(incident.id, key, now);
-    if !shared
-        .store
-        .enqueue_once(key, incident.id, job, now)
-        .await?
-    {
-        return Ok(message::already_done_reply());
-    }
-    shared.wake.notify_one();
-    Ok(message::postmortem_requested(incident))
-}
-
-/// The comment the uploaded file is shared with.
-pub fn upload_comment(incident: &Incident, version: i64) -> String {
-    message::postmortem_uploaded(incident, version)
 }
 
 /// Where `incident-commander postmortem` takes its draft from.

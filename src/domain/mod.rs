@@ -9,6 +9,7 @@
 //! - [`incident`]: the incident record and the decision of what a declaration creates.
 //! - [`command`]: the `/inc` command language — one table of commands, parsed with no network
 //!   or database into a command whose type says where it may be used.
+//! - [`cause`]: what caused a piece of work, and the idempotency keys and job keys made of it.
 //! - [`change`]: what changing an incident means — one decision function from (incident, change,
 //!   actor, reminder policy, now) to a refusal, or the timeline entries, Slack effects and
 //!   reminder move it leaves behind; one file per rule.
@@ -26,6 +27,7 @@
 //! - [`stats`]: `/inc stats` — MTTA, MTTR, SLO breaches over a period's incidents.
 
 pub mod alert;
+pub mod cause;
 pub mod change;
 pub mod command;
 pub mod incident;

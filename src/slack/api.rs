@@ -521,7 +521,7 @@ impl SlackApi {
                 self.get_json("pins.list", &[("channel", channel)]),
             )
             .await?;
-        Ok(super::translate::listed_pins(&answer))
+        Ok(super::answers::listed_pins(&answer))
     }
 
     /// `usergroups.list`: every user group's handle (`dba-oncall`) by id.
@@ -547,7 +547,7 @@ impl SlackApi {
         let answer = self
             .call("users.info", self.get_json("users.info", &[("user", user)]))
             .await?;
-        Ok(answer.get("user").and_then(super::translate::user_name))
+        Ok(answer.get("user").and_then(super::answers::user_name))
     }
 
     /// A GET method, its answer as JSON (for answers slack-morphism does not model in full).

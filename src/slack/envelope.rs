@@ -165,8 +165,6 @@ async fn command(inbound: &dyn Inbound, id: &str, payload: &str) -> String {
         Ack::Empty => SlackCommandEventResponse::new(SlackMessageContent::new()),
         Ack::Ephemeral(text) => SlackCommandEventResponse::new(blocks::text(&text))
             .with_response_type(SlackMessageResponseType::Ephemeral),
-        Ack::InChannel(message) => SlackCommandEventResponse::new(blocks::content(&message))
-            .with_response_type(SlackMessageResponseType::InChannel),
         other => {
             warn!(ack = ?other, "a slash command cannot carry this ack; acked bare");
             SlackCommandEventResponse::new(SlackMessageContent::new())
@@ -195,9 +193,6 @@ async fn interaction(
             SlackViewSubmissionErrorsResponse::new(errors.into_iter().collect()),
         )
         .into(),
-        Ack::ClearView => {
-            SlackViewSubmissionResponse::Clear(SlackViewSubmissionClearResponse::new()).into()
-        }
         Ack::Empty => SlackInteractionResponse::Empty,
         other => {
             warn!(ack = ?other, "an interaction cannot carry this ack; acked bare");

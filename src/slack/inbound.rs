@@ -9,7 +9,6 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::message::Message;
 use crate::domain::modal::Values;
 use crate::domain::source::SourceMessage;
 
@@ -30,34 +29,43 @@ pub struct SlashCommand {
 /// Something a person did in Slack's interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Interaction {
-    /// A message shortcut ("Declare incident") on `source`.
-    MessageShortcut {
-        callback_id: String,
-        user: String,
-        trigger_id: String,
-        response_url: String,
-        source: SourceMessage,
-    },
-    /// A modal submitted.
-    ViewSubmission {
-        callback_id: String,
-        /// The same for every submission of one modal (a double click submits twice).
-        view_id: String,
-        user: String,
-        private_metadata: String,
-        values: Values,
-    },
-    /// A button clicked in a message.
-    ButtonClick {
-        action_id: String,
-        value: String,
-        user: String,
-        trigger_id: String,
-        response_url: Option<String>,
-        /// Where the message with the button is.
-        channel: Option<String>,
-        message_ts: Option<String>,
-    },
+    MessageShortcut(Shortcut),
+    ViewSubmission(Submission),
+    ButtonClick(Click),
+}
+
+/// A message shortcut ("Declare incident") used on `source`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortcut {
+    pub callback_id: String,
+    pub user: String,
+    pub trigger_id: String,
+    pub response_url: String,
+    pub source: SourceMessage,
+}
+
+/// A modal submitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    pub callback_id: String,
+    /// The same for every submission of one modal (a double click submits twice).
+    pub view_id: String,
+    pub user: String,
+    pub private_metadata: String,
+    pub values: Values,
+}
+
+/// A button clicked in a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Click {
+    pub action_id: String,
+    pub value: String,
+    pub user: String,
+    pub trigger_id: String,
+    pub response_url: Option<String>,
+    /// Where the message with the button is.
+    pub channel: Option<String>,
+    pub message_ts: Option<String>,
 }
 
 /// Something that happened in a channel the bot is in.
@@ -118,12 +126,8 @@ pub enum Ack {
     Empty,
     /// Text only the person who asked sees (slash commands).
     Ephemeral(String),
-    /// A message everyone in the channel sees (slash commands).
-    InChannel(Message),
     /// Keep the submitted modal open and show each error under its field (block id).
     ViewErrors(Vec<(String, String)>),
-    /// Close the submitted modal and every modal under it.
-    ClearView,
 }
 
 impl Ack {

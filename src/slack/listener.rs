@@ -316,7 +316,7 @@ impl Backoff {
 
 /// What a connection tells its slot.
 #[derive(Debug)]
-enum Event {
+enum News {
     /// Slack's hello arrived.
     Open,
     /// Slack sent `disconnect` with this reason.
@@ -331,7 +331,7 @@ enum Event {
 /// The slot's handle on one of its connections.
 struct Conn {
     id: u64,
-    events: mpsc::UnboundedReceiver<Event>,
+    news: mpsc::UnboundedReceiver<News>,
     close: Option<oneshot::Sender<()>>,
 }
 
@@ -387,12 +387,12 @@ async fn slot(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
             }
             continue;
         };
-        let event = tokio::select! {
-            event = conn.events.recv() => event,
+        let news = tokio::select! {
+            news = conn.news.recv() => news,
             () = stop_requested(&mut stop) => break,
         };
-        match event {
-            Some(Event::Open) => {
+        match news {
+            Some(News::Open) => {
                 for mut old in replaced.drain(..) {
                     debug!(
                         connection = old.id,
@@ -401,7 +401,7 @@ async fn slot(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
                     old.close();
                 }
             }
-            Some(Event::Disconnect(reason)) if is_refresh(&reason) => {
+            Some(News::Disconnect(reason)) if is_refresh(&reason) => {
                 info!(
                     reason,
                     "Slack asked to reconnect; opening the replacement first"
@@ -410,7 +410,7 @@ async fn slot(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
                 backoff.reset();
                 next_attempt = Instant::now();
             }
-            Some(Event::Disconnect(reason)) => {
+            Some(News::Disconnect(reason)) => {
                 // The connection closes itself; the slot waits as after any failure.
                 let wait = backoff.wait(Instant::now());
                 error!(
@@ -421,7 +421,7 @@ async fn slot(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
                 current = None;
                 next_attempt = Instant::now() + wait;
             }
-            Some(Event::Ended { reason, open_for }) => {
+            Some(News::Ended { reason, open_for }) => {
                 if open_for.is_some_and(|t| t >= HEALTHY_AFTER) {
                     backoff.reset();
                 }
@@ -516,20 +516,20 @@ fn spawn_connection(
     socket: Socket,
     stop: watch::Receiver<bool>,
 ) -> Conn {
-    let (events_tx, events) = mpsc::unbounded_channel();
+    let (news_tx, news) = mpsc::unbounded_channel();
     let (close, close_rx) = oneshot::channel();
     let id = listed.id;
     connections.spawn(connection(
         ctx.clone(),
         listed,
         socket,
-        events_tx,
+        news_tx,
         close_rx,
         stop,
     ));
     Conn {
         id,
-        events,
+        news,
         close: Some(close),
     }
 }
@@ -542,7 +542,7 @@ async fn connection(
     ctx: Arc<Ctx>,
     listed: Listed,
     socket: Socket,
-    events: mpsc::UnboundedSender<Event>,
+    news: mpsc::UnboundedSender<News>,
     mut close: oneshot::Receiver<()>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -603,7 +603,7 @@ async fn connection(
                                 .metrics()
                                 .count("incident_commander_socket_hellos_total", &[]);
                             info!(connection = id, "Socket Mode connection is up");
-                            let _ = events.send(Event::Open);
+                            let _ = news.send(News::Open);
                         }
                         "disconnect" => {
                             let reason = frame.reason.unwrap_or_default();
@@ -619,7 +619,7 @@ async fn connection(
                                 };
                                 closing.get_or_insert((why, Instant::now() + DRAIN_LIMIT));
                             }
-                            let _ = events.send(Event::Disconnect(reason));
+                            let _ = news.send(News::Disconnect(reason));
                         }
                         _ if frame.envelope_id.is_some() => answering.start(frame),
                         other => debug!(connection = id, frame = other, "a Socket Mode frame the bot does not use"),
@@ -701,7 +701,7 @@ async fn connection(
     // Handlers still running recorded their work durably or will; only their acks are lost.
     answering.running.detach_all();
     debug!(connection = id, reason, "Socket Mode connection closed");
-    let _ = events.send(Event::Ended {
+    let _ = news.send(News::Ended {
         reason,
         open_for: opened.map(|at| at.elapsed()),
     });

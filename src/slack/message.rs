@@ -275,6 +275,24 @@ fn str_at<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
     value.pointer(pointer).and_then(Value::as_str)
 }
 
+/// A message's author, unless a bot wrote it.
+pub(super) fn author(message: &Value) -> Option<String> {
+    if message.get("bot_id").is_some_and(|b| !b.is_null()) {
+        return None;
+    }
+    string_at(message, "/user")
+}
+
+/// How a bot signs its message: its username, else its profile's name.
+pub(super) fn author_label(message: &Value) -> Option<String> {
+    string_at(message, "/username").or_else(|| string_at(message, "/bot_profile/name"))
+}
+
+/// The string at `pointer`, owned.
+pub(super) fn string_at(value: &Value, pointer: &str) -> Option<String> {
+    str_at(value, pointer).map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@
 //!
 //! Nothing here touches the database or decides what an incident is.
 
+mod answers;
 pub mod api;
 pub mod blocks;
 mod envelope;
@@ -27,5 +28,8 @@ pub mod scopes;
 mod translate;
 
 pub use api::{BotIdentity, ChannelRef, ListedPin, SlackApi, SlackError};
-pub use inbound::{Ack, Event, EventKind, Inbound, Interaction, PinnedMessage, SlashCommand};
+pub use inbound::{
+    Ack, Click, Event, EventKind, Inbound, Interaction, PinnedMessage, Shortcut, SlashCommand,
+    Submission,
+};
 pub use listener::{ConnectionCounts, Connections, SocketMode, SocketOptions};

@@ -6,7 +6,8 @@
 //! message is read from the JSON Slack sent, through `message`: slack-morphism's message model
 //! keeps only part of a message (an attachment's `pretext` or `from_url`, a subtype such as
 //! `tombstone`, are dropped on the way through), and it does not model every event the bot hears
-//! (`pin_added`). Text is decoded here, once (`domain::mrkdwn::from_slack`). Nothing here panics
+//! (`pin_added`). Text is decoded here, once (`domain::mrkdwn::from_slack`). What the Web API
+//! answers is read in `answers`. Nothing here panics
 //! on a payload: a field that is missing makes the payload ignored (and logged by the caller).
 
 use std::collections::BTreeMap;
@@ -15,12 +16,13 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use slack_morphism::prelude::*;
 
-use super::api::ListedPin;
-use super::inbound::{Event, EventKind, Interaction, PinnedMessage, SlashCommand};
-use super::message;
+use super::inbound::{
+    Click, Event, EventKind, Interaction, PinnedMessage, Shortcut, SlashCommand, Submission,
+};
+use super::message::{self, author, author_label, string_at};
 use crate::domain::modal::{Field, Values};
 use crate::domain::mrkdwn;
-use crate::domain::source::{self, SourceMessage};
+use crate::domain::source::SourceMessage;
 
 /// A slash command, as the application reads it: its text decoded once (Slack escapes `&`,
 /// `<`, `>` in what was typed; what the person picked from Slack's pop-ups stays a token).
@@ -41,13 +43,13 @@ pub(super) fn interaction(payload: &Value) -> Option<Interaction> {
     match event {
         SlackInteractionEvent::MessageAction(action) => {
             let channel = action.channel.as_ref()?.id.to_string();
-            Some(Interaction::MessageShortcut {
+            Some(Interaction::MessageShortcut(Shortcut {
                 callback_id: action.callback_id.to_string(),
                 user: action.user.id.to_string(),
                 trigger_id: action.trigger_id.to_string(),
                 response_url: action.response_url.0.to_string(),
                 source: source_message(&channel, payload.get("message")?)?,
-            })
+            }))
         }
         SlackInteractionEvent::ViewSubmission(submission) => {
             let SlackView::Modal(modal) = &submission.view.view else {
@@ -60,26 +62,26 @@ pub(super) fn interaction(payload: &Value) -> Option<Interaction> {
                 .as_ref()
                 .map(|state| values(&state.values))
                 .unwrap_or_default();
-            Some(Interaction::ViewSubmission {
+            Some(Interaction::ViewSubmission(Submission {
                 callback_id: modal.callback_id.as_ref()?.to_string(),
                 view_id: submission.view.state_params.id.to_string(),
                 user: submission.user.id.to_string(),
                 private_metadata: modal.private_metadata.clone().unwrap_or_default(),
                 values,
-            })
+            }))
         }
         SlackInteractionEvent::BlockActions(actions) => {
             let action = actions.actions.as_ref()?.first()?;
-            Some(Interaction::ButtonClick {
+            Some(Interaction::ButtonClick(Click {
                 action_id: action.action_id.to_string(),
                 value: action.value.clone().unwrap_or_default(),
                 user: actions.user.as_ref()?.id.to_string(),
                 trigger_id: actions.trigger_id.to_string(),
                 response_url: actions.response_url.as_ref().map(|u| u.0.to_string()),
-                channel: str_at(payload, "/container/channel_id")
+                channel: string_at(payload, "/container/channel_id")
                     .or_else(|| actions.channel.as_ref().map(|c| c.id.to_string())),
-                message_ts: str_at(payload, "/container/message_ts"),
-            })
+                message_ts: string_at(payload, "/container/message_ts"),
+            }))
         }
         _ => None,
     }
@@ -121,9 +123,10 @@ pub(super) fn event(callback: &Value) -> Option<Event> {
     let at = DateTime::<Utc>::from_timestamp(time, 0)?;
     let kind = match body.get("type")?.as_str()? {
         "pin_added" | "pin_removed" => {
-            let channel = str_at(body, "/channel_id").or_else(|| str_at(body, "/item/channel"))?;
-            let user = str_at(body, "/user")?;
-            if str_at(body, "/item/type").as_deref() != Some("message") {
+            let channel =
+                string_at(body, "/channel_id").or_else(|| string_at(body, "/item/channel"))?;
+            let user = string_at(body, "/user")?;
+            if string_at(body, "/item/type").as_deref() != Some("message") {
                 return None;
             }
             let message = body.pointer("/item/message")?;
@@ -137,46 +140,46 @@ pub(super) fn event(callback: &Value) -> Option<Event> {
                 EventKind::PinRemoved {
                     channel,
                     user,
-                    ts: str_at(message, "/ts")?,
+                    ts: string_at(message, "/ts")?,
                 }
             }
         }
         "message" => {
-            let channel = str_at(body, "/channel")?;
-            match str_at(body, "/subtype").as_deref() {
+            let channel = string_at(body, "/channel")?;
+            match string_at(body, "/subtype").as_deref() {
                 // A deleted message that had replies stays as a tombstone: a deletion.
                 Some("message_changed")
-                    if str_at(body, "/message/subtype").as_deref() == Some("tombstone") =>
+                    if string_at(body, "/message/subtype").as_deref() == Some("tombstone") =>
                 {
                     EventKind::MessageDeleted {
                         channel,
-                        ts: str_at(body, "/message/ts")?,
+                        ts: string_at(body, "/message/ts")?,
                     }
                 }
                 Some("message_changed") => {
                     let message = body.get("message")?;
                     EventKind::MessageChanged {
                         channel,
-                        ts: str_at(message, "/ts")
-                            .or_else(|| str_at(body, "/previous_message/ts"))?,
+                        ts: string_at(message, "/ts")
+                            .or_else(|| string_at(body, "/previous_message/ts"))?,
                         text: message::text(message),
                     }
                 }
                 Some("message_deleted") => EventKind::MessageDeleted {
                     channel,
-                    ts: str_at(body, "/deleted_ts")?,
+                    ts: string_at(body, "/deleted_ts")?,
                 },
                 _ => return None,
             }
         }
         "member_joined_channel" => EventKind::MemberJoined {
-            channel: str_at(body, "/channel")?,
-            user: str_at(body, "/user")?,
+            channel: string_at(body, "/channel")?,
+            user: string_at(body, "/user")?,
         },
         _ => return None,
     };
     Some(Event {
-        event_id: str_at(callback, "/event_id")?,
+        event_id: string_at(callback, "/event_id")?,
         at,
         kind,
     })
@@ -184,101 +187,18 @@ pub(super) fn event(callback: &Value) -> Option<Event> {
 
 fn pinned(message: &Value) -> Option<PinnedMessage> {
     Some(PinnedMessage {
-        ts: str_at(message, "/ts")?,
+        ts: string_at(message, "/ts")?,
         author: author(message),
-        author_label: str_at(message, "/username"),
+        author_label: string_at(message, "/username"),
         text: message::text(message),
     })
-}
-
-/// The items of a `pins.list` answer, as Slack shows them now: a message pin with its current
-/// text (attachments and blocks included), a file pin by name and link. Items of another kind,
-/// or missing their message, are left out.
-pub(super) fn listed_pins(answer: &Value) -> Vec<ListedPin> {
-    let Some(items) = answer.get("items").and_then(Value::as_array) else {
-        return Vec::new();
-    };
-    items
-        .iter()
-        .filter_map(|item| {
-            let pinned_at = item
-                .get("created")
-                .and_then(Value::as_i64)
-                .and_then(seconds);
-            let pinned_by = str_at(item, "/created_by");
-            match item.get("type").and_then(Value::as_str) {
-                Some("message") => {
-                    let message = item.get("message")?;
-                    let ts = str_at(message, "/ts")?;
-                    Some(ListedPin {
-                        posted_at: source::message_time(&ts).or(pinned_at),
-                        ts: Some(ts),
-                        author: author(message),
-                        author_label: author_label(message),
-                        text: message::text(message),
-                        permalink: str_at(message, "/permalink"),
-                        pinned_at,
-                        pinned_by,
-                        file: None,
-                    })
-                }
-                Some("file") => {
-                    let file = item.get("file")?;
-                    let name = str_at(file, "/title").or_else(|| str_at(file, "/name"))?;
-                    Some(ListedPin {
-                        ts: None,
-                        posted_at: file
-                            .get("created")
-                            .and_then(Value::as_i64)
-                            .and_then(seconds)
-                            .or(pinned_at),
-                        author: str_at(file, "/user"),
-                        author_label: None,
-                        text: String::new(),
-                        permalink: str_at(file, "/permalink"),
-                        pinned_at,
-                        pinned_by,
-                        file: Some((name, str_at(file, "/permalink"))),
-                    })
-                }
-                _ => None,
-            }
-        })
-        .collect()
-}
-
-/// A display name from a `users.info` answer's user: the display name people chose, else their
-/// real name, else their handle.
-pub(super) fn user_name(user: &Value) -> Option<String> {
-    [
-        "/profile/display_name",
-        "/profile/real_name",
-        "/real_name",
-        "/name",
-    ]
-    .iter()
-    .filter_map(|p| str_at(user, p))
-    .map(|n| n.trim().to_string())
-    .find(|n| !n.is_empty())
-}
-
-fn seconds(s: i64) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(s, 0)
-}
-
-/// A message's author, unless a bot wrote it.
-fn author(message: &Value) -> Option<String> {
-    if message.get("bot_id").is_some_and(|b| !b.is_null()) {
-        return None;
-    }
-    str_at(message, "/user")
 }
 
 /// The message a shortcut was used on.
 fn source_message(channel: &str, message: &Value) -> Option<SourceMessage> {
     Some(SourceMessage {
         channel: channel.to_string(),
-        ts: str_at(message, "/ts")?,
+        ts: string_at(message, "/ts")?,
         author: author(message),
         author_label: author_label(message),
         headline: message::attachments(message)
@@ -286,20 +206,8 @@ fn source_message(channel: &str, message: &Value) -> Option<SourceMessage> {
             .map(|a| a.title)
             .find(|t| !t.is_empty()),
         text: message::text(message),
-        permalink: str_at(message, "/permalink"),
+        permalink: string_at(message, "/permalink"),
     })
-}
-
-/// How a bot signs its message: its username, else its profile's name.
-fn author_label(message: &Value) -> Option<String> {
-    str_at(message, "/username").or_else(|| str_at(message, "/bot_profile/name"))
-}
-
-fn str_at(value: &Value, pointer: &str) -> Option<String> {
-    value
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .map(str::to_string)
 }
 
 #[cfg(test)]

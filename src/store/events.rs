@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 
 use super::{Store, StoreError, Tx, timeline, to_ms};
+use crate::domain::cause::Cause;
 use crate::domain::{Entry, IncidentId};
 
 const PIN: &str = "INSERT INTO pins (incident_id, ts, author, author_label, text, pinned_by, \
@@ -46,7 +47,7 @@ impl Store {
     /// and its projection. `false`: the event was recorded before (Slack redelivered it).
     pub async fn record_event(
         &self,
-        key: &str,
+        key: &Cause,
         incident: IncidentId,
         entry: &Entry,
         actor: Option<&str>,

@@ -11,6 +11,7 @@ use super::{
     ChangeRecord, Declaration, Declared, Recorded, Store, StoreError, Tx, duration_ms, jobs,
     timeline, to_ms,
 };
+use crate::domain::cause::Cause;
 use crate::domain::change::RoleChange;
 use crate::domain::timeline::POSTMORTEM_EXPORTED;
 use crate::domain::{Incident, IncidentId, NewIncident};
@@ -260,9 +261,9 @@ impl Store {
     }
 
     /// The incident an idempotency key was recorded for, if any.
-    async fn key_owner(&self, key: &str) -> Result<Option<i64>, StoreError> {
+    async fn key_owner(&self, key: &Cause) -> Result<Option<i64>, StoreError> {
         let owner: Option<Option<i64>> = sqlx::query_scalar(KEY_OWNER)
-            .bind(key)
+            .bind(key.key())
             .fetch_optional(&self.pool)
             .await?;
         Ok(owner.flatten())

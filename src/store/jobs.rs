@@ -24,6 +24,7 @@ use super::{
     timeline, to_ms,
 };
 use crate::domain::IncidentId;
+use crate::domain::cause::{Cause, JobKey};
 
 /// How long a lane rests after one of its jobs completes.
 pub const LANE_SPACING: Duration = Duration::from_secs(1);
@@ -113,7 +114,14 @@ const UPDATE_ANNOUNCEMENT: &str = "UPDATE incidents SET announcement_channel = $
      announcement_ts = $3, updated_at = $4 WHERE id = $1";
 
 /// Cancels the pending job with `key`, if any; a worker running it is fenced off.
-pub(super) async fn cancel(tx: &mut Tx, key: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub(super) async fn cancel(
+    tx: &mut Tx,
+    key: &JobKey,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let key = key
+        .text(None)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     sqlx::query(CANCEL)
         .bind(key)
         .bind(to_ms(now))
@@ -122,22 +130,15 @@ pub(super) async fn cancel(tx: &mut Tx, key: &str, now: DateTime<Utc>) -> Result
     Ok(())
 }
 
-/// Enqueues a job of an incident just created as `incident`: its key's [`NEW_INCIDENT`] becomes
-/// the id.
-///
-/// [`NEW_INCIDENT`]: super::NEW_INCIDENT
+/// Enqueues a job of an incident just created as `incident`: a key naming the incident being
+/// declared ([`IncidentRef::New`](crate::domain::cause::IncidentRef::New)) gets its id.
 pub(super) async fn insert_for_new(
     tx: &mut Tx,
     incident: IncidentId,
     job: &NewJob,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let key = job
-        .key
-        .as_ref()
-        .map(|k| k.replace(super::NEW_INCIDENT, &incident.to_string()));
-    let job = NewJob { key, ..job.clone() };
-    insert(tx, Some(incident), &job, now).await.map(drop)
+    insert(tx, Some(incident), job, now).await.map(drop)
 }
 
 /// Enqueues `job` within a transaction, deduplicated by its key as `job.dedupe` says; `false`
@@ -153,10 +154,16 @@ pub(super) async fn insert(
         Dedupe::Rerun => INSERT_RERUN,
         Dedupe::Replace => INSERT_REPLACE,
     };
+    let key = job
+        .key
+        .as_ref()
+        .map(|k| k.text(incident))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let written = sqlx::query(sql)
         .bind(incident)
         .bind(job.kind.as_str())
-        .bind(job.key.as_deref())
+        .bind(key)
         .bind(job.lane.as_deref())
         .bind(job.payload.to_string())
         .bind(to_ms(job.run_at))
@@ -185,7 +192,7 @@ impl Store {
     /// delivered the command or click twice): `false` then, and nothing is enqueued.
     pub async fn enqueue_once(
         &self,
-        key: &str,
+        key: &Cause,
         incident: IncidentId,
         job: NewJob,
         now: DateTime<Utc>,

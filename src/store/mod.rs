@@ -32,6 +32,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{MigrateDatabase, MigrateError, Migrator};
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor};
 
+use crate::domain::cause::{Cause, JobKey};
 use crate::domain::change::RoleChange;
 use crate::domain::{Entry, Incident, IncidentId, NewIncident, Role};
 
@@ -44,12 +45,12 @@ const INSERT_IDEMPOTENCY_KEY: &str = "INSERT INTO idempotency_keys (key, inciden
 /// (Slack delivered the payload again), and nothing was inserted.
 async fn insert_key(
     tx: &mut Tx,
-    key: &str,
+    key: &Cause,
     incident: IncidentId,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let fresh = sqlx::query(INSERT_IDEMPOTENCY_KEY)
-        .bind(key)
+        .bind(key.key())
         .bind(incident)
         .bind(to_ms(now))
         .execute(&mut **tx)
@@ -284,17 +285,15 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// In the key of a job enqueued by a declaration, stands for the new incident's id (which the
-/// store assigns): `incident:{incident}:reminder` becomes `incident:42:reminder`.
-pub const NEW_INCIDENT: &str = "{incident}";
-
 /// A declaration to record, atomically, with what the bot must do next.
 #[derive(Debug, Clone)]
 pub struct Declaration {
-    /// The Slack payload's idempotency key (`slash:<trigger_id>`, `view:<view id>`, …).
-    pub key: String,
+    /// What declared it (the Slack payload: `slash:<trigger_id>`, `view:<view id>`, …): its key
+    /// is recorded once.
+    pub key: Cause,
     pub incident: NewIncident,
-    /// Jobs to enqueue for the new incident (the first saga step); see [`NEW_INCIDENT`].
+    /// Jobs to enqueue for the new incident (the first saga step); a key that names
+    /// [`IncidentRef::New`](crate::domain::cause::IncidentRef::New) gets the new incident's id.
     pub jobs: Vec<NewJob>,
     /// The same person declaring the same title at the same severity within this window gets the
     /// incident they already declared (a retried command), not a second one.
@@ -312,8 +311,9 @@ pub enum Declared {
 /// A decided change to record, atomically, with its Slack work.
 #[derive(Debug, Clone)]
 pub struct ChangeRecord {
-    /// The Slack payload's idempotency key: a redelivered command changes nothing twice.
-    pub key: String,
+    /// What asked for the change (the Slack payload): a redelivered command changes nothing
+    /// twice.
+    pub key: Cause,
     /// The incident after the change. Its `version` must still be the stored one.
     pub incident: Incident,
     pub actor: String,
@@ -321,7 +321,7 @@ pub struct ChangeRecord {
     pub roles: Vec<RoleChange>,
     pub jobs: Vec<NewJob>,
     /// Keys of pending jobs the change makes moot (the reminder of a resolved incident).
-    pub cancel: Vec<String>,
+    pub cancel: Vec<JobKey>,
 }
 
 /// What [`Store::record`] did.
@@ -352,9 +352,9 @@ pub enum Dedupe {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewJob {
     pub kind: String,
-    /// What caused it (`slash:<trigger_id>:post`, `incident:7:sync_card`): unique among pending
-    /// jobs, with `dedupe` deciding what a second one does.
-    pub key: Option<String>,
+    /// What caused it (`slash:<trigger_id>:0:post`, `incident:7:sync_card`): unique among
+    /// pending jobs, with `dedupe` deciding what a second one does.
+    pub key: Option<JobKey>,
     pub dedupe: Dedupe,
     /// Jobs of one lane run one at a time, in the order they were enqueued (`channel:C123`).
     pub lane: Option<String>,

@@ -216,3 +216,170 @@ fn the_http_side_asks_the_application_through_its_port() {
         found.join("\n")
     );
 }
+
+#[test]
+fn the_job_key_table_in_architecture_md_is_the_types() {
+    let doc = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md"))
+        .expect("ARCHITECTURE.md");
+    let table = incident_commander::domain::cause::JobKey::table();
+    assert!(
+        doc.contains(&table),
+        "ARCHITECTURE.md's job key table differs from domain::cause::JobKey::table(); paste:\n{table}"
+    );
+}
+
+/// The parts of `src/app/` (a file, or a folder taken as one) and the parts each one names.
+fn app_imports() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/app");
+    let mut parts = std::collections::BTreeMap::new();
+    for entry in fs::read_dir(&root).expect("read src/app") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("a name")
+            .to_string();
+        if name != "mod" {
+            parts.insert(name, path);
+        }
+    }
+    let names: std::collections::BTreeSet<String> = parts.keys().cloned().collect();
+    let mut imports = std::collections::BTreeMap::new();
+    for (name, path) in &parts {
+        let files = if path.is_dir() {
+            sources(&rel(path))
+        } else {
+            vec![(path.clone(), fs::read_to_string(path).expect("read"))]
+        };
+        let mut named = std::collections::BTreeSet::new();
+        for (file, text) in files {
+            // `super::` reaches the app's parts from a file directly under src/app/ or from a
+            // folder's mod.rs; deeper, only `crate::app::` does.
+            let at_top = file.parent() == Some(root.as_path()) || file.ends_with("mod.rs");
+            let code: String = code_lines(&text).collect::<Vec<_>>().join("\n");
+            let mut prefixes = vec!["crate::app::"];
+            if at_top {
+                prefixes.push("super::");
+            }
+            for prefix in prefixes {
+                for (at, _) in code.match_indices(prefix) {
+                    let rest = &code[at + prefix.len()..];
+                    let items: Vec<&str> = match rest.strip_prefix('{') {
+                        Some(group) => group[..group.find('}').unwrap_or(group.len())]
+                            .split(',')
+                            .collect(),
+                        None => vec![rest],
+                    };
+                    for item in items {
+                        let word: String = item
+                            .trim()
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                            .collect();
+                        if names.contains(&word) && &word != name {
+                            named.insert(word);
+                        }
+                    }
+                }
+            }
+        }
+        imports.insert(name.clone(), named);
+    }
+    imports
+}
+
+#[test]
+fn no_two_parts_of_the_application_import_each_other() {
+    let imports = app_imports();
+    assert!(
+        imports["interactions"].contains("changes") && imports["commands"].contains("steps"),
+        "the reading of imports finds what is there: {imports:?}"
+    );
+    // Any cycle, however long, is found by walking from each part.
+    fn walk<'a>(
+        imports: &'a std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        at: &'a str,
+        path: &mut Vec<&'a str>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|p| *p == at) {
+            let mut cycle: Vec<String> = path[i..].iter().map(|p| p.to_string()).collect();
+            cycle.push(at.to_string());
+            return Some(cycle);
+        }
+        path.push(at);
+        for next in imports.get(at).into_iter().flatten() {
+            if let Some(cycle) = walk(imports, next, path) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        None
+    }
+    for part in imports.keys() {
+        if let Some(cycle) = walk(&imports, part, &mut Vec::new()) {
+            panic!("parts of src/app/ import each other: {}", cycle.join(" → "));
+        }
+    }
+}
+
+#[test]
+fn the_code_map_in_architecture_md_matches_the_folders() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let map = fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let mut missing = Vec::new();
+    for dir in [
+        "src/app",
+        "src/slack",
+        "src/store",
+        "src/http",
+        "src/domain",
+    ] {
+        for entry in fs::read_dir(root.join(dir)).expect("read dir") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().and_then(|s| s.to_str()).expect("a name");
+            let stem = name.trim_end_matches(".rs");
+            if stem == "mod" || stem == "tests" {
+                continue;
+            }
+            let named = [
+                format!("`{stem}`"),
+                format!("`{stem}.rs`"),
+                format!("`{stem}/`"),
+                format!("`{dir}/{name}`"),
+            ]
+            .iter()
+            .any(|n| map.contains(n.as_str()));
+            if !named {
+                missing.push(format!("{dir}/{name}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md's code map does not name: {missing:?}"
+    );
+    // And every file or folder a map bullet names under `### `src/<dir>/`` exists.
+    let mut dir = None;
+    let mut gone = Vec::new();
+    for line in map.lines() {
+        if let Some(heading) = line.strip_prefix("### `") {
+            dir = heading
+                .split('`')
+                .next()
+                .filter(|d| d.starts_with("src/") && d.ends_with('/'))
+                .map(str::to_string);
+            continue;
+        }
+        if line.starts_with("## ") {
+            dir = None;
+        }
+        let (Some(dir), Some(rest)) = (&dir, line.strip_prefix("- `")) else {
+            continue;
+        };
+        let name = rest.split('`').next().unwrap_or_default();
+        if (name.ends_with(".rs") || name.ends_with('/')) && !root.join(dir).join(name).exists() {
+            gone.push(format!("{dir}{name}"));
+        }
+    }
+    assert!(gone.is_empty(), "the code map names what is gone: {gone:?}");
+}

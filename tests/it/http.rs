@@ -242,3 +242,50 @@ async fn slack_errors_and_429s_are_counted_by_method() {
     );
     assert_eq!(slack_calls_counted(&after), slack_calls_made(&app));
 }
+
+#[tokio::test]
+async fn clicks_and_events_are_counted_and_timed_like_commands() {
+    let app = spawn_app().await;
+    app.wait_readyz(200).await;
+    let channel = app.declared(ALICE, "sev2 Checkout is slow").await;
+    let card = app.sim.channel(&channel.id).expect("channel").messages[0].clone();
+    let click = app
+        .sim
+        .click(BOB, &channel.id, &card.ts, "post_update")
+        .expect("the card has the button");
+    app.sim.ack(&click.envelope_id, WAIT).await.expect("acked");
+    let finding = app
+        .sim
+        .post_as(BOB, &channel.id, "the retry storm starts at 09:12");
+    let pin = app.sim.pin(BOB, &channel.id, &finding).expect("pin");
+    app.sim.ack(&pin.envelope_id, WAIT).await.expect("acked");
+
+    let text = app.metrics().await;
+    let counted = |kind: &str| {
+        metric(
+            &text,
+            "incident_commander_envelopes_total",
+            &[("type", kind)],
+        )
+    };
+    let timed = |kind: &str| {
+        metric(
+            &text,
+            "incident_commander_ack_seconds_count",
+            &[("type", kind)],
+        )
+    };
+    assert_eq!(counted("slash_commands"), Some(1.0), "{text}");
+    assert_eq!(counted("interactive"), Some(1.0), "the click:\n{text}");
+    assert!(
+        counted("events_api").is_some_and(|n| n >= 1.0),
+        "the pin, at least:\n{text}"
+    );
+    for kind in ["slash_commands", "interactive", "events_api"] {
+        assert_eq!(
+            timed(kind),
+            counted(kind),
+            "every {kind} envelope's ack is timed"
+        );
+    }
+}

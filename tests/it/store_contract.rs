@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use incident_commander::domain::cause::{Cause, IncidentRef, JobKey, Part, PerIncident};
 use incident_commander::domain::change::RoleChange;
 use incident_commander::domain::{Entry, NewIncident, Role, Severity, Status};
 use incident_commander::store::{
@@ -53,10 +54,10 @@ fn t(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000 + seconds, 0).expect("time")
 }
 
-fn new_job(kind: &str, key: Option<&str>, at: DateTime<Utc>) -> NewJob {
+fn new_job(kind: &str, key: Option<JobKey>, at: DateTime<Utc>) -> NewJob {
     NewJob {
         kind: kind.into(),
-        key: key.map(Into::into),
+        key,
         dedupe: Dedupe::Keep,
         lane: None,
         payload: json!({ "step": kind }),
@@ -67,7 +68,7 @@ fn new_job(kind: &str, key: Option<&str>, at: DateTime<Utc>) -> NewJob {
 fn declaration(key: &str, user: &str, title: &str, at: DateTime<Utc>) -> Declaration {
     let sev = Severity::parse("sev2", 3).expect("sev");
     Declaration {
-        key: key.into(),
+        key: key.parse().expect("a cause"),
         incident: NewIncident::from_fast_path(user, sev, false, title, false, at),
         jobs: vec![new_job("create_channel", None, at)],
         duplicate_window: Duration::from_secs(120),
@@ -151,7 +152,7 @@ async fn story(s: Store) {
     fixing.last_update_at = t(40);
     fixing.set_holder(Role::Operator, Some("U0BOB".into()));
     let change = |key: &str, incident| ChangeRecord {
-        key: key.into(),
+        key: key.parse().expect("a cause"),
         incident,
         actor: "U0BOB".into(),
         entries: vec![
@@ -169,7 +170,14 @@ async fn story(s: Store) {
             from: None,
             to: Some("U0BOB".into()),
         }],
-        jobs: vec![new_job("post", Some("slash:C1:0:post"), t(40))],
+        jobs: vec![new_job(
+            "post",
+            Some(JobKey::Step {
+                by: Cause::Slash("C1".into()).part(Part::Effect(0)),
+                step: "post",
+            }),
+            t(40),
+        )],
         cancel: Vec::new(),
     };
     assert_eq!(
@@ -213,7 +221,7 @@ async fn story(s: Store) {
     let mut handed = stored.clone();
     handed.set_holder(Role::Coordinator, Some("U0BOB".into()));
     let handover = ChangeRecord {
-        key: "slash:C3".into(),
+        key: Cause::Slash("C3".into()),
         incident: handed,
         actor: "U0BOB".into(),
         entries: vec![Entry::RoleHandedOver {
@@ -304,8 +312,16 @@ async fn story(s: Store) {
         }),
         // The same keyed step twice: enqueued once.
         follow_ups: vec![
-            new_job("invite", Some("declared:1:invite"), t(702)),
-            new_job("invite", Some("declared:1:invite"), t(702)),
+            new_job(
+                "invite",
+                Some(step_key(Cause::Declared(1), "invite")),
+                t(702),
+            ),
+            new_job(
+                "invite",
+                Some(step_key(Cause::Declared(1), "invite")),
+                t(702),
+            ),
         ],
         events: vec![Entry::ChannelCreated {
             channel_id: "C1".into(),
@@ -431,7 +447,23 @@ async fn story(s: Store) {
     lanes_run_in_order_one_at_a_time(&s, third.id).await;
 }
 
-fn keyed(kind: &str, key: &str, dedupe: Dedupe, at: DateTime<Utc>) -> NewJob {
+/// The key of the step `step` asked for by `cause` as a whole.
+fn step_key(cause: Cause, step: &'static str) -> JobKey {
+    JobKey::Step {
+        by: cause.whole(),
+        step,
+    }
+}
+
+/// The key of `incident`'s `work`.
+fn incident_key(incident: i64, work: PerIncident) -> JobKey {
+    JobKey::Incident {
+        incident: IncidentRef::Id(incident),
+        work,
+    }
+}
+
+fn keyed(kind: &str, key: JobKey, dedupe: Dedupe, at: DateTime<Utc>) -> NewJob {
     NewJob {
         dedupe,
         ..new_job(kind, Some(key), at)
@@ -442,7 +474,7 @@ fn keyed(kind: &str, key: &str, dedupe: Dedupe, at: DateTime<Utc>) -> NewJob {
 async fn enqueue(s: &Store, incident: i64, jobs: Vec<NewJob>, at: DateTime<Utc>) {
     let current = s.incident(incident).await.expect("load").expect("exists");
     let record = ChangeRecord {
-        key: format!("enqueue:{}", uuid::Uuid::new_v4()),
+        key: Cause::Slash(format!("enqueue-{}", uuid::Uuid::new_v4())),
         incident: current,
         actor: "U0TEST".into(),
         entries: Vec::new(),
@@ -461,7 +493,14 @@ async fn enqueue(s: &Store, incident: i64, jobs: Vec<NewJob>, at: DateTime<Utc>)
 async fn keys_coalesce_and_rearm(s: &Store, incident: i64) {
     let lease = Duration::from_secs(60);
     let at = t(1000);
-    let sync = |at| keyed("sync_card", "incident:2:sync_card", Dedupe::Rerun, at);
+    let sync = |at| {
+        keyed(
+            "sync_card",
+            incident_key(2, PerIncident::SyncCard),
+            Dedupe::Rerun,
+            at,
+        )
+    };
     enqueue(s, incident, vec![sync(at), sync(at)], at).await;
     enqueue(s, incident, vec![sync(at)], at).await;
     let claimed = s.claim_jobs("w", at, lease, 10).await.expect("claim");
@@ -509,7 +548,14 @@ async fn keys_coalesce_and_rearm(s: &Store, incident: i64) {
         .expect("done");
 
     // Replace moves a pending job to the new time (a reminder pushed back).
-    let remind = |at| keyed("reminder", "incident:2:reminder", Dedupe::Replace, at);
+    let remind = |at| {
+        keyed(
+            "reminder",
+            incident_key(2, PerIncident::Reminder),
+            Dedupe::Replace,
+            at,
+        )
+    };
     enqueue(s, incident, vec![remind(t(2000))], at).await;
     enqueue(s, incident, vec![remind(t(3000))], at).await;
     assert!(
@@ -521,7 +567,14 @@ async fn keys_coalesce_and_rearm(s: &Store, incident: i64) {
     let due = s.claim_jobs("w", t(3000), lease, 10).await.expect("due");
     assert_eq!(due.len(), 1);
     // Keep leaves a pending job as it is.
-    let once = |at| keyed("invite", "slash:X:invite", Dedupe::Keep, at);
+    let once = |at| {
+        keyed(
+            "invite",
+            step_key(Cause::Slash("X".into()), "invite"),
+            Dedupe::Keep,
+            at,
+        )
+    };
     enqueue(s, incident, vec![once(t(3000)), once(t(3000))], at).await;
     let invites = s.claim_jobs("w", t(3000), lease, 10).await.expect("invite");
     assert_eq!(invites.len(), 1);
@@ -538,7 +591,11 @@ async fn lanes_run_in_order_one_at_a_time(s: &Store, incident: i64) {
     let at = t(5000);
     let post = |n: u32, lane: &str| NewJob {
         lane: Some(lane.into()),
-        ..new_job("post", Some(&format!("slash:L{n}:{lane}:post")), at)
+        ..new_job(
+            "post",
+            Some(step_key(Cause::Slash(format!("L{n}-{lane}")), "post")),
+            at,
+        )
     };
     enqueue(
         s,
@@ -599,7 +656,14 @@ async fn claims_are_exclusive(s: Store, other: Store) {
     for n in 0..40 {
         let s = if n % 2 == 0 { s.clone() } else { other.clone() };
         declaring.push(tokio::spawn(async move {
-            declare(&s, &format!("k{n}"), &format!("U{n}"), "Same title", t(0)).await
+            declare(
+                &s,
+                &format!("slash:k{n}"),
+                &format!("U{n}"),
+                "Same title",
+                t(0),
+            )
+            .await
         }));
     }
     for d in declaring {

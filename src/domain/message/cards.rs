@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 
 use super::{
-    Block, Button, MAX_HEADER_CHARS, Message, actions, headline, holder, span, truncate_chars, when,
+    Action, Block, MAX_HEADER_CHARS, Message, headline, holder, span, truncate_chars, when,
 };
 use crate::domain::mrkdwn::{self, escape, escape_keeping_mentions};
 use crate::domain::timeline::{Entry, TimelineEvent};
@@ -95,12 +95,7 @@ pub fn incident_card(incident: &Incident, due: Option<DateTime<Utc>>) -> Message
     }
     blocks.push(Block::Context(context));
     if !incident.status.is_terminal() {
-        blocks.push(Block::Actions(vec![Button {
-            text: "Post update".into(),
-            action_id: actions::POST_UPDATE.into(),
-            value: incident.id.to_string(),
-            primary: true,
-        }]));
+        blocks.push(Block::Actions(vec![Action::PostUpdate.on(incident)]));
     }
     Message {
         text: format!(
@@ -221,16 +216,7 @@ pub fn digest(open: &[Incident], awaiting_postmortem: &[Incident], now: DateTime
         text.push_str(&format!("\n*Open* ({})", sorted.len()));
     }
     for i in sorted {
-        text.push_str(&format!(
-            "\n• *{}* · {} · {} — {}",
-            i.reference(),
-            i.severity,
-            i.status,
-            escape(&i.title)
-        ));
-        if let Some(channel) = &i.channel_id {
-            text.push_str(&format!(" · {}", mrkdwn::channel(channel)));
-        }
+        text.push_str(&list_line(i));
         match i.holder(Role::Coordinator) {
             Some(c) => text.push_str(&format!(" · coordinator {}", mrkdwn::user(c))),
             None => text.push_str(" · *nobody coordinating*"),
@@ -258,6 +244,22 @@ pub fn digest(open: &[Incident], awaiting_postmortem: &[Incident], now: DateTime
         }
     }
     Message::text(text)
+}
+
+/// An open incident's line in `/inc list` and the digest, from a new line:
+/// `• *INC-7* · SEV2 · investigating — Checkout is down · #inc-7-checkout-is-down`.
+fn list_line(i: &Incident) -> String {
+    let mut line = format!(
+        "\n• *{}* · {} · {} — {}",
+        i.reference(),
+        i.severity,
+        i.status,
+        escape(&i.title)
+    );
+    if let Some(channel) = &i.channel_id {
+        line.push_str(&format!(" · {}", mrkdwn::channel(channel)));
+    }
+    line
 }
 
 /// `Coordinator <@A> · Operator _unassigned_ · Comms <@C>`.
@@ -327,16 +329,7 @@ pub fn incident_list(
     visible.sort_by_key(|i| (i.severity, i.number));
     let mut out = format!("*Open incidents* ({})", visible.len());
     for i in visible {
-        out.push_str(&format!(
-            "\n• *{}* · {} · {} — {}",
-            i.reference(),
-            i.severity,
-            i.status,
-            escape(&i.title)
-        ));
-        if let Some(channel) = &i.channel_id {
-            out.push_str(&format!(" · {}", mrkdwn::channel(channel)));
-        }
+        out.push_str(&list_line(i));
         if let Some(c) = i.holder(Role::Coordinator) {
             out.push_str(&format!(" · coordinator {}", mrkdwn::user(c)));
         }

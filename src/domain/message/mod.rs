@@ -58,16 +58,59 @@ pub struct Button {
     pub primary: bool,
 }
 
-/// The action ids of the bot's buttons.
-pub mod actions {
-    /// Opens the Update modal (on the incident card).
-    pub const POST_UPDATE: &str = "post_update";
-    /// Takes the coordinator role (on the call to the coordinator group).
-    pub const TAKE_COORDINATOR: &str = "take_coordinator";
-    /// Snoozes the update reminder (on the reminder).
-    pub const SNOOZE: &str = "snooze";
-    /// "Write postmortem" on the resolution post: exports the draft (`/inc postmortem`).
-    pub const WRITE_POSTMORTEM: &str = "write_postmortem";
+/// The bot's buttons, each on one incident: its `value` is the incident's id, and a click comes
+/// back with its `action_id`. Every button the bot posts is made here ([`Action::on`]); the
+/// application answers each through its one entry in `app::interactions::ACTIONS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// "Post update": opens the Update modal (on the incident card and the reminder).
+    PostUpdate,
+    /// "Take coordinator": takes the role (on the call to the coordinator group).
+    TakeCoordinator,
+    /// "Snooze 30m": snoozes the update reminder (on the reminder).
+    Snooze,
+    /// "Write postmortem": exports the draft, as `/inc postmortem` does (on the resolution).
+    WritePostmortem,
+}
+
+impl Action {
+    /// Every button, for the tests that hold the dispatch table to this list.
+    pub const ALL: [Action; 4] = [
+        Action::PostUpdate,
+        Action::TakeCoordinator,
+        Action::Snooze,
+        Action::WritePostmortem,
+    ];
+
+    /// The button's `action_id`.
+    pub const fn id(self) -> &'static str {
+        match self {
+            Action::PostUpdate => "post_update",
+            Action::TakeCoordinator => "take_coordinator",
+            Action::Snooze => "snooze",
+            Action::WritePostmortem => "write_postmortem",
+        }
+    }
+
+    /// What the button says (at most 75 characters, Slack's limit).
+    pub const fn label(self) -> &'static str {
+        match self {
+            Action::PostUpdate => "Post update",
+            Action::TakeCoordinator => "Take coordinator",
+            Action::Snooze => "Snooze 30m",
+            Action::WritePostmortem => "Write postmortem",
+        }
+    }
+
+    /// The button for `incident`; all but "Snooze" are the message's main action.
+    pub fn on(self, incident: &Incident) -> Button {
+        Button {
+            text: self.label().into(),
+            action_id: self.id().into(),
+            value: incident.id.to_string(),
+            primary: self != Action::Snooze,
+        }
+    }
 }
 
 impl Message {

@@ -2,7 +2,7 @@
 //! escalations, the resolution, and reports of failures. Free text where the author may have
 //! mentioned people goes through `escape_keeping_mentions`; titles through `escape`.
 
-use super::{Block, Button, Message, actions, headline, span};
+use super::{Action, Block, Message, headline, span};
 use crate::domain::mrkdwn::{self, escape, escape_keeping_mentions};
 use crate::domain::source::SourceMessage;
 use crate::domain::{Incident, Role, Status};
@@ -156,12 +156,7 @@ pub fn resolved_post(incident: &Incident, by: &str, text: Option<&str>) -> Messa
     Message {
         blocks: vec![
             Block::Section(out.clone()),
-            Block::Actions(vec![Button {
-                text: "Write postmortem".into(),
-                action_id: actions::WRITE_POSTMORTEM.into(),
-                value: incident.id.to_string(),
-                primary: true,
-            }]),
+            Block::Actions(vec![Action::WritePostmortem.on(incident)]),
         ],
         text: out,
     }
@@ -241,12 +236,7 @@ pub fn coordinator_wanted(incident: &Incident, group: &str) -> Message {
     Message {
         blocks: vec![
             Block::Section(text.clone()),
-            Block::Actions(vec![Button {
-                text: "Take coordinator".into(),
-                action_id: actions::TAKE_COORDINATOR.into(),
-                value: incident.id.to_string(),
-                primary: true,
-            }]),
+            Block::Actions(vec![Action::TakeCoordinator.on(incident)]),
         ],
         text,
     }
@@ -337,23 +327,12 @@ pub fn reminder_post(
             span(late)
         ));
     }
-    let id = incident.id.to_string();
     Message {
         blocks: vec![
             Block::Section(text.clone()),
             Block::Actions(vec![
-                Button {
-                    text: "Post update".into(),
-                    action_id: actions::POST_UPDATE.into(),
-                    value: id.clone(),
-                    primary: true,
-                },
-                Button {
-                    text: "Snooze 30m".into(),
-                    action_id: actions::SNOOZE.into(),
-                    value: id,
-                    primary: false,
-                },
+                Action::PostUpdate.on(incident),
+                Action::Snooze.on(incident),
             ]),
         ],
         text,

@@ -154,7 +154,7 @@ fn the_card_names_the_roles_and_who_declared() {
         card.blocks.last(),
         Some(&Block::Actions(vec![Button {
             text: "Post update".into(),
-            action_id: actions::POST_UPDATE.into(),
+            action_id: "post_update".into(),
             value: "7".into(),
             primary: true
         }])),

@@ -5,9 +5,10 @@
 
 use serde_json::{Value, json};
 
-use super::{event, interaction, listed_pins, slash_command};
+use super::{event, interaction, slash_command};
 use crate::domain::modal::Field;
-use crate::slack::inbound::{EventKind, Interaction, PinnedMessage};
+use crate::slack::answers::listed_pins;
+use crate::slack::inbound::{Click, EventKind, Interaction, PinnedMessage, Shortcut, Submission};
 use crate::slack::message;
 
 /// A fixture, read at compile time.
@@ -61,13 +62,13 @@ fn a_slash_command_envelope_is_read_as_the_command_slack_ran() {
 
 #[test]
 fn a_shortcut_on_a_composed_message_reads_its_rich_text_once() {
-    let Interaction::MessageShortcut {
+    let Interaction::MessageShortcut(Shortcut {
         callback_id,
         user,
         trigger_id,
         source,
         ..
-    } = shortcut(fixture!("message_shortcut_rich_text.json"))
+    }) = shortcut(fixture!("message_shortcut_rich_text.json"))
     else {
         panic!("a message shortcut");
     };
@@ -86,7 +87,7 @@ fn a_shortcut_on_a_composed_message_reads_its_rich_text_once() {
 
 #[test]
 fn a_shortcut_on_a_bots_message_leaves_out_the_unfurl_it_carries() {
-    let Interaction::MessageShortcut { source, .. } =
+    let Interaction::MessageShortcut(Shortcut { source, .. }) =
         shortcut(fixture!("message_shortcut_bot_attachments.json"))
     else {
         panic!("a message shortcut");
@@ -102,7 +103,7 @@ fn a_shortcut_on_a_bots_message_leaves_out_the_unfurl_it_carries() {
 
 #[test]
 fn a_shortcut_in_a_direct_message_keeps_its_link_as_a_link() {
-    let Interaction::MessageShortcut { source, .. } =
+    let Interaction::MessageShortcut(Shortcut { source, .. }) =
         shortcut(fixture!("message_shortcut_link.json"))
     else {
         panic!("a message shortcut");
@@ -121,13 +122,13 @@ fn a_shortcut_in_a_direct_message_keeps_its_link_as_a_link() {
 
 #[test]
 fn a_view_submission_gives_its_values_by_block_as_typed() {
-    let Some(Interaction::ViewSubmission {
+    let Some(Interaction::ViewSubmission(Submission {
         callback_id,
         view_id,
         user,
         values,
         ..
-    }) = interaction(&fixture!("view_submission_select_date_text.json"))
+    })) = interaction(&fixture!("view_submission_select_date_text.json"))
     else {
         panic!("a view submission");
     };
@@ -137,11 +138,11 @@ fn a_view_submission_gives_its_values_by_block_as_typed() {
     assert_eq!(values["rating"], Field::Choice(Some("3".into())));
     assert_eq!(values["comment"], Field::Text(Some("Just amazing!".into())));
 
-    let Some(Interaction::ViewSubmission {
+    let Some(Interaction::ViewSubmission(Submission {
         private_metadata,
         values,
         ..
-    }) = interaction(&fixture!("view_submission_text_private_metadata.json"))
+    })) = interaction(&fixture!("view_submission_text_private_metadata.json"))
     else {
         panic!("a view submission");
     };
@@ -161,7 +162,7 @@ fn a_button_click_names_the_message_it_was_clicked_in() {
     let click = |v: Value| interaction(&v).expect("a click the bot handles");
     assert_eq!(
         click(payload!("socket_mode_block_actions_button_in_message.json")),
-        Interaction::ButtonClick {
+        Interaction::ButtonClick(Click {
             action_id: "a".into(),
             value: "underlying".into(),
             user: "U111".into(),
@@ -169,11 +170,11 @@ fn a_button_click_names_the_message_it_was_clicked_in() {
             response_url: Some("https://hooks.slack.com/actions/T111/111/xxx".into()),
             channel: Some("C111".into()),
             message_ts: Some("1605853634.000400".into()),
-        }
+        })
     );
     assert_eq!(
         click(fixture!("block_actions_button_in_thread.json")),
-        Interaction::ButtonClick {
+        Interaction::ButtonClick(Click {
             action_id: "save".into(),
             value: "1".into(),
             user: "U111".into(),
@@ -181,7 +182,7 @@ fn a_button_click_names_the_message_it_was_clicked_in() {
             response_url: Some("https://hooks.slack.com/actions/T111/111/xxx".into()),
             channel: Some("C111".into()),
             message_ts: Some("1693635296.000500".into()),
-        }
+        })
     );
 }
 

@@ -1,0 +1,42 @@
+//! The "Declare incident" shortcut on a message: the Declare modal prefilled from the message —
+//! unless the message already became an incident, which the person is told about instead.
+
+use std::sync::Arc;
+
+use super::Answer;
+use crate::app::commands::GRAMMAR;
+use crate::app::steps::tell;
+use crate::app::{Shared, modals};
+use crate::domain::message;
+use crate::domain::modal::{self, DeclarePrefill};
+use crate::slack::{Ack, Shortcut};
+
+pub(super) fn handle(shared: &Arc<Shared>, shortcut: Shortcut) -> Answer<'_> {
+    Box::pin(async move {
+        let Shortcut {
+            user,
+            trigger_id,
+            response_url,
+            source,
+            ..
+        } = shortcut;
+        if let Some(incident) = shared
+            .store
+            .incident_by_source(&source.channel, &source.ts)
+            .await?
+        {
+            let text = message::already_declared_from(&incident);
+            tell(shared, Some(response_url), text).await;
+            return Ok(Ack::Empty);
+        }
+        let grouped = shared.settings.coordinator_group.is_some();
+        let url = response_url.clone();
+        let build = move |source| {
+            let mut prefill = DeclarePrefill::from_message(&user, source, grouped);
+            prefill.response_url = Some(url);
+            modal::declare_modal(&prefill, GRAMMAR.levels)
+        };
+        modals::open_for_source(shared, trigger_id, source, build, response_url);
+        Ok(Ack::Empty)
+    })
+}

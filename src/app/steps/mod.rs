@@ -1,0 +1,338 @@
+//! Every piece of Slack work the bot does, as durable job [`Step`]s — **this file is the list**;
+//! each family of steps lives in a file of its own with its execution, its description and its
+//! failure wording:
+//!
+//! | file | steps |
+//! |---|---|
+//! | [`saga`] | `create_channel`, `invite`, `invite_group`, `source_reply`: the channel and what follows it |
+//! | [`sync`] | `sync_topic`, `sync_card`, `pin_card`, `sync_announcement`, `edit`: what mirrors the incident |
+//! | [`posts`] | `post`, `thread_reply`, `report`: messages, each posted once |
+//! | [`reminders`] | `reminder`, `nudge`, `digest`: the scheduled ones |
+//! | [`postmortem`] | `postmortem`: the draft written, saved and uploaded |
+//! | [`reports`] | what a step that failed for good leaves on the timeline, and who is told |
+//!
+//! A declaration starts a saga; every later change enqueues the steps its effects ask for:
+//! ```text
+//! declare (one transaction, before the ack) ──► create_channel ──┬─► invite
+//!                                                                ├─► sync_topic
+//!                                                                ├─► sync_card ──► pin_card
+//!                                                                └─► sync_announcement (public)
+//! a change (one transaction, before the ack) ──► post, thread_reply, invite, invite_group,
+//!                                                 sync_topic, sync_card, sync_announcement
+//! ```
+//! Each step is a job row keyed by what caused it ([`JobKey`]); completing a step records what it
+//! learned from Slack (the channel id, the card's ts, …) and enqueues the next steps in the same
+//! transaction, so a crash anywhere leaves either the step to redo or its successors to run.
+//! **Every step is idempotent**; each family's file says why (its header). In short: channel
+//! creation adopts its own lost channel, invites and pins take "already" for done, the `sync_*`
+//! steps render the current state and coalesce per incident, and every message and file the bot
+//! posts carries its job's key so that an attempt after an unknown outcome finds it instead of
+//! posting again.
+//!
+//! A step that fails for good is reported where the user will see it ([`reports`]).
+
+mod postmortem;
+mod posts;
+mod reminders;
+mod reports;
+mod saga;
+mod sync;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::Shared;
+use crate::domain::Incident;
+use crate::domain::cause::{Caused, IncidentRef, JobKey, PerIncident};
+use crate::domain::message::Message;
+use crate::store::{Dedupe, Job, NewJob, Outcome};
+
+pub(crate) use postmortem::request as request_postmortem;
+pub(crate) use reminders::reminder_key;
+pub(crate) use reminders::{digest_job, nudge_job, owed_reminder, reminder_job};
+pub(crate) use reports::{failure_outcome, tell};
+pub(crate) use saga::opening_jobs;
+
+/// One durable unit of Slack work, stored as a job's JSON payload (tag `step`). Variants are
+/// never renamed: pending jobs of an older version must still read (hence the aliases).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// Create (or, after a crash, adopt) the incident channel.
+    CreateChannel {
+        /// Where to tell the declarer if the channel cannot be created.
+        response_url: Option<String>,
+    },
+    Invite {
+        users: Vec<String>,
+    },
+    /// Invite every member of a user group.
+    InviteGroup {
+        group: String,
+    },
+    /// Bring the channel topic up to date.
+    #[serde(alias = "set_topic")]
+    SyncTopic,
+    /// Post the incident card, or bring it up to date in place.
+    #[serde(alias = "post_card")]
+    SyncCard {
+        /// The incident channel: the card keeps its place among the channel's posts.
+        #[serde(default)]
+        channel: Option<String>,
+    },
+    PinCard {
+        ts: String,
+    },
+    /// Post the announcement in `channel`, or bring it up to date in place.
+    #[serde(alias = "announce")]
+    SyncAnnouncement {
+        channel: String,
+    },
+    /// Post `message` in `channel`.
+    Post {
+        channel: String,
+        message: Message,
+    },
+    /// Reply in the announcement's thread (`channel` is the announce channel). Nothing is posted
+    /// if the incident was never announced.
+    ThreadReply {
+        channel: String,
+        message: Message,
+    },
+    /// Replace the bot's message `ts` in `channel` (the call for a coordinator, once answered).
+    Edit {
+        channel: String,
+        ts: String,
+        message: Message,
+    },
+    /// Reply in the thread of the message the incident was declared from, linking the incident
+    /// channel. The bot joins the source's (public) channel first if it is not in it.
+    SourceReply {
+        channel: String,
+        ts: String,
+    },
+    /// Remind the incident's team to post an update, when one is due; then wait for the next.
+    /// One pending job per incident, re-armed by every change that moves the due time.
+    Reminder,
+    /// Say, once, that nobody coordinates (ten minutes after the declaration).
+    Nudge,
+    /// Post the digest due at `slot` (unix milliseconds), then wait for the next slot.
+    Digest {
+        slot: i64,
+    },
+    /// Write the postmortem draft, save it as the next version, upload it to the channel and
+    /// record the export. `response_url` is where to tell `by` if the upload fails for good.
+    Postmortem {
+        by: String,
+        #[serde(default)]
+        response_url: Option<String>,
+    },
+    /// Tell someone something: that a step failed for good, or an answer to a click.
+    Report {
+        to: ReportTo,
+        text: String,
+    },
+}
+
+/// Where a [`Step::Report`] goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "via", rename_all = "snake_case")]
+pub enum ReportTo {
+    Channel { id: String },
+    ResponseUrl { url: String },
+}
+
+impl Step {
+    /// The job kind (also the `step` tag of the payload).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::CreateChannel { .. } => "create_channel",
+            Step::Invite { .. } => "invite",
+            Step::InviteGroup { .. } => "invite_group",
+            Step::SyncTopic => "sync_topic",
+            Step::SyncCard { .. } => "sync_card",
+            Step::PinCard { .. } => "pin_card",
+            Step::SyncAnnouncement { .. } => "sync_announcement",
+            Step::Post { .. } => "post",
+            Step::ThreadReply { .. } => "thread_reply",
+            Step::Edit { .. } => "edit",
+            Step::SourceReply { .. } => "source_reply",
+            Step::Reminder => "reminder",
+            Step::Nudge => "nudge",
+            Step::Digest { .. } => "digest",
+            Step::Postmortem { .. } => "postmortem",
+            Step::Report { .. } => "report",
+        }
+    }
+
+    /// The job that runs this step for `incident`, asked for by `by`, due at `at`. Its key
+    /// names its cause, so the same cause never enqueues a step twice; work kept once per
+    /// incident (the `sync_*` steps, the reminder, the nudge) and the digest are keyed on their
+    /// own. Posts get their channel's lane.
+    pub fn job(&self, incident: IncidentRef, by: &Caused, at: DateTime<Utc>) -> NewJob {
+        self.build(incident, Some(by), at)
+    }
+
+    /// The job of a step whose key names no cause, for `incident`, due at `at`: the scheduled
+    /// ones (the reminder and the nudge, once per incident; the one digest) and a report (not
+    /// keyed: it tells, it changes nothing).
+    pub fn uncaused(&self, incident: IncidentRef, at: DateTime<Utc>) -> NewJob {
+        self.build(incident, None, at)
+    }
+
+    fn build(&self, incident: IncidentRef, by: Option<&Caused>, at: DateTime<Utc>) -> NewJob {
+        let per_incident = |work| JobKey::Incident { incident, work };
+        let (key, dedupe) = match self {
+            Step::SyncTopic => (Some(per_incident(PerIncident::SyncTopic)), Dedupe::Rerun),
+            Step::SyncCard { .. } => (Some(per_incident(PerIncident::SyncCard)), Dedupe::Rerun),
+            Step::SyncAnnouncement { .. } => (
+                Some(per_incident(PerIncident::SyncAnnouncement)),
+                Dedupe::Rerun,
+            ),
+            Step::Reminder => (Some(per_incident(PerIncident::Reminder)), Dedupe::Replace),
+            Step::Nudge => (Some(per_incident(PerIncident::Nudge)), Dedupe::Keep),
+            Step::Digest { .. } => (Some(JobKey::Digest), Dedupe::Keep),
+            Step::Report { .. } => (None, Dedupe::Keep),
+            _ => (
+                by.map(|by| JobKey::Step {
+                    by: by.clone(),
+                    step: self.kind(),
+                }),
+                Dedupe::Keep,
+            ),
+        };
+        let lane = match self {
+            Step::Post { channel, .. }
+            | Step::ThreadReply { channel, .. }
+            | Step::SourceReply { channel, .. }
+            | Step::SyncAnnouncement { channel }
+            | Step::SyncCard {
+                channel: Some(channel),
+            } => Some(format!("channel:{channel}")),
+            _ => None,
+        };
+        NewJob {
+            kind: self.kind().to_string(),
+            key,
+            dedupe,
+            lane,
+            payload: serde_json::to_value(self).unwrap_or_default(),
+            run_at: at,
+        }
+    }
+
+    /// What the step does, for failure reports — each family words its own.
+    fn description(&self) -> String {
+        saga::description(self)
+            .or_else(|| sync::description(self))
+            .or_else(|| posts::description(self))
+            .or_else(|| reminders::description(self))
+            .or_else(|| postmortem::description(self))
+            .unwrap_or_else(|| self.kind().replace('_', " "))
+    }
+}
+
+/// Why a step did not finish — in words any outside system's failure fits: it may succeed
+/// later, or it will fail the same way again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum StepError {
+    /// Worth another try (a timeout, an answer lost, a 5xx or 429, the database); `retry_after`
+    /// is how long the other side asked us to wait.
+    #[error("{reason}")]
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// Will fail the same way again: reported, not retried. `reason` is what the other side
+    /// said (Slack's error code) or what is wrong.
+    #[error("{reason}")]
+    Permanent { reason: String },
+}
+
+impl StepError {
+    pub(crate) fn permanent(reason: impl Into<String>) -> StepError {
+        StepError::Permanent {
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn is_transient(&self) -> bool {
+        matches!(self, StepError::Transient { .. })
+    }
+
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        match self {
+            StepError::Transient { retry_after, .. } => *retry_after,
+            StepError::Permanent { .. } => None,
+        }
+    }
+}
+
+impl From<crate::slack::SlackError> for StepError {
+    fn from(e: crate::slack::SlackError) -> StepError {
+        match e.is_transient() {
+            true => StepError::Transient {
+                retry_after: e.retry_after(),
+                reason: e.to_string(),
+            },
+            false => StepError::permanent(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for StepError {
+    fn from(e: crate::store::StoreError) -> StepError {
+        StepError::Transient {
+            reason: e.to_string(),
+            retry_after: None,
+        }
+    }
+}
+
+/// Runs `step` of `job` and says what it achieved.
+pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<Outcome, StepError> {
+    match step {
+        Step::CreateChannel { .. }
+        | Step::Invite { .. }
+        | Step::InviteGroup { .. }
+        | Step::SourceReply { .. } => saga::execute(shared, job, step).await,
+        Step::SyncTopic
+        | Step::SyncCard { .. }
+        | Step::PinCard { .. }
+        | Step::SyncAnnouncement { .. }
+        | Step::Edit { .. } => sync::execute(shared, job, step).await,
+        Step::Post { .. } | Step::ThreadReply { .. } | Step::Report { .. } => {
+            posts::execute(shared, job, step).await
+        }
+        Step::Reminder | Step::Nudge | Step::Digest { .. } => {
+            reminders::execute(shared, job, step).await
+        }
+        Step::Postmortem { by, .. } => postmortem::export(shared, job, by).await,
+    }
+}
+
+/// The job's incident.
+async fn load(shared: &Shared, job: &Job) -> Result<Incident, StepError> {
+    let id = job
+        .incident_id
+        .ok_or_else(|| StepError::permanent(format!("job {} names no incident", job.id)))?;
+    shared
+        .store
+        .incident(id)
+        .await?
+        .ok_or_else(|| StepError::permanent(format!("incident {id} does not exist")))
+}
+
+/// The job's incident and its channel, for steps that act in the channel.
+async fn load_with_channel(shared: &Shared, job: &Job) -> Result<(Incident, String), StepError> {
+    let incident = load(shared, job).await?;
+    let channel = incident.channel_id.clone().ok_or_else(|| {
+        StepError::permanent(format!("{} has no channel yet", incident.reference()))
+    })?;
+    Ok((incident, channel))
+}
+
+#[cfg(test)]
+mod tests;
