@@ -26,8 +26,11 @@
 //! its own task (see `envelope`), and the connection writes the acks as they come, so a slow
 //! envelope never holds another's ack — except that the events of one channel are answered one
 //! after the other, in the order they arrived (a pin before the edit of the pinned message), as
-//! the application's event handling needs. This module only moves frames; it never decides an
-//! ack.
+//! the application's event handling needs. **Reading never waits for a write**: acks and pings
+//! are written by a task of their own, so a peer that stops reading while it writes (its
+//! buffers full of envelopes for us, as under a flood) cannot hold both sides until a write
+//! times out — which once dropped a connection and every ack on it. This module only moves
+//! frames; it never decides an ack.
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
@@ -547,7 +550,9 @@ async fn connection(
     mut stop: watch::Receiver<bool>,
 ) {
     let id = listed.id;
-    let (mut sink, mut stream) = socket.split();
+    let (sink, mut stream) = socket.split();
+    let (out, queued) = mpsc::unbounded_channel::<Message>();
+    let mut writer = tokio::spawn(write_queued(sink, queued));
     let (ack_tx, mut acks) = mpsc::unbounded_channel::<String>();
     let mut answering = Answering {
         inbound: ctx.inbound.clone(),
@@ -576,10 +581,12 @@ async fn connection(
         tokio::select! {
             biased;
             Some(ack) = acks.recv() => {
-                if write(&mut sink, Message::Text(ack.into())).await.is_err() {
+                if out.send(Message::Text(ack.into())).is_err() {
                     break "error";
                 }
             }
+            // The writer ends early only when a write failed or timed out.
+            _ = &mut writer => break "error",
             Some(done) = answering.running.join_next(), if !answering.running.is_empty() => {
                 if let Ok(lane) = done {
                     answering.finished(lane);
@@ -648,7 +655,7 @@ async fn connection(
                     break "no_pong";
                 }
                 let payload: [u8; 4] = rand::random();
-                if write(&mut sink, Message::Ping(payload.to_vec().into())).await.is_err() {
+                if out.send(Message::Ping(payload.to_vec().into())).is_err() {
                     break "error";
                 }
             }
@@ -677,15 +684,25 @@ async fn connection(
         "incident_commander_socket_closed_total",
         &[("reason", reason)],
     );
-    match reason {
+    // What is queued goes out (acks in flight), then the sink comes back for the goodbye.
+    drop(out);
+    let sink = match reason {
         // Dead sockets: nothing more can cross them.
-        "error" | "no_pong" => {}
+        "error" | "no_pong" => None,
+        _ => match tokio::time::timeout(DRAIN_LIMIT, &mut writer).await {
+            Ok(Ok(Ok(sink))) => Some(sink),
+            _ => None,
+        },
+    };
+    writer.abort();
+    match (reason, sink) {
+        (_, None) => {}
         // Slack closed: tungstenite queued the Close reply; flush it.
-        "closed_by_slack" => {
+        ("closed_by_slack", Some(mut sink)) => {
             let _ = tokio::time::timeout(CLOSE_WAIT, sink.close()).await;
         }
         // The bot closes: a Close frame, then Slack's reply.
-        _ => {
+        (_, Some(mut sink)) => {
             if write(&mut sink, Message::Close(None)).await.is_ok() {
                 let _ = tokio::time::timeout(CLOSE_WAIT, async {
                     while let Some(Ok(message)) = stream.next().await {
@@ -768,10 +785,40 @@ impl Answering {
     }
 }
 
-async fn write(
-    sink: &mut futures::stream::SplitSink<Socket, Message>,
-    message: Message,
-) -> Result<(), ()> {
+type Sink = futures::stream::SplitSink<Socket, Message>;
+
+/// Writes what the connection queues — acks, pings — in order, until the queue closes; then
+/// gives the sink back for the goodbye. Everything queued at once is written before one flush
+/// (one system call for a burst of acks, not one each). Ends early, with `Err`, when a write
+/// fails or takes longer than `WRITE_LIMIT`.
+async fn write_queued(
+    mut sink: Sink,
+    mut queue: mpsc::UnboundedReceiver<Message>,
+) -> Result<Sink, ()> {
+    while let Some(first) = queue.recv().await {
+        let batch = async {
+            sink.feed(first).await?;
+            while let Ok(next) = queue.try_recv() {
+                sink.feed(next).await?;
+            }
+            sink.flush().await
+        };
+        match tokio::time::timeout(WRITE_LIMIT, batch).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                debug!(error = %e, "Socket Mode write failed");
+                return Err(());
+            }
+            Err(_) => {
+                debug!("Socket Mode write timed out");
+                return Err(());
+            }
+        }
+    }
+    Ok(sink)
+}
+
+async fn write(sink: &mut Sink, message: Message) -> Result<(), ()> {
     match tokio::time::timeout(WRITE_LIMIT, sink.send(message)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => {

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use serde_json::Value;
 use slack_morphism::prelude::*;
 
@@ -27,7 +28,7 @@ use crate::domain::source::SourceMessage;
 /// A slash command, as the application reads it: its text decoded once (Slack escapes `&`,
 /// `<`, `>` in what was typed; what the person picked from Slack's pop-ups stays a token).
 pub(super) fn slash_command(payload: &Value) -> Option<SlashCommand> {
-    let event: SlackCommandEvent = serde_json::from_value(payload.clone()).ok()?;
+    let event = SlackCommandEvent::deserialize(payload).ok()?;
     Some(SlashCommand {
         user_id: event.user_id.to_string(),
         channel_id: event.channel_id.to_string(),
@@ -39,7 +40,7 @@ pub(super) fn slash_command(payload: &Value) -> Option<SlashCommand> {
 
 /// The interaction the bot handles, if this is one.
 pub(super) fn interaction(payload: &Value) -> Option<Interaction> {
-    let event: SlackInteractionEvent = serde_json::from_value(payload.clone()).ok()?;
+    let event = SlackInteractionEvent::deserialize(payload).ok()?;
     match event {
         SlackInteractionEvent::MessageAction(action) => {
             let channel = action.channel.as_ref()?.id.to_string();

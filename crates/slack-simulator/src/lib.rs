@@ -929,6 +929,13 @@ impl SlackSimulator {
         self.inner.read_state(|s| s.hellos_sent)
     }
 
+    /// How many envelopes were acked in time so far, and how many acks came too late (after
+    /// Slack's deadline, so Slack counted them as none) — cheap to ask often, for a benchmark
+    /// waiting on thousands of acks.
+    pub fn ack_counts(&self) -> (usize, usize) {
+        self.inner.read_state(|s| (s.first_acks.len(), s.late_acks))
+    }
+
     /// WebSocket connections currently open (including ones sent a disconnect frame that the
     /// client has not closed yet, and half-open ones Slack has not noticed yet).
     pub fn connection_count(&self) -> usize {

@@ -299,6 +299,8 @@ pub(crate) struct State {
     /// Each envelope's first ack (an ack's side effects happen once), for lookups that must not
     /// scan the event log: a benchmark waits on thousands of acks.
     pub(crate) first_acks: HashMap<String, Ack>,
+    /// Acks that came after their delivery's deadline (Slack had given up on them).
+    pub(crate) late_acks: usize,
     /// Views in the order they were opened or pushed.
     pub(crate) views: Vec<ViewRecord>,
     pub(crate) files: Vec<FileRecord>,
@@ -363,6 +365,7 @@ impl State {
             command_targets: HashMap::new(),
             submissions: HashMap::new(),
             first_acks: HashMap::new(),
+            late_acks: 0,
             views: Vec::new(),
             files: Vec::new(),
             usergroups: Vec::new(),

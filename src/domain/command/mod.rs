@@ -399,7 +399,13 @@ impl std::error::Error for CommandError {}
 
 /// `/inc help`: every command with its example, grouped by where it works. Generated from
 /// [`COMMANDS`], so it cannot fall behind the parser.
-pub fn help() -> String {
+pub fn help() -> &'static str {
+    // The text is the table's, which never changes while the process runs: written once.
+    static HELP: std::sync::LazyLock<String> = std::sync::LazyLock::new(write_help);
+    &HELP
+}
+
+fn write_help() -> String {
     let mut out =
         String::from("*incident-commander* runs your incident process from Slack.\n*Anywhere*");
     let line = |spec: &Spec| {

@@ -405,6 +405,9 @@ impl State {
             late,
         };
         self.events.push(SimEvent::Ack(ack.clone()));
+        if late {
+            self.late_acks += 1;
+        }
         if late || self.first_acks.contains_key(&envelope_id) {
             return;
         }
