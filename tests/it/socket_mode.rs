@@ -345,3 +345,49 @@ async fn events_of_one_channel_are_recorded_in_the_order_they_happened() {
         .collect();
     assert_eq!(kinds, ["pinned", "pin_edited", "unpinned"]);
 }
+
+#[tokio::test]
+async fn the_bot_goes_on_reading_while_slack_is_not_reading_its_acks() {
+    // Each `/inc help` ack carries the whole help text: a few thousand of them fill the
+    // socket's buffers, so the bot's writes block while Slack is not reading.
+    const HELPS: usize = 3000;
+    // Shorter than the bot's limit on one write (10 s), after which it would give up the
+    // connection.
+    const PAUSE: Duration = Duration::from_secs(8);
+    let app = spawn_app().await;
+    let hellos = app.sim.hellos();
+
+    app.sim.pause_reading(PAUSE);
+    let paused = Instant::now();
+    for _ in 0..HELPS {
+        app.sim.slash_command(ALICE, &app.general, "help");
+    }
+    app.sim
+        .slash_command(ALICE, &app.general, "declare sev2 Checkout is slow");
+    let mut recorded = false;
+    while !recorded && paused.elapsed() < PAUSE - Duration::from_millis(500) {
+        recorded = !app.store.open_incidents().await.expect("read").is_empty();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        recorded,
+        "the declaration behind {HELPS} commands is read and recorded while Slack reads no ack"
+    );
+
+    // Once Slack reads again, every ack arrives on the same connection.
+    assert!(
+        app.sim
+            .wait_until(WAIT, |s| {
+                let (in_time, late) = s.ack_counts();
+                in_time + late > HELPS
+            })
+            .await,
+        "every envelope acked: {:?}",
+        app.sim.ack_counts()
+    );
+    assert_eq!(
+        app.sim.hellos(),
+        hellos,
+        "the connection was never given up"
+    );
+}

@@ -17,7 +17,8 @@
 //! any other module of the crate. Its submodules split along these seams:
 //! - `state`: the in-memory workspace and event log, synchronous, no I/O; its `socket_mode`
 //!   part runs Socket Mode as Slack does — routing, the 3-second ack deadline, Events API
-//!   redeliveries, outages, refused and half-open connections;
+//!   redeliveries, outages, refused and half-open connections, a peer that stops reading
+//!   for a while;
 //! - `shapes`: Slack's JSON for workspace objects and Events API events;
 //! - `blocks`: the Block Kit limits Slack enforces;
 //! - `composer`: what Slack's clients send for what a person typed (escaping, `rich_text`);
@@ -994,6 +995,14 @@ impl SlackSimulator {
     /// must notice by itself.
     pub fn half_open_connections(&self) {
         self.inner.with_state(|s| s.half_open_all());
+    }
+
+    /// Every open connection stops reading the bot's frames for `pause` while it goes on
+    /// sending envelopes: the bot's acks pile up in the socket's buffers until its writes
+    /// block. Slack acts on what it read only afterwards (acks past their deadline count as
+    /// none); the bot must go on reading meanwhile.
+    pub fn pause_reading(&self, pause: Duration) {
+        self.inner.with_state(|s| s.pause_reading_all(pause));
     }
 
     /// Builds a `/inc` slash command from `user_id` in `channel_id` and sends it.

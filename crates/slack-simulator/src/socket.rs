@@ -55,6 +55,8 @@ async fn run_connection(inner: Arc<Inner>, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
     // Set once a disconnect frame went out: when to give up waiting for the client to close.
     let mut close_at: Option<tokio::time::Instant> = None;
+    // Set while told to read nothing: when to start reading again.
+    let mut reading_paused: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             outgoing = rx.recv() => match outgoing {
@@ -76,6 +78,9 @@ async fn run_connection(inner: Arc<Inner>, socket: WebSocket) {
                 }
                 // The socket is dropped without a Close frame: the client reads an error.
                 Some(Outgoing::Drop) => break,
+                Some(Outgoing::PauseReading(pause)) => {
+                    reading_paused = Some(tokio::time::Instant::now() + pause);
+                }
                 Some(Outgoing::Freeze) => {
                     // Half-open: nothing is read (so pings go unanswered) or written until the
                     // simulator stops; the state forgets the connection once Slack notices.
@@ -83,7 +88,8 @@ async fn run_connection(inner: Arc<Inner>, socket: WebSocket) {
                     break;
                 }
             },
-            incoming = stream.next() => match incoming {
+            () = sleep_until_some(reading_paused) => reading_paused = None,
+            incoming = stream.next(), if reading_paused.is_none() => match incoming {
                 Some(Ok(WsMessage::Text(text))) => record_frame(&inner, id, text.as_str()),
                 Some(Ok(WsMessage::Close(_))) | None => break,
                 Some(Err(err)) => {

@@ -30,6 +30,11 @@ pub(crate) enum Outgoing {
     /// Stop reading and writing without closing: the socket is half-open. Pings go unanswered
     /// and nothing arrives; the client has to notice by itself.
     Freeze,
+    /// Stop reading the client's frames for this long while writing on: acks wait in the
+    /// socket's buffers, and once those are full the client's writes block. A peer that reads
+    /// and writes in one loop (as this simulator does) is busy like this whenever a write of
+    /// its own waits; the client must keep reading all the same.
+    PauseReading(Duration),
 }
 
 /// How long a connection told to disconnect stays open at most.
@@ -215,6 +220,13 @@ impl State {
         }
         for id in ids {
             self.add_timer(noticed, Timer::HalfOpenNoticed(id));
+        }
+    }
+
+    /// Every open connection stops reading the client's frames for `pause` (it writes on).
+    pub(crate) fn pause_reading_all(&mut self, pause: Duration) {
+        for connection in &self.connections {
+            let _ = connection.tx.send(Outgoing::PauseReading(pause));
         }
     }
 
