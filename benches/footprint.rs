@@ -121,18 +121,17 @@ fn free_port() -> u16 {
 /// The binary, configured only by the variables set here (nothing from this process's
 /// environment but `PATH`), quiet but for warnings.
 fn spawn(sim: &SlackSimulator, dir: &tempfile::TempDir, port: u16, connections: usize) -> Child {
-    let defaults = SimulatorConfig::default();
-    let database_url = common::database_url(dir);
+    let connections = connections.to_string();
+    let address = format!("127.0.0.1:{port}");
+    let extra = [
+        ("SLACK_SOCKET_CONNECTIONS", connections.as_str()),
+        ("HTTP_ADDR", address.as_str()),
+        ("RUST_LOG", "warn"),
+    ];
     Command::new(BINARY)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("SLACK_BOT_TOKEN", defaults.bot_token)
-        .env("SLACK_APP_TOKEN", defaults.app_token)
-        .env("SLACK_API_URL", sim.api_url())
-        .env("DATABASE_URL", database_url)
-        .env("SLACK_SOCKET_CONNECTIONS", connections.to_string())
-        .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
+        .envs(common::variables(sim, &common::database_url(dir), &extra))
         .envs(extra_env())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

@@ -25,7 +25,21 @@ pub fn database_url(dir: &tempfile::TempDir) -> String {
 }
 
 /// A bot's settings against `sim` and `database_url`, with `extra` variables besides.
-pub fn settings(sim: &SlackSimulator, database_url: &str, extra: &[(&str, &str)]) -> Settings {
+pub fn settings(
+    sim: &SlackSimulator,
+    database_url: &str,
+    extra: &[(&'static str, &str)],
+) -> Settings {
+    Settings::from_map(&variables(sim, database_url, extra)).expect("settings")
+}
+
+/// The environment of a bot against `sim` and `database_url`, with `extra` variables besides:
+/// what [`settings`] reads, and what a benchmark gives the binary it starts.
+pub fn variables(
+    sim: &SlackSimulator,
+    database_url: &str,
+    extra: &[(&'static str, &str)],
+) -> HashMap<&'static str, String> {
     let defaults = SimulatorConfig::default();
     let mut vars = HashMap::from([
         ("SLACK_BOT_TOKEN", defaults.bot_token),
@@ -36,8 +50,10 @@ pub fn settings(sim: &SlackSimulator, database_url: &str, extra: &[(&str, &str)]
         // The HTTP side on a free loopback port: nothing else may be listening on 8080.
         ("HTTP_ADDR", "127.0.0.1:0".to_string()),
     ]);
-    vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
-    Settings::from_map(&vars).expect("settings")
+    for (k, v) in extra {
+        vars.insert(k, v.to_string());
+    }
+    vars
 }
 
 /// One line: how many, p50, p90, p99 and max of `samples` (sorted in place).

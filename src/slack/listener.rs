@@ -803,23 +803,21 @@ async fn write_queued(
             }
             sink.flush().await
         };
-        match tokio::time::timeout(WRITE_LIMIT, batch).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                debug!(error = %e, "Socket Mode write failed");
-                return Err(());
-            }
-            Err(_) => {
-                debug!("Socket Mode write timed out");
-                return Err(());
-            }
-        }
+        within_limit(batch).await?;
     }
     Ok(sink)
 }
 
+/// Writes one message (the goodbye), within `WRITE_LIMIT`.
 async fn write(sink: &mut Sink, message: Message) -> Result<(), ()> {
-    match tokio::time::timeout(WRITE_LIMIT, sink.send(message)).await {
+    within_limit(sink.send(message)).await
+}
+
+/// A write, given up after `WRITE_LIMIT`; a failure is logged and becomes `Err`.
+async fn within_limit(
+    write: impl std::future::Future<Output = Result<(), tokio_tungstenite::tungstenite::Error>>,
+) -> Result<(), ()> {
+    match tokio::time::timeout(WRITE_LIMIT, write).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => {
             debug!(error = %e, "Socket Mode write failed");

@@ -725,12 +725,8 @@ fn conversations_history(state: &mut State, p: &Params) -> Answer {
                 .is_none_or(|c| cmp_ts(&m.ts, c) != Ordering::Greater)
         })
         .collect();
-    let page: Vec<Value> = matching
-        .iter()
-        .take(limit)
-        .map(|m| message_json(state, channel, m, with_metadata))
-        .collect();
-    let has_more = matching.len() > limit;
+    let (page, next) = page_of(state, channel, &matching, limit, with_metadata);
+    let has_more = next.is_some();
     let mut answer = json!({
         "messages": page,
         "has_more": has_more,
@@ -738,11 +734,9 @@ fn conversations_history(state: &mut State, p: &Params) -> Answer {
         "channel_actions_ts": null,
         "channel_actions_count": 0,
     });
-    if has_more && let (Some(next), Some(object)) = (matching.get(limit), answer.as_object_mut()) {
-        object.insert(
-            "response_metadata".into(),
-            json!({ "next_cursor": format!("next_ts:{}", next.ts) }),
-        );
+    // Slack leaves response_metadata out of the last page of history.
+    if let (Some(next), Some(object)) = (next, answer.as_object_mut()) {
+        object.insert("response_metadata".into(), json!({ "next_cursor": next }));
     }
     ok(answer)
 }
@@ -776,21 +770,30 @@ fn conversations_replies(state: &mut State, p: &Params) -> Answer {
                 .is_none_or(|c| cmp_ts(&m.ts, c) != Ordering::Less)
         })
         .collect();
-    let page: Vec<Value> = matching
+    let (page, next) = page_of(state, channel, &matching, limit, with_metadata);
+    ok(json!({
+        "messages": page,
+        "has_more": next.is_some(),
+        "response_metadata": { "next_cursor": next.unwrap_or_default() },
+    }))
+}
+
+/// The first `limit` of `matching` as Slack shows them, and the cursor of the next page if
+/// there is one.
+fn page_of(
+    state: &State,
+    channel: &ChannelRecord,
+    matching: &[&Message],
+    limit: usize,
+    with_metadata: bool,
+) -> (Vec<Value>, Option<String>) {
+    let page = matching
         .iter()
         .take(limit)
         .map(|m| message_json(state, channel, m, with_metadata))
         .collect();
-    let has_more = matching.len() > limit;
-    let next_cursor = match matching.get(limit) {
-        Some(next) if has_more => format!("next_ts:{}", next.ts),
-        _ => String::new(),
-    };
-    ok(json!({
-        "messages": page,
-        "has_more": has_more,
-        "response_metadata": { "next_cursor": next_cursor },
-    }))
+    let next = matching.get(limit).map(|m| format!("next_ts:{}", m.ts));
+    (page, next)
 }
 
 fn conversations_members(state: &mut State, p: &Params) -> Answer {

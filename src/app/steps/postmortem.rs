@@ -71,7 +71,7 @@ pub(super) async fn export(shared: &Shared, job: &Job, by: &str) -> Result<Outco
         .store
         .save_postmortem(
             incident.id,
-            &format!("job:{}", job.id),
+            &Cause::Job(job.id).key(),
             &draft.markdown,
             Some(by),
             now,

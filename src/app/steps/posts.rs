@@ -11,6 +11,7 @@
 //! response URL is seen by one person and cannot be read back: a lost answer may repeat it.
 
 use super::{ReportTo, Shared, Step, StepError, load};
+use crate::domain::cause::Cause;
 use crate::domain::message::Message;
 use crate::slack::SlackError;
 use crate::store::{Job, Outcome};
@@ -60,7 +61,7 @@ pub(super) fn description(step: &Step) -> Option<String> {
 
 /// The key a job's posts carry in their metadata: the job's own key (its cause), else its id.
 pub(super) fn post_key(job: &Job) -> String {
-    job.key.clone().unwrap_or_else(|| format!("job:{}", job.id))
+    job.key.clone().unwrap_or_else(|| Cause::Job(job.id).key())
 }
 
 /// Posts `message` in `channel` (in the thread of `thread` when given) once: the post carries
