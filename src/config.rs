@@ -20,6 +20,10 @@ use crate::domain::reminder::{self, Policy};
 use crate::domain::severity::{DEFAULT_LEVELS, Severity};
 use crate::domain::slug;
 
+pub mod integrations;
+
+pub use integrations::Integrations;
+
 /// This binary's version (Cargo's, read when it was built), as the refusal of a newer database
 /// names it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -77,6 +81,9 @@ pub struct Settings {
     /// `SLACK_RECONNECT_INTERVAL`: the longest Socket Mode waits between connection attempts.
     /// The waits back off from about 1 s up to this (see `slack::listener`).
     pub socket_reconnect: Duration,
+    // --- outside systems (docs/integrations.md) ---
+    /// PagerDuty, Statuspage, outgoing webhooks and `OUTSIDE_TIMEOUT`.
+    pub integrations: Integrations,
 }
 
 /// A parsed `DIGEST_CRON`.
@@ -257,6 +264,7 @@ impl Settings {
         };
         let log_filter = get("RUST_LOG").unwrap_or_else(|| "info".to_string());
         let ops = ops_settings(&get)?;
+        let integrations = integrations::integrations(&get)?;
         Ok(Settings {
             bot_token,
             app_token,
@@ -279,6 +287,7 @@ impl Settings {
             slo_triage: ops.slo_triage,
             slo_resolution: ops.slo_resolution,
             socket_reconnect: ops.socket_reconnect,
+            integrations,
         })
     }
 
@@ -332,6 +341,29 @@ fn postmortem_template(path: Option<String>) -> Result<Template, ConfigError> {
     let source =
         std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read {path:?}: {e}")))?;
     Template::parse(&source).map_err(|e| invalid(format!("{path}: {e}")))
+}
+
+/// Only `RULES_FILE` (or `file`) and `PAGERDUTY_SERVICES` (and `.env`), for
+/// `incident-commander rules --explain`.
+pub fn rules_from_env(
+    file: Option<std::path::PathBuf>,
+) -> Result<crate::domain::rules::RuleSet, ConfigError> {
+    let _ = dotenvy::dotenv();
+    let get = |name: &str| {
+        if name == "RULES_FILE"
+            && let Some(file) = &file
+        {
+            return Some(file.display().to_string());
+        }
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    };
+    if get("RULES_FILE").is_none() {
+        return Err(ConfigError::Missing {
+            var: "RULES_FILE",
+            hint: "the rules file to explain, or pass --file",
+        });
+    }
+    integrations::rules_only(&get)
 }
 
 /// Only `DATABASE_URL` (and `.env`), for commands that touch nothing but the database

@@ -11,6 +11,7 @@
 //! | [`slack`] | the only module that speaks slack-morphism: Socket Mode listener, Web API client, Block Kit | touch the database; decide policy |
 //! | [`store`] | one `Store` type over SQLite or PostgreSQL, the two sharing their SQL | know about Slack |
 //! | [`http`] | the HTTP side: `/healthz`, `/readyz`, `/metrics`, the alert intake | touch the store or Slack (it asks `app` through a port) |
+//! | [`outside`] | the adapters of the systems outside Slack: PagerDuty, Statuspage, our webhooks; one HTTP client | touch the database; decide policy |
 //! | [`manifest`] | the Slack app manifest, generated from the features and the scopes `slack` declares | |
 //! | [`config`] | typed settings from the environment, secrets redacted | (the only reader of the environment) |
 //! | [`demo`] | `incident-commander demo`: a scripted incident against the simulator (the `slack-simulator` crate, in the default `demo` feature) | be needed by anything else |
@@ -27,6 +28,7 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod manifest;
+pub mod outside;
 pub mod slack;
 pub mod store;
 pub mod telemetry;

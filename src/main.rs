@@ -52,6 +52,18 @@ enum Cmd {
         #[arg(long)]
         saved: bool,
     },
+    /// Explain which rules of RULES_FILE match an incident described in words, and what they
+    /// would do — e.g. --explain 'sev1 from alert service=checkout'. Touches nothing; needs only
+    /// RULES_FILE (or --file) and, when rules page, PAGERDUTY_SERVICES.
+    Rules {
+        /// The incident: a severity, a status, private or public, `from alert|command|modal|
+        /// shortcut`, labels as key=value, title="…".
+        #[arg(long, value_name = "INCIDENT")]
+        explain: String,
+        /// The rules file to read instead of RULES_FILE.
+        #[arg(long, value_name = "FILE")]
+        file: Option<std::path::PathBuf>,
+    },
     /// Ask the running process's GET /healthz (on HTTP_ADDR) and exit 0 if it answers 200: the
     /// container image's health check.
     Healthcheck,
@@ -74,6 +86,7 @@ async fn main() -> ExitCode {
             Ok(())
         }
         Cmd::Healthcheck => healthcheck().await,
+        Cmd::Rules { explain, file } => explain_rules(&explain, file),
         Cmd::Postmortem {
             incident,
             out,
@@ -150,6 +163,15 @@ async fn print_postmortem(
             Ok(())
         }
     }
+}
+
+fn explain_rules(query: &str, file: Option<std::path::PathBuf>) -> Result<(), String> {
+    let rules = config::rules_from_env(file).map_err(|e| e.to_string())?;
+    let text = rules
+        .explain(query, incident_commander::domain::severity::DEFAULT_LEVELS)
+        .map_err(|e| format!("--explain: {e}"))?;
+    println!("{text}");
+    Ok(())
 }
 
 async fn healthcheck() -> Result<(), String> {

@@ -15,6 +15,7 @@ use super::Shared;
 use super::steps::{self, Step};
 use crate::domain::cause::{Cause, IncidentRef, Part};
 use crate::domain::change::{self, Actor, Change, Decision, Effect};
+use crate::domain::outside::ExternalRef;
 use crate::domain::reminder::Rearm;
 use crate::domain::{Incident, message};
 use crate::store::{ChangeRecord, NewJob, Recorded, StoreError};
@@ -53,11 +54,25 @@ impl Applied {
 /// every job the change enqueues.
 pub(crate) async fn apply(
     shared: &Shared,
+    incident: Incident,
+    changes: &[Change],
+    actor: &str,
+    key: &Cause,
+    also: &[Step],
+) -> Result<Applied, StoreError> {
+    apply_with_refs(shared, incident, changes, actor, key, also, &[]).await
+}
+
+/// [`apply`], recording with the change what it tells about objects in outside systems (a page
+/// acknowledged): in the same transaction, so the news and the state it leaves are one.
+pub(crate) async fn apply_with_refs(
+    shared: &Shared,
     mut incident: Incident,
     changes: &[Change],
     actor: &str,
     key: &Cause,
     also: &[Step],
+    refs: &[ExternalRef],
 ) -> Result<Applied, StoreError> {
     let admin = shared.settings.admins.iter().any(|a| a == actor);
     let policy = &shared.settings.reminders;
@@ -70,6 +85,24 @@ pub(crate) async fn apply(
         };
         let id = IncidentRef::Id(incident.id);
         let mut jobs = jobs_for(shared, &decision, key, now);
+        // Other systems hear of what happened, in the same transaction as the entries.
+        jobs.extend(steps::webhooks::jobs(
+            &shared.settings,
+            id,
+            decision.incident.private,
+            &decision.entries,
+            Some(actor),
+            key,
+            now,
+        ));
+        // Rules look at the incident again when its severity or status moved.
+        jobs.extend(steps::rules::on_change(
+            shared,
+            &incident,
+            &decision.incident,
+            key,
+            now,
+        ));
         jobs.extend(
             also.iter()
                 .enumerate()
@@ -91,6 +124,7 @@ pub(crate) async fn apply(
             roles: decision.roles,
             jobs,
             cancel,
+            refs: refs.to_vec(),
         };
         match shared.store.record(record, now).await? {
             Recorded::Applied => {
@@ -118,26 +152,34 @@ fn jobs_for(shared: &Shared, decision: &Decision, key: &Cause, now: DateTime<Utc
         .clone()
         .or_else(|| shared.announce_channel.clone());
     let channel = incident.channel_id.clone();
+    let integrations = &shared.settings.integrations;
     decision
         .effects
         .iter()
         .enumerate()
-        .filter_map(|(i, effect)| {
+        .flat_map(|(i, effect)| {
             let step = match effect {
                 Effect::SyncTopic => Step::SyncTopic,
                 Effect::SyncCard => Step::SyncCard {
                     channel: channel.clone(),
                 },
-                Effect::SyncAnnouncement => Step::SyncAnnouncement {
-                    channel: announce.clone()?,
+                Effect::SyncAnnouncement => match announce.clone() {
+                    Some(channel) => Step::SyncAnnouncement { channel },
+                    None => return Vec::new(),
                 },
-                Effect::Post(message) => Step::Post {
-                    channel: channel.clone()?,
-                    message: message.clone(),
+                Effect::Post(message) => match channel.clone() {
+                    Some(channel) => Step::Post {
+                        channel,
+                        message: message.clone(),
+                    },
+                    None => return Vec::new(),
                 },
-                Effect::PostInAnnouncementThread(message) => Step::ThreadReply {
-                    channel: announce.clone()?,
-                    message: message.clone(),
+                Effect::PostInAnnouncementThread(message) => match announce.clone() {
+                    Some(channel) => Step::ThreadReply {
+                        channel,
+                        message: message.clone(),
+                    },
+                    None => return Vec::new(),
                 },
                 Effect::Invite(users) => Step::Invite {
                     users: users.clone(),
@@ -145,12 +187,41 @@ fn jobs_for(shared: &Shared, decision: &Decision, key: &Cause, now: DateTime<Utc
                 Effect::InviteGroup(group) => Step::InviteGroup {
                     group: group.clone(),
                 },
+                Effect::Page { service, message } => Step::Page {
+                    service: service.clone(),
+                    message: message.clone(),
+                    announce_by: None,
+                },
+                Effect::PublishStatus { by, publication } => Step::PublishStatus {
+                    by: by.clone(),
+                    publication: publication.clone(),
+                },
+                Effect::CloseOutside => {
+                    // One step per configured system, each its own part of the effect.
+                    let mut steps = Vec::new();
+                    if integrations.pagerduty.is_some() {
+                        steps.push(Step::ResolvePages);
+                    }
+                    if integrations.statuspage.is_some() {
+                        steps.push(Step::OfferStatusResolve);
+                    }
+                    return steps
+                        .into_iter()
+                        .map(|step| {
+                            step.job(
+                                IncidentRef::Id(incident.id),
+                                &key.part(Part::Effect(i)),
+                                now,
+                            )
+                        })
+                        .collect::<Vec<_>>();
+                }
             };
-            Some(step.job(
+            vec![step.job(
                 IncidentRef::Id(incident.id),
                 &key.part(Part::Effect(i)),
                 now,
-            ))
+            )]
         })
         .collect()
 }

@@ -9,7 +9,8 @@ use tracing::info;
 
 use super::steps;
 use super::{Shared, changes, modals};
-use crate::domain::cause::Cause;
+use crate::domain::cause::{Cause, IncidentRef, Part};
+use crate::domain::change::Change;
 use crate::domain::command::{self, AnywhereCommand, Command, Grammar, InChannelCommand};
 use crate::domain::modal::{self, DeclarePrefill};
 use crate::domain::severity::DEFAULT_LEVELS;
@@ -68,6 +69,7 @@ async fn anywhere(
             let grouped = shared.settings.coordinator_group.is_some();
             let mut prefill = DeclarePrefill::from_command(&cmd.user_id, title, grouped);
             prefill.response_url = Some(cmd.response_url.clone());
+            prefill.services = services(shared);
             let form = modal::declare_modal(&prefill, GRAMMAR.levels);
             let url = Some(cmd.response_url.clone());
             modals::open(shared, cmd.trigger_id.clone(), form, url);
@@ -127,6 +129,27 @@ async fn in_channel(
             let url = Some(cmd.response_url.clone());
             steps::request_postmortem(shared, &incident, &key, &cmd.user_id, url).await?
         }
+        InChannelCommand::StatuspageModal => {
+            if shared.outside.statuspage.is_none() {
+                message::statuspage_off()
+            } else {
+                let url = Some(cmd.response_url.clone());
+                modals::open_statuspage(shared, cmd.trigger_id.clone(), incident, false, url);
+                return Ok(Ack::Empty);
+            }
+        }
+        InChannelCommand::Change(Change::Page { service, .. }) if !pageable(shared, &service) => {
+            message::not_a_service(
+                &service,
+                &shared
+                    .settings
+                    .integrations
+                    .pagerduty
+                    .as_ref()
+                    .map(|pd| pd.names())
+                    .unwrap_or_default(),
+            )
+        }
         InChannelCommand::Change(change) => {
             let key = Cause::Slash(cmd.trigger_id.clone());
             let applied =
@@ -135,6 +158,27 @@ async fn in_channel(
         }
     };
     Ok(Ack::ephemeral(text))
+}
+
+/// The PagerDuty services the Declare modal offers to page.
+pub(crate) fn services(shared: &Shared) -> Vec<String> {
+    shared
+        .settings
+        .integrations
+        .pagerduty
+        .as_ref()
+        .map(|pd| pd.names())
+        .unwrap_or_default()
+}
+
+/// Whether `/inc page <service>` can page it: PagerDuty is configured and lists the service.
+fn pageable(shared: &Shared, service: &str) -> bool {
+    shared
+        .settings
+        .integrations
+        .pagerduty
+        .as_ref()
+        .is_some_and(|pd| pd.routing_key(service).is_some())
 }
 
 async fn declare(
@@ -148,7 +192,8 @@ async fn declare(
     let grouped = shared.settings.coordinator_group.is_some();
     let incident = NewIncident::from_fast_path(&cmd.user_id, severity, triage, title, grouped, now);
     let key = Cause::Slash(cmd.trigger_id.clone());
-    let reply = match declare_new(shared, key, incident, Some(cmd.response_url.clone())).await? {
+    let url = Some(cmd.response_url.clone());
+    let reply = match declare_new(shared, key, incident, url, &[]).await? {
         Declared::New(incident) => message::declared_reply(&incident),
         Declared::Existing(incident) => message::already_declared_reply(&incident),
     };
@@ -157,15 +202,27 @@ async fn declare(
 
 /// Records a declaration under idempotency `key` with its first job; the channel and everything
 /// after it are the saga's (`steps`). `response_url` is where to say so if the channel fails.
+/// `pages` are the PagerDuty services to page from the start (the modal's "Page on-call").
 pub(crate) async fn declare_new(
     shared: &Shared,
     key: Cause,
     incident: NewIncident,
     response_url: Option<String>,
+    pages: &[String],
 ) -> Result<Declared, StoreError> {
     let now = shared.clock.now();
-    let policy = &shared.settings.reminders;
-    let jobs = steps::opening_jobs(policy, &incident, &key, response_url, now);
+    let mut jobs = steps::opening_jobs(&shared.settings, &incident, &key, response_url, now);
+    for (i, service) in pages.iter().enumerate() {
+        if !pageable(shared, service) {
+            continue;
+        }
+        let step = steps::Step::Page {
+            service: service.clone(),
+            message: None,
+            announce_by: Some(incident.declared_by.clone()),
+        };
+        jobs.push(step.job(IncidentRef::New, &key.part(Part::Also(i)), now));
+    }
     let declaration = Declaration {
         jobs,
         key,

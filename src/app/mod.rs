@@ -20,6 +20,7 @@
 //! - [`stats`]: `/inc stats`.
 //! - [`check`]: `incident-commander check`, the deployment checklist.
 //! - [`health`]: what the process knows of itself, and the supervision of the tasks.
+//! - [`pages`]: what PagerDuty says of a page, matched to its incident and recorded as a change.
 //! - [`operations`]: the HTTP port's side — readiness, the figures `/metrics` shows, alerts in.
 
 use std::future::Future;
@@ -46,6 +47,7 @@ mod inbound;
 mod interactions;
 mod modals;
 mod operations;
+mod pages;
 pub mod postmortem;
 mod stats;
 pub mod steps;
@@ -64,6 +66,8 @@ pub enum StartupError {
     SlackUnreachable { url: String, error: SlackError },
     #[error("ANNOUNCE_CHANNEL {0}: no such channel visible to the bot")]
     NoAnnounceChannel(String),
+    #[error("RULES_FILE: rule {rule:?} posts to {channel}, a channel the bot cannot see")]
+    NoRulesChannel { rule: String, channel: String },
     #[error("cannot build the HTTP client: {0}")]
     Http(#[from] std::io::Error),
     #[error("cannot listen on HTTP_ADDR {addr}: {error}")]
@@ -92,6 +96,38 @@ pub(crate) struct Shared {
     /// This process's lease owner id: random, so a restarted process never mistakes an old
     /// lease for its own.
     pub owner: String,
+    /// The clients of the systems outside Slack that are configured.
+    pub outside: Outside,
+    /// The channels rules post to, as written (`#exec`, `C123`) → their ids, resolved at startup.
+    pub rule_channels: std::collections::HashMap<String, String>,
+}
+
+/// The outside systems' clients, built once from `Settings::integrations`.
+pub(crate) struct Outside {
+    /// The one HTTP client (webhooks use it directly).
+    pub client: crate::outside::Client,
+    pub pagerduty: Option<crate::outside::pagerduty::PagerDutyApi>,
+    pub statuspage: Option<crate::outside::statuspage::StatuspageApi>,
+}
+
+impl Outside {
+    fn new(integrations: &crate::config::Integrations) -> Result<Outside, std::io::Error> {
+        let client = crate::outside::Client::new(integrations.timeout)?;
+        Ok(Outside {
+            pagerduty: integrations.pagerduty.as_ref().map(|pd| {
+                crate::outside::pagerduty::PagerDutyApi::new(client.clone(), pd.events_url.clone())
+            }),
+            statuspage: integrations.statuspage.as_ref().map(|sp| {
+                crate::outside::statuspage::StatuspageApi::new(
+                    client.clone(),
+                    sp.api_url.clone(),
+                    sp.page_id.clone(),
+                    sp.api_key.clone(),
+                )
+            }),
+            client,
+        })
+    }
 }
 
 /// The incident-commander application.
@@ -145,6 +181,24 @@ impl App {
                 );
             }
         }
+        let outside = Outside::new(&settings.integrations)?;
+        let mut rule_channels = std::collections::HashMap::new();
+        for rule in &settings.integrations.rules.rules {
+            for action in &rule.actions {
+                if let crate::domain::rules::Action::Post { channel, .. } = action
+                    && !rule_channels.contains_key(channel)
+                {
+                    let id = resolve_channel(&api, channel).await.map_err(|e| match e {
+                        StartupError::NoAnnounceChannel(name) => StartupError::NoRulesChannel {
+                            rule: rule.name.clone(),
+                            channel: name,
+                        },
+                        other => other,
+                    })?;
+                    rule_channels.insert(channel.clone(), id);
+                }
+            }
+        }
         let addr = settings.http_addr;
         let http = tokio::net::TcpListener::bind(addr)
             .await
@@ -166,6 +220,8 @@ impl App {
                 clock,
                 wake: Notify::new(),
                 owner: uuid::Uuid::new_v4().to_string(),
+                outside,
+                rule_channels,
             }),
         })
     }
@@ -255,6 +311,12 @@ impl App {
             ops,
             shared.metrics.clone(),
             shared.settings.alert_token.clone(),
+            shared
+                .settings
+                .integrations
+                .pagerduty
+                .as_ref()
+                .and_then(|pd| pd.webhook_secret.clone()),
         );
         let http_stop = stopped(intake_rx);
         tasks.spawn(HTTP, async move {

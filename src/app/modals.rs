@@ -13,12 +13,17 @@ use tracing::warn;
 
 use super::Shared;
 use super::steps::tell;
+use crate::domain::Incident;
 use crate::domain::message;
 use crate::domain::modal::Modal;
+use crate::domain::modal::statuspage::{Component, StatuspagePrefill, statuspage_modal};
 use crate::domain::source::SourceMessage;
+use crate::domain::timeline::Entry;
 
 /// How long to wait for a permalink before opening the modal without it.
 const PERMALINK_WAIT: Duration = Duration::from_millis(800);
+/// How long to wait for the status page's components before opening the form without them.
+const COMPONENTS_WAIT: Duration = Duration::from_millis(1_500);
 
 /// Opens `modal` with `trigger_id`, off the ack path; a refusal is told via `response_url`.
 pub(crate) fn open(
@@ -66,6 +71,60 @@ pub(crate) fn open_for_source(
                 message::modal_failed(&e.to_string()),
             )
             .await;
+        }
+    });
+}
+
+/// The status-page form for `incident`: the page's components are read first (briefly — the
+/// trigger is ticking; without them in time the form says so), and the title already public.
+/// `resolving`: opened from the offer to resolve the public incident.
+pub(crate) fn open_statuspage(
+    shared: &Arc<Shared>,
+    trigger_id: String,
+    incident: Incident,
+    resolving: bool,
+    response_url: Option<String>,
+) {
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        let components = match &shared.outside.statuspage {
+            None => None,
+            Some(api) => match tokio::time::timeout(COMPONENTS_WAIT, api.components()).await {
+                Ok(Ok(list)) => Some(
+                    list.into_iter()
+                        .map(|c| Component {
+                            id: c.id,
+                            name: c.name,
+                        })
+                        .collect(),
+                ),
+                Ok(Err(e)) => {
+                    warn!(error = %e, "the status page's components could not be read");
+                    None
+                }
+                Err(_) => {
+                    warn!("the status page's components were not read in time");
+                    None
+                }
+            },
+        };
+        // The title last published, so an update keeps what customers already read.
+        let public_title = match shared.store.timeline(incident.id).await {
+            Ok(timeline) => timeline.into_iter().rev().find_map(|e| match e.entry {
+                Entry::StatusPublished { title, .. } => Some(title),
+                _ => None,
+            }),
+            Err(_) => None,
+        };
+        let prefill = StatuspagePrefill {
+            public_title,
+            components,
+            resolving,
+        };
+        let modal = statuspage_modal(&incident, &prefill);
+        if let Err(e) = shared.slack.open_modal(&trigger_id, &modal).await {
+            warn!(error = %e, "the status-page form did not open");
+            tell(&shared, response_url, message::modal_failed(&e.to_string())).await;
         }
     });
 }

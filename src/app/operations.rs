@@ -1,14 +1,16 @@
 //! The application's side of the HTTP port ([`crate::http::Operations`]): what `/readyz` and
 //! `/metrics` read — the database, the Socket Mode connections, the tasks, the queue — and the
-//! alert intake, which records an alert as `alerts` decides.
+//! alert intake, which records an alert as `alerts` decides, and PagerDuty's news of a page
+//! (`pages`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::health::Health;
-use super::{Shared, alerts};
+use super::{Shared, alerts, pages};
 use crate::domain::alert::Alert;
-use crate::http::{Figures, Operations, Readiness, Received};
+use crate::domain::outside::PageNews;
+use crate::http::{Figures, Heard, Operations, Readiness, Received};
 
 /// How long `/readyz` waits for the database before calling it unreachable.
 const DATABASE_CHECK: Duration = Duration::from_secs(2);
@@ -67,6 +69,12 @@ impl Operations for Ops {
 
     async fn alert(&self, alert: Alert) -> Result<Received, String> {
         alerts::receive(&self.shared, alert)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn page_news(&self, news: PageNews) -> Result<Heard, String> {
+        pages::receive(&self.shared, news)
             .await
             .map_err(|e| e.to_string())
     }

@@ -6,7 +6,7 @@
 //! generation, so a worker that lost its lease writes nothing.
 //!
 //! A failed step is retried with capped exponential backoff and jitter, or after Slack's
-//! `Retry-After` on a 429; a permanent error (or too many attempts) marks it failed and enqueues a
+//! `Retry-After` on a 429; a permanent error (or too many attempts: `Step::max_attempts`) marks it failed and enqueues a
 //! report to the user. The worker wakes on [`Shared::wake`] (work was just recorded), when a job
 //! finishes (its follow-ups are due), when the earliest scheduled job falls due (a reminder is
 //! posted on its second, not on the next poll), and otherwise polls every [`POLL_INTERVAL`] —
@@ -30,8 +30,6 @@ const POLL_INTERVAL: Duration = Duration::from_secs(1);
 const MIN_NAP: Duration = Duration::from_millis(10);
 /// Jobs this process runs at once.
 const CONCURRENCY: usize = 8;
-/// Attempts before a transient failure counts as permanent (about 20 minutes of retrying).
-const MAX_ATTEMPTS: i64 = 12;
 /// How long shutdown waits for jobs in flight.
 const DRAIN: Duration = Duration::from_secs(10);
 
@@ -131,7 +129,7 @@ async fn run_job(shared: &Shared, job: Job) {
                 let now = shared.clock.now();
                 finished(shared, shared.store.complete_job(&job, outcome, now).await);
             }
-            Err(e) if e.is_transient() && job.attempt < MAX_ATTEMPTS => {
+            Err(e) if e.is_transient() && job.attempt < step.max_attempts() => {
                 let delay = e.retry_after().unwrap_or_else(|| backoff(job.attempt));
                 warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "step will be retried");
                 let now = shared.clock.now();

@@ -58,6 +58,9 @@ pub struct Alert {
     pub severity: Severity,
     /// An `http(s)` link to the alert in its monitor.
     pub link: Option<String>,
+    /// The alert's labels (`service=checkout`): the generic body's `labels`, Alertmanager's
+    /// group and common labels. Rules (`RULES_FILE`) match on them.
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// Why a body was refused: `Display` is the 400's `error`.
@@ -130,6 +133,7 @@ impl Alert {
                 severity: Some(self.severity),
                 summary: self.summary.clone(),
                 link: self.link.clone(),
+                labels: self.labels.clone(),
             },
             State::Resolved => Entry::AlertResolved {
                 source: self.source.clone(),
@@ -173,7 +177,8 @@ pub fn resolved_post(incident: &Incident, alert: &Alert) -> Message {
 // --- the generic body ---
 
 /// Reads the generic body: `title` (required), `summary`, `severity`, `fingerprint`, `source`,
-/// `link`, and `status` (`firing`, the default, or `resolved`). Other fields are ignored.
+/// `link`, `labels` (an object of strings) and `status` (`firing`, the default, or `resolved`).
+/// Other fields are ignored.
 pub fn parse_generic(body: &Value, levels: u8) -> Result<Alert, Invalid> {
     let body = body
         .as_object()
@@ -217,6 +222,7 @@ pub fn parse_generic(body: &Value, levels: u8) -> Result<Alert, Invalid> {
         summary: optional_str(body, "summary")?.and_then(summary),
         severity,
         link,
+        labels: labels(body, "labels")?,
     })
 }
 
@@ -327,6 +333,7 @@ pub fn parse_alertmanager(body: &Value, levels: u8) -> Result<Alert, Invalid> {
         summary,
         severity,
         link,
+        labels: group_labels.into_iter().chain(common_labels).collect(),
     })
 }
 
@@ -483,6 +490,7 @@ mod tests {
                 summary: Some("step 3".into()),
                 severity: sev("1"),
                 link: Some("https://ci.example.com/1".into()),
+                labels: Default::default(),
             }
         );
         assert_eq!(alert.key(), "generic:deploy-main");

@@ -28,6 +28,8 @@ pub enum Cause {
     Job(i64),
     /// An incident's declaration, once its channel exists: the steps that follow the channel.
     Declared(IncidentId),
+    /// A PagerDuty webhook, by its event's id (a redelivered or replayed one changes nothing).
+    PagerDuty(String),
 }
 
 impl fmt::Display for Cause {
@@ -40,6 +42,7 @@ impl fmt::Display for Cause {
             Cause::Alert(receipt) => write!(f, "alert:{receipt}"),
             Cause::Job(id) => write!(f, "job:{id}"),
             Cause::Declared(id) => write!(f, "declared:{id}"),
+            Cause::PagerDuty(event) => write!(f, "pagerduty:{event}"),
         }
     }
 }
@@ -64,6 +67,7 @@ impl std::str::FromStr for Cause {
             "alert" => Cause::Alert(rest.into()),
             "job" => Cause::Job(number()?),
             "declared" => Cause::Declared(number()?),
+            "pagerduty" => Cause::PagerDuty(rest.into()),
             _ => return Err(format!("{key:?} names no cause")),
         })
     }
@@ -102,6 +106,8 @@ pub enum Part {
     Source,
     /// The call for a coordinator.
     Coordinator,
+    /// The webhook of the cause's `entry`th timeline entry to the `url`th of `WEBHOOK_URLS`.
+    Hook { entry: usize, url: usize },
 }
 
 /// A cause and the part of it a step is.
@@ -119,6 +125,7 @@ impl fmt::Display for Caused {
             Part::Also(n) => write!(f, "{}:also{n}", self.cause),
             Part::Source => write!(f, "{}:source", self.cause),
             Part::Coordinator => write!(f, "{}:coordinator", self.cause),
+            Part::Hook { entry, url } => write!(f, "{}:hook{entry}.{url}", self.cause),
         }
     }
 }
@@ -166,6 +173,9 @@ pub enum JobKey {
     },
     /// The one pending digest: `digest`.
     Digest,
+    /// A rule of `RULES_FILE` applied to an incident — its actions — once for good:
+    /// `incident:<id>:rule:<rule name>`.
+    Rule { incident: IncidentRef, rule: String },
 }
 
 /// A key of an incident not numbered yet, asked for as text without its number.
@@ -195,6 +205,13 @@ impl JobKey {
                 format!("incident:{id}:{}", work.word())
             }
             JobKey::Digest => "digest".to_string(),
+            JobKey::Rule { incident, rule } => {
+                let id = match incident {
+                    IncidentRef::Id(id) => *id,
+                    IncidentRef::New => new.ok_or(Unnumbered)?,
+                };
+                format!("incident:{id}:rule:{rule}")
+            }
         })
     }
 
@@ -264,6 +281,28 @@ impl JobKey {
             ),
             (per(PerIncident::Nudge), "the nudge when nobody coordinates"),
             (JobKey::Digest, "the next digest (one pending in all)"),
+            (
+                step(slash.part(Part::Hook { entry: 0, url: 1 }), "webhook"),
+                "a change's first timeline entry sent to the second of `WEBHOOK_URLS`",
+            ),
+            (
+                step(
+                    Cause::PagerDuty("<event id>".into()).part(Part::Effect(0)),
+                    "post",
+                ),
+                "what a PagerDuty webhook asks for (its news said in the channel)",
+            ),
+            (
+                JobKey::Rule {
+                    incident: IncidentRef::New,
+                    rule: "<rule name>".into(),
+                },
+                "a rule applied (its actions): once per incident for good, whatever became of it",
+            ),
+            (
+                step(slash.whole(), "match_rules"),
+                "the rules checked after a change of severity or status (`declared:7:match_rules` after the channel)",
+            ),
         ];
         let mut out = String::from("| job key | what makes it |\n|---|---|\n");
         for (key, what) in rows {
@@ -304,6 +343,11 @@ mod tests {
         assert_eq!(Cause::View("V1".into()).key(), "view:V1");
         assert_eq!(Cause::Event("Ev1".into()).key(), "event:Ev1");
         assert_eq!(Cause::Alert("a1".into()).key(), "alert:a1");
+        assert_eq!(Cause::PagerDuty("01B".into()).key(), "pagerduty:01B");
+        assert_eq!(
+            step(slash.part(Part::Hook { entry: 2, url: 0 }), "webhook"),
+            "slash:T1:hook2.0:webhook"
+        );
         assert_eq!(JobKey::Digest.text(None), Ok("digest".into()));
         for key in [
             "slash:T1.2",
@@ -312,6 +356,7 @@ mod tests {
             "event:Ev1",
             "alert:a1",
             "job:41",
+            "pagerduty:01B",
         ] {
             assert_eq!(key.parse::<Cause>().map(|c| c.key()), Ok(key.to_string()));
         }

@@ -24,6 +24,10 @@
 //! - [`postmortem`]: the postmortem draft rendered as Markdown from a template (minijinja), with
 //!   Slack markup made readable and user text kept inert.
 //! - [`alert`]: alerts from monitors (generic JSON, Alertmanager) read into one plain alert.
+//! - [`outside`]: the systems outside Slack in the incident's words — pages, the public status,
+//!   what they tell us back, and the one kind of reference a job keeps of their objects.
+//! - [`rules`]: `RULES_FILE` — rules that page, invite, post or set the reminder when an incident
+//!   matches; parsed and validated with file:line errors, matched, and explained.
 //! - [`stats`]: `/inc stats` — MTTA, MTTR, SLO breaches over a period's incidents.
 
 pub mod alert;
@@ -34,9 +38,11 @@ pub mod incident;
 pub mod message;
 pub mod modal;
 pub mod mrkdwn;
+pub mod outside;
 pub mod postmortem;
 pub mod reminder;
 pub mod role;
+pub mod rules;
 pub mod severity;
 pub mod slug;
 pub mod source;

@@ -1,4 +1,4 @@
-//! The Declare and Update modals: what they ask (Slack-agnostic; `slack::blocks` renders them as
+//! The Declare, Update and status-page (`statuspage`) modals: what they ask (Slack-agnostic; `slack::blocks` renders them as
 //! Block Kit views) and what a submission means — a validated form, or errors keyed by the field
 //! they belong to (Slack shows each under its field).
 //!
@@ -22,6 +22,8 @@ pub const SHORTCUT: &str = "declare_incident";
 pub const DECLARE: &str = "declare_modal";
 /// The callback id of the Update modal.
 pub const UPDATE: &str = "update_modal";
+/// The callback id of the status-page modal.
+pub const STATUSPAGE: &str = "statuspage_modal";
 /// The action id of every input.
 pub const VALUE: &str = "value";
 /// Slack's limit on `private_metadata`.
@@ -72,8 +74,8 @@ pub enum Element {
     User { initial: Option<UserId> },
     /// Tick boxes `(label, value)`; `initial` are the values ticked.
     Checkboxes {
-        options: Vec<(&'static str, &'static str)>,
-        initial: Vec<&'static str>,
+        options: Vec<(String, String)>,
+        initial: Vec<String>,
     },
 }
 
@@ -117,6 +119,8 @@ pub struct DeclarePrefill {
     /// is offered the coordinator role; otherwise the declarer is proposed as coordinator.
     pub coordinator_group: bool,
     pub response_url: Option<String>,
+    /// The PagerDuty services the form offers to page (none: no "Page on-call" field).
+    pub services: Vec<String>,
 }
 
 impl DeclarePrefill {
@@ -129,6 +133,7 @@ impl DeclarePrefill {
             declarer: declarer.to_string(),
             coordinator_group,
             response_url: None,
+            services: Vec::new(),
         }
     }
 
@@ -141,6 +146,7 @@ impl DeclarePrefill {
             declarer: declarer.to_string(),
             coordinator_group,
             response_url: None,
+            services: Vec::new(),
         }
     }
 }
@@ -191,7 +197,10 @@ pub fn declare_modal(prefill: &DeclarePrefill, levels: u8) -> Modal {
             true,
             None,
             Element::Checkboxes {
-                options: vec![("Start in triage: not sure it is an incident yet", "triage")],
+                options: vec![(
+                    "Start in triage: not sure it is an incident yet".into(),
+                    "triage".into(),
+                )],
                 initial: Vec::new(),
             },
         ),
@@ -236,13 +245,29 @@ pub fn declare_modal(prefill: &DeclarePrefill, levels: u8) -> Modal {
             None,
             Element::Checkboxes {
                 options: vec![(
-                    "Private incident: a private channel, not announced",
-                    "private",
+                    "Private incident: a private channel, not announced".into(),
+                    "private".into(),
                 )],
                 initial: Vec::new(),
             },
         ),
     ]);
+    if !prefill.services.is_empty() {
+        blocks.push(input(
+            "page",
+            "Page on-call",
+            true,
+            Some("Calls the on-call of each service ticked through PagerDuty."),
+            Element::Checkboxes {
+                options: prefill
+                    .services
+                    .iter()
+                    .map(|s| (s.clone(), s.clone()))
+                    .collect(),
+                initial: Vec::new(),
+            },
+        ));
+    }
     let context = DeclareContext {
         source: prefill.source.clone(),
         response_url: prefill.response_url.clone(),
@@ -300,6 +325,8 @@ pub struct DeclareForm {
     pub private: bool,
     pub source: Option<SourceMessage>,
     pub response_url: Option<String>,
+    /// The PagerDuty services ticked under "Page on-call".
+    pub page: Vec<String>,
 }
 
 impl DeclareForm {
@@ -354,6 +381,7 @@ impl DeclareForm {
                 private: checked(values, "private", "private"),
                 source: context.source,
                 response_url: context.response_url,
+                page: checked_all(values, "page"),
             }),
             _ => Err(errors),
         }
@@ -509,7 +537,7 @@ impl UpdateForm {
 
 // --- helpers ---
 
-fn input(
+pub(super) fn input(
     block_id: &'static str,
     label: &'static str,
     optional: bool,
@@ -525,7 +553,7 @@ fn input(
     })
 }
 
-fn text(multiline: bool, max_length: usize, initial: Option<String>) -> Element {
+pub(super) fn text(multiline: bool, max_length: usize, initial: Option<String>) -> Element {
     Element::Text {
         multiline,
         max_length,
@@ -534,14 +562,14 @@ fn text(multiline: bool, max_length: usize, initial: Option<String>) -> Element 
 }
 
 /// A text field's value, trimmed; `None` when empty.
-fn text_value(values: &Values, block: &str) -> Option<String> {
+pub(super) fn text_value(values: &Values, block: &str) -> Option<String> {
     match values.get(block) {
         Some(Field::Text(Some(t))) if !t.trim().is_empty() => Some(t.trim().to_string()),
         _ => None,
     }
 }
 
-fn optional_text(
+pub(super) fn optional_text(
     values: &Values,
     block: &'static str,
     max: usize,
@@ -558,7 +586,7 @@ fn optional_text(
     Some(text)
 }
 
-fn choice(values: &Values, block: &str) -> Option<String> {
+pub(super) fn choice(values: &Values, block: &str) -> Option<String> {
     match values.get(block) {
         Some(Field::Choice(c)) => c.clone(),
         _ => None,
@@ -572,9 +600,19 @@ fn user(values: &Values, block: &str) -> Option<UserId> {
     }
 }
 
-fn checked(values: &Values, block: &str, option: &str) -> bool {
+pub(super) fn checked(values: &Values, block: &str, option: &str) -> bool {
     matches!(values.get(block), Some(Field::Checked(v)) if v.iter().any(|o| o == option))
 }
+
+/// Every option ticked in a tick-box field.
+pub(super) fn checked_all(values: &Values, block: &str) -> Vec<String> {
+    match values.get(block) {
+        Some(Field::Checked(v)) => v.clone(),
+        _ => Vec::new(),
+    }
+}
+
+pub mod statuspage;
 
 #[cfg(test)]
 mod tests;

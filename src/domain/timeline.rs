@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::outside::PageEvent;
 use super::{Role, Severity, Status, UserId};
 
 /// The kind the postmortem export leaves: the store asks for it by name (the digest, `/inc
@@ -186,6 +187,9 @@ pub enum Entry {
         summary: Option<String>,
         #[serde(default)]
         link: Option<String>,
+        /// The alert's labels, for the rules that match on them.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        labels: BTreeMap<String, String>,
     },
     /// The monitor said the alert is over. The incident stays as it is: people resolve it.
     AlertResolved {
@@ -195,6 +199,44 @@ pub enum Entry {
         title: Option<String>,
         #[serde(default)]
         link: Option<String>,
+    },
+    // --- outside systems (docs/integrations.md) ---
+    /// On-call of `service` was paged through PagerDuty (by the actor, or by a rule).
+    Paged {
+        service: String,
+        #[serde(default)]
+        message: Option<String>,
+        /// The rule of `RULES_FILE` that paged, when no person did.
+        #[serde(default)]
+        rule: Option<String>,
+    },
+    /// PagerDuty told us what became of a page: acknowledged, escalated, resolved, reassigned.
+    PageNews {
+        service: String,
+        what: PageEvent,
+        /// PagerDuty's name for who did it.
+        #[serde(default)]
+        by: Option<String>,
+        /// Who the page is assigned to now.
+        #[serde(default)]
+        assignees: Vec<String>,
+        /// Seconds since the service was paged.
+        #[serde(default)]
+        after_s: Option<i64>,
+    },
+    /// The incident was published on the status page (created or updated there).
+    StatusPublished {
+        title: String,
+        status: String,
+        #[serde(default)]
+        message: Option<String>,
+        #[serde(default)]
+        url: Option<String>,
+    },
+    /// A rule of `RULES_FILE` matched; `actions` are what it asked for (each once per incident).
+    RuleApplied {
+        rule: String,
+        actions: Vec<String>,
     },
 }
 
@@ -232,6 +274,10 @@ impl Entry {
             Entry::PostmortemExported { .. } => POSTMORTEM_EXPORTED,
             Entry::AlertReceived { .. } => "alert_received",
             Entry::AlertResolved { .. } => "alert_resolved",
+            Entry::Paged { .. } => "paged",
+            Entry::PageNews { .. } => "page_news",
+            Entry::StatusPublished { .. } => "status_published",
+            Entry::RuleApplied { .. } => "rule_applied",
         }
     }
 
@@ -393,12 +439,35 @@ mod tests {
                 severity: Some(sev("2")),
                 summary: None,
                 link: Some("https://ci.example.com/1".into()),
+                labels: BTreeMap::from([("service".into(), "checkout".into())]),
             },
             Entry::AlertResolved {
                 source: "alertmanager".into(),
                 fingerprint: "{}:{alertname=\"X\"}".into(),
                 title: None,
                 link: None,
+            },
+            Entry::Paged {
+                service: "checkout".into(),
+                message: Some("Card payments fail".into()),
+                rule: None,
+            },
+            Entry::PageNews {
+                service: "checkout".into(),
+                what: crate::domain::outside::PageEvent::Acknowledged,
+                by: Some("Dana".into()),
+                assignees: vec!["Dana".into()],
+                after_s: Some(120),
+            },
+            Entry::StatusPublished {
+                title: "Checkout degraded".into(),
+                status: "identified".into(),
+                message: Some("A fix is rolling out".into()),
+                url: Some("https://stspg.io/x".into()),
+            },
+            Entry::RuleApplied {
+                rule: "Checkout outages page on-call".into(),
+                actions: vec!["page checkout".into()],
             },
         ]
     }

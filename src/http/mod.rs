@@ -10,6 +10,9 @@
 //!   by the domain ([`crate::domain::alert`]; 400 with the field at fault), then recorded by the
 //!   application before the answer (2xx), like a declaration before its ack.
 //!
+//! - `POST /integrations/pagerduty`, only with `PAGERDUTY_WEBHOOK_SECRET` set: PagerDuty's
+//!   webhooks, signature checked first ([`integrations`]).
+//!
 //! Like `slack`, this is an adapter: it asks the application through the [`Operations`] port
 //! and knows nothing of the store or of Slack.
 
@@ -32,8 +35,10 @@ use crate::domain::alert::{self, Alert, Invalid};
 use crate::domain::severity::DEFAULT_LEVELS;
 use crate::domain::{Severity, Status};
 
+pub mod integrations;
 pub mod metrics;
 
+pub use integrations::Heard;
 pub use metrics::Metrics;
 
 /// The largest alert body accepted: Alertmanager groups stay well below it
@@ -87,6 +92,8 @@ pub trait Operations: Send + Sync + 'static {
     async fn figures(&self) -> Result<Figures, String>;
     /// Records `alert`; `Err` when nothing could be recorded (the sender should retry).
     async fn alert(&self, alert: Alert) -> Result<Received, String>;
+    /// Records what PagerDuty said of a page; `Err` when nothing could be recorded.
+    async fn page_news(&self, news: crate::domain::outside::PageNews) -> Result<Heard, String>;
 }
 
 #[derive(Clone)]
@@ -95,19 +102,27 @@ struct Http {
     /// This app's recorder: `/metrics` renders it, the alert endpoints count into it.
     metrics: Metrics,
     alert_token: Option<Arc<SecretString>>,
+    /// `PAGERDUTY_WEBHOOK_SECRET`: with it, `/integrations/pagerduty` takes PagerDuty's webhooks.
+    pagerduty_secret: Option<Arc<SecretString>>,
 }
 
-/// The routes, with the alert endpoints when `alert_token` is set.
+/// The routes, with the alert endpoints when `alert_token` is set and PagerDuty's webhooks when
+/// `pagerduty_secret` is.
 pub fn router(
     ops: Arc<dyn Operations>,
     metrics: Metrics,
     alert_token: Option<SecretString>,
+    pagerduty_secret: integrations::Secret,
 ) -> Router {
     let state = Http {
         ops,
         metrics,
         alert_token: alert_token.map(Arc::new),
+        pagerduty_secret: pagerduty_secret.map(Arc::new),
     };
+    let hooks = Router::new()
+        .route("/integrations/pagerduty", post(integrations::pagerduty))
+        .layer(DefaultBodyLimit::max(integrations::WEBHOOK_BODY_LIMIT));
     let alerts = Router::new()
         .route("/alerts", post(generic))
         .route("/alerts/alertmanager", post(alertmanager))
@@ -118,6 +133,7 @@ pub fn router(
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
         .merge(alerts)
+        .merge(hooks)
         .with_state(state)
 }
 

@@ -164,7 +164,7 @@ pub(super) fn https_connector()
 }
 
 /// TLS for Socket Mode's `wss://` connections, trusting the same roots as [`https_connector`].
-pub(super) fn tls_config() -> Arc<rustls::ClientConfig> {
+pub(crate) fn tls_config() -> Arc<rustls::ClientConfig> {
     use hyper_rustls::ConfigBuilderExt;
     let builder = rustls::ClientConfig::builder();
     let roots = match builder.clone().with_native_roots() {

@@ -118,7 +118,7 @@ fn modal_block(b: &ModalBlock) -> SlackBlock {
             e.into()
         }
         Element::Checkboxes { options, initial } => {
-            let choice = |(label, value): &(&str, &str)| {
+            let choice = |(label, value): &(String, String)| {
                 SlackBlockChoiceItem::new(
                     SlackBlockText::Plain(SlackBlockPlainText::new(label.to_string())),
                     value.to_string(),

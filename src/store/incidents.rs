@@ -143,6 +143,9 @@ impl Store {
         for key in &change.cancel {
             jobs::cancel(&mut tx, key, now).await?;
         }
+        for r in &change.refs {
+            super::refs::upsert(&mut tx, r, now).await?;
+        }
         tx.commit().await?;
         Ok(Recorded::Applied)
     }

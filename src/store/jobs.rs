@@ -32,6 +32,11 @@ pub const LANE_SPACING: Duration = Duration::from_secs(1);
 const INSERT_KEEP: &str = "INSERT INTO jobs (incident_id, kind, key, lane, payload, run_at, \
      created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
      ON CONFLICT (key) WHERE state = 'pending' DO NOTHING";
+/// Once for good: not if any job, in any state, had the key (`jobs_key` finds it).
+const INSERT_ONCE: &str = "INSERT INTO jobs (incident_id, kind, key, lane, payload, run_at, \
+     created_at, updated_at) SELECT $1, $2, $3, $4, $5, $6, $7, $7 \
+     WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE key = $3) \
+     ON CONFLICT (key) WHERE state = 'pending' DO NOTHING";
 /// Re-arming for a rerun leaves `run_at` alone: a waiting job runs at its time with the state of
 /// then, a running one is released to run again as soon as it finishes.
 const INSERT_RERUN: &str = "INSERT INTO jobs (incident_id, kind, key, lane, payload, run_at, \
@@ -153,6 +158,7 @@ pub(super) async fn insert(
         Dedupe::Keep => INSERT_KEEP,
         Dedupe::Rerun => INSERT_RERUN,
         Dedupe::Replace => INSERT_REPLACE,
+        Dedupe::Once => INSERT_ONCE,
     };
     let key = job
         .key
@@ -446,6 +452,9 @@ async fn apply(
     }
     for job in &outcome.follow_ups {
         insert(tx, incident, job, now).await?;
+    }
+    for r in &outcome.refs {
+        super::refs::upsert(tx, r, now).await?;
     }
     Ok(())
 }

@@ -34,6 +34,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor};
 
 use crate::domain::cause::{Cause, JobKey};
 use crate::domain::change::RoleChange;
+use crate::domain::outside::ExternalRef;
 use crate::domain::{Entry, Incident, IncidentId, NewIncident, Role};
 
 pub use events::StoredPin;
@@ -64,6 +65,7 @@ mod events;
 mod incidents;
 mod jobs;
 mod postmortems;
+mod refs;
 mod rows;
 mod stats;
 mod timeline;
@@ -322,6 +324,8 @@ pub struct ChangeRecord {
     pub jobs: Vec<NewJob>,
     /// Keys of pending jobs the change makes moot (the reminder of a resolved incident).
     pub cancel: Vec<JobKey>,
+    /// What the change tells about objects in outside systems (a page acknowledged).
+    pub refs: Vec<ExternalRef>,
 }
 
 /// What [`Store::record`] did.
@@ -346,6 +350,9 @@ pub enum Dedupe {
     Rerun,
     /// The pending job is re-armed with this job's time and payload (a reminder pushed back).
     Replace,
+    /// Enqueued only if no job ever had its key, whatever became of it: work done once per
+    /// incident for good (a rule's action).
+    Once,
 }
 
 /// A job to enqueue.
@@ -405,6 +412,8 @@ pub struct Outcome {
     pub follow_ups: Vec<NewJob>,
     /// Timeline entries by the bot itself.
     pub events: Vec<Entry>,
+    /// What the job learned about objects in outside systems.
+    pub refs: Vec<ExternalRef>,
     /// Instead of being done, the job stays pending and runs again then (a reminder's next
     /// time) — unless it was re-armed meanwhile, when the re-armed time stands.
     pub reschedule: Option<DateTime<Utc>>,

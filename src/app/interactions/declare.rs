@@ -17,9 +17,10 @@ pub(super) fn handle(shared: &Arc<Shared>, submission: Submission) -> Answer<'_>
             Err(errors) => return Ok(view_errors(errors)),
         };
         let response_url = form.response_url.clone();
+        let pages = form.page.clone();
         let incident = form.incident(&submission.user, shared.clock.now());
         let cause = Cause::View(submission.view_id);
-        declare_new(shared, cause, incident, response_url).await?;
+        declare_new(shared, cause, incident, response_url, &pages).await?;
         Ok(Ack::Empty)
     })
 }

@@ -31,8 +31,10 @@ use crate::store::StoreError;
 
 mod declare;
 mod post_update;
+mod publish_status;
 mod shortcut;
 mod snooze;
+mod statuspage;
 mod take_coordinator;
 mod update;
 mod write_postmortem;
@@ -74,6 +76,10 @@ pub(crate) static ACTIONS: &[Entry] = &[
         handler: Handler::View(update::handle),
     },
     Entry {
+        id: modal::STATUSPAGE,
+        handler: Handler::View(statuspage::handle),
+    },
+    Entry {
         id: Action::PostUpdate.id(),
         handler: Handler::Button(post_update::handle),
     },
@@ -88,6 +94,10 @@ pub(crate) static ACTIONS: &[Entry] = &[
     Entry {
         id: Action::WritePostmortem.id(),
         handler: Handler::Button(write_postmortem::handle),
+    },
+    Entry {
+        id: Action::PublishStatus.id(),
+        handler: Handler::Button(publish_status::handle),
     },
 ];
 

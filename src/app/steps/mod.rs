@@ -9,6 +9,10 @@
 //! | [`posts`] | `post`, `thread_reply`, `report`: messages, each posted once |
 //! | [`reminders`] | `reminder`, `nudge`, `digest`: the scheduled ones |
 //! | [`postmortem`] | `postmortem`: the draft written, saved and uploaded |
+//! | [`pagerduty`] | `page`, `resolve_pages`: on-call called and released through PagerDuty |
+//! | [`statuspage`] | `publish_status`, `offer_status_resolve`: the public incident created or updated |
+//! | [`webhooks`] | `webhook`: one timeline event sent to one of `WEBHOOK_URLS` |
+//! | [`rules`] | `match_rules`, `apply_rule`: the rules of `RULES_FILE`, each applied once per incident |
 //! | [`reports`] | what a step that failed for good leaves on the timeline, and who is told |
 //!
 //! A declaration starts a saga; every later change enqueues the steps its effects ask for:
@@ -31,12 +35,16 @@
 //!
 //! A step that fails for good is reported where the user will see it ([`reports`]).
 
+mod pagerduty;
 mod postmortem;
 mod posts;
 mod reminders;
 mod reports;
+pub(crate) mod rules;
 mod saga;
+mod statuspage;
 mod sync;
+pub(crate) mod webhooks;
 
 use std::time::Duration;
 
@@ -134,6 +142,44 @@ pub enum Step {
         to: ReportTo,
         text: String,
     },
+    /// Page the on-call of a PagerDuty service (`message`: what the pager said, if anything).
+    /// `announce_by`: the page was asked for where no change records it (the Declare modal's
+    /// "Page on-call"): once sent, it goes on the timeline and is said in the channel as by them.
+    Page {
+        service: String,
+        #[serde(default)]
+        message: Option<String>,
+        #[serde(default)]
+        announce_by: Option<String>,
+    },
+    /// Resolve in PagerDuty every page of the incident that is not resolved there.
+    ResolvePages,
+    /// Publish the status-page form as `by` submitted it: create the public incident, or
+    /// update the one the incident has.
+    PublishStatus {
+        by: String,
+        publication: crate::domain::outside::Publication,
+    },
+    /// Offer, in the incident channel, to resolve the public incident too — if it has one that
+    /// the status page does not show as resolved.
+    OfferStatusResolve,
+    /// Send one timeline event (`change`, by `actor` at `at`) to `url`, as event `id`.
+    Webhook {
+        url: String,
+        id: String,
+        kind: String,
+        at: DateTime<Utc>,
+        #[serde(default)]
+        actor: Option<String>,
+        change: crate::domain::Entry,
+    },
+    /// Check the rules of `RULES_FILE` against the incident as it is now, and apply each that
+    /// matches and was not applied to it before.
+    MatchRules,
+    /// Apply rule `rule` to the incident: its actions, each once.
+    ApplyRule {
+        rule: String,
+    },
 }
 
 /// Where a [`Step::Report`] goes.
@@ -164,6 +210,23 @@ impl Step {
             Step::Digest { .. } => "digest",
             Step::Postmortem { .. } => "postmortem",
             Step::Report { .. } => "report",
+            Step::Page { .. } => "page",
+            Step::ResolvePages => "resolve_pages",
+            Step::PublishStatus { .. } => "publish_status",
+            Step::OfferStatusResolve => "offer_status_resolve",
+            Step::Webhook { .. } => "webhook",
+            Step::MatchRules => "match_rules",
+            Step::ApplyRule { .. } => "apply_rule",
+        }
+    }
+
+    /// How many attempts a step gets before it is reported as failed. A webhook's receiver
+    /// may be down for a while: its sends are retried for about a day (the backoff is capped at
+    /// five minutes), the rest give up after about 20 minutes.
+    pub fn max_attempts(&self) -> i64 {
+        match self {
+            Step::Webhook { .. } => 300,
+            _ => 12,
         }
     }
 
@@ -194,6 +257,13 @@ impl Step {
             Step::Reminder => (Some(per_incident(PerIncident::Reminder)), Dedupe::Replace),
             Step::Nudge => (Some(per_incident(PerIncident::Nudge)), Dedupe::Keep),
             Step::Digest { .. } => (Some(JobKey::Digest), Dedupe::Keep),
+            Step::ApplyRule { rule } => (
+                Some(JobKey::Rule {
+                    incident,
+                    rule: rule.clone(),
+                }),
+                Dedupe::Once,
+            ),
             Step::Report { .. } => (None, Dedupe::Keep),
             _ => (
                 by.map(|by| JobKey::Step {
@@ -211,6 +281,8 @@ impl Step {
             | Step::SyncCard {
                 channel: Some(channel),
             } => Some(format!("channel:{channel}")),
+            // One receiver's events in the order they happened, and only its own held back.
+            Step::Webhook { url, .. } => Some(format!("webhook:{url}")),
             _ => None,
         };
         NewJob {
@@ -230,6 +302,10 @@ impl Step {
             .or_else(|| posts::description(self))
             .or_else(|| reminders::description(self))
             .or_else(|| postmortem::description(self))
+            .or_else(|| pagerduty::description(self))
+            .or_else(|| statuspage::description(self))
+            .or_else(|| webhooks::description(self))
+            .or_else(|| rules::description(self))
             .unwrap_or_else(|| self.kind().replace('_', " "))
     }
 }
@@ -282,6 +358,18 @@ impl From<crate::slack::SlackError> for StepError {
     }
 }
 
+impl From<crate::outside::OutsideError> for StepError {
+    fn from(e: crate::outside::OutsideError) -> StepError {
+        match e {
+            crate::outside::OutsideError::Transient { retry_after, .. } => StepError::Transient {
+                reason: e.to_string(),
+                retry_after,
+            },
+            crate::outside::OutsideError::Permanent { .. } => StepError::permanent(e.to_string()),
+        }
+    }
+}
+
 impl From<crate::store::StoreError> for StepError {
     fn from(e: crate::store::StoreError) -> StepError {
         StepError::Transient {
@@ -310,6 +398,12 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             reminders::execute(shared, job, step).await
         }
         Step::Postmortem { by, .. } => postmortem::export(shared, job, by).await,
+        Step::Page { .. } | Step::ResolvePages => pagerduty::execute(shared, job, step).await,
+        Step::PublishStatus { .. } | Step::OfferStatusResolve => {
+            statuspage::execute(shared, job, step).await
+        }
+        Step::Webhook { .. } => webhooks::execute(shared, job, step).await,
+        Step::MatchRules | Step::ApplyRule { .. } => rules::execute(shared, job, step).await,
     }
 }
 

@@ -59,6 +59,7 @@ pub(crate) async fn failure_outcome(
         (_, None) => None,
     };
     Outcome {
+        refs: Vec::new(),
         change: None,
         follow_ups: report
             .map(|r| {

@@ -1,5 +1,6 @@
 //! The channel and what follows it: `create_channel`, `invite`, `invite_group`, and
-//! `source_reply` (the reply in the thread of the message an incident was declared from).
+//! `source_reply` (the reply in the thread of the message an incident was declared from); and,
+//! once the channel exists, the rules' check (`match_rules`, see `rules.rs`).
 //!
 //! Idempotency:
 //! - `create_channel` notes the name it is about to request; on `name_taken` for a name it had
@@ -18,9 +19,9 @@ use chrono::{DateTime, Utc};
 
 use super::posts::{post_key, post_once};
 use super::{ReportTo, Shared, Step, StepError, load, load_with_channel};
+use crate::config::Settings;
 use crate::domain::cause::{Cause, IncidentRef, Part};
 use crate::domain::message;
-use crate::domain::reminder::Policy;
 use crate::domain::source::SourceMessage;
 use crate::domain::{Entry, Incident, NewIncident, mrkdwn, slug};
 use crate::slack::{ChannelRef, SlackError};
@@ -34,12 +35,13 @@ const MAX_NAME_ATTEMPTS: u32 = 20;
 /// update reminder (the declaration counts as the first update). `response_url` is where to
 /// tell the declarer if the channel cannot be created.
 pub(crate) fn opening_jobs(
-    reminders: &Policy,
+    settings: &Settings,
     incident: &NewIncident,
     cause: &Cause,
     response_url: Option<String>,
     now: DateTime<Utc>,
 ) -> Vec<NewJob> {
+    let reminders = &settings.reminders;
     let by = cause.whole();
     let mut jobs = vec![
         Step::CreateChannel { response_url }.job(IncidentRef::New, &by, now),
@@ -47,6 +49,28 @@ pub(crate) fn opening_jobs(
     ];
     let reminder = reminders.next_reminder(&incident.clone().stored(0, 0));
     jobs.extend(reminder.map(|at| super::reminder_job(IncidentRef::New, at)));
+    // Other systems hear of the declaration like of any change.
+    let declared = Entry::Declared {
+        title: incident.title.clone(),
+        severity: incident.severity,
+        status: incident.status,
+        private: incident.private,
+        roles: incident
+            .roles
+            .iter()
+            .cloned()
+            .map(|(r, u)| (r, u))
+            .collect(),
+    };
+    jobs.extend(super::webhooks::jobs(
+        settings,
+        IncidentRef::New,
+        incident.private,
+        &[declared],
+        Some(&incident.declared_by),
+        cause,
+        now,
+    ));
     jobs
 }
 
@@ -273,6 +297,8 @@ fn channel_ready(
             .job(id, &declared.part(Part::Coordinator), now),
         );
     }
+    // The rules look at the incident once it has a channel to act in.
+    follow_ups.extend(super::rules::on_declared(shared, incident, now));
     Outcome {
         events: vec![Entry::ChannelCreated {
             channel_id: channel.id.clone(),
@@ -284,6 +310,6 @@ fn channel_ready(
             name: channel.name,
         }),
         follow_ups,
-        reschedule: None,
+        ..Outcome::default()
     }
 }

@@ -76,7 +76,8 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
 async fn sync_card(shared: &Shared, job: &Job, now: DateTime<Utc>) -> Result<Outcome, StepError> {
     let (incident, channel) = load_with_channel(shared, job).await?;
     let due = shared.settings.reminders.update_due(&incident);
-    let card = message::incident_card(&incident, due);
+    let outside = shared.store.external_refs(incident.id).await?;
+    let card = message::incident_card(&incident, due, &outside);
     if let Some(ts) = &incident.card_ts {
         shared.slack.update(&channel, ts, &card).await?;
         return Ok(Outcome::default());

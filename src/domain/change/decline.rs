@@ -15,6 +15,8 @@ pub(super) fn decide(d: &mut Draft<'_>, reason: Option<String>) -> Result<(), Re
     d.effects.push(Effect::Post(post.clone()));
     d.effects.push(Effect::PostInAnnouncementThread(post));
     d.sync_all(true);
+    // On-call stops being called once the incident is over here.
+    d.effects.push(Effect::CloseOutside);
     d.reply = format!("*{}* is declined.", d.before.reference());
     Ok(())
 }

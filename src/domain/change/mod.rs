@@ -11,7 +11,7 @@
 //! Each change's rule is a function in its own file, whose header says the rule: `update`,
 //! `role` (a role given, taken over or released; the claim a button makes), `severity`,
 //! `escalate`, `summary`, `note`, `followup`, `resolve`, `decline`, `reopen`, `snooze`,
-//! `remind`. `draft` holds what rules share: the decision being built, and the checks — the
+//! `remind`, `page`, `page_news`, `publish`. `draft` holds what rules share: the decision being built, and the checks — the
 //! incident is open (resolved and declined incidents take no updates, escalations or snoozes
 //! until reopened; notes, follow-ups, the summary, the severity and the roles stay editable for
 //! the postmortem), the actor may end it (the coordinator, the operator or an `ADMINS` user),
@@ -34,6 +34,9 @@ mod draft;
 mod escalate;
 mod followup;
 mod note;
+mod page;
+pub mod page_news;
+mod publish;
 mod refusal;
 mod remind;
 mod reopen;
@@ -75,6 +78,15 @@ pub enum Change {
     Snooze,
     /// `/inc remind <interval|off|default>`.
     Remind(Cadence),
+    /// `/inc page <service> [message]`: call the service's on-call through PagerDuty.
+    Page {
+        service: String,
+        message: Option<String>,
+    },
+    /// PagerDuty said what became of a page.
+    PageNews(page_news::News),
+    /// The status-page form submitted: publish it.
+    Publish(super::outside::Publication),
 }
 
 /// Who is to hold a role.
@@ -146,6 +158,21 @@ pub enum Effect {
     Invite(Vec<UserId>),
     /// Invite every member of a user group.
     InviteGroup(String),
+    /// Page the on-call of a PagerDuty service (a `trigger`, deduplicated per incident and
+    /// service).
+    Page {
+        service: String,
+        message: Option<String>,
+    },
+    /// The incident is over here (resolved or declined): what outside systems hold open for it
+    /// follows — its pages are resolved in PagerDuty, resolving its public incident on the status
+    /// page is offered.
+    CloseOutside,
+    /// Publish on the status page what `by` submitted.
+    PublishStatus {
+        by: UserId,
+        publication: super::outside::Publication,
+    },
 }
 
 /// Decides `change` to `incident` asked by `actor` at `now`: each change to its rule.
@@ -171,6 +198,9 @@ pub fn decide(
         Change::Reopen => reopen::decide(&mut d),
         Change::Snooze => snooze::decide(&mut d),
         Change::Remind(cadence) => remind::decide(&mut d, cadence),
+        Change::Page { service, message } => page::decide(&mut d, service, message),
+        Change::PageNews(news) => page_news::decide(&mut d, news),
+        Change::Publish(publication) => publish::decide(&mut d, publication),
     }?;
     Ok(d.finish())
 }

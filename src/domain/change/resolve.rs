@@ -1,5 +1,6 @@
 //! `/inc resolve [text]`: from any working status, by the coordinator, the operator or an
 //! `ADMINS` user. Posted in the channel and under the announcement; no update is owed after it.
+//! Every page of the incident is resolved in PagerDuty.
 
 use super::draft::Draft;
 use super::{Effect, Refusal};
@@ -18,6 +19,8 @@ pub(super) fn decide(d: &mut Draft<'_>, text: Option<String>) -> Result<(), Refu
     d.effects.push(Effect::Post(post.clone()));
     d.effects.push(Effect::PostInAnnouncementThread(post));
     d.sync_all(true);
+    // On-call stops being called once the incident is over here.
+    d.effects.push(Effect::CloseOutside);
     d.reply = format!("*{}* is resolved.", d.before.reference());
     Ok(())
 }

@@ -23,6 +23,7 @@ use super::severity::Severity;
 pub mod args;
 mod general;
 mod lifecycle;
+mod outside;
 mod reading;
 mod reminders;
 mod response;
@@ -114,6 +115,7 @@ pub static COMMANDS: &[&Spec] = &[
     &reading::ROLES,
     &response::SEVERITY,
     &response::ESCALATE,
+    &outside::PAGE,
     &writing::SUMMARY,
     &writing::NOTE,
     &writing::FOLLOWUP,
@@ -123,6 +125,7 @@ pub static COMMANDS: &[&Spec] = &[
     &lifecycle::DECLINE,
     &lifecycle::REOPEN,
     &reading::POSTMORTEM,
+    &outside::STATUSPAGE,
     &stats::STATS,
 ];
 
@@ -171,6 +174,8 @@ pub enum InChannelCommand {
     FollowUps,
     /// `/inc postmortem`: write the draft and upload it to the channel (a job).
     Postmortem,
+    /// `/inc statuspage`: the status-page form.
+    StatuspageModal,
     /// Any command that changes the incident.
     Change(Change),
 }
@@ -214,6 +219,8 @@ pub enum Problem {
     NotAnEscalationTarget(String),
     /// Words after a complete command.
     Unexpected(String),
+    /// Not a word that can name a PagerDuty service.
+    NotAService(String),
     TooLong {
         what: &'static str,
         chars: usize,
@@ -317,6 +324,11 @@ impl fmt::Display for Problem {
                 "`{}` is not a severity: use {} (or `p1`, `1`, …).",
                 escape(word),
                 Severity::choices(super::severity::DEFAULT_LEVELS)
+            ),
+            Problem::NotAService(word) => write!(
+                f,
+                "`{}` is not a service name: use one of the names in `PAGERDUTY_SERVICES`.",
+                escape(word)
             ),
             Problem::NotARole(word) => write!(
                 f,

@@ -42,7 +42,12 @@ fn status_label(status: Status) -> String {
 
 /// The card posted and pinned in the incident channel, kept up to date in place. `due` is when
 /// the next update is due (`None`: reminders are off or it is closed).
-pub fn incident_card(incident: &Incident, due: Option<DateTime<Utc>>) -> Message {
+/// `outside` is what the incident has in other systems: its pages and its public status.
+pub fn incident_card(
+    incident: &Incident,
+    due: Option<DateTime<Utc>>,
+    outside: &[crate::domain::outside::ExternalRef],
+) -> Message {
     let mut blocks = vec![
         Block::Header(truncate_chars(
             &format!("{} · {}", incident.reference(), incident.title),
@@ -72,6 +77,7 @@ pub fn incident_card(incident: &Incident, due: Option<DateTime<Utc>>) -> Message
     if let Some(impact) = &incident.impact {
         blocks.push(Block::Section(format!("*Affected*\n{}", escape(impact))));
     }
+    blocks.extend(super::outside_blocks(outside));
     if let Some(link) = incident
         .source
         .as_ref()

@@ -6,7 +6,8 @@
 //! - [`cards`]: what mirrors the incident's current state — the channel topic, the pinned
 //!   incident card, the announcement, `/inc status`, `/inc roles`, `/inc list`;
 //! - [`posts`]: what is posted once or replied — updates, role notices, escalations, the
-//!   resolution, acks, failure reports.
+//!   resolution, acks, failure reports;
+//! - [`outside`]: pages and what became of them, the status page, and their lines on the card.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -15,9 +16,11 @@ use super::mrkdwn::{self, escape};
 use super::{Incident, Role};
 
 pub mod cards;
+pub mod outside;
 pub mod posts;
 
 pub use cards::*;
+pub use outside::*;
 pub use posts::*;
 
 /// Slack's limit on header block text.
@@ -71,15 +74,19 @@ pub enum Action {
     Snooze,
     /// "Write postmortem": exports the draft, as `/inc postmortem` does (on the resolution).
     WritePostmortem,
+    /// "Status page…": opens the status-page form, as `/inc statuspage` does (offered on the
+    /// resolution when the public incident is still open, and by a rule).
+    PublishStatus,
 }
 
 impl Action {
     /// Every button, for the tests that hold the dispatch table to this list.
-    pub const ALL: [Action; 4] = [
+    pub const ALL: [Action; 5] = [
         Action::PostUpdate,
         Action::TakeCoordinator,
         Action::Snooze,
         Action::WritePostmortem,
+        Action::PublishStatus,
     ];
 
     /// The button's `action_id`.
@@ -89,6 +96,7 @@ impl Action {
             Action::TakeCoordinator => "take_coordinator",
             Action::Snooze => "snooze",
             Action::WritePostmortem => "write_postmortem",
+            Action::PublishStatus => "publish_status",
         }
     }
 
@@ -99,6 +107,7 @@ impl Action {
             Action::TakeCoordinator => "Take coordinator",
             Action::Snooze => "Snooze 30m",
             Action::WritePostmortem => "Write postmortem",
+            Action::PublishStatus => "Status page…",
         }
     }
 

@@ -67,7 +67,7 @@ fn everything_said(inc: &Incident, free: &str) -> Vec<String> {
         role_released(Role::Comms, "U0BOB", "U0ALICE"),
     ];
     for m in [
-        incident_card(inc, Some(inc.declared_at)),
+        incident_card(inc, Some(inc.declared_at), &[]),
         announcement(inc),
         update_post(inc, "U0ALICE", Some(Status::Fixing), free),
         escalation(inc, "<@U0DBA>", "U0ALICE", Some(free)),
@@ -135,7 +135,7 @@ fn free_text_keeps_the_people_its_author_mentioned() {
 
 #[test]
 fn the_card_names_the_roles_and_who_declared() {
-    let card = incident_card(&sample(7), None);
+    let card = incident_card(&sample(7), None, &[]);
     assert_eq!(
         card.blocks[0],
         Block::Header("INC-7 · Checkout is down".into())
@@ -174,7 +174,7 @@ fn cards_show_a_closed_incident_as_closed() {
         "{}",
         announced.text
     );
-    let Block::Fields(fields) = &incident_card(&inc, None).blocks[1] else {
+    let Block::Fields(fields) = &incident_card(&inc, None, &[]).blocks[1] else {
         panic!("fields")
     };
     assert!(fields.contains(&"*Status*\n:white_check_mark: resolved".to_string()));
@@ -261,7 +261,7 @@ fn an_in_channel_command_elsewhere_says_where_to_use_it() {
 
 #[test]
 fn messages_round_trip_through_job_payloads() {
-    let card = incident_card(&sample(1), None);
+    let card = incident_card(&sample(1), None, &[]);
     let json = serde_json::to_value(&card).expect("json");
     let back: Message = serde_json::from_value(json).expect("message");
     assert_eq!(back, card);

@@ -177,6 +177,7 @@ fn a_declare_submission_is_read_into_a_form() {
             private: true,
             source: None,
             response_url: None,
+            page: Vec::new(),
         }
     );
 }
@@ -193,6 +194,7 @@ fn a_declare_form_declares_with_the_roles_it_names() {
         coordinator: None,
         operator: Some("U0BOB".into()),
         private: true,
+        page: Vec::new(),
         source: None,
         response_url: Some("https://hooks.slack.com/x".into()),
     };

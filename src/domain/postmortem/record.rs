@@ -288,8 +288,43 @@ fn describe(entry: &Event, people: &HashMap<String, String>) -> Option<String> {
             Some(t) => format!("Alert from {source} resolved: {t}"),
             None => format!("Alert from {source} resolved"),
         },
+        Event::Paged {
+            service,
+            message,
+            rule,
+        } => {
+            let mut out = format!("Paged {service} on-call");
+            if let Some(rule) = rule {
+                out.push_str(&format!(" (rule “{rule}”)"));
+            }
+            if let Some(m) = message {
+                out.push_str(&format!(": {}", text(m)));
+            }
+            out
+        }
+        Event::PageNews {
+            service,
+            what,
+            by,
+            after_s,
+            ..
+        } => {
+            let mut out = format!("Page of {service} {}", what.as_str());
+            if let Some(by) = by {
+                out.push_str(&format!(" by {by}"));
+            }
+            if let Some(s) = after_s {
+                out.push_str(&format!(" {}", crate::domain::outside::after_secs(*s)));
+            }
+            out
+        }
+        Event::StatusPublished { status, url, .. } => match url {
+            Some(url) => format!("Status page: {status} ({url})"),
+            None => format!("Status page: {status}"),
+        },
         Event::StepFailed { step, error } => format!("The bot failed: {step} ({error})"),
         Event::ChannelCreated { .. }
+        | Event::RuleApplied { .. }
         | Event::Announced { .. }
         | Event::Pinned { .. }
         | Event::Unpinned { .. }
