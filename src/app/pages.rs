@@ -22,13 +22,16 @@ pub(crate) async fn receive(shared: &Shared, news: PageNews) -> Result<Heard, St
         tracing::info!(key = %news.key, "a PagerDuty webhook about a page we did not send");
         return Ok(Heard::Unknown);
     };
-    // Our own resolve (the incident was resolved here) comes back as news: nothing to add.
-    if news.what == PageEvent::Resolved && page.state.as_deref() == Some(page_state::RESOLVED) {
-        return Ok(Heard::Nothing);
-    }
     let Some(incident) = shared.store.incident(page.incident).await? else {
         return Ok(Heard::Unknown);
     };
+    // Our own resolve (the incident is over here) comes back as news — possibly before the
+    // step that sent it recorded its answer: nothing to add.
+    if news.what == PageEvent::Resolved
+        && (page.state.as_deref() == Some(page_state::RESOLVED) || incident.status.is_terminal())
+    {
+        return Ok(Heard::Nothing);
+    }
     let after_s = match news.what {
         PageEvent::Acknowledged => shared
             .store

@@ -14,6 +14,7 @@ mod incident_channel;
 mod lost_answers;
 mod manifest;
 mod modals;
+mod pagerduty;
 mod postmortem;
 mod postmortem_golden;
 mod refusals;

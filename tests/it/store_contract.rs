@@ -179,6 +179,7 @@ async fn story(s: Store) {
             t(40),
         )],
         cancel: Vec::new(),
+        refs: Vec::new(),
     };
     assert_eq!(
         s.record(change("slash:C1", fixing.clone()), t(40))
@@ -236,6 +237,7 @@ async fn story(s: Store) {
         }],
         jobs: Vec::new(),
         cancel: Vec::new(),
+        refs: Vec::new(),
     };
     assert_eq!(
         s.record(handover, t(50)).await.expect("handover"),
@@ -329,6 +331,7 @@ async fn story(s: Store) {
             adopted: false,
         }],
         reschedule: None,
+        refs: Vec::new(),
     };
     assert_eq!(
         s.complete_job(&job, outcome.clone(), t(702))
@@ -418,6 +421,7 @@ async fn story(s: Store) {
             error: "channel_not_found".into(),
         }],
         reschedule: None,
+        refs: Vec::new(),
     };
     assert_eq!(
         s.fail_job(&again, "channel_not_found", report, t(901))
@@ -481,6 +485,7 @@ async fn enqueue(s: &Store, incident: i64, jobs: Vec<NewJob>, at: DateTime<Utc>)
         roles: Vec::new(),
         jobs,
         cancel: Vec::new(),
+        refs: Vec::new(),
     };
     assert_eq!(
         s.record(record, at).await.expect("record"),

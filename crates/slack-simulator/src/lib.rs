@@ -28,7 +28,10 @@
 //! - `web_api`: the HTTP layer (parameters, auth, scopes, fault injection, recording, uploads);
 //! - `socket`: the Socket Mode WebSocket (hello, envelopes, acks — or nothing at all once
 //!   half-open); the task that fires the state's timers is in this file, beside the handle;
-//! - `transcript`: rendering the event log as a conversation.
+//! - `transcript`: rendering the event log as a conversation;
+//! - `pagerduty` and `statuspage` (public, independent of Slack and of the rest of the crate):
+//!   strict fakes of PagerDuty (Events API v2, v3 webhooks) and of the Atlassian Statuspage REST
+//!   API v1, for the bot's paging and status-page publishing.
 
 mod blocks;
 mod composer;
@@ -40,6 +43,11 @@ mod state;
 mod transcript;
 mod views;
 mod web_api;
+
+pub mod pagerduty;
+pub mod statuspage;
+pub use pagerduty::FakePagerDuty;
+pub use statuspage::FakeStatuspage;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};

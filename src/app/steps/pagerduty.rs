@@ -124,8 +124,23 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
                     ..page
                 });
             }
+            // The card shows the pages resolved.
+            let follow_ups = match refs.is_empty() {
+                true => Vec::new(),
+                false => vec![
+                    Step::SyncCard {
+                        channel: incident.channel_id.clone(),
+                    }
+                    .job(
+                        IncidentRef::Id(incident.id),
+                        &Cause::Job(job.id).whole(),
+                        shared.clock.now(),
+                    ),
+                ],
+            };
             Ok(Outcome {
                 refs,
+                follow_ups,
                 ..Outcome::default()
             })
         }
