@@ -26,3 +26,4 @@ mod startup;
 mod stats;
 mod store_contract;
 mod upgrade;
+mod webhooks;
