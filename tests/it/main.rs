@@ -23,6 +23,7 @@ mod replicas;
 mod slack_text;
 mod socket_mode;
 mod startup;
+mod statuspage;
 mod stats;
 mod store_contract;
 mod upgrade;
