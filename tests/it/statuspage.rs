@@ -58,7 +58,10 @@ async fn the_form_publishes_what_was_chosen_and_a_second_submission_updates_it()
     ] {
         assert!(form.contains(shown), "the form shows {shown}: {form}");
     }
-    assert!(sp.incidents().is_empty(), "nothing is published before the click");
+    assert!(
+        sp.incidents().is_empty(),
+        "nothing is published before the click"
+    );
     assert_eq!(
         app.writes_since(mark),
         ["views.open"],
@@ -70,8 +73,14 @@ async fn the_form_publishes_what_was_chosen_and_a_second_submission_updates_it()
         ALICE,
         &view,
         &[
-            ("title", ViewInput::Text("Card payments failing in the EU".into())),
-            ("message", ViewInput::Text("We are rolling back a deploy.".into())),
+            (
+                "title",
+                ViewInput::Text("Card payments failing in the EU".into()),
+            ),
+            (
+                "message",
+                ViewInput::Text("We are rolling back a deploy.".into()),
+            ),
             ("components", ViewInput::Checked(vec![checkout.clone()])),
         ],
     )
@@ -84,11 +93,18 @@ async fn the_form_publishes_what_was_chosen_and_a_second_submission_updates_it()
     assert_eq!(public[0].name, "Card payments failing in the EU");
     assert_eq!(public[0].status, "investigating");
     assert_eq!(public[0].updates[0].body, "We are rolling back a deploy.");
-    assert_eq!(sp.component(&checkout).expect("component").status, "major_outage");
-    let auth = sp.requests().iter().all(|r| {
-        r.header("authorization") == Some(&format!("OAuth {API_KEY}"))
-    });
-    assert!(auth, "every call carries the API key as Statuspage wants it");
+    assert_eq!(
+        sp.component(&checkout).expect("component").status,
+        "major_outage"
+    );
+    let auth = sp
+        .requests()
+        .iter()
+        .all(|r| r.header("authorization") == Some(&format!("OAuth {API_KEY}")));
+    assert!(
+        auth,
+        "every call carries the API key as Statuspage wants it"
+    );
     let posts = said(&app, &channel.id);
     assert!(
         posts.iter().any(|p| p.contains(
@@ -99,13 +115,19 @@ async fn the_form_publishes_what_was_chosen_and_a_second_submission_updates_it()
     let card = posts.first().expect("card");
     assert!(card.contains("*Status page*"), "{card}");
     let incident = app.incident_in(&channel).await;
-    assert!(timeline_kinds(&app.store, incident.id).await.contains(&"status_published"));
+    assert!(
+        timeline_kinds(&app.store, incident.id)
+            .await
+            .contains(&"status_published")
+    );
 
     // Again: the same public incident, updated.
     app.command_in(BOB, &channel.id, "statuspage").await;
     let view = open_view(&app, BOB).await;
     assert!(
-        view.blocks.to_string().contains("Card payments failing in the EU"),
+        view.blocks
+            .to_string()
+            .contains("Card payments failing in the EU"),
         "the form keeps the public title"
     );
     submit(
@@ -188,7 +210,10 @@ async fn bad_input_and_no_status_page_change_nothing() {
     let (app, sp, _) = app_with_statuspage().await;
     let channel = app.declared(ALICE, "sev2 Search is slow").await;
     let extra = app.command_in(ALICE, &channel.id, "statuspage now").await;
-    assert!(extra.starts_with("`now` was not expected there."), "{extra}");
+    assert!(
+        extra.starts_with("`now` was not expected there."),
+        "{extra}"
+    );
     app.command_in(ALICE, &channel.id, "statuspage").await;
     let view = open_view(&app, ALICE).await;
     let errors = submit(

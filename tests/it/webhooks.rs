@@ -114,8 +114,12 @@ async fn every_change_is_sent_signed_in_order_with_a_stable_idempotency_key() {
         .await;
     app.command_in(ALICE, &channel.id, "sev 1").await;
     app.command_in(BOB, &channel.id, "operator me").await;
-    app.command_in(ALICE, &channel.id, "note Not sent: a note is not a change of state")
-        .await;
+    app.command_in(
+        ALICE,
+        &channel.id,
+        "note Not sent: a note is not a change of state",
+    )
+    .await;
     app.command_in(ALICE, &channel.id, "resolve Fixed").await;
     app.settle().await;
 
@@ -174,7 +178,8 @@ async fn a_receiver_that_fails_gets_the_same_event_again_and_later_events_wait_f
     )
     .await;
     let channel = app.declared(ALICE, "sev2 Checkout is slow").await;
-    app.command_in(ALICE, &channel.id, "update fixing Rolled back").await;
+    app.command_in(ALICE, &channel.id, "update fixing Rolled back")
+        .await;
     app.settle().await;
 
     let all = receiver.all();
@@ -191,7 +196,12 @@ async fn a_receiver_that_fails_gets_the_same_event_again_and_later_events_wait_f
     assert_eq!(all[2].json()["type"], "incident.declared");
     assert_eq!(all[3].json()["type"], "incident.status_changed");
     // The incident never waited: its channel and its update are there.
-    let posts = app.sim.channel(&channel.id).expect("channel").messages.len();
+    let posts = app
+        .sim
+        .channel(&channel.id)
+        .expect("channel")
+        .messages
+        .len();
     assert!(posts >= 2, "{posts}");
 }
 
@@ -203,8 +213,11 @@ async fn a_private_incident_is_sent_only_when_webhook_private_says_so() {
         |_| {},
     )
     .await;
-    let channel = app.declared_private(ALICE, "sev1", "Credentials leaked").await;
-    app.command_in(ALICE, &channel.id, "update fixing Rotated").await;
+    let channel = app
+        .declared_private(ALICE, "sev1", "Credentials leaked")
+        .await;
+    app.command_in(ALICE, &channel.id, "update fixing Rotated")
+        .await;
     app.settle().await;
     assert!(receiver.all().is_empty(), "{:?}", receiver.all());
 
@@ -218,7 +231,8 @@ async fn a_private_incident_is_sent_only_when_webhook_private_says_so() {
         |_| {},
     )
     .await;
-    app.declared_private(ALICE, "sev1", "Credentials leaked").await;
+    app.declared_private(ALICE, "sev1", "Credentials leaked")
+        .await;
     app.settle().await;
     let sent = told.delivered();
     assert_eq!(sent.len(), 1);

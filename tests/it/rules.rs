@@ -1,0 +1,205 @@
+//! Rules in a file (`RULES_FILE`): what a matching rule does when an incident is declared —
+//! pages, invites a group, posts elsewhere, sets the reminder — once per incident however often
+//! it matches again; rules on an alert's labels; a mistake in the file named by line; and
+//! `incident-commander rules --explain`, which touches nothing.
+
+use std::io::Write;
+
+use incident_commander::config::Settings;
+use incident_commander::domain::reminder::Cadence;
+use serde_json::json;
+use slack_simulator::FakePagerDuty;
+
+use crate::helpers::*;
+use crate::pagerduty::{CHECKOUT_KEY, SEARCH_KEY};
+
+/// The example of docs/integrations.md, as written.
+const EXAMPLE: &str = r##"[[rules]]
+name = "Checkout outages page on-call"
+when = { severity = ["sev1"], title = "(?i)checkout" }
+page = ["checkout"]
+invite_groups = ["S0123ABC"]
+post = [{ channel = "#exec", text = "SEV1 declared: {title}" }]
+reminder_interval = "15m"
+"##;
+
+const ALERTS: &str = r##"[[rules]]
+name = "Search alerts page search"
+when = { source = "alert", labels = { service = "search" } }
+page = ["search"]
+"##;
+
+fn rules_file(text: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::Builder::new()
+        .suffix(".toml")
+        .tempfile()
+        .expect("temp file");
+    file.write_all(text.as_bytes()).expect("write");
+    file
+}
+
+async fn app_with_rules(text: &str) -> (TestApp, FakePagerDuty, String, tempfile::NamedTempFile) {
+    let file = rules_file(text);
+    let pd = FakePagerDuty::start().await.expect("fake PagerDuty");
+    pd.add_service("checkout", CHECKOUT_KEY);
+    pd.add_service("search", SEARCH_KEY);
+    let services = format!("checkout={CHECKOUT_KEY},search={SEARCH_KEY}");
+    let url = pd.events_url();
+    let path = file.path().display().to_string();
+    let mut exec = String::new();
+    let app = spawn_app_with_alerts(
+        &[
+            ("PAGERDUTY_SERVICES", &services),
+            ("PAGERDUTY_EVENTS_URL", &url),
+            ("RULES_FILE", &path),
+        ],
+        |sim| {
+            exec = sim.add_channel("exec", false, true);
+            sim.add_usergroup("S0123ABC", "checkout-team", &[CAROL]);
+        },
+    )
+    .await;
+    (app, pd, exec, file)
+}
+
+fn texts(app: &TestApp, channel: &str) -> Vec<String> {
+    app.sim
+        .channel(channel)
+        .expect("channel")
+        .messages
+        .iter()
+        .map(shown_text)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_matching_rule_pages_invites_posts_and_sets_the_reminder_once_per_incident() {
+    let (app, pd, exec, _file) = app_with_rules(EXAMPLE).await;
+    let channel = app.declared(ALICE, "sev1 Checkout is down").await;
+    app.settle().await;
+
+    assert_eq!(pd.incidents().len(), 1, "checkout was paged");
+    assert_eq!(pd.incidents()[0].service, "checkout");
+    let members = app.sim.channel(&channel.id).expect("channel").members;
+    assert!(
+        members.contains(&CAROL.to_string()),
+        "the group was invited: {members:?}"
+    );
+    let here = texts(&app, &channel.id);
+    assert!(
+        here.iter().any(|t| t.contains("<!subteam^S0123ABC>")
+            && t.contains("rule “Checkout outages page on-call” brought you into *INC-1*")),
+        "{here:?}"
+    );
+    assert!(
+        here.iter()
+            .any(|t| t
+                .contains("Rule “Checkout outages page on-call” paged the on-call of *checkout*")),
+        "{here:?}"
+    );
+    let posted = texts(&app, &exec);
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert!(
+        posted[0].contains("SEV1 declared: Checkout is down"),
+        "{posted:?}"
+    );
+    let incident = app.incident_in(&channel).await;
+    assert_eq!(
+        incident.cadence,
+        Cadence::Every(chrono::Duration::minutes(15))
+    );
+    assert!(
+        timeline_kinds(&app.store, incident.id)
+            .await
+            .contains(&"rule_applied")
+    );
+
+    // The rule matches again after the severity moves away and back: nothing twice.
+    app.command_in(ALICE, &channel.id, "sev 2").await;
+    app.command_in(ALICE, &channel.id, "sev 1").await;
+    app.settle().await;
+    assert_eq!(pd.events().len(), 1, "{:?}", pd.events());
+    assert_eq!(texts(&app, &exec).len(), 1);
+
+    // An incident the rule does not match: nothing.
+    app.declared(BOB, "sev2 Search is slow").await;
+    app.settle().await;
+    assert_eq!(pd.events().len(), 1);
+    assert_eq!(texts(&app, &exec).len(), 1);
+}
+
+#[tokio::test]
+async fn a_rule_on_an_alerts_labels_pages_when_the_alert_opens_an_incident() {
+    let (app, pd, _, _file) = app_with_rules(ALERTS).await;
+    let (status, _) = app
+        .alert(
+            "/alerts",
+            &json!({"title": "Search p99 above 2s", "source": "grafana",
+                    "labels": {"service": "search", "team": "discovery"}}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    app.settle().await;
+    assert_eq!(pd.incidents().len(), 1);
+    assert_eq!(pd.incidents()[0].service, "search");
+
+    // A person declaring about search is not an alert: the rule does not page.
+    app.declared(ALICE, "sev1 Search is down").await;
+    app.settle().await;
+    assert_eq!(pd.events().len(), 1);
+}
+
+#[test]
+fn a_mistake_in_the_rules_file_stops_startup_naming_the_line() {
+    let file = rules_file(
+        "[[rules]]\nname = \"x\"\nwhen = { severity = [\"sev9\"] }\npage = [\"checkout\"]\n",
+    );
+    let path = file.path().display().to_string();
+    let services = format!("checkout={CHECKOUT_KEY}");
+    let vars = std::collections::HashMap::from([
+        ("SLACK_BOT_TOKEN", "xoxb-1".to_string()),
+        ("SLACK_APP_TOKEN", "xapp-1".to_string()),
+        ("PAGERDUTY_SERVICES", services.clone()),
+        ("RULES_FILE", path.clone()),
+    ]);
+    let error = Settings::from_map(&vars).expect_err("refused").to_string();
+    assert!(
+        error.contains(&format!("RULES_FILE is invalid: {path}: line 3")),
+        "{error}"
+    );
+    assert!(error.contains("\"sev9\" is not a severity"), "{error}");
+
+    // A rule paging a service PAGERDUTY_SERVICES does not list.
+    let file = rules_file("[[rules]]\nname = \"x\"\npage = [\"billing\"]\n");
+    let mut vars = vars.clone();
+    vars.insert("RULES_FILE", file.path().display().to_string());
+    let error = Settings::from_map(&vars).expect_err("refused").to_string();
+    assert!(error.contains("line 3"), "{error}");
+    assert!(error.contains("billing"), "{error}");
+}
+
+#[test]
+fn rules_explain_says_what_would_match_and_touches_nothing() {
+    let file = rules_file(EXAMPLE);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_incident-commander"))
+        .args(["rules", "--explain", "sev1 from alert service=checkout"])
+        .env("RULES_FILE", file.path())
+        .env("PAGERDUTY_SERVICES", format!("checkout={CHECKOUT_KEY}"))
+        .env_remove("DATABASE_URL")
+        .env_remove("SLACK_BOT_TOKEN")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("runs");
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(out.contains("Checkout outages page on-call"), "{out}");
+    assert!(out.contains("page checkout"), "{out}");
+    assert!(
+        out.contains("(?i)checkout"),
+        "the title is not given, so the rule matches if it does: {out}"
+    );
+}
