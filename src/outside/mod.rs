@@ -32,7 +32,7 @@ impl Client {
             .tls_backend_preconfigured(tls)
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .user_agent(concat!("incident-commander/", env!("CARGO_PKG_VERSION")))
+            .user_agent(format!("incident-commander/{}", crate::config::VERSION))
             .build()
             .map_err(std::io::Error::other)?;
         Ok(Client { http })
