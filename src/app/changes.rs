@@ -191,6 +191,7 @@ fn jobs_for(shared: &Shared, decision: &Decision, key: &Cause, now: DateTime<Utc
                     service: service.clone(),
                     message: message.clone(),
                     announce_by: None,
+                    rule: None,
                 },
                 Effect::PublishStatus { by, publication } => Step::PublishStatus {
                     by: by.clone(),

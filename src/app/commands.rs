@@ -220,6 +220,7 @@ pub(crate) async fn declare_new(
             service: service.clone(),
             message: None,
             announce_by: Some(incident.declared_by.clone()),
+            rule: None,
         };
         jobs.push(step.job(IncidentRef::New, &key.part(Part::Also(i)), now));
     }

@@ -19,6 +19,17 @@ pub(crate) async fn receive(shared: &Shared, news: PageNews) -> Result<Heard, St
         .external_ref_by_reference(Kind::Page, &news.key)
         .await?
     else {
+        // One of ours whose trigger's answer is not recorded yet (PagerDuty can be faster than
+        // our commit): not now — PagerDuty delivers a webhook again when it is not taken.
+        if news
+            .key
+            .starts_with(&format!("{}-INC-", shared.bot.team_id))
+        {
+            return Err(StoreError::Corrupt(format!(
+                "the page {} is not recorded yet",
+                news.key
+            )));
+        }
         tracing::info!(key = %news.key, "a PagerDuty webhook about a page we did not send");
         return Ok(Heard::Unknown);
     };

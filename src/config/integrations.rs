@@ -125,8 +125,8 @@ fn pagerduty(get: &impl Fn(&str) -> Option<String>) -> Result<Option<PagerDuty>,
             if get(var).is_some() {
                 return Err(ConfigError::Invalid {
                     var,
-                    reason: "is set but PAGERDUTY_SERVICES is not: list the services to page, \
-                             such as checkout=<routing key>"
+                    reason: "it is set, but PAGERDUTY_SERVICES is not: list the services to \
+                             page, such as checkout=<routing key>"
                         .into(),
                 });
             }
@@ -138,11 +138,17 @@ fn pagerduty(get: &impl Fn(&str) -> Option<String>) -> Result<Option<PagerDuty>,
         reason,
     };
     let mut services: Vec<(String, SecretString)> = Vec::new();
-    for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+    for (n, item) in list
+        .split(',')
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .enumerate()
+    {
+        // Never echoed: an item without `=` may be a routing key pasted alone.
         let Some((name, key)) = item.split_once('=') else {
             return Err(invalid(format!(
-                "{:?} is not name=<routing key> (list them separated by commas)",
-                item.split('=').next().unwrap_or_default()
+                "item {} is not name=<routing key> (list them separated by commas)",
+                n + 1
             )));
         };
         let name = name.trim().to_ascii_lowercase();
@@ -212,6 +218,15 @@ fn statuspage(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Statuspage
 
 fn webhooks(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Webhooks>, ConfigError> {
     let Some(list) = get("WEBHOOK_URLS") else {
+        for var in ["WEBHOOK_SECRET", "WEBHOOK_PRIVATE"] {
+            if get(var).is_some() {
+                return Err(ConfigError::Invalid {
+                    var,
+                    reason: "it is set, but WEBHOOK_URLS is not: list where to send the events"
+                        .into(),
+                });
+            }
+        }
         return Ok(None);
     };
     let mut urls = Vec::new();

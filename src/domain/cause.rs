@@ -108,6 +108,8 @@ pub enum Part {
     Coordinator,
     /// The webhook of the cause's `entry`th timeline entry to the `url`th of `WEBHOOK_URLS`.
     Hook { entry: usize, url: usize },
+    /// A rule's `n`th action (its job and the post that tells of it).
+    Action(usize),
 }
 
 /// A cause and the part of it a step is.
@@ -126,6 +128,7 @@ impl fmt::Display for Caused {
             Part::Source => write!(f, "{}:source", self.cause),
             Part::Coordinator => write!(f, "{}:coordinator", self.cause),
             Part::Hook { entry, url } => write!(f, "{}:hook{entry}.{url}", self.cause),
+            Part::Action(n) => write!(f, "{}:act{n}", self.cause),
         }
     }
 }
@@ -298,6 +301,10 @@ impl JobKey {
                     rule: "<rule name>".into(),
                 },
                 "a rule applied (its actions): once per incident for good, whatever became of it",
+            ),
+            (
+                step(Cause::Job(41).part(Part::Action(0)), "page"),
+                "a rule's first action, enqueued by its `apply_rule` job",
             ),
             (
                 step(slash.whole(), "match_rules"),

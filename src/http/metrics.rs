@@ -156,10 +156,6 @@ fn describe() {
         "incident_commander_webhooks_received_total",
         "Webhooks received from outside systems (PagerDuty), by source and result"
     );
-    describe_counter!(
-        "incident_commander_outside_calls_total",
-        "Calls to outside systems (PagerDuty, Statuspage, webhooks), by system and result"
-    );
 }
 
 /// The whole `/metrics` text: this app's recorder, then the figures of this moment.

@@ -3,7 +3,7 @@
 //!
 //! Statuspage has no idempotency key. The incident we create carries our job's key in its
 //! `metadata` (`incident_commander.key`), so an attempt after an unknown outcome (a timeout, a
-//! lost answer) first looks among the page's unresolved incidents for one with that key and
+//! lost answer) first looks among the page's newest incidents for one with that key and
 //! adopts it instead of creating a second. Updates name the incident by its id and set absolute
 //! values (status, components), so repeating one changes nothing more.
 
@@ -115,11 +115,10 @@ impl StatuspageApi {
         Ok(all.into_iter().filter(|c| !c.group).collect())
     }
 
-    /// The unresolved incident we created under `key`, if an earlier attempt did create it.
+    /// The incident we created under `key`, if an earlier attempt did create it: among the
+    /// page's newest incidents, resolved or not (a first publication may resolve at once).
     pub async fn find(&self, key: &str) -> Result<Option<Published>, OutsideError> {
-        let v = self
-            .call(reqwest::Method::GET, "incidents/unresolved", None)
-            .await?;
+        let v = self.call(reqwest::Method::GET, "incidents", None).await?;
         Ok(v.as_array()
             .into_iter()
             .flatten()

@@ -145,12 +145,15 @@ pub enum Step {
     /// Page the on-call of a PagerDuty service (`message`: what the pager said, if anything).
     /// `announce_by`: the page was asked for where no change records it (the Declare modal's
     /// "Page on-call"): once sent, it goes on the timeline and is said in the channel as by them.
+    /// `rule`: a rule of `RULES_FILE` asked for it, and it is told so.
     Page {
         service: String,
         #[serde(default)]
         message: Option<String>,
         #[serde(default)]
         announce_by: Option<String>,
+        #[serde(default)]
+        rule: Option<String>,
     },
     /// Resolve in PagerDuty every page of the incident that is not resolved there.
     ResolvePages,

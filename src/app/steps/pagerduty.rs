@@ -32,6 +32,7 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             service,
             message,
             announce_by,
+            rule,
         } => {
             // Sent with a link to the channel: a page asked for with the declaration waits a
             // moment for the channel (a few attempts), then goes without the link.
@@ -76,24 +77,38 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
                 }],
                 ..Outcome::default()
             };
-            if let (Some(by), Some(channel)) = (announce_by, &incident.channel_id) {
+            let id = IncidentRef::Id(incident.id);
+            let by_job = Cause::Job(job.id).whole();
+            let now = shared.clock.now();
+            // Asked for where no change recorded it (the Declare form, a rule): told now.
+            let told = match (announce_by, rule) {
+                (Some(by), _) => Some(message::paged_post(by, service, message.as_deref())),
+                (None, Some(rule)) => Some(message::rule_paged_post(rule, service)),
+                (None, None) => None,
+            };
+            if let Some(post) = told {
                 outcome.events.push(Entry::Paged {
                     service: service.clone(),
-                    message: message.clone(),
-                    rule: None,
+                    message: message.clone().filter(|_| rule.is_none()),
+                    rule: rule.clone(),
                 });
-                outcome.follow_ups.push(
-                    Step::Post {
-                        channel: channel.clone(),
-                        message: message::paged_post(by, service, message.as_deref()),
-                    }
-                    .job(
-                        IncidentRef::Id(incident.id),
-                        &Cause::Job(job.id).whole(),
-                        shared.clock.now(),
-                    ),
-                );
+                if let Some(channel) = &incident.channel_id {
+                    outcome.follow_ups.push(
+                        Step::Post {
+                            channel: channel.clone(),
+                            message: post,
+                        }
+                        .job(id, &by_job, now),
+                    );
+                }
             }
+            // The card shows the page once it is known.
+            outcome.follow_ups.push(
+                Step::SyncCard {
+                    channel: incident.channel_id.clone(),
+                }
+                .job(id, &by_job, now),
+            );
             Ok(outcome)
         }
         Step::ResolvePages => {

@@ -141,25 +141,19 @@ async fn apply(
     let mut follow_ups = Vec::new();
     let mut done = Vec::new();
     for (i, action) in rule.actions.iter().enumerate() {
-        let by = cause.part(Part::Effect(i));
+        // `act<i>`: never the key of a post the reminder's change asks for (`job:<id>:0:post`).
+        let by = cause.part(Part::Action(i));
         let step = match action {
             Action::Page(service) => {
                 if shared.outside.pagerduty.is_none() {
                     continue;
                 }
-                if let Some(channel) = &channel {
-                    follow_ups.push(
-                        Step::Post {
-                            channel: channel.clone(),
-                            message: message::rule_paged_post(&rule.name, service),
-                        }
-                        .job(id, &cause.part(Part::Also(i)), now),
-                    );
-                }
+                // The page step says it in the channel and leaves it on the timeline once sent.
                 Step::Page {
                     service: service.clone(),
                     message: Some(format!("Rule “{}”", rule.name)),
                     announce_by: None,
+                    rule: Some(rule.name.clone()),
                 }
             }
             Action::InviteGroup(group) => {
@@ -174,7 +168,7 @@ async fn apply(
                                 incident.reference()
                             )),
                         }
-                        .job(id, &cause.part(Part::Also(i)), now),
+                        .job(id, &by, now),
                     );
                 }
                 Step::InviteGroup {

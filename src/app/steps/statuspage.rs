@@ -3,7 +3,7 @@
 //! here, the button to resolve it there too).
 //!
 //! Idempotency: the first publication creates the public incident with this job's key in its
-//! `metadata`; an attempt after an unknown outcome first looks for an unresolved incident with
+//! `metadata`; an attempt after an unknown outcome first looks among the page's newest incidents for one with
 //! that key and updates it instead of creating a second. Later publications update the public
 //! incident the external reference names, with absolute values (title, status, components),
 //! so an update repeated changes nothing more. What the page answered — the incident's id, its

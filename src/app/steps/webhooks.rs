@@ -99,7 +99,14 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
 
 pub(super) fn description(step: &Step) -> Option<String> {
     match step {
-        Step::Webhook { url, kind, .. } => Some(format!("Sending {kind} to the webhook {url}")),
+        // Only the host: a receiver's URL may carry a token in its path or query.
+        Step::Webhook { url, kind, .. } => {
+            let host = url::Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| "(unreadable URL)".into());
+            Some(format!("Sending {kind} to the webhook at {host}"))
+        }
         _ => None,
     }
 }

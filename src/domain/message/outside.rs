@@ -126,8 +126,9 @@ pub fn published_post(
 /// opens the status-page form prefilled to resolve it.
 pub fn resolve_public_offer(incident: &Incident) -> Message {
     let text = format!(
-        ":loudspeaker: *{}* is resolved here; the status page still shows it. Resolve it there too?",
-        incident.reference()
+        ":loudspeaker: *{}* is {} here; the status page still shows it. Resolve it there too?",
+        incident.reference(),
+        incident.status
     );
     Message {
         blocks: vec![

@@ -379,10 +379,19 @@ pub fn channel_failed(incident: &Incident, error: &str) -> String {
 
 /// Posted in the incident channel when a later step failed for good.
 pub fn step_failed(incident: &Incident, what: &str, error: &str) -> String {
+    // An outside system's failure names the system first (`pagerduty: HTTP 400: …`).
+    let (who, said) = [
+        ("pagerduty: ", "PagerDuty"),
+        ("statuspage: ", "Statuspage"),
+        ("webhook: ", "The webhook's receiver"),
+    ]
+    .into_iter()
+    .find_map(|(prefix, who)| error.strip_prefix(prefix).map(|rest| (who, rest)))
+    .unwrap_or(("Slack", error));
     format!(
-        ":warning: {} for *{}* failed: Slack answered `{}`.",
+        ":warning: {} for *{}* failed: {who} answered `{}`.",
         what,
         incident.reference(),
-        escape(error)
+        escape(said)
     )
 }
