@@ -3,7 +3,8 @@
 //! in the workspace would have seen, as a transcript. Each capability adds its step to [`SCRIPT`].
 //! Every step waits until the bot has finished what the previous one asked for, so the
 //! transcript reads in the order things happened. The bot reads a [`MovableClock`] the script
-//! moves on, so reminders come in the demo's seconds, not in half-hours.
+//! moves on, so reminders come in the demo's seconds, not in half-hours. PagerDuty and the status
+//! page are the simulator crate's fakes too, so the demo still needs no configuration.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 use crate::app::{App, Clock, MovableClock};
 use crate::config::{LogFormat, Settings};
 use crate::store::Store;
-use slack_simulator::{SimulatorConfig, SlackSimulator, ViewInput};
+use slack_simulator::{FakePagerDuty, FakeStatuspage, SimulatorConfig, SlackSimulator, ViewInput};
 
 /// Where a command is typed.
 #[derive(Clone, Copy)]
@@ -44,9 +45,15 @@ enum Act {
     Click(&'static str, Where, &'static str),
     /// Posts a message in the incident's channel and pins it.
     Pin(&'static str, &'static str),
+    /// The on-call person acknowledges the page of a service in PagerDuty (on their phone).
+    Acknowledge(&'static str, &'static str),
+    /// Submits the status-page form open in front of them as prefilled, with the first
+    /// component of the page ticked.
+    Publish(&'static str),
 }
 
-/// Who does what, in order: an alert declared from its message, run to resolution; then a
+/// Who does what, in order: an alert declared from its message — on-call paged through
+/// PagerDuty and acknowledging, the status page published — run to resolution; then a
 /// declaration through the form, whose update reminders come every 10 minutes — one snoozed, one
 /// pushed back by an update; last, the first incident's postmortem draft.
 const SCRIPT: &[Act] = &[
@@ -64,6 +71,14 @@ const SCRIPT: &[Act] = &[
         "/inc update fixing Rolled back deploy 4711; error rate falling",
     ),
     Act::Type("U0ALICE", Where::Incident, "/inc sev 1"),
+    Act::Type(
+        "U0ALICE",
+        Where::Incident,
+        "/inc page checkout Checkout errors at 12%, deploy 4711 rolled back",
+    ),
+    Act::Acknowledge("checkout", "Dana Scully"),
+    Act::Type("U0CAROL", Where::Incident, "/inc statuspage"),
+    Act::Publish("U0CAROL"),
     Act::Type("U0CAROL", Where::Incident, "/inc coordinator me"),
     Act::Type(
         "U0BOB",
@@ -106,6 +121,41 @@ const SCRIPT: &[Act] = &[
 
 const WAIT: Duration = Duration::from_secs(15);
 
+/// The demo's PagerDuty service's integration key, and its webhook subscription's secret.
+const CHECKOUT_ROUTING_KEY: &str = "R0DEM0CHECK0UT000000000000000001";
+const PAGERDUTY_SECRET: &str = "demo-pagerduty-webhook-secret-0";
+/// The demo's status page.
+const STATUSPAGE_KEY: &str = "demo-statuspage-api-key";
+const STATUSPAGE_PAGE: &str = "demopage0001";
+
+/// The systems outside Slack the demo's incident reaches: the simulator crate's fakes.
+struct Outside {
+    pagerduty: FakePagerDuty,
+    statuspage: FakeStatuspage,
+    /// The page's "Checkout" component.
+    checkout_component: String,
+}
+
+impl Outside {
+    async fn start() -> anyhow::Result<Outside> {
+        let pagerduty = FakePagerDuty::start()
+            .await
+            .context("starting the fake PagerDuty")?;
+        pagerduty.add_service("checkout", CHECKOUT_ROUTING_KEY);
+        pagerduty.set_on_call("checkout", "Dana Scully");
+        let statuspage = FakeStatuspage::start(STATUSPAGE_KEY, STATUSPAGE_PAGE)
+            .await
+            .context("starting the fake Statuspage")?;
+        let checkout_component = statuspage.add_component("Checkout");
+        statuspage.add_component("Search");
+        Ok(Outside {
+            pagerduty,
+            statuspage,
+            checkout_component,
+        })
+    }
+}
+
 /// Runs the demo and writes the transcript to `out`.
 pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
     crate::install_crypto_provider();
@@ -115,7 +165,11 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
         .await
         .context("starting the Slack simulator")?;
     let clock = Arc::new(MovableClock::new());
-    let (app, general, alerts) = workspace(&sim, clock.clone()).await?;
+    let outside = Outside::start().await?;
+    let (app, general, alerts) = workspace(&sim, &outside, clock.clone()).await?;
+    // PagerDuty tells the bot what became of its pages, signed, at its HTTP side.
+    let hook = format!("http://{}/integrations/pagerduty", app.http_addr());
+    outside.pagerduty.subscribe(&hook, PAGERDUTY_SECRET);
     let store = app.store();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(app.run(async {
@@ -181,6 +235,38 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
                 sim.pin(user, &channel, &ts)
                     .context("the pin was not delivered")?
             }
+            Act::Acknowledge(service, person) => {
+                sim.narrate(&format!(
+                    "{person} acknowledges the page of {service} in PagerDuty"
+                ));
+                let key = outside
+                    .pagerduty
+                    .incidents()
+                    .into_iter()
+                    .find(|i| i.service == *service && i.is_open())
+                    .map(|i| i.dedup_key)
+                    .context("nobody was paged")?;
+                outside
+                    .pagerduty
+                    .acknowledge(&key, person)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("the acknowledgement: {e:?}"))?;
+                settle(&store, &*clock).await?;
+                continue;
+            }
+            Act::Publish(user) => {
+                let opened = sim
+                    .wait_until(WAIT, |s| s.open_view_for(user).is_some())
+                    .await;
+                let view = sim.open_view_for(user).filter(|_| opened);
+                let view = view.context("the status-page form did not open")?;
+                let ticked = vec![outside.checkout_component.clone()];
+                sim.submit_view(
+                    user,
+                    &view.id,
+                    &[("components", ViewInput::Checked(ticked))],
+                )
+            }
         };
         if sim.ack(&envelope.envelope_id, WAIT).await.is_none() {
             bail!("the bot did not acknowledge a {}", envelope.envelope_type);
@@ -199,6 +285,25 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
         "────────────────────────────────────────────────────────────────────────────────"
     )?;
     write!(out, "{}", sim.transcript())?;
+    writeln!(out, "\n──────── outside Slack ────────\n")?;
+    for page in outside.pagerduty.incidents() {
+        let by = page.acknowledged_by.as_deref().unwrap_or("nobody");
+        writeln!(
+            out,
+            "PagerDuty: {} — {} ({}, {} urgency), acknowledged by {by}, now {}",
+            page.service, page.title, page.severity, page.urgency, page.status
+        )?;
+    }
+    for public in outside.statuspage.incidents() {
+        writeln!(
+            out,
+            "Status page: “{}” — {} ({}), {} update(s)",
+            public.name,
+            public.status,
+            public.shortlink,
+            public.updates.len()
+        )?;
+    }
     if let Some(draft) = sim.files().into_iter().rev().find(|f| f.completed) {
         writeln!(
             out,
@@ -268,6 +373,7 @@ async fn incident_channel(store: &Store) -> anyhow::Result<String> {
 /// for it. Returns the app, #general's id and #alerts' id.
 async fn workspace(
     sim: &SlackSimulator,
+    outside: &Outside,
     clock: Arc<MovableClock>,
 ) -> anyhow::Result<(App, String, String)> {
     sim.add_user("U0ALICE", "alice");
@@ -288,6 +394,16 @@ async fn workspace(
         ("HTTP_ADDR", "127.0.0.1:0".to_string()),
         // No digest: the demo's clock could cross 09:00 and post one at random.
         ("DIGEST_CRON", String::new()),
+        // PagerDuty and the status page: the simulator crate's fakes.
+        (
+            "PAGERDUTY_SERVICES",
+            format!("checkout={CHECKOUT_ROUTING_KEY}"),
+        ),
+        ("PAGERDUTY_EVENTS_URL", outside.pagerduty.events_url()),
+        ("PAGERDUTY_WEBHOOK_SECRET", PAGERDUTY_SECRET.to_string()),
+        ("STATUSPAGE_API_KEY", STATUSPAGE_KEY.to_string()),
+        ("STATUSPAGE_PAGE_ID", STATUSPAGE_PAGE.to_string()),
+        ("STATUSPAGE_API_URL", outside.statuspage.api_url()),
     ]);
     let settings = Settings::from_map(&vars)?;
     let app = App::build_with_clock(settings, clock).await?;
