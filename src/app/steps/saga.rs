@@ -55,12 +55,7 @@ pub(crate) fn opening_jobs(
         severity: incident.severity,
         status: incident.status,
         private: incident.private,
-        roles: incident
-            .roles
-            .iter()
-            .cloned()
-            .map(|(r, u)| (r, u))
-            .collect(),
+        roles: incident.roles.iter().cloned().collect(),
     };
     jobs.extend(super::webhooks::jobs(
         settings,
