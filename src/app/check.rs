@@ -1,8 +1,8 @@
 //! `incident-commander check`: a checklist of what a deployment needs, printed line by line —
 //! the configuration, the database's schema (its migration history, read only: a database a newer
 //! version migrated fails here as it would stop startup), the bot token (`auth.test`), the app
-//! token (Socket Mode), the announce channel, and the scopes Slack granted against those the bot
-//! uses. It changes nothing: no Socket Mode connection, and the database is neither created nor
+//! token (Socket Mode), the announce channel, the scopes Slack granted against those the bot
+//! uses, and the systems outside Slack (the status page read, the channels rules post to). It changes nothing: no Socket Mode connection, and the database is neither created nor
 //! migrated.
 
 use std::io::Write;
@@ -154,7 +154,113 @@ pub async fn run(settings: &Settings, out: &mut impl Write) -> usize {
         }
         Err(e) => line(false, format!("scopes: auth.test failed: {}", explain(&e))),
     }
+    for (ok, text) in outside(settings, &slack).await {
+        line(ok, text);
+    }
     failed
+}
+
+/// The lines of the systems outside Slack: what is configured, the status page reached, and
+/// every channel a rule posts to seen by the bot. Nothing is sent to PagerDuty or a webhook
+/// receiver (a test event would page someone or tell a system of an incident that is not).
+async fn outside(settings: &Settings, slack: &SlackApi) -> Vec<(bool, String)> {
+    let integrations = &settings.integrations;
+    let mut lines = Vec::new();
+    lines.push((
+        true,
+        match &integrations.pagerduty {
+            None => "PagerDuty: off (PAGERDUTY_SERVICES unset)".to_string(),
+            Some(pd) => format!(
+                "PagerDuty: services {} at {}; its webhooks {}",
+                pd.names().join(", "),
+                pd.events_url,
+                match pd.webhook_secret {
+                    Some(_) => "are heard at POST /integrations/pagerduty",
+                    None => "are off (PAGERDUTY_WEBHOOK_SECRET unset)",
+                }
+            ),
+        },
+    ));
+    match &integrations.statuspage {
+        None => lines.push((
+            true,
+            "status page: off (STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID unset)".into(),
+        )),
+        Some(sp) => {
+            let api = crate::outside::Client::new(integrations.timeout).map(|client| {
+                crate::outside::statuspage::StatuspageApi::new(
+                    client,
+                    sp.api_url.clone(),
+                    sp.page_id.clone(),
+                    sp.api_key.clone(),
+                )
+            });
+            lines.push(match api {
+                Err(e) => (false, format!("status page: HTTP client: {e}")),
+                Ok(api) => match api.components().await {
+                    Ok(components) => (
+                        true,
+                        format!(
+                            "status page {}: the API key reads its {} components",
+                            sp.page_id,
+                            components.len()
+                        ),
+                    ),
+                    Err(e) => (false, format!("status page {}: {e}", sp.page_id)),
+                },
+            });
+        }
+    }
+    lines.push((
+        true,
+        match &integrations.webhooks {
+            None => "webhooks: off (WEBHOOK_URLS unset)".to_string(),
+            Some(hooks) => format!(
+                "webhooks: {} URL(s), signed; private incidents {}",
+                hooks.urls.len(),
+                if hooks.private {
+                    "included"
+                } else {
+                    "left out"
+                }
+            ),
+        },
+    ));
+    let rules = &integrations.rules.rules;
+    if rules.is_empty() {
+        lines.push((true, "RULES_FILE: no rules".into()));
+        return lines;
+    }
+    lines.push((
+        true,
+        format!("RULES_FILE: {} rule(s), read and checked", rules.len()),
+    ));
+    let mut seen = Vec::new();
+    for rule in rules {
+        for action in &rule.actions {
+            let crate::domain::rules::Action::Post { channel, .. } = action else {
+                continue;
+            };
+            if seen.contains(channel) {
+                continue;
+            }
+            seen.push(channel.clone());
+            lines.push(match resolve_channel(slack, channel).await {
+                Ok(id) => (
+                    true,
+                    format!("RULES_FILE: rule {:?} posts to {channel} ({id})", rule.name),
+                ),
+                Err(_) => (
+                    false,
+                    format!(
+                        "RULES_FILE: rule {:?} posts to {channel}, a channel the bot cannot see",
+                        rule.name
+                    ),
+                ),
+            });
+        }
+    }
+    lines
 }
 
 /// The database line: whether startup will find a schema it can upgrade.

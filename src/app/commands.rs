@@ -70,6 +70,7 @@ async fn anywhere(
             let mut prefill = DeclarePrefill::from_command(&cmd.user_id, title, grouped);
             prefill.response_url = Some(cmd.response_url.clone());
             prefill.services = services(shared);
+            prefill.affected = affected_services(shared);
             let form = modal::declare_modal(&prefill, GRAMMAR.levels);
             let url = Some(cmd.response_url.clone());
             modals::open(shared, cmd.trigger_id.clone(), form, url);
@@ -169,6 +170,20 @@ pub(crate) fn services(shared: &Shared) -> Vec<String> {
         .as_ref()
         .map(|pd| pd.names())
         .unwrap_or_default()
+}
+
+/// The services the Declare modal offers as affected: PagerDuty's and those the rules name
+/// (`labels = { service = … }`), in that order, each once.
+pub(crate) fn affected_services(shared: &Shared) -> Vec<String> {
+    let mut names = services(shared);
+    for rule in &shared.settings.integrations.rules.rules {
+        for name in rule.when.labels.get("service").into_iter().flatten() {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+    }
+    names
 }
 
 /// Whether `/inc page <service>` can page it: PagerDuty is configured and lists the service.

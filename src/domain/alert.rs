@@ -120,6 +120,7 @@ impl Alert {
             declared_by: bot.to_string(),
             declared_at: now,
             roles: Vec::new(),
+            services: Vec::new(),
         }
     }
 

@@ -109,6 +109,8 @@ pub struct NewIncident {
     pub declared_at: DateTime<Utc>,
     /// Role holders from the start.
     pub roles: Vec<(Role, UserId)>,
+    /// The services the Declare form said are affected.
+    pub services: Vec<String>,
 }
 
 impl NewIncident {
@@ -156,6 +158,7 @@ impl NewIncident {
             status: self.status,
             private: self.private,
             roles: self.roles.iter().cloned().collect(),
+            services: self.services.clone(),
         };
         let copied = self.source.as_ref().map(SourceMessage::entry);
         std::iter::once(declared).chain(copied).collect()
@@ -193,6 +196,7 @@ impl NewIncident {
             declared_by: declarer.to_string(),
             declared_at: now,
             roles: vec![(role, declarer.to_string())],
+            services: Vec::new(),
         }
     }
 }

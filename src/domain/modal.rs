@@ -121,6 +121,8 @@ pub struct DeclarePrefill {
     pub response_url: Option<String>,
     /// The PagerDuty services the form offers to page (none: no "Page on-call" field).
     pub services: Vec<String>,
+    /// The services the form offers as affected (none: no "Affected services" field).
+    pub affected: Vec<String>,
 }
 
 impl DeclarePrefill {
@@ -134,6 +136,7 @@ impl DeclarePrefill {
             coordinator_group,
             response_url: None,
             services: Vec::new(),
+            affected: Vec::new(),
         }
     }
 
@@ -147,6 +150,7 @@ impl DeclarePrefill {
             coordinator_group,
             response_url: None,
             services: Vec::new(),
+            affected: Vec::new(),
         }
     }
 }
@@ -252,6 +256,22 @@ pub fn declare_modal(prefill: &DeclarePrefill, levels: u8) -> Modal {
             },
         ),
     ]);
+    if !prefill.affected.is_empty() {
+        blocks.push(input(
+            "services",
+            "Affected services",
+            true,
+            Some("Rules may act on them (docs/integrations.md)."),
+            Element::Checkboxes {
+                options: prefill
+                    .affected
+                    .iter()
+                    .map(|s| (s.clone(), s.clone()))
+                    .collect(),
+                initial: Vec::new(),
+            },
+        ));
+    }
     if !prefill.services.is_empty() {
         blocks.push(input(
             "page",
@@ -327,6 +347,8 @@ pub struct DeclareForm {
     pub response_url: Option<String>,
     /// The PagerDuty services ticked under "Page on-call".
     pub page: Vec<String>,
+    /// The services ticked as affected.
+    pub services: Vec<String>,
 }
 
 impl DeclareForm {
@@ -382,6 +404,7 @@ impl DeclareForm {
                 source: context.source,
                 response_url: context.response_url,
                 page: checked_all(values, "page"),
+                services: checked_all(values, "services"),
             }),
             _ => Err(errors),
         }
@@ -411,6 +434,7 @@ impl DeclareForm {
             declared_by: declarer.to_string(),
             declared_at: now,
             roles,
+            services: self.services,
         }
     }
 }

@@ -31,6 +31,10 @@ pub enum Entry {
         private: bool,
         #[serde(default)]
         roles: BTreeMap<Role, UserId>,
+        /// The services the Declare form said are affected (rules match them as the label
+        /// `service`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        services: Vec<String>,
     },
     /// Its channel exists; `adopted` when a retry found the channel Slack had already created.
     ChannelCreated {
@@ -344,6 +348,7 @@ mod tests {
                 status: Status::Investigating,
                 private: false,
                 roles: BTreeMap::from([(Role::Coordinator, "U1".into())]),
+                services: vec!["checkout".into()],
             },
             Entry::ChannelCreated {
                 channel_id: "C1".into(),
@@ -497,6 +502,7 @@ mod tests {
                 status: Status::Investigating,
                 private: false,
                 roles: BTreeMap::from([(Role::Coordinator, "U0ALICE".into())]),
+                services: Vec::new(),
             }
         );
         for (kind, data) in [

@@ -203,3 +203,62 @@ fn rules_explain_says_what_would_match_and_touches_nothing() {
         "the title is not given, so the rule matches if it does: {out}"
     );
 }
+
+#[tokio::test]
+async fn the_services_the_declare_form_names_as_affected_are_labels_rules_match() {
+    let (app, pd, _, _file) = app_with_rules(
+        r##"[[rules]]
+name = "Search outages page search"
+when = { labels = { service = "search" } }
+page = ["search"]
+"##,
+    )
+    .await;
+    app.command(ALICE, "declare Results are empty").await;
+    let view = open_view(&app, ALICE).await;
+    assert!(
+        view.blocks.to_string().contains("Affected services"),
+        "the form offers the services"
+    );
+    submit(
+        &app,
+        ALICE,
+        &view,
+        &[
+            (
+                "severity",
+                slack_simulator::ViewInput::Option("sev2".into()),
+            ),
+            (
+                "services",
+                slack_simulator::ViewInput::Checked(vec!["search".into()]),
+            ),
+        ],
+    )
+    .await;
+    app.settle().await;
+    assert_eq!(pd.incidents().len(), 1, "{:?}", pd.events());
+    assert_eq!(pd.incidents()[0].service, "search");
+
+    // Declared naming another service: the rule does not match.
+    app.command(BOB, "declare Checkout is slow").await;
+    let view = open_view(&app, BOB).await;
+    submit(
+        &app,
+        BOB,
+        &view,
+        &[
+            (
+                "severity",
+                slack_simulator::ViewInput::Option("sev2".into()),
+            ),
+            (
+                "services",
+                slack_simulator::ViewInput::Checked(vec!["checkout".into()]),
+            ),
+        ],
+    )
+    .await;
+    app.settle().await;
+    assert_eq!(pd.events().len(), 1);
+}

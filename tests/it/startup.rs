@@ -192,6 +192,54 @@ async fn migrate_needs_only_the_database_url() {
 }
 
 #[tokio::test]
+async fn check_reads_the_status_page_and_fails_for_a_channel_a_rule_posts_to_that_the_bot_cannot_see()
+ {
+    let (sim, db) = simulated().await;
+    let sp = slack_simulator::FakeStatuspage::start("sp-key-0123456789", "pg0check0001")
+        .await
+        .expect("fake Statuspage");
+    sp.add_component("Checkout");
+    let dir = tempfile::tempdir().expect("dir");
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rules]]\nname = \"Tell the execs\"\nwhen = { severity = \"sev1\" }\n\
+         post = [{ channel = \"#exec\", text = \"SEV1: {title}\" }]\n",
+    )
+    .expect("write");
+    let api = sp.api_url();
+    let rules = rules.display().to_string();
+    let vars = sim_vars(
+        &sim,
+        &db,
+        &[
+            ("STATUSPAGE_API_KEY", "sp-key-0123456789"),
+            ("STATUSPAGE_PAGE_ID", "pg0check0001"),
+            ("STATUSPAGE_API_URL", &api),
+            ("RULES_FILE", &rules),
+        ],
+    );
+    let output = run_command("check", vars).await;
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{printed}");
+    assert!(
+        printed.contains("[ok]   status page pg0check0001: the API key reads its 1 components\n"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("[ok]   RULES_FILE: 1 rule(s), read and checked\n"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(
+            "[FAIL] RULES_FILE: rule \"Tell the execs\" posts to #exec, a channel the bot cannot see\n"
+        ),
+        "{printed}"
+    );
+    assert!(sp.incidents().is_empty(), "check publishes nothing");
+}
+
+#[tokio::test]
 async fn check_prints_a_checklist_of_the_configuration_against_slack_and_exits() {
     let (sim, db) = simulated().await;
     let incidents = sim.add_channel("incidents", false, true);
@@ -205,7 +253,11 @@ async fn check_prints_a_checklist_of_the_configuration_against_slack_and_exits()
              [ok]   SLACK_BOT_TOKEN: auth.test says the bot is U0BOT in workspace Example\n\
              [ok]   SLACK_APP_TOKEN: Socket Mode accepts it (apps.connections.open)\n\
              [ok]   ANNOUNCE_CHANNEL #incidents: #incidents ({incidents}), the bot is a member\n\
-             [ok]   scopes: the bot token has all {} the bot uses\n",
+             [ok]   scopes: the bot token has all {} the bot uses\n\
+             [ok]   PagerDuty: off (PAGERDUTY_SERVICES unset)\n\
+             [ok]   status page: off (STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID unset)\n\
+             [ok]   webhooks: off (WEBHOOK_URLS unset)\n\
+             [ok]   RULES_FILE: no rules\n",
             sim.api_url(),
             db.url,
             incident_commander::manifest::bot_scopes(&incident_commander::manifest::FEATURES).len()

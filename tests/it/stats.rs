@@ -73,6 +73,7 @@ async fn seed(app: &TestApp, n: usize, ago: chrono::Duration, private: bool, by:
             declared_by: by.to_string(),
             declared_at: now - ago,
             roles: vec![(Role::Coordinator, by.to_string())],
+            services: Vec::new(),
         },
         jobs: Vec::new(),
         duplicate_window: Duration::ZERO,

@@ -32,10 +32,12 @@ pub(super) fn handle(shared: &Arc<Shared>, shortcut: Shortcut) -> Answer<'_> {
         let grouped = shared.settings.coordinator_group.is_some();
         let url = response_url.clone();
         let services = crate::app::commands::services(shared);
+        let affected = crate::app::commands::affected_services(shared);
         let build = move |source| {
             let mut prefill = DeclarePrefill::from_message(&user, source, grouped);
             prefill.response_url = Some(url);
             prefill.services = services;
+            prefill.affected = affected;
             modal::declare_modal(&prefill, GRAMMAR.levels)
         };
         modals::open_for_source(shared, trigger_id, source, build, response_url);

@@ -57,17 +57,26 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
     let now = shared.clock.now();
     match step {
         Step::MatchRules => {
-            let (origin, labels) = facts_of(shared, &incident).await?;
-            let facts = Facts {
-                severity: incident.severity,
-                status: incident.status,
-                private: incident.private,
-                origin,
-                labels: &labels,
-                title: &incident.title,
-            };
-            let follow_ups = rules
-                .matching(&facts)
+            let (origin, label_sets) = facts_of(shared, &incident).await?;
+            // A rule matches if it matches with any of the label sets (one per affected
+            // service the Declare form named), each rule once.
+            let mut matched: Vec<&Rule> = Vec::new();
+            for labels in &label_sets {
+                let facts = Facts {
+                    severity: incident.severity,
+                    status: incident.status,
+                    private: incident.private,
+                    origin,
+                    labels,
+                    title: &incident.title,
+                };
+                for rule in rules.matching(&facts) {
+                    if !matched.iter().any(|m| m.name == rule.name) {
+                        matched.push(rule);
+                    }
+                }
+            }
+            let follow_ups = matched
                 .into_iter()
                 .map(|rule| {
                     Step::ApplyRule {
@@ -99,32 +108,45 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
     }
 }
 
-/// How `incident` was declared, and the labels of the alert that opened it.
+/// How `incident` was declared, and its labels: the alert's that opened it, or one set per
+/// affected service the Declare form named (`service=<name>`); one empty set when none.
 async fn facts_of(
     shared: &Shared,
     incident: &Incident,
-) -> Result<(Origin, BTreeMap<String, String>), StepError> {
+) -> Result<(Origin, Vec<BTreeMap<String, String>>), StepError> {
+    let timeline = shared.store.timeline(incident.id).await?;
     if incident.declared_by == shared.bot.user_id {
-        let labels = shared
-            .store
-            .timeline(incident.id)
-            .await?
+        let labels = timeline
             .into_iter()
             .find_map(|event| match event.entry {
                 Entry::AlertReceived { labels, .. } => Some(labels),
                 _ => None,
             })
             .unwrap_or_default();
-        return Ok((Origin::Alert, labels));
+        return Ok((Origin::Alert, vec![labels]));
     }
+    let services = timeline
+        .into_iter()
+        .find_map(|event| match event.entry {
+            Entry::Declared { services, .. } => Some(services),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let label_sets = match services.is_empty() {
+        true => vec![BTreeMap::new()],
+        false => services
+            .into_iter()
+            .map(|s| BTreeMap::from([("service".to_string(), s)]))
+            .collect(),
+    };
     if incident.source.is_some() {
-        return Ok((Origin::Shortcut, BTreeMap::new()));
+        return Ok((Origin::Shortcut, label_sets));
     }
     let origin = match shared.store.declaration_key(incident.id).await? {
         Some(key) if key.starts_with("view:") => Origin::Modal,
         _ => Origin::Command,
     };
-    Ok((origin, BTreeMap::new()))
+    Ok((origin, label_sets))
 }
 
 /// The rule's actions as jobs, and its entry on the timeline.

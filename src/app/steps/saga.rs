@@ -50,18 +50,11 @@ pub(crate) fn opening_jobs(
     let reminder = reminders.next_reminder(&incident.clone().stored(0, 0));
     jobs.extend(reminder.map(|at| super::reminder_job(IncidentRef::New, at)));
     // Other systems hear of the declaration like of any change.
-    let declared = Entry::Declared {
-        title: incident.title.clone(),
-        severity: incident.severity,
-        status: incident.status,
-        private: incident.private,
-        roles: incident.roles.iter().cloned().collect(),
-    };
     jobs.extend(super::webhooks::jobs(
         settings,
         IncidentRef::New,
         incident.private,
-        &[declared],
+        &incident.opening_entries(),
         Some(&incident.declared_by),
         cause,
         now,

@@ -178,6 +178,7 @@ fn a_declare_submission_is_read_into_a_form() {
             source: None,
             response_url: None,
             page: Vec::new(),
+            services: Vec::new(),
         }
     );
 }
@@ -195,6 +196,7 @@ fn a_declare_form_declares_with_the_roles_it_names() {
         operator: Some("U0BOB".into()),
         private: true,
         page: Vec::new(),
+        services: Vec::new(),
         source: None,
         response_url: Some("https://hooks.slack.com/x".into()),
     };

@@ -375,6 +375,7 @@ mod tests {
                     status: Status::Investigating,
                     private: false,
                     roles: Default::default(),
+                    services: Vec::new(),
                 },
             ),
             event(
