@@ -245,11 +245,24 @@ async fn outside(settings: &Settings, slack: &SlackApi) -> Vec<(bool, String)> {
                 continue;
             }
             seen.push(channel.clone());
+            let name = &rule.name;
             lines.push(match resolve_channel(slack, channel).await {
-                Ok(id) => (
-                    true,
-                    format!("RULES_FILE: rule {:?} posts to {channel} ({id})", rule.name),
-                ),
+                Ok(id) => match slack.channel_membership(&id).await {
+                    Ok((_, true)) => (
+                        true,
+                        format!("RULES_FILE: rule {name:?} posts to {channel} ({id}), the bot is a member"),
+                    ),
+                    Ok((_, false)) => (
+                        false,
+                        format!(
+                            "RULES_FILE: rule {name:?} posts to {channel} ({id}), but the bot is not a member: /invite @incident-commander there"
+                        ),
+                    ),
+                    Err(e) => (
+                        false,
+                        format!("RULES_FILE: rule {name:?} posts to {channel}: conversations.info failed: {}", explain(&e)),
+                    ),
+                },
                 Err(_) => (
                     false,
                     format!(

@@ -81,7 +81,7 @@ fn at((hour, minute): (u32, u32)) -> DateTime<Utc> {
 const INC1: &str = "inc-1-checkout-is-failing";
 
 /// Every database an earlier version can leave, oldest first.
-const ERAS: [&Era; 7] = [
+const ERAS: [&Era; 8] = [
     &FOUNDATION_0001,
     &RUNNING_INCIDENTS_0002,
     &INTERACTIVITY_0003,
@@ -89,6 +89,7 @@ const ERAS: [&Era; 7] = [
     &REMINDERS_0005_BEFORE_0004,
     &MERGED_0005,
     &POSTMORTEMS_0006,
+    &DECODED_TEXT_0007,
 ];
 
 const FOUNDATION_0001: Era = Era {
@@ -237,6 +238,30 @@ const POSTMORTEMS_0006: Era = Era {
     failed: 0,
 };
 
+/// The last version before the outside systems (0008): text kept as people typed it, Slack's
+/// tokens as tokens, and every post carrying its job key; its upgrade applies 0008.
+const DECODED_TEXT_0007: Era = Era {
+    migrations: &[1, 2, 3, 4, 5, 6, 7],
+    seed: include_str!("../fixtures/upgrade/0001-0007.sql"),
+    incidents: 6,
+    listed_to_alice: &[
+        "*INC-1* · SEV1 · investigating — Checkout is failing",
+        "*INC-3* · SEV2 · triage — Error rate &gt; 2% &amp; rising on checkout-api",
+        "*INC-5* · SEV2 · investigating — R&amp;D &lt;beta&gt; sign-in fails",
+        "*INC-6* · SEV3 · investigating — Status page shows a stale banner",
+    ],
+    hidden_from_alice: &["INC-4"],
+    listed_to_bob: &[
+        "*INC-4* · SEV2 · investigating — Payroll export shared with the wrong bucket",
+    ],
+    saga_finished: &["inc-6-status-page-shows-a-stale-banner"],
+    posted_update: Some("Payments provider is timing out; failing over to the secondary"),
+    unposted_update: Some("Failover done; the error rate is back under 1%"),
+    pinned: Some("Failover to the secondary provider started at 09:31"),
+    reminder: ("inc-4-payroll-export-shared-with-the-wrong-bucket", (10, 8)),
+    failed: 0,
+};
+
 #[test]
 fn every_earlier_version_has_its_database_here() {
     let known: Vec<i64> = sqlx::migrate!("./migrations/sqlite")
@@ -296,6 +321,11 @@ async fn a_database_from_0005_upgrades_and_runs_the_core_story() {
 #[tokio::test]
 async fn a_database_from_0006_upgrades_and_runs_the_core_story() {
     upgrade_and_run(&POSTMORTEMS_0006).await;
+}
+
+#[tokio::test]
+async fn a_database_from_0007_upgrades_and_runs_the_core_story() {
+    upgrade_and_run(&DECODED_TEXT_0007).await;
 }
 
 /// What people typed before 0007 reads as they typed it: escaped once in Slack's mrkdwn, plain
