@@ -1140,6 +1140,17 @@ impl Source<'_> {
             when.labels.insert(label.clone(), wanted);
         }
         if let Some(title) = &raw.title {
+            // Unicode property classes are left out of the binary (their tables are large);
+            // refused here, so a rule means the same in every build.
+            if title.get_ref().contains("\\p") || title.get_ref().contains("\\P") {
+                return Err(err(
+                    title.span(),
+                    format!(
+                        "title {:?} is not a regular expression: Unicode classes (\\p{{…}}) are not supported",
+                        title.get_ref()
+                    ),
+                ));
+            }
             let regex = Regex::new(title.get_ref()).map_err(|e| {
                 err(
                     title.span(),

@@ -478,6 +478,13 @@ fn every_mistake_is_reported_at_its_line() {
             "title \"check(out\" is not a regular expression: unclosed group",
         ),
         (
+            "a Unicode class the binary leaves out",
+            format!("{header}when = {{ title = '\\p{{Greek}}' }}\n{action}"),
+            5,
+            18,
+            "is not a regular expression",
+        ),
+        (
             "empty label list",
             format!("{header}when = {{ labels = {{ service = [] }} }}\n{action}"),
             5,
