@@ -33,6 +33,8 @@ const WAIT: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() {
+    // The benchmark's own HTTP client (reqwest, whose TLS has no provider of its own here).
+    incident_commander::install_crypto_provider();
     let trials = arg("--trials").unwrap_or(5);
     let idle = Duration::from_millis(arg("--idle-ms").unwrap_or(3000) as u64);
     let connections = arg("--connections").unwrap_or(2);
