@@ -47,6 +47,14 @@ mod web_api;
 pub mod pagerduty;
 pub mod statuspage;
 pub use pagerduty::FakePagerDuty;
+
+/// Gives TLS a crypto provider (ring) for the process, if it has none. The fakes speak plain
+/// HTTP, but reqwest builds its TLS side with every client; in a build where another crate
+/// turned on reqwest's provider-less rustls (the bot's does), a client cannot be built without
+/// one. Installing an already installed provider does nothing.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
 pub use statuspage::FakeStatuspage;
 
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -1296,6 +1296,7 @@ async fn handle_request(
 
 /// Sends queued webhooks one at a time, in order, and records every attempt.
 async fn dispatch(inner: Arc<Inner>, mut queue: mpsc::UnboundedReceiver<Outgoing>) {
+    crate::install_tls_provider();
     let client = reqwest::Client::builder()
         .timeout(WEBHOOK_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())

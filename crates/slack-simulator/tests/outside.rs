@@ -24,6 +24,7 @@ const WAIT: Duration = Duration::from_secs(10);
 // --- plain HTTP ---
 
 fn client() -> reqwest::Client {
+    slack_simulator::install_tls_provider();
     reqwest::Client::builder()
         .no_proxy()
         .build()
