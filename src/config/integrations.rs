@@ -158,15 +158,19 @@ fn pagerduty(get: &impl Fn(&str) -> Option<String>) -> Result<Option<PagerDuty>,
             && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        // Items are named by their place, not their text: an item written the wrong way round
+        // (`<routing key>=checkout`) would show its key.
         if !name_ok {
             return Err(invalid(format!(
-                "{name:?} is not a service name (letters, digits, - _ .)"
+                "item {} does not start with a service name (letters, digits, - _ .)",
+                n + 1
             )));
         }
-        // An Events API v2 routing key (an integration key) is 32 characters; never echoed.
+        // An Events API v2 routing key (an integration key) is 32 characters.
         if key.len() != 32 || !key.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(invalid(format!(
-                "the routing key of {name:?} is not an Events API v2 integration key (32 letters and digits)"
+                "the routing key of item {} is not an Events API v2 integration key (32 letters and digits)",
+                n + 1
             )));
         }
         if services.iter().any(|(n, _)| *n == name) {

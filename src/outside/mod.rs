@@ -112,7 +112,11 @@ impl OutsideError {
     }
 }
 
-/// `Retry-After` in seconds, when the answer carries it.
+/// The longest wait an outside system may ask for: a receiver asking for more is retried then
+/// (its events would otherwise wait behind it for as long as it says).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// `Retry-After` in seconds, when the answer carries it, at most [`MAX_RETRY_AFTER`].
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers
         .get(reqwest::header::RETRY_AFTER)?
@@ -121,7 +125,7 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .trim()
         .parse::<u64>()
         .ok()
-        .map(Duration::from_secs)
+        .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER))
 }
 
 /// HMAC-SHA256 of `parts` (concatenated) with `secret`, hex: the signature scheme PagerDuty
@@ -134,6 +138,16 @@ pub fn hmac_sha256_hex(secret: &[u8], parts: &[&[u8]]) -> String {
         mac.update(part);
     }
     hex::encode(mac.finalize().into_bytes())
+}
+
+/// Compares in time that depends on the lengths only, not on where the bytes differ.
+pub fn same(given: &[u8], expected: &[u8]) -> bool {
+    let mut diff = u8::from(given.len() != expected.len());
+    for (i, e) in expected.iter().enumerate() {
+        let g = given.get(i).copied().unwrap_or(0);
+        diff |= std::hint::black_box(g ^ e);
+    }
+    diff == 0
 }
 
 /// Whether `signature` (hex) is the HMAC-SHA256 of `body` with `secret`, compared in constant
@@ -152,6 +166,15 @@ pub fn hmac_sha256_verify(secret: &[u8], body: &[u8], signature: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_compare_equal_only_when_equal() {
+        assert!(same(b"0123456789abcdef", b"0123456789abcdef"));
+        assert!(!same(b"0123456789abcdeF", b"0123456789abcdef"));
+        assert!(!same(b"0123456789abcde", b"0123456789abcdef"));
+        assert!(!same(b"0123456789abcdef0", b"0123456789abcdef"));
+        assert!(!same(b"", b"0123456789abcdef"));
+    }
 
     #[test]
     fn a_signature_verifies_with_its_secret_only() {

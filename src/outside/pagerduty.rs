@@ -147,15 +147,27 @@ fn refusal(body: &str) -> String {
 
 /// Whether `header` (`X-PagerDuty-Signature`) holds a `v1=` signature of `body` made with
 /// `secret`. A missing or malformed header is no.
+/// The body is signed once and compared with each candidate in constant time; a header with
+/// more than [`MAX_SIGNATURES`] candidates is refused (PagerDuty sends two while rotating).
 pub fn verify(secret: &SecretString, header: Option<&str>, body: &[u8]) -> bool {
     let Some(header) = header else {
         return false;
     };
-    header
+    let candidates: Vec<&str> = header
         .split(',')
         .filter_map(|sig| sig.trim().strip_prefix("v1="))
-        .any(|sig| super::hmac_sha256_verify(secret.expose_secret().as_bytes(), body, sig))
+        .collect();
+    if candidates.is_empty() || candidates.len() > MAX_SIGNATURES {
+        return false;
+    }
+    let expected = super::hmac_sha256_hex(secret.expose_secret().as_bytes(), &[body]);
+    candidates.iter().fold(false, |found, sig| {
+        found | super::same(sig.as_bytes(), expected.as_bytes())
+    })
 }
+
+/// The most `v1=` signatures one webhook may carry.
+const MAX_SIGNATURES: usize = 8;
 
 /// What a webhook says, when it is about a page: `Ok(None)` for an event of another kind (a
 /// ping, a note, a priority change), which is answered 2xx and ignored.

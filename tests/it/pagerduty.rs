@@ -380,3 +380,20 @@ async fn the_declare_form_pages_the_services_ticked() {
         said(&app, &channel.id)
     );
 }
+
+#[tokio::test]
+async fn a_page_still_retrying_when_the_incident_is_resolved_leaves_nobody_paged() {
+    let (app, pd) = app_with_pagerduty(&[]).await;
+    let channel = app.declared(ALICE, "sev2 Checkout is slow").await;
+    pd.fail(503, 2);
+    app.command_in(ALICE, &channel.id, "page checkout").await;
+    app.command_in(ALICE, &channel.id, "resolve False alarm")
+        .await;
+    app.settle().await;
+    pd.settle().await;
+    assert!(
+        pd.incidents().iter().all(|i| !i.is_open()),
+        "nobody is left paged: {:?}",
+        pd.incidents()
+    );
+}

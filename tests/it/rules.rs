@@ -262,3 +262,41 @@ page = ["search"]
     app.settle().await;
     assert_eq!(pd.events().len(), 1);
 }
+
+#[tokio::test]
+async fn a_rules_post_shows_an_alerts_title_as_text_never_as_a_link_or_a_ping() {
+    let (app, _pd, exec, _file) = app_with_rules(
+        r##"[[rules]]
+name = "Tell the execs"
+when = { source = "alert" }
+post = [{ channel = "#exec", text = "Alert: {title} <@U0CAROL>" }]
+"##,
+    )
+    .await;
+    let (status, _) = app
+        .alert(
+            "/alerts",
+            &json!({"title": "Disk full <https://phish.example|Open runbook> <!channel>",
+                    "source": "grafana"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    app.settle().await;
+    let posted = texts(&app, &exec);
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert!(
+        !posted[0].contains("<https://phish.example") && !posted[0].contains("<!channel>"),
+        "the title is text: {}",
+        posted[0]
+    );
+    assert!(
+        posted[0].contains("&lt;https://phish.example"),
+        "{}",
+        posted[0]
+    );
+    assert!(
+        posted[0].contains("<@U0CAROL>"),
+        "the rule's own mention stays: {}",
+        posted[0]
+    );
+}

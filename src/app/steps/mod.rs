@@ -286,6 +286,18 @@ impl Step {
             } => Some(format!("channel:{channel}")),
             // One receiver's events in the order they happened, and only its own held back.
             Step::Webhook { url, .. } => Some(format!("webhook:{url}")),
+            // One publication at a time: the first creates the public incident, the next finds
+            // it; two forms submitted together never create two.
+            Step::PublishStatus { .. } => match incident {
+                IncidentRef::Id(id) => Some(format!("statuspage:{id}")),
+                IncidentRef::New => None,
+            },
+            // Pages and their resolve in the order asked: a resolve runs after the pages queued
+            // before it.
+            Step::Page { .. } | Step::ResolvePages => match incident {
+                IncidentRef::Id(id) => Some(format!("pagerduty:{id}")),
+                IncidentRef::New => None,
+            },
             _ => None,
         };
         NewJob {

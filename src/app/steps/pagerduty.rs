@@ -34,6 +34,13 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             announce_by,
             rule,
         } => {
+            // Asked while the incident was open, run after it was resolved (a retry behind a busy
+            // PagerDuty): nobody is called for an incident that is over, and `resolve_pages`,
+            // which ran already, would never release the page.
+            if incident.status.is_terminal() {
+                tracing::info!(service, "not paging: the incident is over");
+                return Ok(Outcome::default());
+            }
             // Sent with a link to the channel: a page asked for with the declaration waits a
             // moment for the channel (a few attempts), then goes without the link.
             if incident.channel_id.is_none() && job.attempt < 4 {
@@ -113,6 +120,7 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
         }
         Step::ResolvePages => {
             let mut refs = Vec::new();
+            let mut refused = Vec::new();
             for page in known.into_iter().filter(|r| r.kind == Kind::Page) {
                 if page.state.as_deref() == Some(page_state::RESOLVED) {
                     continue;
@@ -122,17 +130,28 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
                 let Some(routing_key) = settings.and_then(|pd| pd.routing_key(&page.name)) else {
                     continue;
                 };
-                api.send(&Event {
-                    action: EventAction::Resolve,
-                    routing_key,
-                    dedup_key: &page.reference,
-                    summary: String::new(),
-                    severity: incident.severity,
-                    source: incident.reference(),
-                    link: None,
-                    details: serde_json::Value::Null,
-                })
-                .await?;
+                let sent = api
+                    .send(&Event {
+                        action: EventAction::Resolve,
+                        routing_key,
+                        dedup_key: &page.reference,
+                        summary: String::new(),
+                        severity: incident.severity,
+                        source: incident.reference(),
+                        link: None,
+                        details: serde_json::Value::Null,
+                    })
+                    .await;
+                match sent {
+                    Ok(()) => {}
+                    // Worth another try: the whole step runs again (a resolve is idempotent).
+                    Err(e @ crate::outside::OutsideError::Transient { .. }) => return Err(e.into()),
+                    // Refused for good: the others are still recorded, this one reported.
+                    Err(e) => {
+                        refused.push(format!("{}: {e}", page.name));
+                        continue;
+                    }
+                }
                 refs.push(ExternalRef {
                     state: Some(page_state::RESOLVED.to_string()),
                     detail: None,
@@ -140,19 +159,34 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
                 });
             }
             // The card shows the pages resolved.
-            let follow_ups = match refs.is_empty() {
-                true => Vec::new(),
-                false => vec![
+            let id = IncidentRef::Id(incident.id);
+            let by_job = Cause::Job(job.id).whole();
+            let now = shared.clock.now();
+            let mut follow_ups = Vec::new();
+            if !refs.is_empty() {
+                follow_ups.push(
                     Step::SyncCard {
                         channel: incident.channel_id.clone(),
                     }
-                    .job(
-                        IncidentRef::Id(incident.id),
-                        &Cause::Job(job.id).whole(),
-                        shared.clock.now(),
-                    ),
-                ],
-            };
+                    .job(id, &by_job, now),
+                );
+            }
+            if let (false, Some(channel)) = (refused.is_empty(), &incident.channel_id) {
+                let text = message::step_failed(
+                    &incident,
+                    "Resolving the pages in PagerDuty",
+                    &refused.join("; "),
+                );
+                follow_ups.push(
+                    Step::Report {
+                        to: super::ReportTo::Channel {
+                            id: channel.clone(),
+                        },
+                        text,
+                    }
+                    .uncaused(id, now),
+                );
+            }
             Ok(Outcome {
                 refs,
                 follow_ups,

@@ -57,6 +57,9 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
     let now = shared.clock.now();
     match step {
         Step::MatchRules => {
+            // An incident that is over acts only on rules written for that end (a rule added
+            // since, or one on severity, does not page anyone for it).
+            let over = incident.status.is_terminal();
             let (origin, label_sets) = facts_of(shared, &incident).await?;
             // A rule matches if it matches with any of the label sets (one per affected
             // service the Declare form named), each rule once.
@@ -71,6 +74,9 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
                     title: &incident.title,
                 };
                 for rule in rules.matching(&facts) {
+                    if over && !rule.when.status.contains(&incident.status) {
+                        continue;
+                    }
                     if !matched.iter().any(|m| m.name == rule.name) {
                         matched.push(rule);
                     }
@@ -257,7 +263,9 @@ async fn apply(
     })
 }
 
-/// The text of a rule's post: its template rendered with the incident, escaped for Slack.
+/// The text of a rule's post, escaped for Slack: the template's own words as its author wrote
+/// them (people and channels kept, crowd pings silenced), each value plain text — a title
+/// cannot ping anyone or carry a link — and the channel as Slack's link to it.
 fn rendered(shared: &Shared, incident: &Incident, template: &str) -> String {
     let channel = incident
         .channel_id
@@ -274,17 +282,19 @@ fn rendered(shared: &Shared, incident: &Incident, template: &str) -> String {
             )
         })
         .unwrap_or_default();
+    let title = mrkdwn::escape(&incident.title);
+    let url = mrkdwn::escape(&url);
     let reference = incident.reference();
     let severity = incident.severity.to_string();
     let values = Values {
-        title: &incident.title,
+        title: &title,
         reference: &reference,
         severity: &severity,
         status: incident.status.as_str(),
         channel: &channel,
         url: &url,
     };
-    mrkdwn::escape_keeping_mentions(&render(template, &values))
+    render(&mrkdwn::escape_keeping_mentions(template), &values)
 }
 
 pub(super) fn description(step: &Step) -> Option<String> {

@@ -77,9 +77,7 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
         return Err(StepError::permanent("WEBHOOK_URLS is no longer set"));
     };
     let Some(target) = hooks.urls.iter().find(|u| u.as_str() == url) else {
-        return Err(StepError::permanent(format!(
-            "{url} is no longer in WEBHOOK_URLS"
-        )));
+        return Err(StepError::permanent("its URL is no longer in WEBHOOK_URLS"));
     };
     let incident = load(shared, job).await?;
     let body = webhooks::body(id, kind, *at, actor.as_deref(), change, &incident);
