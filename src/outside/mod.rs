@@ -41,6 +41,29 @@ impl Client {
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.http
     }
+
+    /// Sends `request` to `system` and reads its answer: the body of a 2xx, or the failure
+    /// classified ([`OutsideError::from_status`]) with what the system said, as `said` words it
+    /// (PagerDuty's refusal echoes the routing key we sent; `said` keeps only its message).
+    pub(crate) async fn exchange(
+        &self,
+        system: &'static str,
+        request: reqwest::RequestBuilder,
+        said: fn(&str) -> String,
+    ) -> Result<String, OutsideError> {
+        let answer = request
+            .send()
+            .await
+            .map_err(|e| OutsideError::unanswered(system, &e))?;
+        let status = answer.status();
+        let headers = answer.headers().clone();
+        let text = answer
+            .text()
+            .await
+            .map_err(|e| OutsideError::unanswered(system, &e))?;
+        OutsideError::from_status(system, status, &headers, &said(&text))?;
+        Ok(text)
+    }
 }
 
 /// Why a call to an outside system did not do what was asked.

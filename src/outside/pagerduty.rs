@@ -63,22 +63,15 @@ impl PagerDutyApi {
 
     /// Sends `event`; `Ok` once PagerDuty accepted it (202).
     pub async fn send(&self, event: &Event<'_>) -> Result<(), OutsideError> {
-        let body = event_body(event);
-        let answer = self
+        let request = self
             .client
             .http()
             .post(self.url.clone())
-            .json(&body)
-            .send()
+            .json(&event_body(event));
+        self.client
+            .exchange(SYSTEM, request, refusal)
             .await
-            .map_err(|e| OutsideError::unanswered(SYSTEM, &e))?;
-        let status = answer.status();
-        let headers = answer.headers().clone();
-        let text = answer
-            .text()
-            .await
-            .map_err(|e| OutsideError::unanswered(SYSTEM, &e))?;
-        OutsideError::from_status(SYSTEM, status, &headers, &refusal(&text))
+            .map(drop)
     }
 }
 

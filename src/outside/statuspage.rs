@@ -87,17 +87,10 @@ impl StatuspageApi {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let answer = request
-            .send()
-            .await
-            .map_err(|e| OutsideError::unanswered(SYSTEM, &e))?;
-        let status = answer.status();
-        let headers = answer.headers().clone();
-        let text = answer
-            .text()
-            .await
-            .map_err(|e| OutsideError::unanswered(SYSTEM, &e))?;
-        OutsideError::from_status(SYSTEM, status, &headers, &text)?;
+        let text = self
+            .client
+            .exchange(SYSTEM, request, str::to_string)
+            .await?;
         serde_json::from_str(&text).map_err(|e| OutsideError::Permanent {
             system: SYSTEM,
             reason: format!("an answer that is not JSON: {e}"),
