@@ -14,7 +14,7 @@ use crate::http::Heard;
 use crate::store::StoreError;
 
 pub(crate) async fn receive(shared: &Shared, news: PageNews) -> Result<Heard, StoreError> {
-    let Some(page) = shared
+    let Some((page, paged_at)) = shared
         .store
         .external_ref_by_reference(Kind::Page, &news.key)
         .await?
@@ -25,7 +25,7 @@ pub(crate) async fn receive(shared: &Shared, news: PageNews) -> Result<Heard, St
             .key
             .starts_with(&format!("{}-INC-", shared.bot.team_id))
         {
-            return Err(StoreError::Corrupt(format!(
+            return Ok(Heard::Later(format!(
                 "the page {} is not recorded yet",
                 news.key
             )));
@@ -44,11 +44,7 @@ pub(crate) async fn receive(shared: &Shared, news: PageNews) -> Result<Heard, St
         return Ok(Heard::Nothing);
     }
     let after_s = match news.what {
-        PageEvent::Acknowledged => shared
-            .store
-            .external_ref_since(incident.id, Kind::Page, &page.name)
-            .await?
-            .map(|paged| (news.at - paged).num_seconds()),
+        PageEvent::Acknowledged => Some((news.at - paged_at).num_seconds()),
         _ => None,
     };
     let detail = match news.what {
@@ -77,10 +73,6 @@ pub(crate) async fn receive(shared: &Shared, news: PageNews) -> Result<Heard, St
     Ok(match applied {
         Applied::Yes(_) => Heard::Recorded,
         Applied::AlreadyDone | Applied::Refused(_) => Heard::Nothing,
-        Applied::Busy => {
-            return Err(StoreError::Corrupt(
-                "the incident kept changing; PagerDuty will deliver the event again".into(),
-            ));
-        }
+        Applied::Busy => Heard::Later("the incident kept changing".into()),
     })
 }

@@ -141,6 +141,12 @@ pub fn page_key(team: &str, incident_number: i64, service: &str) -> String {
     format!("{team}-INC-{incident_number}-{service}")
 }
 
+/// A link that opens `channel` of workspace `team` in Slack, for people reading elsewhere (a
+/// page on a phone, a rule's post): Slack's redirect to the app or the browser.
+pub fn channel_url(team: &str, channel: &str) -> String {
+    format!("https://slack.com/app_redirect?team={team}&channel={channel}")
+}
+
 /// How long after the page `at` was something done, in words: "after 2 min".
 pub fn after(paged_at: DateTime<Utc>, at: DateTime<Utc>) -> String {
     after_secs((at - paged_at).num_seconds())

@@ -26,6 +26,9 @@ pub enum Heard {
     Nothing,
     /// No incident of ours paged with that dedup key.
     Unknown,
+    /// Not now: one of ours not recorded yet, or an incident that kept changing. Answered 503,
+    /// so PagerDuty delivers it again.
+    Later(String),
 }
 
 pub(super) async fn pagerduty(
@@ -79,6 +82,14 @@ pub(super) async fn pagerduty(
         Ok(Heard::Unknown) => {
             counted("unknown");
             ok("ignored: no incident paged with that incident_key")
+        }
+        Ok(Heard::Later(why)) => {
+            counted("later");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("not now, PagerDuty will retry: {why}"),
+                None,
+            )
         }
         Err(e) => {
             counted("failed");

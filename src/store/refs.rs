@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreError, Tx, to_ms};
+use super::{Store, StoreError, Tx, from_ms, to_ms};
 use crate::domain::IncidentId;
 use crate::domain::outside::{ExternalRef, Kind};
 
@@ -19,12 +19,18 @@ const UPSERT: &str = "INSERT INTO external_refs (incident_id, system, kind, name
      updated_at = excluded.updated_at";
 const OF_INCIDENT: &str = "SELECT incident_id, system, kind, name, reference, url, state, detail \
      FROM external_refs WHERE incident_id = $1 ORDER BY id";
-const BY_REFERENCE: &str = "SELECT incident_id, system, kind, name, reference, url, state, detail \
-     FROM external_refs WHERE system = $1 AND kind = $2 AND reference = $3 ORDER BY id DESC";
+const BY_REFERENCE: &str = "SELECT incident_id, system, kind, name, reference, url, state, detail, \
+     created_at FROM external_refs WHERE system = $1 AND kind = $2 AND reference = $3 \
+     ORDER BY id DESC";
 const DECLARATION_KEY: &str = "SELECT key FROM idempotency_keys WHERE incident_id = $1 \
      ORDER BY created_at, key LIMIT 1";
-const PAGED_AT: &str = "SELECT created_at FROM external_refs \
-     WHERE incident_id = $1 AND system = $2 AND kind = $3 AND name = $4";
+/// A row and when it was first recorded.
+#[derive(sqlx::FromRow)]
+struct RowSince {
+    #[sqlx(flatten)]
+    row: Row,
+    created_at: i64,
+}
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -92,19 +98,21 @@ impl Store {
         rows.into_iter().map(Row::read).collect()
     }
 
-    /// The object of `kind` the system calls `reference` (the newest, should one be reused).
+    /// The object of `kind` the system calls `reference` (the newest, should one be reused),
+    /// and when it was first recorded (a page: when the service was first paged).
     pub async fn external_ref_by_reference(
         &self,
         kind: Kind,
         reference: &str,
-    ) -> Result<Option<ExternalRef>, StoreError> {
-        let row: Option<Row> = sqlx::query_as(BY_REFERENCE)
+    ) -> Result<Option<(ExternalRef, DateTime<Utc>)>, StoreError> {
+        let row: Option<RowSince> = sqlx::query_as(BY_REFERENCE)
             .bind(kind.system())
             .bind(kind.as_str())
             .bind(reference)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(Row::read).transpose()
+        row.map(|r| Ok((r.row.read()?, from_ms(r.created_at)?)))
+            .transpose()
     }
 
     /// The idempotency key of the payload that declared `incident` (`slash:…`, `view:…`): the
@@ -117,22 +125,5 @@ impl Store {
             .bind(incident)
             .fetch_optional(&self.pool)
             .await?)
-    }
-
-    /// When the reference was first recorded (a page: when the service was first paged).
-    pub async fn external_ref_since(
-        &self,
-        incident: IncidentId,
-        kind: Kind,
-        name: &str,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let at: Option<i64> = sqlx::query_scalar(PAGED_AT)
-            .bind(incident)
-            .bind(kind.system())
-            .bind(kind.as_str())
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(at.and_then(DateTime::from_timestamp_millis))
     }
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::{Shared, Step, StepError, load};
 use crate::domain::cause::{Cause, IncidentRef};
-use crate::domain::outside::{ExternalRef, Kind, page_key, page_state};
+use crate::domain::outside::{ExternalRef, Kind, channel_url, page_key, page_state};
 use crate::domain::timeline::Entry;
 use crate::domain::{Incident, message, mrkdwn};
 use crate::outside::pagerduty::{Event, EventAction};
@@ -216,10 +216,7 @@ fn trigger<'a>(
     let link = incident.channel_id.as_ref().map(|channel| {
         let name = incident.channel_name.as_deref().unwrap_or(channel);
         (
-            format!(
-                "https://slack.com/app_redirect?team={}&channel={channel}",
-                shared.bot.team_id
-            ),
+            channel_url(&shared.bot.team_id, channel),
             format!("Slack: #{name}"),
         )
     });

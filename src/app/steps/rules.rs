@@ -275,12 +275,7 @@ fn rendered(shared: &Shared, incident: &Incident, template: &str) -> String {
     let url = incident
         .channel_id
         .as_deref()
-        .map(|c| {
-            format!(
-                "https://slack.com/app_redirect?team={}&channel={c}",
-                shared.bot.team_id
-            )
-        })
+        .map(|c| crate::domain::outside::channel_url(&shared.bot.team_id, c))
         .unwrap_or_default();
     let title = mrkdwn::escape(&incident.title);
     let url = mrkdwn::escape(&url);
