@@ -498,11 +498,15 @@ fn token(
 }
 
 fn api_url(value: Option<String>) -> Result<Url, ConfigError> {
-    let raw = value.unwrap_or_else(|| "https://slack.com/api".to_string());
-    let invalid = |reason: String| ConfigError::Invalid {
-        var: "SLACK_API_URL",
-        reason,
-    };
+    http_url(
+        "SLACK_API_URL",
+        &value.unwrap_or_else(|| "https://slack.com/api".to_string()),
+    )
+}
+
+/// `raw`, the value of `var`, as an `http://` or `https://` URL with a host.
+fn http_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid { var, reason };
     let url = Url::parse(raw.trim()).map_err(|e| invalid(format!("{raw:?}: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(invalid(format!("{raw:?} is not an http(s) URL")));
@@ -567,6 +571,44 @@ mod tests {
             m.insert(*k, v.to_string());
         }
         m
+    }
+
+    #[test]
+    fn outside_systems_refuse_what_would_do_nothing_and_never_show_a_routing_key() {
+        let key = "R0123456789ABCDEF0123456789ABCDE";
+        let error = |extra: &[(&'static str, &str)]| {
+            Settings::from_map(&vars(extra))
+                .expect_err("refused")
+                .to_string()
+        };
+        assert_eq!(
+            error(&[("PAGERDUTY_WEBHOOK_SECRET", "0123456789abcdef0123")]),
+            "configuration: PAGERDUTY_WEBHOOK_SECRET is invalid: it is set, but PAGERDUTY_SERVICES \
+             is not: list the services to page, such as checkout=<routing key>"
+        );
+        assert_eq!(
+            error(&[("WEBHOOK_SECRET", "0123456789abcdef0123")]),
+            "configuration: WEBHOOK_SECRET is invalid: it is set, but WEBHOOK_URLS is not: list \
+             where to send the events"
+        );
+        let backwards = format!("{key}=checkout");
+        let said = error(&[("PAGERDUTY_SERVICES", backwards.as_str())]);
+        assert!(!said.to_lowercase().contains(&key.to_lowercase()), "{said}");
+        assert!(said.contains("item 1"), "{said}");
+        let alone = error(&[("PAGERDUTY_SERVICES", key)]);
+        assert!(!alone.contains(key), "{alone}");
+        assert_eq!(
+            error(&[
+                ("WEBHOOK_URLS", "ftp://hooks.example.com"),
+                ("WEBHOOK_SECRET", "0123456789abcdef")
+            ]),
+            "configuration: WEBHOOK_URLS is invalid: \"ftp://hooks.example.com\" is not an http(s) URL"
+        );
+        let ok = Settings::from_map(&vars(&[("PAGERDUTY_SERVICES", &format!("Checkout={key}"))]))
+            .expect("valid");
+        let pd = ok.integrations.pagerduty.expect("on");
+        assert_eq!(pd.names(), ["checkout"]);
+        assert!(!format!("{pd:?}").contains(key), "redacted in Debug");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
-use super::{ConfigError, duration};
+use super::{ConfigError, duration, http_url};
 use crate::domain::rules::RuleSet;
 use crate::domain::severity::DEFAULT_LEVELS;
 
@@ -121,17 +121,11 @@ fn rules(
 
 fn pagerduty(get: &impl Fn(&str) -> Option<String>) -> Result<Option<PagerDuty>, ConfigError> {
     let Some(list) = get("PAGERDUTY_SERVICES") else {
-        for var in ["PAGERDUTY_WEBHOOK_SECRET", "PAGERDUTY_EVENTS_URL"] {
-            if get(var).is_some() {
-                return Err(ConfigError::Invalid {
-                    var,
-                    reason: "it is set, but PAGERDUTY_SERVICES is not: list the services to \
-                             page, such as checkout=<routing key>"
-                        .into(),
-                });
-            }
-        }
-        return Ok(None);
+        return none_without(
+            get,
+            &["PAGERDUTY_WEBHOOK_SECRET", "PAGERDUTY_EVENTS_URL"],
+            "PAGERDUTY_SERVICES is not: list the services to page, such as checkout=<routing key>",
+        );
     };
     let invalid = |reason: String| ConfigError::Invalid {
         var: "PAGERDUTY_SERVICES",
@@ -222,27 +216,15 @@ fn statuspage(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Statuspage
 
 fn webhooks(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Webhooks>, ConfigError> {
     let Some(list) = get("WEBHOOK_URLS") else {
-        for var in ["WEBHOOK_SECRET", "WEBHOOK_PRIVATE"] {
-            if get(var).is_some() {
-                return Err(ConfigError::Invalid {
-                    var,
-                    reason: "it is set, but WEBHOOK_URLS is not: list where to send the events"
-                        .into(),
-                });
-            }
-        }
-        return Ok(None);
+        return none_without(
+            get,
+            &["WEBHOOK_SECRET", "WEBHOOK_PRIVATE"],
+            "WEBHOOK_URLS is not: list where to send the events",
+        );
     };
     let mut urls = Vec::new();
     for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-        let url = Url::parse(item)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .ok_or_else(|| ConfigError::Invalid {
-                var: "WEBHOOK_URLS",
-                reason: format!("{item:?} is not an http(s) URL"),
-            })?;
-        urls.push(url);
+        urls.push(http_url("WEBHOOK_URLS", item)?);
     }
     let Some(secret) = secret(get, "WEBHOOK_SECRET")? else {
         return Err(ConfigError::Missing {
@@ -267,20 +249,29 @@ fn webhooks(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Webhooks>, C
     }))
 }
 
+/// A system that is off: `Ok(None)`, unless one of its other `vars` is set — a variable
+/// that would do nothing is a mistake (`missing` says what is not set and what to do).
+fn none_without<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    vars: &[&'static str],
+    missing: &str,
+) -> Result<Option<T>, ConfigError> {
+    match vars.iter().find(|var| get(var).is_some()) {
+        None => Ok(None),
+        Some(var) => Err(ConfigError::Invalid {
+            var,
+            reason: format!("it is set, but {missing}"),
+        }),
+    }
+}
+
 /// An http(s) base URL, or the default.
 fn url_var(
     get: &impl Fn(&str) -> Option<String>,
     var: &'static str,
     default: &str,
 ) -> Result<Url, ConfigError> {
-    let raw = get(var).unwrap_or_else(|| default.to_string());
-    Url::parse(raw.trim())
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or_else(|| ConfigError::Invalid {
-            var,
-            reason: format!("{raw:?} is not an http(s) URL"),
-        })
+    http_url(var, &get(var).unwrap_or_else(|| default.to_string()))
 }
 
 /// A signing secret: long enough, never echoed.
