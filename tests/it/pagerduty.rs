@@ -397,3 +397,37 @@ async fn a_page_still_retrying_when_the_incident_is_resolved_leaves_nobody_paged
         pd.incidents()
     );
 }
+
+#[tokio::test]
+async fn an_acknowledgement_faster_than_the_bots_own_record_of_the_page_is_heard_once() {
+    let (app, pd) = app_with_pagerduty(&[]).await;
+    let channel = app.declared(ALICE, "sev1 Checkout is down").await;
+    // Dana acknowledges the moment PagerDuty opens the page: its webhook may reach the bot
+    // before the page step recorded PagerDuty's answer (then it is answered 503 and PagerDuty
+    // delivers it again).
+    pd.auto_acknowledge(std::time::Duration::ZERO, "Dana Scully");
+    app.command_in(ALICE, &channel.id, "page checkout").await;
+    let acknowledged = |app: &TestApp| {
+        said(app, &channel.id)
+            .into_iter()
+            .filter(|p| p.contains("Paged *checkout*: acknowledged by Dana Scully"))
+            .count()
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while acknowledged(&app) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never heard: {:?}",
+            pd.deliveries()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    pd.settle().await;
+    app.settle().await;
+    assert_eq!(acknowledged(&app), 1);
+    assert!(
+        card(&app, &channel.id).contains("acknowledged by Dana Scully"),
+        "{}",
+        card(&app, &channel.id)
+    );
+}

@@ -42,9 +42,10 @@
 //!   (`incident.triggered`, `.acknowledged`, `.resolved`, with the service as the agent), as
 //!   PagerDuty does; people act through the handle (`incident.acknowledged`, `.escalated`,
 //!   `.reassigned`, `.resolved`, with the person as the agent). PagerDuty retries a webhook not
-//!   answered 2xx up to four more times over about 20 minutes; the fake does not retry on its
-//!   own — [`FakePagerDuty::redeliver_last`] sends the identical bytes again when a test wants a
-//!   retry.
+//!   answered 2xx up to four more times over about 20 minutes; so does the fake, on its own and
+//!   after later webhooks went out (the same bytes, the same `X-Webhook-Id`), sooner: after 1,
+//!   2, 4 and 8 s ([`FakePagerDuty::retry_delays`] changes them).
+//!   [`FakePagerDuty::redeliver_last`] sends the last one again whenever a test wants.
 //! - Faults on `/v2/enqueue`: an error status, a rate-limit refusal, an event applied whose
 //!   answer is lost (500, or the connection closed), an event applied and answered late.
 //!
@@ -309,7 +310,17 @@ struct State {
     deliveries: Vec<WebhookDelivery>,
     faults: Faults,
     auto_acknowledge: Option<(Duration, String)>,
+    /// The waits before each retry of a webhook not answered 2xx ([`DEFAULT_RETRIES`]).
+    retries: Option<Vec<Duration>>,
 }
+
+/// PagerDuty's four retries, scaled from about 20 minutes down to seconds.
+const DEFAULT_RETRIES: [Duration; 4] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+];
 
 struct Inner {
     port: u16,
@@ -495,6 +506,12 @@ impl FakePagerDuty {
     pub fn auto_acknowledge(&self, after: Duration, user_name: &str) {
         self.inner
             .with_state(|s| s.auto_acknowledge = Some((after, user_name.to_string())));
+    }
+
+    /// The waits before each retry of a webhook a subscriber did not answer 2xx (one per retry;
+    /// empty: no retries).
+    pub fn retry_delays(&self, delays: &[Duration]) {
+        self.inner.with_state(|s| s.retries = Some(delays.to_vec()));
     }
 
     /// Stops [`Self::auto_acknowledge`] for incidents opened from now on.
@@ -1382,6 +1399,25 @@ async fn deliver(
             at: Instant::now(),
         })
     });
+    // Not taken: PagerDuty tries again later, behind whatever was sent meanwhile.
+    if !matches!(outcome, Ok(200..=299)) {
+        let wait = inner.with_state(|s| {
+            let retries = s.retries.as_deref().unwrap_or(&DEFAULT_RETRIES);
+            retries.get(send.attempt as usize - 1).copied()
+        });
+        if let Some(wait) = wait {
+            let mut again = send.clone();
+            again.attempt += 1;
+            let outbox = inner.outbox.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(wait).await;
+                let _ = outbox.send(Outgoing::Batch {
+                    sends: vec![again],
+                    done: None,
+                });
+            });
+        }
+    }
     outcome.map_err(|error| (send.url, error))
 }
 

@@ -805,6 +805,8 @@ async fn pagerduty_reports_a_subscriber_it_cannot_reach() {
         format!("http://{}/pagerduty", listener.local_addr().unwrap())
     };
     let pd = start_pagerduty().await;
+    // Counted before any retry: the retries are the next test's.
+    pd.retry_delays(&[]);
     let sub = Subscriber::start().await;
     pd.subscribe(&sub.url, SECRET);
     pd.subscribe(&closed, SECRET);
@@ -838,6 +840,47 @@ async fn pagerduty_reports_a_subscriber_it_cannot_reach() {
             .iter()
             .all(|d| d.status.is_none() && d.error.is_some())
     );
+}
+
+#[tokio::test]
+async fn pagerduty_retries_a_webhook_not_taken_after_later_ones_with_the_same_bytes() {
+    let pd = start_pagerduty().await;
+    pd.retry_delays(&[Duration::from_millis(300)]);
+    let sub = Subscriber::start().await;
+    pd.subscribe(&sub.url, SECRET);
+    post(&pd.events_url(), &trigger(KEY, Some("k"), "x", "critical")).await;
+    pd.settle().await;
+    sub.answer_next(503);
+    pd.acknowledge("k", "Alice").await.expect("answered");
+    pd.resolve_by("k", "Alice").await.expect("answered");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while pd.deliveries().len() < 4 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            pd.deliveries()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let sent: Vec<(String, u32, Option<u16>)> = pd
+        .deliveries()
+        .iter()
+        .map(|d| (d.event_type.clone(), d.attempt, d.status))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("incident.triggered".to_string(), 1, Some(200)),
+            ("incident.acknowledged".to_string(), 1, Some(503)),
+            ("incident.resolved".to_string(), 1, Some(200)),
+            ("incident.acknowledged".to_string(), 2, Some(200)),
+        ],
+        "the acknowledgement came again, after the resolution, once"
+    );
+    let all = pd.deliveries();
+    assert_eq!(all[1].body, all[3].body, "the same bytes");
+    assert_eq!(all[1].webhook_id, all[3].webhook_id, "the same webhook id");
 }
 
 #[tokio::test]
