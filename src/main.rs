@@ -170,7 +170,7 @@ fn explain_rules(query: &str, file: Option<std::path::PathBuf>) -> Result<(), St
     let text = rules
         .explain(query, incident_commander::domain::severity::DEFAULT_LEVELS)
         .map_err(|e| format!("--explain: {e}"))?;
-    println!("{text}");
+    println!("{}", text.trim_end());
     Ok(())
 }
 

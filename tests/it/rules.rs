@@ -181,26 +181,37 @@ fn a_mistake_in_the_rules_file_stops_startup_naming_the_line() {
 #[test]
 fn rules_explain_says_what_would_match_and_touches_nothing() {
     let file = rules_file(EXAMPLE);
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_incident-commander"))
-        .args(["rules", "--explain", "sev1 from alert service=checkout"])
-        .env("RULES_FILE", file.path())
-        .env("PAGERDUTY_SERVICES", format!("checkout={CHECKOUT_KEY}"))
-        .env_remove("DATABASE_URL")
-        .env_remove("SLACK_BOT_TOKEN")
-        .current_dir(std::env::temp_dir())
-        .output()
-        .expect("runs");
-    let out = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{out}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    let explain = |query: &str| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_incident-commander"))
+            .args(["rules", "--explain", query])
+            .env_clear()
+            .env("RULES_FILE", file.path())
+            .env("PAGERDUTY_SERVICES", format!("checkout={CHECKOUT_KEY}"))
+            .current_dir(std::env::temp_dir())
+            .output()
+            .expect("runs");
+        let out = String::from_utf8_lossy(&output.stdout).to_string();
+        let err = String::from_utf8_lossy(&output.stderr).to_string();
+        assert!(output.status.success(), "{out}\n{err}");
+        out
+    };
+    // No Slack tokens, no database: nothing else is read.
+    assert_eq!(
+        explain("sev1 from alert service=checkout"),
+        "Incident: sev1, declared from an alert, labels service=checkout (status, private and \
+         title not given)\n\n\
+         ✓ \"Checkout outages page on-call\" (line 1) matches if the title matches (?i)checkout, \
+         and would:\n  \
+         - page checkout\n  \
+         - invite the group S0123ABC\n  \
+         - post to #exec: “SEV1 declared: {title}”\n  \
+         - set the update reminder to every 15m\n"
     );
-    assert!(out.contains("Checkout outages page on-call"), "{out}");
-    assert!(out.contains("page checkout"), "{out}");
-    assert!(
-        out.contains("(?i)checkout"),
-        "the title is not given, so the rule matches if it does: {out}"
+    assert_eq!(
+        explain("sev2 title=\"Search slow\""),
+        "Incident: sev2, title “Search slow” (status, private, source and labels not given)\n\n\
+         ✗ \"Checkout outages page on-call\" (line 1) does not match: the severity is sev2, the \
+         rule wants sev1; the title “Search slow” does not match (?i)checkout\n"
     );
 }
 
