@@ -9,7 +9,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use secrecy::SecretString;
 
 use super::{Http, error};
 use crate::outside::pagerduty;
@@ -110,6 +109,3 @@ fn ok(what: &str) -> Response {
     )
         .into_response()
 }
-
-/// For the type of `router`'s argument.
-pub type Secret = Option<SecretString>;

@@ -112,7 +112,7 @@ pub fn router(
     ops: Arc<dyn Operations>,
     metrics: Metrics,
     alert_token: Option<SecretString>,
-    pagerduty_secret: integrations::Secret,
+    pagerduty_secret: Option<SecretString>,
 ) -> Router {
     let state = Http {
         ops,

@@ -17,17 +17,6 @@ use crate::domain::outside::Publication;
 
 const SYSTEM: &str = "statuspage";
 
-/// The statuses of a (realtime) public incident, in order.
-pub const STATUSES: [&str; 4] = ["investigating", "identified", "monitoring", "resolved"];
-/// The states of a component.
-pub const COMPONENT_STATES: [&str; 5] = [
-    "operational",
-    "degraded_performance",
-    "partial_outage",
-    "major_outage",
-    "under_maintenance",
-];
-
 /// A component of the page.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Component {

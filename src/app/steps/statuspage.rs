@@ -95,9 +95,10 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
         Step::OfferStatusResolve => {
             let (incident, channel) = load_with_channel(shared, job).await?;
             let known = shared.store.external_refs(incident.id).await?;
-            let open = known
-                .iter()
-                .any(|r| r.kind == Kind::StatusIncident && r.state.as_deref() != Some("resolved"));
+            let open = known.iter().any(|r| {
+                r.kind == Kind::StatusIncident
+                    && r.state.as_deref() != Some(crate::domain::modal::statuspage::RESOLVED)
+            });
             if open {
                 let offer = message::resolve_public_offer(&incident);
                 post_once(shared, job, &channel, None, &offer, &post_key(job)).await?;

@@ -19,8 +19,10 @@ use crate::domain::{Incident, IncidentId, Status, mrkdwn};
 pub const MAX_PUBLIC_TITLE_CHARS: usize = 255;
 /// The longest message the form takes.
 pub const MAX_PUBLIC_MESSAGE_CHARS: usize = 2_500;
-/// The public statuses, in order.
-pub const PUBLIC_STATUSES: [&str; 4] = ["investigating", "identified", "monitoring", "resolved"];
+/// The public statuses, in order; the last ends the public incident.
+pub const PUBLIC_STATUSES: [&str; 4] = ["investigating", "identified", "monitoring", RESOLVED];
+/// The public status that ends it.
+pub const RESOLVED: &str = "resolved";
 /// The states an affected component may be shown in.
 pub const COMPONENT_STATES: [(&str, &str); 4] = [
     ("Degraded performance", "degraded_performance"),
@@ -59,7 +61,7 @@ pub fn suggested_status(status: Status) -> &'static str {
         Status::Triage | Status::Investigating => "investigating",
         Status::Fixing => "identified",
         Status::Monitoring => "monitoring",
-        Status::Resolved | Status::Declined => "resolved",
+        Status::Resolved | Status::Declined => RESOLVED,
     }
 }
 
@@ -79,7 +81,7 @@ pub fn statuspage_modal(incident: &Incident, prefill: &StatuspagePrefill) -> Mod
         .clone()
         .unwrap_or_else(|| incident.title.clone());
     let status = if prefill.resolving {
-        "resolved"
+        RESOLVED
     } else {
         suggested_status(incident.status)
     };
@@ -227,13 +229,13 @@ impl StatuspageForm {
         let ticked = checked_all(values, "components");
         let state = choice(values, "component_state")
             .filter(|s| COMPONENT_STATES.iter().any(|(_, v)| v == s));
-        if !ticked.is_empty() && state.is_none() && status != "resolved" {
+        if !ticked.is_empty() && state.is_none() && status != RESOLVED {
             errors.push((
                 "component_state",
                 "Choose the state of the components.".into(),
             ));
         }
-        let state = if status == "resolved" {
+        let state = if status == RESOLVED {
             "operational".to_string()
         } else {
             state.unwrap_or_default()
