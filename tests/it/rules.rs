@@ -13,15 +13,32 @@ use slack_simulator::FakePagerDuty;
 use crate::helpers::*;
 use crate::pagerduty::{CHECKOUT_KEY, SEARCH_KEY};
 
-/// The example of docs/integrations.md, as written.
-const EXAMPLE: &str = r##"[[rules]]
-name = "Checkout outages page on-call"
-when = { severity = ["sev1"], title = "(?i)checkout" }
-page = ["checkout"]
-invite_groups = ["S0123ABC"]
-post = [{ channel = "#exec", text = "SEV1 declared: {title}" }]
-reminder_interval = "15m"
-"##;
+/// The issue's example, as docs/integrations.md shows it (its first TOML block) — read from
+/// there, so the documentation cannot drift from what the bot accepts.
+static EXAMPLE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/integrations.md")).expect("the docs");
+    let start = doc.find("```toml\n").expect("a TOML example") + "```toml\n".len();
+    let end = start + doc[start..].find("```").expect("its end");
+    doc[start..end].to_string()
+});
+
+#[test]
+fn the_documented_example_is_the_one_the_kubernetes_manifest_ships() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest =
+        std::fs::read_to_string(root.join("manifests/k8s/configmap.yaml")).expect("configmap");
+    let shipped: String = manifest
+        .split("rules.toml: |\n")
+        .nth(1)
+        .expect("a rules.toml key")
+        .lines()
+        .take_while(|l| l.starts_with("    ") || l.is_empty())
+        .map(|l| format!("{}\n", l.trim_start()))
+        .collect();
+    assert_eq!(shipped.trim_end(), EXAMPLE.trim_end());
+    assert!(EXAMPLE.contains("name = \"Checkout outages page on-call\""));
+}
 
 const ALERTS: &str = r##"[[rules]]
 name = "Search alerts page search"
@@ -74,7 +91,7 @@ fn texts(app: &TestApp, channel: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_matching_rule_pages_invites_posts_and_sets_the_reminder_once_per_incident() {
-    let (app, pd, exec, _file) = app_with_rules(EXAMPLE).await;
+    let (app, pd, exec, _file) = app_with_rules(&EXAMPLE).await;
     let channel = app.declared(ALICE, "sev1 Checkout is down").await;
     app.settle().await;
 
@@ -180,7 +197,7 @@ fn a_mistake_in_the_rules_file_stops_startup_naming_the_line() {
 
 #[test]
 fn rules_explain_says_what_would_match_and_touches_nothing() {
-    let file = rules_file(EXAMPLE);
+    let file = rules_file(&EXAMPLE);
     let explain = |query: &str| {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_incident-commander"))
             .args(["rules", "--explain", query])
