@@ -44,6 +44,10 @@ mod transcript;
 mod views;
 mod web_api;
 
+pub mod github;
+pub mod gitlab;
+pub mod jira;
+pub mod linear;
 pub mod pagerduty;
 pub mod statuspage;
 pub use pagerduty::FakePagerDuty;
@@ -862,6 +866,16 @@ impl SlackSimulator {
         let base = self.inner.base_url();
         self.inner
             .with_state(|s| s.click(&base, user, channel_id, message_ts, action_id))
+    }
+
+    /// `user` clicks the button labelled `label` (`action_id`) in the newest ephemeral message
+    /// they were shown with it (a command's ack, a response-URL post): container
+    /// `is_ephemeral`, and no `message` in the payload, as Slack sends it. `None` when no
+    /// ephemeral message of theirs has that button.
+    pub fn click_ephemeral(&self, user: &str, action_id: &str, label: &str) -> Option<Envelope> {
+        let base = self.inner.base_url();
+        self.inner
+            .with_state(|s| s.click_ephemeral(&base, user, action_id, label))
     }
 
     /// `user` clicks the button `action_id` in their open view `view_id` (container `view`).

@@ -335,6 +335,67 @@ impl State {
         Some(envelope)
     }
 
+    /// `user` clicks the button labelled `label` (action `action_id`) in the newest ephemeral
+    /// message they were shown that has it. Slack's `block_actions` for an ephemeral message
+    /// says so in its container (`is_ephemeral`) and carries no `message`: the app never sees
+    /// what it showed. `None`: no such button.
+    pub(crate) fn click_ephemeral(
+        &mut self,
+        base_url: &str,
+        user: &str,
+        action_id: &str,
+        label: &str,
+    ) -> Option<Envelope> {
+        let (channel_id, action) = self.ephemerals.iter().rev().find_map(|e| {
+            if e.user != user {
+                return None;
+            }
+            let buttons = e.blocks.as_array()?.iter().flat_map(|b| {
+                b.get("elements")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            });
+            let labelled = buttons
+                .into_iter()
+                .find(|el| el["action_id"] == action_id && el["text"]["text"] == label)?;
+            let block =
+                json!([{ "type": "actions", "block_id": "ephemeral", "elements": [labelled] }]);
+            Some((e.channel.clone(), find_button(&block, action_id)?))
+        })?;
+        let channel_name = self
+            .channel(&channel_id)
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        let response_path = self.new_response_path();
+        let trigger_id = self.new_trigger_id(user);
+        let message_ts = self.next_ts();
+        let action = with_action_ts(action, &self.next_ts());
+        let payload = json!({
+            "type": "block_actions",
+            "user": user_ref(self, user),
+            "api_app_id": APP_ID,
+            "token": "verification-token-unused",
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel_id,
+                "is_ephemeral": true,
+            },
+            "trigger_id": trigger_id,
+            "team": team_ref(),
+            "enterprise": null,
+            "is_enterprise_install": false,
+            "channel": { "id": channel_id, "name": channel_name },
+            "state": { "values": {} },
+            "response_url": format!("{base_url}{response_path}"),
+            "actions": [action],
+        });
+        let envelope = interactive(payload, false);
+        self.send_envelope(envelope.clone());
+        Some(envelope)
+    }
+
     /// `user` clicks the button `action_id` in the open view `view_id`. `None`: no such view
     /// open for them, or no such button.
     pub(crate) fn click_in_view(
