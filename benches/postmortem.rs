@@ -158,6 +158,8 @@ fn large_input(entries: usize, pins: usize) -> PostmortemInput {
                 text: format!("Follow-up {i}: add a canary\nand an alert"),
                 by: Some(person(i)),
                 at: start + TimeDelta::hours(70),
+                done: i % 2 == 0,
+                ticket: None,
             })
             .collect(),
         people: (0..5).map(|i| (format!("U{i:04}"), person(i).name)).collect::<HashMap<_, _>>(),

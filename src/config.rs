@@ -21,6 +21,7 @@ use crate::domain::severity::{DEFAULT_LEVELS, Severity};
 use crate::domain::slug;
 
 pub mod integrations;
+pub mod trackers;
 
 pub use integrations::Integrations;
 

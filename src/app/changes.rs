@@ -197,6 +197,12 @@ fn jobs_for(shared: &Shared, decision: &Decision, key: &Cause, now: DateTime<Utc
                     by: by.clone(),
                     publication: publication.clone(),
                 },
+                Effect::FileTicket { followup } => match integrations.tracker {
+                    Some(_) => Step::FileTicket {
+                        followup: *followup,
+                    },
+                    None => return Vec::new(),
+                },
                 Effect::CloseOutside => {
                     // One step per configured system, each its own part of the effect.
                     let mut steps = Vec::new();

@@ -117,7 +117,15 @@ async fn in_channel(
         InChannelCommand::Roles => message::roles_list(&incident),
         InChannelCommand::FollowUps => {
             let timeline = shared.store.timeline(incident.id).await?;
-            message::followups_list(&incident, &timeline)
+            let buttons = shared
+                .outside
+                .tracker
+                .as_ref()
+                .and_then(|_| message::followups_with_buttons(&incident, &timeline));
+            match buttons {
+                Some(reply) => return Ok(Ack::EphemeralMessage(reply)),
+                None => message::followups_list(&incident, &timeline),
+            }
         }
         InChannelCommand::UpdateModal => {
             let url = Some(cmd.response_url.clone());

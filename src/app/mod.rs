@@ -51,6 +51,7 @@ mod pages;
 pub mod postmortem;
 mod stats;
 pub mod steps;
+mod tickets;
 mod worker;
 
 pub use clock::{Clock, MovableClock, SystemClock};
@@ -108,6 +109,8 @@ pub(crate) struct Outside {
     pub client: crate::outside::Client,
     pub pagerduty: Option<crate::outside::pagerduty::PagerDutyApi>,
     pub statuspage: Option<crate::outside::statuspage::StatuspageApi>,
+    /// The follow-up tracker (`FOLLOWUP_TRACKER`).
+    pub tracker: Option<crate::outside::tracker::TrackerApi>,
 }
 
 impl Outside {
@@ -125,6 +128,10 @@ impl Outside {
                     sp.api_key.clone(),
                 )
             }),
+            tracker: integrations
+                .tracker
+                .as_ref()
+                .map(|t| crate::outside::tracker::TrackerApi::new(client.clone(), t)),
             client,
         })
     }
@@ -317,6 +324,16 @@ impl App {
                 .pagerduty
                 .as_ref()
                 .and_then(|pd| pd.webhook_secret.clone()),
+            shared.outside.tracker.clone().and_then(|api| {
+                let secret = shared
+                    .settings
+                    .integrations
+                    .tracker
+                    .as_ref()?
+                    .webhook_secret
+                    .clone()?;
+                Some(crate::http::TicketHooks { api, secret })
+            }),
         );
         let http_stop = stopped(intake_rx);
         tasks.spawn(HTTP, async move {

@@ -1,15 +1,15 @@
 //! The application's side of the HTTP port ([`crate::http::Operations`]): what `/readyz` and
 //! `/metrics` read — the database, the Socket Mode connections, the tasks, the queue — and the
-//! alert intake, which records an alert as `alerts` decides, and PagerDuty's news of a page
-//! (`pages`).
+//! alert intake, which records an alert as `alerts` decides, PagerDuty's news of a page
+//! (`pages`) and a tracker's news of a ticket (`tickets`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::health::Health;
-use super::{Shared, alerts, pages};
+use super::{Shared, alerts, pages, tickets};
 use crate::domain::alert::Alert;
-use crate::domain::outside::PageNews;
+use crate::domain::outside::{PageNews, TicketNews};
 use crate::http::{Figures, Heard, Operations, Readiness, Received};
 
 /// How long `/readyz` waits for the database before calling it unreachable.
@@ -77,5 +77,16 @@ impl Operations for Ops {
         pages::receive(&self.shared, news)
             .await
             .map_err(|e| e.to_string())
+    }
+
+    async fn ticket_news(&self, news: TicketNews) -> Result<Heard, String> {
+        let key = tickets::webhook_key(&news);
+        tickets::receive(&self.shared, news, key)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.shared.clock.now()
     }
 }

@@ -1,5 +1,6 @@
 //! The variables of the outside systems (docs/integrations.md): PagerDuty, Statuspage, outgoing
-//! webhooks, and how long any outside call may take. Each system is off unless its variables
+//! webhooks, the follow-up tracker (its own file, `trackers`), and how long any outside call
+//! may take. Each system is off unless its variables
 //! are set; secrets are held as `SecretString` and never shown, not even in errors.
 
 use std::time::Duration;
@@ -25,6 +26,8 @@ pub struct Integrations {
     pub pagerduty: Option<PagerDuty>,
     pub statuspage: Option<Statuspage>,
     pub webhooks: Option<Webhooks>,
+    /// `FOLLOWUP_TRACKER` and its tracker's variables.
+    pub tracker: Option<super::trackers::FollowUpTracker>,
     /// `RULES_FILE`: the rules, parsed and checked at startup (none without the variable).
     pub rules: RuleSet,
 }
@@ -85,6 +88,7 @@ pub(super) fn integrations(
         pagerduty,
         statuspage: statuspage(get)?,
         webhooks: webhooks(get)?,
+        tracker: super::trackers::tracker(get)?,
         rules,
     })
 }
@@ -251,7 +255,7 @@ fn webhooks(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Webhooks>, C
 
 /// A system that is off: `Ok(None)`, unless one of its other `vars` is set — a variable
 /// that would do nothing is a mistake (`missing` says what is not set and what to do).
-fn none_without<T>(
+pub(super) fn none_without<T>(
     get: &impl Fn(&str) -> Option<String>,
     vars: &[&'static str],
     missing: &str,
@@ -266,7 +270,7 @@ fn none_without<T>(
 }
 
 /// An http(s) base URL, or the default.
-fn url_var(
+pub(super) fn url_var(
     get: &impl Fn(&str) -> Option<String>,
     var: &'static str,
     default: &str,
@@ -275,7 +279,7 @@ fn url_var(
 }
 
 /// A signing secret: long enough, never echoed.
-fn secret(
+pub(super) fn secret(
     get: &impl Fn(&str) -> Option<String>,
     var: &'static str,
 ) -> Result<Option<SecretString>, ConfigError> {

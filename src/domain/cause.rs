@@ -30,6 +30,8 @@ pub enum Cause {
     Declared(IncidentId),
     /// A PagerDuty webhook, by its event's id (a redelivered or replayed one changes nothing).
     PagerDuty(String),
+    /// A tracker's webhook about a ticket: `<tracker>:<delivery id>`.
+    Ticket(String),
 }
 
 impl fmt::Display for Cause {
@@ -43,6 +45,7 @@ impl fmt::Display for Cause {
             Cause::Job(id) => write!(f, "job:{id}"),
             Cause::Declared(id) => write!(f, "declared:{id}"),
             Cause::PagerDuty(event) => write!(f, "pagerduty:{event}"),
+            Cause::Ticket(news) => write!(f, "ticket:{news}"),
         }
     }
 }
@@ -68,6 +71,7 @@ impl std::str::FromStr for Cause {
             "job" => Cause::Job(number()?),
             "declared" => Cause::Declared(number()?),
             "pagerduty" => Cause::PagerDuty(rest.into()),
+            "ticket" => Cause::Ticket(rest.into()),
             _ => return Err(format!("{key:?} names no cause")),
         })
     }
@@ -149,6 +153,8 @@ pub enum PerIncident {
     SyncAnnouncement,
     Reminder,
     Nudge,
+    /// Asking the tracker about the incident's open tickets.
+    PollTickets,
 }
 
 impl PerIncident {
@@ -159,6 +165,7 @@ impl PerIncident {
             PerIncident::SyncAnnouncement => "sync_announcement",
             PerIncident::Reminder => "reminder",
             PerIncident::Nudge => "nudge",
+            PerIncident::PollTickets => "poll_tickets",
         }
     }
 }
@@ -176,6 +183,7 @@ pub enum JobKey {
     },
     /// The one pending digest: `digest`.
     Digest,
+
     /// A rule of `RULES_FILE` applied to an incident — its actions — once for good:
     /// `incident:<id>:rule:<rule name>`.
     Rule { incident: IncidentRef, rule: String },
@@ -307,6 +315,21 @@ impl JobKey {
                 "a rule's first action, enqueued by its `apply_rule` job",
             ),
             (
+                step(
+                    Cause::Ticket("github:<delivery id>".into()).part(Part::Effect(0)),
+                    "post",
+                ),
+                "what a tracker's webhook asks for (a follow-up's ticket closed, said in the channel)",
+            ),
+            (
+                step(slash.part(Part::Effect(0)), "file_ticket"),
+                "a follow-up filed as a ticket (`action:<trigger_id>:file_ticket` by the button)",
+            ),
+            (
+                per(PerIncident::PollTickets),
+                "the next poll of the incident's open tickets, without the tracker's webhook",
+            ),
+            (
                 step(slash.whole(), "match_rules"),
                 "the rules checked after a change of severity or status (`declared:7:match_rules` after the channel)",
             ),
@@ -364,6 +387,7 @@ mod tests {
             "alert:a1",
             "job:41",
             "pagerduty:01B",
+            "ticket:github:5e1f",
         ] {
             assert_eq!(key.parse::<Cause>().map(|c| c.key()), Ok(key.to_string()));
         }

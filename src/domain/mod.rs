@@ -14,6 +14,8 @@
 //!   actor, reminder policy, now) to a refusal, or the timeline entries, Slack effects and
 //!   reminder move it leaves behind; one file per rule.
 //! - [`timeline`]: the typed timeline entries, each naming who caused it.
+//! - [`followup`]: the follow-ups read back from the timeline, with their tickets and whether
+//!   they are done.
 //! - [`slug`]: channel names (`inc-42-checkout-is-down`, ≤ 80 characters).
 //! - [`mrkdwn`]: escaping user text so it cannot ping `@channel` or forge links.
 //! - [`message`]: what the bot says — cards, topics, posts, replies — as Slack-agnostic blocks.
@@ -34,6 +36,7 @@ pub mod alert;
 pub mod cause;
 pub mod change;
 pub mod command;
+pub mod followup;
 pub mod incident;
 pub mod message;
 pub mod modal;

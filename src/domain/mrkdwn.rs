@@ -239,6 +239,15 @@ pub fn user(id: &str) -> String {
     format!("<@{}>", escape(id))
 }
 
+/// A link to `url` (one an outside system gave us) labelled `label`; without a url, the label
+/// alone. Both escaped: neither can end the link early or forge another.
+pub fn link(url: Option<&str>, label: &str) -> String {
+    match url {
+        Some(url) => format!("<{}|{}>", escape(url), escape(&label.replace('|', "/"))),
+        None => escape(label),
+    }
+}
+
 /// A link to a channel the bot knows by id.
 pub fn channel(id: &str) -> String {
     format!("<#{}>", escape(id))

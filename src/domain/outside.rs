@@ -1,5 +1,6 @@
 //! The systems outside Slack, in the incident's words: a **page** (on-call called through
-//! PagerDuty), a **public status** (an incident on the status page), and what those systems tell
+//! PagerDuty), a **public status** (an incident on the status page), a **ticket** (a follow-up
+//! filed in the team's tracker: GitHub, GitLab, Jira or Linear), and what those systems tell
 //! us back. The adapters (`crate::outside`) speak each system's protocol; this module is what
 //! the rest of the bot knows of them.
 //!
@@ -20,16 +21,26 @@ pub enum Kind {
     Page,
     /// The incident published on the status page.
     StatusIncident,
+    /// A follow-up's ticket in a tracker (`name` is the follow-up, [`FollowUpId`]).
+    Ticket(Tracker),
 }
 
 impl Kind {
-    pub const ALL: [Kind; 2] = [Kind::Page, Kind::StatusIncident];
+    pub const ALL: [Kind; 6] = [
+        Kind::Page,
+        Kind::StatusIncident,
+        Kind::Ticket(Tracker::Github),
+        Kind::Ticket(Tracker::Gitlab),
+        Kind::Ticket(Tracker::Jira),
+        Kind::Ticket(Tracker::Linear),
+    ];
 
     /// The system the object lives in, as stored (`external_refs.system`).
     pub fn system(self) -> &'static str {
         match self {
             Kind::Page => "pagerduty",
             Kind::StatusIncident => "statuspage",
+            Kind::Ticket(tracker) => tracker.as_str(),
         }
     }
 
@@ -38,6 +49,7 @@ impl Kind {
         match self {
             Kind::Page => "page",
             Kind::StatusIncident => "status_incident",
+            Kind::Ticket(_) => "ticket",
         }
     }
 
@@ -47,6 +59,87 @@ impl Kind {
             .into_iter()
             .find(|k| k.system() == system && k.as_str() == kind)
     }
+}
+
+/// The trackers a follow-up can become a ticket in (`FOLLOWUP_TRACKER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tracker {
+    Github,
+    Gitlab,
+    Jira,
+    Linear,
+}
+
+impl Tracker {
+    pub const ALL: [Tracker; 4] = [
+        Tracker::Github,
+        Tracker::Gitlab,
+        Tracker::Jira,
+        Tracker::Linear,
+    ];
+
+    /// As configured and stored: `github`, `gitlab`, `jira`, `linear`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tracker::Github => "github",
+            Tracker::Gitlab => "gitlab",
+            Tracker::Jira => "jira",
+            Tracker::Linear => "linear",
+        }
+    }
+
+    /// How people name it: `GitHub`, `GitLab`, `Jira`, `Linear`.
+    pub fn title(self) -> &'static str {
+        match self {
+            Tracker::Github => "GitHub",
+            Tracker::Gitlab => "GitLab",
+            Tracker::Jira => "Jira",
+            Tracker::Linear => "Linear",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Tracker> {
+        Tracker::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+/// A follow-up of an incident, named by when it was recorded (unix milliseconds): the timeline
+/// is append-only and a person records one follow-up at a time, so the time names it for good —
+/// in its ticket's marker, in the `/inc followups` button, in the ticket's timeline entries.
+pub type FollowUpId = i64;
+
+/// The marker a follow-up's ticket carries, unique across workspaces and incidents: before
+/// creating a ticket again after an unknown outcome, the tracker is searched for it.
+pub fn followup_marker(team: &str, incident_number: i64, followup: FollowUpId) -> String {
+    format!("incident-commander-{team}-INC-{incident_number}-{followup}")
+}
+
+/// The labels a follow-up's ticket carries: `incident` and the incident's reference.
+pub fn ticket_labels(incident_number: i64) -> [String; 2] {
+    ["incident".to_string(), format!("INC-{incident_number}")]
+}
+
+/// What a tracker told us about a ticket (a webhook, or a poll), in our words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketNews {
+    pub tracker: Tracker,
+    /// The tracker's id of the ticket, as the external reference holds it.
+    pub reference: String,
+    /// Closed (done, completed, canceled) or open again.
+    pub closed: bool,
+    /// Who, by the tracker's name for them.
+    pub by: Option<String>,
+    /// The delivery's id, when a webhook carried it: the payload's idempotency key.
+    pub delivery: Option<String>,
+}
+
+/// The states a ticket's reference holds.
+pub mod ticket_state {
+    pub const OPEN: &str = "open";
+    pub const CLOSED: &str = "closed";
 }
 
 /// What we know of one outside object of an incident.

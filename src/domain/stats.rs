@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::followup::FollowUp;
 use super::message::span;
 use super::{Incident, IncidentId, Severity, Status};
 
@@ -92,6 +93,61 @@ pub struct Report {
     pub triage_breaches: Named,
     pub resolution_breaches: Named,
     pub without_postmortem: Named,
+    /// The follow-ups of the period's resolved incidents, where a tracker says when they are
+    /// done ([`Report::with_followups`]).
+    pub followups: Option<FollowUpFigures>,
+}
+
+/// How the follow-ups of resolved incidents fared against their deadline (`FOLLOWUP_DUE` after
+/// the resolution). Follow-ups whose deadline has not come and that are not done yet are not
+/// counted: they are neither on time nor late yet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FollowUpFigures {
+    pub due: Duration,
+    pub on_time: usize,
+    pub late: usize,
+    /// Past the deadline and still open.
+    pub overdue: usize,
+}
+
+impl FollowUpFigures {
+    /// Counts `followups` of each incident (resolved ones only) as of `now`.
+    pub fn count(
+        incidents: &[(Incident, Vec<FollowUp>)],
+        due: Duration,
+        now: DateTime<Utc>,
+    ) -> FollowUpFigures {
+        let mut out = FollowUpFigures {
+            due,
+            ..FollowUpFigures::default()
+        };
+        let due_after = chrono::Duration::from_std(due).unwrap_or(chrono::Duration::MAX);
+        for (incident, followups) in incidents {
+            let (Status::Resolved, Some(resolved)) = (incident.status, incident.resolved_at) else {
+                continue;
+            };
+            let deadline = resolved + due_after;
+            for f in followups {
+                match f.ticket.as_ref().and_then(|t| t.closed_at) {
+                    Some(closed) if closed <= deadline => out.on_time += 1,
+                    Some(_) => out.late += 1,
+                    None if now > deadline => out.overdue += 1,
+                    None => {}
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Report {
+    /// The report with the follow-ups' figures.
+    pub fn with_followups(self, figures: FollowUpFigures) -> Report {
+        Report {
+            followups: Some(figures),
+            ..self
+        }
+    }
 }
 
 /// Computes the report over `facts` (the incidents declared in the last `days` days).
@@ -167,6 +223,7 @@ pub fn report(
         triage_breaches,
         resolution_breaches,
         without_postmortem,
+        followups: None,
     }
 }
 
@@ -253,6 +310,19 @@ pub fn render(r: &Report) -> String {
         "\n*Resolved without a postmortem*: {}",
         listing(&r.without_postmortem, "none")
     ));
+    if let Some(f) = &r.followups {
+        let counted = f.on_time + f.late + f.overdue;
+        let due = humantime::format_duration(f.due);
+        match counted {
+            0 => out.push_str(&format!(
+                "\n*Follow-ups done on time* (within {due} of the resolution): none due yet"
+            )),
+            _ => out.push_str(&format!(
+                "\n*Follow-ups done on time* (within {due} of the resolution): {} of {counted} · {} done late · {} overdue",
+                f.on_time, f.late, f.overdue
+            )),
+        }
+    }
     out
 }
 
@@ -434,6 +504,62 @@ mod tests {
             render(&r).ends_with("13 — INC-1, INC-2, INC-3, INC-4, INC-5, INC-6, INC-7, INC-8, INC-9, INC-10 and 3 more"),
             "{}",
             render(&r)
+        );
+    }
+}
+
+#[cfg(test)]
+mod followup_tests {
+    use super::*;
+    use crate::domain::followup::Ticket;
+    use crate::domain::outside::Tracker;
+
+    fn at(hours: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + hours * 3600, 0).expect("time")
+    }
+
+    fn followup(closed: Option<i64>, filed: bool) -> FollowUp {
+        FollowUp {
+            id: 1,
+            text: "f".into(),
+            by: None,
+            at: at(0),
+            ticket: filed.then(|| Ticket {
+                tracker: Tracker::Github,
+                name: "#1".into(),
+                url: None,
+                closed_at: closed.map(at),
+                closed_by: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn follow_ups_count_on_time_late_and_overdue_against_the_deadline_after_resolution() {
+        let mut resolved = crate::domain::incident::tests::sample(1);
+        resolved.status = Status::Resolved;
+        resolved.resolved_at = Some(at(1));
+        let open = crate::domain::incident::tests::sample(2);
+        let due = Duration::from_secs(24 * 3600);
+        let incidents = vec![
+            (
+                resolved,
+                vec![
+                    followup(Some(10), true), // within a day of the resolution
+                    followup(Some(30), true), // after the deadline
+                    followup(None, true),     // open, deadline passed
+                    followup(None, false),    // never filed, deadline passed
+                ],
+            ),
+            (open, vec![followup(None, false)]),
+        ];
+        let f = FollowUpFigures::count(&incidents, due, at(48));
+        assert_eq!((f.on_time, f.late, f.overdue), (1, 1, 2));
+        let early = FollowUpFigures::count(&incidents, due, at(12));
+        assert_eq!(
+            (early.on_time, early.late, early.overdue),
+            (1, 1, 0),
+            "not due yet"
         );
     }
 }

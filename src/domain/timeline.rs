@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::outside::PageEvent;
+use super::outside::{PageEvent, Tracker};
 use super::{Role, Severity, Status, UserId};
 
 /// The kind the postmortem export leaves: the store asks for it by name (the digest, `/inc
@@ -242,6 +242,24 @@ pub enum Entry {
         rule: String,
         actions: Vec<String>,
     },
+    /// The follow-up recorded at `followup` (unix milliseconds) became ticket `ticket` (`#12`,
+    /// `OPS-4`) in the tracker.
+    TicketOpened {
+        followup: i64,
+        tracker: Tracker,
+        ticket: String,
+        #[serde(default)]
+        url: Option<String>,
+    },
+    /// The tracker said the follow-up's ticket was closed, or opened again.
+    TicketChanged {
+        followup: i64,
+        ticket: String,
+        closed: bool,
+        /// The tracker's name for who did it.
+        #[serde(default)]
+        by: Option<String>,
+    },
 }
 
 impl Entry {
@@ -282,6 +300,8 @@ impl Entry {
             Entry::PageNews { .. } => "page_news",
             Entry::StatusPublished { .. } => "status_published",
             Entry::RuleApplied { .. } => "rule_applied",
+            Entry::TicketOpened { .. } => "ticket_opened",
+            Entry::TicketChanged { .. } => "ticket_changed",
         }
     }
 
@@ -473,6 +493,18 @@ mod tests {
             Entry::RuleApplied {
                 rule: "Checkout outages page on-call".into(),
                 actions: vec!["page checkout".into()],
+            },
+            Entry::TicketOpened {
+                followup: 1_800_000_000_123,
+                tracker: Tracker::Jira,
+                ticket: "OPS-4".into(),
+                url: Some("https://example.atlassian.net/browse/OPS-4".into()),
+            },
+            Entry::TicketChanged {
+                followup: 1_800_000_000_123,
+                ticket: "OPS-4".into(),
+                closed: true,
+                by: Some("Dana Scully".into()),
             },
         ]
     }

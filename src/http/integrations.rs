@@ -4,6 +4,9 @@
 //! 401. A readable event about a page is handed to the application, which records it once by
 //! its event id — a redelivery or a replay of a captured request changes nothing — and then
 //! answered 2xx; any other event type is answered 2xx and ignored. Off (404) without the secret.
+//!
+//! `POST /integrations/<tracker>` does the same for the follow-up tracker's webhooks
+//! (`outside::tracker` reads and verifies them).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -11,7 +14,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::{Http, error};
+use secrecy::ExposeSecret;
+
 use crate::outside::pagerduty;
+use crate::outside::tracker::Refused;
 
 /// The largest webhook body accepted (PagerDuty's are a few KiB).
 pub const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;
@@ -108,4 +114,84 @@ fn ok(what: &str) -> Response {
         axum::Json(serde_json::json!({ "ok": true, "result": what })),
     )
         .into_response()
+}
+
+/// `POST /integrations/<tracker>`: the configured follow-up tracker's webhooks. Another
+/// tracker, or none configured with a webhook secret, is 404; a missing or wrong signature
+/// (GitLab: token) is 401 and nothing is read; news of a ticket is recorded once, by its
+/// delivery id; anything else is answered 2xx and ignored.
+pub(super) async fn tracker(
+    State(http): State<Http>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let hooks = http
+        .tickets
+        .as_ref()
+        .filter(|h| h.api.tracker().as_str() == name);
+    let Some(hooks) = hooks else {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "{name} webhooks are off: set FOLLOWUP_TRACKER={name} and its webhook secret (docs/integrations.md)"
+            ),
+            None,
+        );
+    };
+    let source = hooks.api.tracker().as_str();
+    let counted = |result| {
+        let labels = [("source", source), ("result", result)];
+        http.metrics
+            .count("incident_commander_webhooks_received_total", &labels);
+    };
+    let now = http.ops.now();
+    let read = hooks
+        .api
+        .read_webhook(hooks.secret.expose_secret(), &headers, &body, now);
+    let news = match read {
+        Ok(Some(news)) => news,
+        Ok(None) => {
+            counted("ignored");
+            return ok("ignored: not a ticket closed or reopened");
+        }
+        Err(Refused::Unauthorized(why)) => {
+            counted("unauthorized");
+            return error(StatusCode::UNAUTHORIZED, why, None);
+        }
+        Err(Refused::Invalid(why)) => {
+            counted("invalid");
+            return error(StatusCode::BAD_REQUEST, &why, None);
+        }
+    };
+    match http.ops.ticket_news(news).await {
+        Ok(Heard::Recorded) => {
+            counted("recorded");
+            ok("recorded")
+        }
+        Ok(Heard::Nothing) => {
+            counted("repeated");
+            ok("nothing new")
+        }
+        Ok(Heard::Unknown) => {
+            counted("unknown");
+            ok("ignored: not a follow-up's ticket")
+        }
+        Ok(Heard::Later(why)) => {
+            counted("later");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("not now: {why}"),
+                None,
+            )
+        }
+        Err(e) => {
+            counted("failed");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("could not record it: {e}"),
+                None,
+            )
+        }
+    }
 }

@@ -12,6 +12,9 @@
 //!
 //! - `POST /integrations/pagerduty`, only with `PAGERDUTY_WEBHOOK_SECRET` set: PagerDuty's
 //!   webhooks, signature checked first ([`integrations`]).
+//! - `POST /integrations/github`, `/gitlab`, `/jira`, `/linear`, only for the configured
+//!   `FOLLOWUP_TRACKER` with its webhook secret set: the tracker's webhooks, signature (GitLab:
+//!   token) checked first.
 //!
 //! Like `slack`, this is an adapter: it asks the application through the [`Operations`] port
 //! and knows nothing of the store or of Slack.
@@ -94,6 +97,19 @@ pub trait Operations: Send + Sync + 'static {
     async fn alert(&self, alert: Alert) -> Result<Received, String>;
     /// Records what PagerDuty said of a page; `Err` when nothing could be recorded.
     async fn page_news(&self, news: crate::domain::outside::PageNews) -> Result<Heard, String>;
+    /// Records what the tracker said of a follow-up's ticket; `Err` when nothing could be
+    /// recorded.
+    async fn ticket_news(&self, news: crate::domain::outside::TicketNews) -> Result<Heard, String>;
+    /// The application's clock (a webhook's age is measured with it).
+    fn now(&self) -> chrono::DateTime<chrono::Utc>;
+}
+
+/// The follow-up tracker's webhooks: its client (which reads them) and the secret they are
+/// verified with.
+#[derive(Clone)]
+pub struct TicketHooks {
+    pub api: crate::outside::tracker::TrackerApi,
+    pub secret: SecretString,
 }
 
 #[derive(Clone)]
@@ -104,6 +120,8 @@ struct Http {
     alert_token: Option<Arc<SecretString>>,
     /// `PAGERDUTY_WEBHOOK_SECRET`: with it, `/integrations/pagerduty` takes PagerDuty's webhooks.
     pagerduty_secret: Option<Arc<SecretString>>,
+    /// The tracker's webhook secret: with it, `/integrations/<tracker>` takes its webhooks.
+    tickets: Option<Arc<TicketHooks>>,
 }
 
 /// The routes, with the alert endpoints when `alert_token` is set and PagerDuty's webhooks when
@@ -113,15 +131,18 @@ pub fn router(
     metrics: Metrics,
     alert_token: Option<SecretString>,
     pagerduty_secret: Option<SecretString>,
+    tickets: Option<TicketHooks>,
 ) -> Router {
     let state = Http {
         ops,
         metrics,
         alert_token: alert_token.map(Arc::new),
         pagerduty_secret: pagerduty_secret.map(Arc::new),
+        tickets: tickets.map(Arc::new),
     };
     let hooks = Router::new()
         .route("/integrations/pagerduty", post(integrations::pagerduty))
+        .route("/integrations/{tracker}", post(integrations::tracker))
         .layer(DefaultBodyLimit::max(integrations::WEBHOOK_BODY_LIMIT));
     let alerts = Router::new()
         .route("/alerts", post(generic))

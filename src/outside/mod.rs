@@ -1,5 +1,7 @@
 //! The adapters of the systems outside Slack — one file each: [`pagerduty`] (Events API v2 out,
-//! v3 webhooks in), [`statuspage`] (its REST API v1), [`webhooks`] (our signed webhooks out).
+//! v3 webhooks in), [`statuspage`] (its REST API v1), [`webhooks`] (our signed webhooks out),
+//! and the follow-up trackers [`github`], [`gitlab`], [`jira`], [`linear`] behind one
+//! [`tracker`] (tickets filed once, their state read back, their webhooks read).
 //!
 //! They share one HTTP client ([`Client`]: reqwest on rustls with the Slack client's roots, the
 //! `OUTSIDE_TIMEOUT` on every call) and one way of failing ([`OutsideError`]): a timeout, a lost
@@ -14,8 +16,13 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
+pub mod github;
+pub mod gitlab;
+pub mod jira;
+pub mod linear;
 pub mod pagerduty;
 pub mod statuspage;
+pub mod tracker;
 pub mod webhooks;
 
 /// The one HTTP client for outside systems.

@@ -165,6 +165,8 @@ async fn command(inbound: &dyn Inbound, id: &str, payload: &str) -> String {
         Ack::Empty => SlackCommandEventResponse::new(SlackMessageContent::new()),
         Ack::Ephemeral(text) => SlackCommandEventResponse::new(blocks::text(&text))
             .with_response_type(SlackMessageResponseType::Ephemeral),
+        Ack::EphemeralMessage(message) => SlackCommandEventResponse::new(blocks::content(&message))
+            .with_response_type(SlackMessageResponseType::Ephemeral),
         other => {
             warn!(ack = ?other, "a slash command cannot carry this ack; acked bare");
             SlackCommandEventResponse::new(SlackMessageContent::new())

@@ -126,6 +126,8 @@ pub enum Ack {
     Empty,
     /// Text only the person who asked sees (slash commands).
     Ephemeral(String),
+    /// A message with blocks (buttons) only the person who asked sees (slash commands).
+    EphemeralMessage(crate::domain::message::Message),
     /// Keep the submitted modal open and show each error under its field (block id).
     ViewErrors(Vec<(String, String)>),
 }

@@ -206,6 +206,27 @@ impl Store {
         .collect()
     }
 
+    /// Incidents resolved in `[from, to)` that have follow-ups, by number (the digest looks for
+    /// the overdue ones among them).
+    pub async fn resolved_with_followups(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Incident>, StoreError> {
+        sqlx::query_as::<_, IncidentRow>(select_incidents!(
+            "WHERE status = 'resolved' AND resolved_at >= $1 AND resolved_at < $2 AND EXISTS \
+             (SELECT 1 FROM timeline_events t WHERE t.incident_id = incidents.id \
+             AND t.kind = 'follow_up') ORDER BY number"
+        ))
+        .bind(to_ms(from))
+        .bind(to_ms(to))
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|row| row.into_incident(Vec::new()))
+        .collect()
+    }
+
     /// Incidents not resolved or declined, by number.
     pub async fn open_incidents(&self) -> Result<Vec<Incident>, StoreError> {
         let rows = sqlx::query_as::<_, IncidentRow>(select_incidents!(

@@ -22,6 +22,9 @@ const OF_INCIDENT: &str = "SELECT incident_id, system, kind, name, reference, ur
 const BY_REFERENCE: &str = "SELECT incident_id, system, kind, name, reference, url, state, detail, \
      created_at FROM external_refs WHERE system = $1 AND kind = $2 AND reference = $3 \
      ORDER BY id DESC";
+const OF_KIND_NOT_IN: &str = "SELECT incident_id, system, kind, name, reference, url, state, \
+     detail FROM external_refs WHERE system = $1 AND kind = $2 \
+     AND (state IS NULL OR state <> $3) ORDER BY id";
 const DECLARATION_KEY: &str = "SELECT key FROM idempotency_keys WHERE incident_id = $1 \
      ORDER BY created_at, key LIMIT 1";
 /// A row and when it was first recorded.
@@ -113,6 +116,22 @@ impl Store {
             .await?;
         row.map(|r| Ok((r.row.read()?, from_ms(r.created_at)?)))
             .transpose()
+    }
+
+    /// Every object of `kind`, of any incident, whose state is not `state` (the tickets not
+    /// closed), oldest first.
+    pub async fn external_refs_of_kind(
+        &self,
+        kind: Kind,
+        state: &str,
+    ) -> Result<Vec<ExternalRef>, StoreError> {
+        let rows: Vec<Row> = sqlx::query_as(OF_KIND_NOT_IN)
+            .bind(kind.system())
+            .bind(kind.as_str())
+            .bind(state)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(Row::read).collect()
     }
 
     /// The idempotency key of the payload that declared `incident` (`slash:…`, `view:…`): the

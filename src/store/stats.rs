@@ -6,8 +6,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::rows::{IncidentRow, RoleRow, select_incidents};
+use super::rows::{EventRow, IncidentRow, RoleRow, select_incidents};
 use super::{Store, StoreError, from_ms, to_ms};
+use crate::domain::TimelineEvent;
 use crate::domain::stats::Facts;
 use crate::domain::timeline::POSTMORTEM_EXPORTED;
 use crate::domain::{Severity, Status};
@@ -33,6 +34,18 @@ const FIRST_COORDINATOR_BETWEEN: &str = "SELECT r.incident_id, MIN(r.from_at) \
 const WITH_KIND_BETWEEN: &str = "SELECT DISTINCT t.incident_id \
      FROM timeline_events t JOIN incidents i ON i.id = t.incident_id \
      WHERE t.kind = $3 AND i.declared_at >= $1 AND i.declared_at < $2";
+/// The follow-ups of the period's incidents and what became of their tickets, in time order.
+const FOLLOWUPS_BETWEEN: &str = "SELECT t.incident_id, t.kind, t.actor, t.at, t.data \
+     FROM timeline_events t JOIN incidents i ON i.id = t.incident_id \
+     WHERE t.kind IN ('follow_up', 'ticket_opened', 'ticket_changed') \
+     AND i.declared_at >= $1 AND i.declared_at < $2 ORDER BY t.incident_id, t.at, t.id";
+
+#[derive(sqlx::FromRow)]
+struct IncidentEventRow {
+    incident_id: i64,
+    #[sqlx(flatten)]
+    event: EventRow,
+}
 
 /// The job queue at a moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -132,5 +145,26 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// The follow-up entries (recorded, filed, closed) of the incidents declared in
+    /// `[from, to)`, by incident, oldest first: one query.
+    pub async fn followups_declared_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<HashMap<i64, Vec<TimelineEvent>>, StoreError> {
+        let mut out: HashMap<i64, Vec<TimelineEvent>> = HashMap::new();
+        for row in sqlx::query_as::<_, IncidentEventRow>(FOLLOWUPS_BETWEEN)
+            .bind(to_ms(from))
+            .bind(to_ms(to))
+            .fetch_all(&self.pool)
+            .await?
+        {
+            out.entry(row.incident_id)
+                .or_default()
+                .push(row.event.into_event()?);
+        }
+        Ok(out)
     }
 }

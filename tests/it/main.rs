@@ -27,5 +27,6 @@ mod startup;
 mod stats;
 mod statuspage;
 mod store_contract;
+mod tickets;
 mod upgrade;
 mod webhooks;

@@ -30,6 +30,7 @@ use crate::slack::{Ack, Click, Interaction, Shortcut, Submission};
 use crate::store::StoreError;
 
 mod declare;
+mod file_ticket;
 mod post_update;
 mod publish_status;
 mod shortcut;
@@ -98,6 +99,10 @@ pub(crate) static ACTIONS: &[Entry] = &[
     Entry {
         id: Action::PublishStatus.id(),
         handler: Handler::Button(publish_status::handle),
+    },
+    Entry {
+        id: Action::FileTicket.id(),
+        handler: Handler::Button(file_ticket::handle),
     },
 ];
 
@@ -173,9 +178,10 @@ fn edit_clicked(click: &Click, message: crate::domain::message::Message) -> Opti
     })
 }
 
-/// The incident a button's value names (its id).
+/// The incident a button's value names (its id, before any `:<item>`).
 async fn incident_named(shared: &Shared, value: &str) -> Result<Option<Incident>, StoreError> {
-    match value.parse::<i64>() {
+    let id = value.split_once(':').map_or(value, |(id, _)| id);
+    match id.parse::<i64>() {
         Ok(id) => shared.store.incident(id).await,
         Err(_) => Ok(None),
     }

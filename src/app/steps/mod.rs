@@ -13,6 +13,7 @@
 //! | [`statuspage`] | `publish_status`, `offer_status_resolve`: the public incident created or updated |
 //! | [`webhooks`] | `webhook`: one timeline event sent to one of `WEBHOOK_URLS` |
 //! | [`rules`] | `match_rules`, `apply_rule`: the rules of `RULES_FILE`, each applied once per incident |
+//! | [`tickets`] | `file_ticket`, `poll_tickets`: follow-ups filed in the tracker once, and its news asked for |
 //! | [`reports`] | what a step that failed for good leaves on the timeline, and who is told |
 //!
 //! A declaration starts a saga; every later change enqueues the steps its effects ask for:
@@ -44,6 +45,7 @@ pub(crate) mod rules;
 mod saga;
 mod statuspage;
 mod sync;
+pub(crate) mod tickets;
 pub(crate) mod webhooks;
 
 use std::time::Duration;
@@ -183,6 +185,14 @@ pub enum Step {
     ApplyRule {
         rule: String,
     },
+    /// File the follow-up recorded at `followup` (unix milliseconds) as a ticket in the
+    /// tracker, unless it has one.
+    FileTicket {
+        followup: i64,
+    },
+    /// Ask the tracker about the incident's open tickets, then wait for the next poll while
+    /// some are open (only without the tracker's webhook secret).
+    PollTickets,
 }
 
 /// Where a [`Step::Report`] goes.
@@ -220,6 +230,8 @@ impl Step {
             Step::Webhook { .. } => "webhook",
             Step::MatchRules => "match_rules",
             Step::ApplyRule { .. } => "apply_rule",
+            Step::FileTicket { .. } => "file_ticket",
+            Step::PollTickets => "poll_tickets",
         }
     }
 
@@ -260,6 +272,7 @@ impl Step {
             Step::Reminder => (Some(per_incident(PerIncident::Reminder)), Dedupe::Replace),
             Step::Nudge => (Some(per_incident(PerIncident::Nudge)), Dedupe::Keep),
             Step::Digest { .. } => (Some(JobKey::Digest), Dedupe::Keep),
+            Step::PollTickets => (Some(per_incident(PerIncident::PollTickets)), Dedupe::Keep),
             Step::ApplyRule { rule } => (
                 Some(JobKey::Rule {
                     incident,
@@ -321,6 +334,7 @@ impl Step {
             .or_else(|| statuspage::description(self))
             .or_else(|| webhooks::description(self))
             .or_else(|| rules::description(self))
+            .or_else(|| tickets::description(self))
             .unwrap_or_else(|| self.kind().replace('_', " "))
     }
 }
@@ -419,6 +433,7 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
         }
         Step::Webhook { .. } => webhooks::execute(shared, job, step).await,
         Step::MatchRules | Step::ApplyRule { .. } => rules::execute(shared, job, step).await,
+        Step::FileTicket { .. } | Step::PollTickets => tickets::execute(shared, job, step).await,
     }
 }
 

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use super::posts::{find_post, post_key, post_once};
 use super::{Shared, Step, StepError, load};
 use crate::domain::cause::{IncidentRef, JobKey};
+use crate::domain::followup;
 use crate::domain::reminder::{self, Policy};
 use crate::domain::{Entry, Incident, message};
 use crate::store::{Dedupe, IncidentChange, Job, NewJob, Outcome};
@@ -121,8 +122,9 @@ async fn digest(
             .store
             .awaiting_postmortem(now - POSTMORTEM_WINDOW)
             .await?;
+        let overdue = overdue_followups(shared, now).await?;
         // One job key serves every slot: the slot tells this digest apart.
-        let digest = message::digest(&open, &waiting, now);
+        let digest = message::digest(&open, &waiting, &overdue, now);
         let key = format!("{}:{}", post_key(job), slot.timestamp_millis());
         post_once(shared, job, channel, None, &digest, &key).await?;
     }
@@ -133,6 +135,37 @@ async fn digest(
             .collect(),
         ..Outcome::default()
     })
+}
+
+/// How far back the digest looks for follow-ups past their due date: a quarter after it.
+const OVERDUE_WINDOW: chrono::Duration = chrono::Duration::days(90);
+
+/// With a tracker: the follow-ups still open of incidents resolved more than `FOLLOWUP_DUE` ago
+/// (within [`OVERDUE_WINDOW`] of that).
+async fn overdue_followups(
+    shared: &Shared,
+    now: DateTime<Utc>,
+) -> Result<Vec<(crate::domain::Incident, Vec<followup::FollowUp>)>, StepError> {
+    let Some(tracker) = &shared.settings.integrations.tracker else {
+        return Ok(Vec::new());
+    };
+    let cutoff = now - chrono::Duration::from_std(tracker.due).unwrap_or(chrono::Duration::MAX);
+    let mut out = Vec::new();
+    for incident in shared
+        .store
+        .resolved_with_followups(cutoff - OVERDUE_WINDOW, cutoff)
+        .await?
+    {
+        let timeline = shared.store.timeline(incident.id).await?;
+        let open: Vec<_> = followup::followups(&timeline)
+            .into_iter()
+            .filter(|f| !f.done())
+            .collect();
+        if !open.is_empty() {
+            out.push((incident, open));
+        }
+    }
+    Ok(out)
 }
 
 /// The update reminder: posted when due (once per due time, even across a takeover), then

@@ -11,7 +11,7 @@
 //! Each change's rule is a function in its own file, whose header says the rule: `update`,
 //! `role` (a role given, taken over or released; the claim a button makes), `severity`,
 //! `escalate`, `summary`, `note`, `followup`, `resolve`, `decline`, `reopen`, `snooze`,
-//! `remind`, `page`, `page_news`, `publish`. `draft` holds what rules share: the decision being built, and the checks — the
+//! `remind`, `page`, `page_news`, `publish`, `ticket_news`. `draft` holds what rules share: the decision being built, and the checks — the
 //! incident is open (resolved and declined incidents take no updates, escalations or snoozes
 //! until reopened; notes, follow-ups, the summary, the severity and the roles stay editable for
 //! the postmortem), the actor may end it (the coordinator, the operator or an `ADMINS` user),
@@ -45,6 +45,7 @@ mod role;
 mod severity;
 mod snooze;
 mod summary;
+pub mod ticket_news;
 mod update;
 
 pub use refusal::Refusal;
@@ -87,6 +88,8 @@ pub enum Change {
     PageNews(page_news::News),
     /// The status-page form submitted: publish it.
     Publish(super::outside::Publication),
+    /// A tracker said a follow-up's ticket was closed or opened again.
+    TicketNews(ticket_news::News),
 }
 
 /// Who is to hold a role.
@@ -173,6 +176,10 @@ pub enum Effect {
         by: UserId,
         publication: super::outside::Publication,
     },
+    /// File the follow-up `followup` as a ticket in the tracker (when one is configured).
+    FileTicket {
+        followup: super::outside::FollowUpId,
+    },
 }
 
 /// Decides `change` to `incident` asked by `actor` at `now`: each change to its rule.
@@ -201,6 +208,7 @@ pub fn decide(
         Change::Page { service, message } => page::decide(&mut d, service, message),
         Change::PageNews(news) => page_news::decide(&mut d, news),
         Change::Publish(publication) => publish::decide(&mut d, publication),
+        Change::TicketNews(news) => ticket_news::decide(&mut d, news),
     }?;
     Ok(d.finish())
 }

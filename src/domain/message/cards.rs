@@ -11,7 +11,7 @@ use super::{
     Action, Block, MAX_HEADER_CHARS, Message, headline, holder, span, truncate_chars, when,
 };
 use crate::domain::mrkdwn::{self, escape, escape_keeping_mentions};
-use crate::domain::timeline::{Entry, TimelineEvent};
+use crate::domain::timeline::TimelineEvent;
 use crate::domain::{Incident, IncidentId, Role, Status};
 
 /// Slack's limit on channel topics.
@@ -206,11 +206,20 @@ pub fn status_card(incident: &Incident, due: Option<DateTime<Utc>>, now: DateTim
 
 /// The daily digest in the announce channel: open incidents, and resolved ones whose postmortem
 /// is still to be written. Private incidents are never in it.
-pub fn digest(open: &[Incident], awaiting_postmortem: &[Incident], now: DateTime<Utc>) -> Message {
+pub fn digest(
+    open: &[Incident],
+    awaiting_postmortem: &[Incident],
+    overdue_followups: &[(Incident, Vec<crate::domain::followup::FollowUp>)],
+    now: DateTime<Utc>,
+) -> Message {
     let open: Vec<&Incident> = open.iter().filter(|i| !i.private).collect();
     let waiting: Vec<&Incident> = awaiting_postmortem.iter().filter(|i| !i.private).collect();
+    let overdue: Vec<&(Incident, Vec<crate::domain::followup::FollowUp>)> = overdue_followups
+        .iter()
+        .filter(|(i, f)| !i.private && !f.is_empty())
+        .collect();
     let mut text = String::from(":newspaper: *Incident digest*");
-    if open.is_empty() && waiting.is_empty() {
+    if open.is_empty() && waiting.is_empty() && overdue.is_empty() {
         text.push_str(
             "\nNo open incidents, and every resolved one has its postmortem. :white_check_mark:",
         );
@@ -247,6 +256,22 @@ pub fn digest(open: &[Incident], awaiting_postmortem: &[Incident], now: DateTime
         }
         if let Some(channel) = &i.channel_id {
             text.push_str(&format!(" · {}", mrkdwn::channel(channel)));
+        }
+    }
+    if !overdue.is_empty() {
+        let count: usize = overdue.iter().map(|(_, f)| f.len()).sum();
+        text.push_str(&format!("\n*Follow-ups past their due date* ({count})"));
+    }
+    for (i, followups) in overdue {
+        for f in followups {
+            text.push_str(&format!(
+                "\n• *{}* — {}",
+                i.reference(),
+                escape_keeping_mentions(&f.text)
+            ));
+            if let Some(t) = &f.ticket {
+                text.push_str(&format!(" · {}", ticket_link(t)));
+            }
         }
     }
     Message::text(text)
@@ -289,33 +314,81 @@ pub fn roles_list(incident: &Incident) -> String {
     out
 }
 
-/// `/inc followups`: the follow-ups on the timeline, oldest first.
+/// `/inc followups`: the follow-ups on the timeline, oldest first — each with its ticket, and
+/// checked when the tracker says the ticket is closed.
 pub fn followups_list(incident: &Incident, timeline: &[TimelineEvent]) -> String {
-    let items: Vec<(&str, Option<&str>)> = timeline
-        .iter()
-        .filter_map(|e| match &e.entry {
-            Entry::FollowUp { text } => Some((text.as_str(), e.actor.as_deref())),
-            _ => None,
-        })
-        .collect();
+    let items = crate::domain::followup::followups(timeline);
     if items.is_empty() {
         return format!(
             "No follow-ups for *{}* yet: `/inc followup &lt;text&gt;` records one.",
             incident.reference()
         );
     }
+    // How many are done, once the tracker can say so (some follow-up has a ticket).
+    let done = match items.iter().any(|f| f.ticket.is_some()) {
+        true => format!(", {} done", items.iter().filter(|f| f.done()).count()),
+        false => String::new(),
+    };
     let mut out = format!(
-        "*Follow-ups for {}* ({})",
+        "*Follow-ups for {}* ({}{done})",
         incident.reference(),
         items.len()
     );
-    for (n, (text, by)) in items.iter().enumerate() {
-        out.push_str(&format!("\n{}. {}", n + 1, escape_keeping_mentions(text)));
-        if let Some(by) = by {
+    for (n, f) in items.iter().enumerate() {
+        let check = if f.done() { ":white_check_mark: " } else { "" };
+        out.push_str(&format!(
+            "\n{}. {check}{}",
+            n + 1,
+            escape_keeping_mentions(&f.text)
+        ));
+        if let Some(by) = &f.by {
             out.push_str(&format!(" — {}", mrkdwn::user(by)));
+        }
+        if let Some(t) = &f.ticket {
+            out.push_str(&format!(" · {}", ticket_link(t)));
+            if t.closed_at.is_some() {
+                match &t.closed_by {
+                    Some(by) => out.push_str(&format!(" closed by {}", mrkdwn::escape(by))),
+                    None => out.push_str(" closed"),
+                }
+            }
         }
     }
     out
+}
+
+/// `/inc followups` where a tracker is configured: the list, and a "Create ticket" button for
+/// each follow-up without a ticket (at most 25, Slack's limit for one row of buttons). `None`
+/// when every follow-up has its ticket: the list alone says it all.
+pub fn followups_with_buttons(
+    incident: &Incident,
+    timeline: &[TimelineEvent],
+) -> Option<super::Message> {
+    use super::{Action, Block, Message};
+    let unfiled: Vec<(usize, i64)> = crate::domain::followup::followups(timeline)
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.ticket.is_none())
+        .map(|(n, f)| (n + 1, f.id))
+        .take(25)
+        .collect();
+    if unfiled.is_empty() {
+        return None;
+    }
+    let text = followups_list(incident, timeline);
+    let buttons = unfiled
+        .into_iter()
+        .map(|(n, id)| Action::FileTicket.on_item(incident, id, format!("Create ticket for {n}")))
+        .collect();
+    Some(Message {
+        text: text.clone(),
+        blocks: vec![Block::Section(text), Block::Actions(buttons)],
+    })
+}
+
+/// A ticket as a link (`<url|OPS-4>`), or its name where the tracker gave no link.
+pub fn ticket_link(t: &crate::domain::followup::Ticket) -> String {
+    mrkdwn::link(t.url.as_deref(), &t.name)
 }
 
 /// The `/inc list` reply for `viewer`: open incidents they may see, most severe first.

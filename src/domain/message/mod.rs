@@ -77,16 +77,20 @@ pub enum Action {
     /// "Status page…": opens the status-page form, as `/inc statuspage` does (offered on the
     /// resolution when the public incident is still open, and by a rule).
     PublishStatus,
+    /// "Create ticket": files a follow-up in the tracker (beside each follow-up without one, in
+    /// `/inc followups`); its value names the follow-up too ([`Action::on_item`]).
+    FileTicket,
 }
 
 impl Action {
     /// Every button, for the tests that hold the dispatch table to this list.
-    pub const ALL: [Action; 5] = [
+    pub const ALL: [Action; 6] = [
         Action::PostUpdate,
         Action::TakeCoordinator,
         Action::Snooze,
         Action::WritePostmortem,
         Action::PublishStatus,
+        Action::FileTicket,
     ];
 
     /// The button's `action_id`.
@@ -97,6 +101,7 @@ impl Action {
             Action::Snooze => "snooze",
             Action::WritePostmortem => "write_postmortem",
             Action::PublishStatus => "publish_status",
+            Action::FileTicket => "file_ticket",
         }
     }
 
@@ -108,6 +113,7 @@ impl Action {
             Action::Snooze => "Snooze 30m",
             Action::WritePostmortem => "Write postmortem",
             Action::PublishStatus => "Status page…",
+            Action::FileTicket => "Create ticket",
         }
     }
 
@@ -120,6 +126,24 @@ impl Action {
             primary: self != Action::Snooze,
         }
     }
+}
+
+impl Action {
+    /// The button for item `item` of `incident` (a follow-up), labelled `label`: its value is
+    /// `<incident id>:<item>`.
+    pub fn on_item(self, incident: &Incident, item: i64, label: String) -> Button {
+        Button {
+            text: label,
+            action_id: self.id().into(),
+            value: format!("{}:{item}", incident.id),
+            primary: false,
+        }
+    }
+}
+
+/// The item a button's value names after its incident (`<incident id>:<item>`).
+pub fn button_item(value: &str) -> Option<i64> {
+    value.split_once(':')?.1.parse().ok()
 }
 
 impl Message {

@@ -1,12 +1,13 @@
 //! What the bot says about the systems outside Slack: a page sent and what became of it, the
-//! status page published, and the lines the incident card shows for them. Names that come from
+//! status page published, a follow-up filed as a ticket and closed, and the lines the incident card shows for them. Names that come from
 //! outside (a PagerDuty person, a service) are plain text, escaped like titles.
 
 use super::{Action, Block, Message};
 use crate::domain::Incident;
 use crate::domain::change::page_news::News;
+use crate::domain::change::ticket_news::News as TicketNews;
 use crate::domain::mrkdwn::{self, escape, escape_keeping_mentions};
-use crate::domain::outside::{ExternalRef, Kind, PageEvent, after_secs, page_state};
+use crate::domain::outside::{ExternalRef, Kind, PageEvent, Tracker, after_secs, page_state};
 
 /// Said in the channel when somebody pages a service.
 pub fn paged_post(by: &str, service: &str, text: Option<&str>) -> Message {
@@ -72,10 +73,7 @@ pub fn outside_blocks(refs: &[ExternalRef]) -> Vec<Block> {
                 (_, Some(by)) => format!(" by {}", escape(by)),
                 (_, None) => String::new(),
             };
-            let service = match &r.url {
-                Some(url) => format!("<{}|{}>", escape(url), escape(&r.name)),
-                None => escape(&r.name),
-            };
+            let service = crate::domain::mrkdwn::link(r.url.as_deref(), &r.name);
             format!("{service}: {}{who}", page_label(state))
         })
         .collect();
@@ -166,6 +164,13 @@ pub fn statuspage_off() -> String {
         .into()
 }
 
+/// A follow-up to file when no tracker is configured.
+pub fn tracker_off() -> String {
+    "No follow-up tracker is configured: set `FOLLOWUP_TRACKER` and its variables \
+     (docs/integrations.md). Nothing was filed."
+        .into()
+}
+
 /// `/inc page <service>` for a service that cannot be paged: what can.
 pub fn not_a_service(service: &str, services: &[String]) -> String {
     if services.is_empty() {
@@ -183,4 +188,32 @@ pub fn not_a_service(service: &str, services: &[String]) -> String {
         list.join(", "),
         escape(&services[0])
     )
+}
+
+/// Said in the channel when a follow-up became a ticket: ":ticket: Follow-up filed as
+/// GitHub <…|#12>: Add an alert".
+pub fn ticket_opened_post(tracker: Tracker, name: &str, url: Option<&str>, text: &str) -> Message {
+    Message::text(format!(
+        ":ticket: Follow-up filed as {} {}: {}",
+        tracker.title(),
+        mrkdwn::link(url, name),
+        escape_keeping_mentions(text)
+    ))
+}
+
+/// Said in the channel when the tracker closes (or reopens) a follow-up's ticket.
+pub fn ticket_news_post(news: &TicketNews) -> Message {
+    let (emoji, what) = match news.closed {
+        true => (":white_check_mark:", "closed"),
+        false => (":arrows_counterclockwise:", "reopened"),
+    };
+    let mut out = format!(
+        "{emoji} Follow-up {} {what}",
+        mrkdwn::link(news.url.as_deref(), &news.ticket)
+    );
+    if let Some(by) = &news.by {
+        out.push_str(&format!(" by {}", escape(by)));
+    }
+    out.push_str(&format!(": {}", escape_keeping_mentions(&news.text)));
+    Message::text(out)
 }

@@ -502,6 +502,11 @@ pub(super) fn build(input: &PostmortemInput, tz: Tz) -> Value {
                 text => f.text.as_str(),
                 by => b.opt_person(f.by.as_ref()),
                 at => b.time(f.at),
+                done => f.done,
+                ticket => f.ticket.as_ref().map(|t| context! {
+                    name => t.name.as_str(),
+                    url => t.url.as_deref(),
+                }),
             }
         })
         .collect();

@@ -67,7 +67,8 @@
 //!   (or none), `pinned_at` (time or none), `pinned_by` (person or none) and `file` (`name`,
 //!   `link` or none; or none).
 //! - `entries`, `pins` — the same items, each kind alone, in time order.
-//! - `followups` — `text` (plain), `by` (person or none), `at` (time).
+//! - `followups` — `text` (plain), `by` (person or none), `at` (time), `done` (its ticket is
+//!   closed), `ticket` (`name`, `url` or none; or none).
 //! - `people` — Slack user id → display name (what `slack` uses for `<@U…>`).
 
 mod context;
@@ -154,6 +155,16 @@ pub struct FollowUp {
     pub text: String,
     pub by: Option<Person>,
     pub at: DateTime<Utc>,
+    /// Its ticket's tracker says it is closed.
+    pub done: bool,
+    pub ticket: Option<TicketRef>,
+}
+
+/// A follow-up's ticket: `#12`, `OPS-4`, and where it lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketRef {
+    pub name: String,
+    pub url: Option<String>,
 }
 
 /// Everything a postmortem draft shows, gathered by the app.

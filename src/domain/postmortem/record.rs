@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{Entry, FollowUp, Person, Phase, Pin, PostmortemInput, RoleSpan};
+use super::{Entry, FollowUp, Person, Phase, Pin, PostmortemInput, RoleSpan, TicketRef};
 use crate::domain::timeline::{Entry as Event, TimelineEvent};
 use crate::domain::{Incident, Role, mrkdwn};
 
@@ -122,15 +122,17 @@ pub fn assemble(record: Record<'_>) -> PostmortemInput {
             })
         })
         .collect();
-    let followups = timeline
-        .iter()
-        .filter_map(|e| match &e.entry {
-            Event::FollowUp { text } => Some(FollowUp {
-                text: readable(text, &people),
-                by: e.actor.as_deref().map(person),
-                at: e.at,
+    let followups = crate::domain::followup::followups(timeline)
+        .into_iter()
+        .map(|f| FollowUp {
+            text: readable(&f.text, &people),
+            by: f.by.as_deref().map(person),
+            at: f.at,
+            done: f.done(),
+            ticket: f.ticket.map(|t| TicketRef {
+                name: t.name,
+                url: t.url,
             }),
-            _ => None,
         })
         .collect();
     PostmortemInput {
@@ -240,6 +242,18 @@ fn describe(entry: &Event, people: &HashMap<String, String>) -> Option<String> {
         Event::SummarySet { text: t } => format!("Summary: {}", text(t)),
         Event::Note { text: t } => format!("Note: {}", text(t)),
         Event::FollowUp { text: t } => format!("Follow-up: {}", text(t)),
+        Event::TicketOpened {
+            tracker, ticket, ..
+        } => format!("Follow-up filed as {} {ticket}", tracker.title()),
+        Event::TicketChanged {
+            ticket, closed, by, ..
+        } => {
+            let what = if *closed { "closed" } else { "reopened" };
+            match by {
+                Some(by) => format!("Follow-up {ticket} {what} by {by}"),
+                None => format!("Follow-up {ticket} {what}"),
+            }
+        }
         Event::Escalated {
             users,
             group,

@@ -239,11 +239,15 @@ fn times_sort_and_compare_in_time_order() {
             text: "later".into(),
             by: None,
             at: at(12, 0),
+            done: false,
+            ticket: None,
         },
         FollowUp {
             text: "earlier".into(),
             by: None,
             at: at(11, 0),
+            done: false,
+            ticket: None,
         },
     ];
     let out = custom(
@@ -467,7 +471,7 @@ prop_compose! {
                 permalink: label.map(|l| format!("https://slack.example/{l}")),
                 file: file.map(|name| FileRef { name, link: Some("https://files.example/f".into()) }),
             }).collect(),
-            followups: followups.into_iter().map(|(text, at)| FollowUp { text, by: who.clone(), at }).collect(),
+            followups: followups.into_iter().map(|(text, at)| FollowUp { text, by: who.clone(), at, done: false, ticket: None }).collect(),
             people: HashMap::from([("U1".to_string(), "# <b>".to_string())]),
             generated_at: generated,
             pins_may_be_stale: stale,
