@@ -212,12 +212,13 @@ impl Settings {
                 by_severity.push((sev, interval(var, defaults.every)?));
             }
         }
+        let tz = tz(get("TZ"))?;
         let reminders = Policy {
             every: interval("REMINDER_INTERVAL", defaults.every)?,
             by_severity,
             monitoring: interval("REMINDER_INTERVAL_MONITORING", defaults.monitoring)?,
+            aftercare: aftercare(&get, tz)?,
         };
-        let tz = tz(get("TZ"))?;
         let digest = match digest_cron.as_deref().map(str::trim) {
             Some("") => None,
             expression => {
@@ -506,6 +507,51 @@ fn api_url(value: Option<String>) -> Result<Url, ConfigError> {
 }
 
 /// `raw`, the value of `var`, as an `http://` or `https://` URL with a host.
+/// `POSTMORTEM_DUE` (working days, `5d` or `5`; default 5) and `ARCHIVE_AFTER` (a duration of
+/// at least a day, such as `14d`; default off), counted in `tz`.
+fn aftercare(
+    get: &impl Fn(&str) -> Option<String>,
+    tz: chrono_tz::Tz,
+) -> Result<crate::domain::aftercare::Aftercare, ConfigError> {
+    let defaults = crate::domain::aftercare::Aftercare::default();
+    let postmortem_due_days = match get("POSTMORTEM_DUE") {
+        None => defaults.postmortem_due_days,
+        Some(raw) => {
+            let days = raw.trim().trim_end_matches('d').trim();
+            days.parse::<u32>()
+                .ok()
+                .filter(|d| (1..=60).contains(d))
+                .ok_or_else(|| ConfigError::Invalid {
+                    var: "POSTMORTEM_DUE",
+                    reason: format!(
+                        "{raw:?} is not a number of working days from 1d to 60d, such as 5d"
+                    ),
+                })?
+        }
+    };
+    let archive_after = match get("ARCHIVE_AFTER").as_deref().map(str::trim) {
+        None | Some("") | Some("off") => None,
+        Some(raw) => {
+            let after = humantime::parse_duration(raw)
+                .ok()
+                .and_then(|d| chrono::Duration::from_std(d).ok())
+                .filter(|d| *d >= crate::domain::aftercare::DAY)
+                .ok_or_else(|| ConfigError::Invalid {
+                    var: "ARCHIVE_AFTER",
+                    reason: format!(
+                        "{raw:?} is not a duration of a day or more, such as 14d (or off)"
+                    ),
+                })?;
+            Some(after)
+        }
+    };
+    Ok(crate::domain::aftercare::Aftercare {
+        postmortem_due_days,
+        archive_after,
+        tz,
+    })
+}
+
 fn http_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
     let invalid = |reason: String| ConfigError::Invalid { var, reason };
     let url = Url::parse(raw.trim()).map_err(|e| invalid(format!("{raw:?}: {e}")))?;

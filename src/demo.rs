@@ -3,8 +3,9 @@
 //! in the workspace would have seen, as a transcript. Each capability adds its step to [`SCRIPT`].
 //! Every step waits until the bot has finished what the previous one asked for, so the
 //! transcript reads in the order things happened. The bot reads a [`MovableClock`] the script
-//! moves on, so reminders come in the demo's seconds, not in half-hours. PagerDuty and the status
-//! page are the simulator crate's fakes too, so the demo still needs no configuration.
+//! moves on, so reminders come in the demo's seconds, not in half-hours. PagerDuty, the status
+//! page and GitHub (where follow-ups become issues) are the simulator crate's fakes too, so the
+//! demo still needs no configuration.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -17,6 +18,7 @@ use serde_json::{Value, json};
 use crate::app::{App, Clock, MovableClock};
 use crate::config::{LogFormat, Settings};
 use crate::store::Store;
+use slack_simulator::github::FakeGitHub;
 use slack_simulator::{FakePagerDuty, FakeStatuspage, SimulatorConfig, SlackSimulator, ViewInput};
 
 /// Where a command is typed.
@@ -50,12 +52,18 @@ enum Act {
     /// Submits the status-page form open in front of them as prefilled, with the first
     /// component of the page ticked.
     Publish(&'static str),
+    /// Somebody closes the follow-up's GitHub issue (its number) in GitHub.
+    CloseIssue(u64, &'static str),
+    /// Days pass: the bot's clock moves on.
+    Days(i64),
 }
 
 /// Who does what, in order: an alert declared from its message — on-call paged through
-/// PagerDuty and acknowledging, the status page published — run to resolution; then a
-/// declaration through the form, whose update reminders come every 10 minutes — one snoozed, one
-/// pushed back by an update; last, the first incident's postmortem draft.
+/// PagerDuty and acknowledging, the status page published, a follow-up filed in GitHub — run to
+/// resolution; then a declaration through the form, whose update reminders come every 10
+/// minutes — one snoozed, one pushed back by an update; then the first incident's postmortem
+/// draft, its follow-up's issue closed in GitHub, the draft again with the follow-up checked,
+/// the postmortem done, and the channel archiving itself two weeks after the resolution.
 const SCRIPT: &[Act] = &[
     Act::Alert,
     Act::Shortcut("U0ALICE"),
@@ -117,6 +125,16 @@ const SCRIPT: &[Act] = &[
     Act::Later(10),
     Act::Type("U0CAROL", Where::General, "/inc list"),
     Act::Click("U0CAROL", Where::First, "Write postmortem"),
+    Act::CloseIssue(1, "dana"),
+    Act::Type("U0CAROL", Where::First, "/inc followups"),
+    Act::Type("U0CAROL", Where::First, "/inc postmortem"),
+    Act::Type(
+        "U0CAROL",
+        Where::First,
+        "/inc postmortem done https://wiki.example.com/postmortems/inc-1",
+    ),
+    Act::Days(13),
+    Act::Days(1),
 ];
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -128,10 +146,16 @@ const PAGERDUTY_SECRET: &str = "demo-pagerduty-webhook-secret-0";
 const STATUSPAGE_KEY: &str = "demo-statuspage-api-key";
 const STATUSPAGE_PAGE: &str = "demopage0001";
 
+/// The demo's GitHub: the repository follow-ups are filed in, as whom, and its webhook's secret.
+const GITHUB_TOKEN: &str = "github_pat_demo0123456789";
+const GITHUB_REPO: &str = "acme/ops";
+const GITHUB_SECRET: &str = "demo-github-webhook-secret-0123";
+
 /// The systems outside Slack the demo's incident reaches: the simulator crate's fakes.
 struct Outside {
     pagerduty: FakePagerDuty,
     statuspage: FakeStatuspage,
+    github: FakeGitHub,
     /// The page's "Checkout" component.
     checkout_component: String,
 }
@@ -148,9 +172,13 @@ impl Outside {
             .context("starting the fake Statuspage")?;
         let checkout_component = statuspage.add_component("Checkout");
         statuspage.add_component("Search");
+        let github = FakeGitHub::start(GITHUB_TOKEN, GITHUB_REPO)
+            .await
+            .context("starting the fake GitHub")?;
         Ok(Outside {
             pagerduty,
             statuspage,
+            github,
             checkout_component,
         })
     }
@@ -170,6 +198,9 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
     // PagerDuty tells the bot what became of its pages, signed, at its HTTP side.
     let hook = format!("http://{}/integrations/pagerduty", app.http_addr());
     outside.pagerduty.subscribe(&hook, PAGERDUTY_SECRET);
+    // GitHub tells it what became of the follow-ups' issues.
+    let hook = format!("http://{}/integrations/github", app.http_addr());
+    outside.github.subscribe(&hook, GITHUB_SECRET);
     let store = app.store();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(app.run(async {
@@ -254,6 +285,21 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
                 settle(&store, &*clock).await?;
                 continue;
             }
+            Act::CloseIssue(number, login) => {
+                sim.narrate(&format!("{login} closes issue #{number} in GitHub"));
+                outside.github.close(*number, login).await;
+                settle(&store, &*clock).await?;
+                continue;
+            }
+            Act::Days(days) => {
+                sim.narrate(&format!(
+                    "{days} day{} later",
+                    if *days == 1 { "" } else { "s" }
+                ));
+                clock.advance(chrono::Duration::days(*days));
+                settle(&store, &*clock).await?;
+                continue;
+            }
             Act::Publish(user) => {
                 let opened = sim
                     .wait_until(WAIT, |s| s.open_view_for(user).is_some())
@@ -292,6 +338,16 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
             out,
             "PagerDuty: {} — {} ({}, {} urgency), acknowledged by {by}, now {}",
             page.service, page.title, page.severity, page.urgency, page.status
+        )?;
+    }
+    for issue in outside.github.issues() {
+        writeln!(
+            out,
+            "GitHub: {GITHUB_REPO}#{} “{}” [{}] — {}",
+            issue.number,
+            issue.title,
+            issue.labels.join(", "),
+            issue.state
         )?;
     }
     for public in outside.statuspage.incidents() {
@@ -404,6 +460,13 @@ async fn workspace(
         ("STATUSPAGE_API_KEY", STATUSPAGE_KEY.to_string()),
         ("STATUSPAGE_PAGE_ID", STATUSPAGE_PAGE.to_string()),
         ("STATUSPAGE_API_URL", outside.statuspage.api_url()),
+        // Follow-ups become issues in the fake GitHub; channels archive themselves.
+        ("FOLLOWUP_TRACKER", "github".to_string()),
+        ("GITHUB_TOKEN", GITHUB_TOKEN.to_string()),
+        ("GITHUB_REPO", GITHUB_REPO.to_string()),
+        ("GITHUB_API_URL", outside.github.api_url()),
+        ("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET.to_string()),
+        ("ARCHIVE_AFTER", "14d".to_string()),
     ]);
     let settings = Settings::from_map(&vars)?;
     let app = App::build_with_clock(settings, clock).await?;

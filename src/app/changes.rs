@@ -108,12 +108,18 @@ pub(crate) async fn apply_with_refs(
                 .enumerate()
                 .map(|(i, step)| step.job(id, &key.part(Part::Also(i)), now)),
         );
-        // The reminder moves with the change, in the same transaction.
+        // The reminders and the archive check move with the change, in the same transaction.
         let mut cancel = Vec::new();
-        match decision.reminder {
-            Rearm::Keep => {}
-            Rearm::At(at) => jobs.push(steps::reminder_job(id, at)),
-            Rearm::Cancel => cancel.push(steps::reminder_key(id)),
+        for (rearm, step) in [
+            (&decision.reminder, Step::Reminder),
+            (&decision.postmortem_reminder, Step::PostmortemReminder),
+            (&decision.archive, Step::ArchiveCheck),
+        ] {
+            match rearm {
+                Rearm::Keep => {}
+                Rearm::At(at) => jobs.push(step.uncaused(id, *at)),
+                Rearm::Cancel => cancel.extend(step.per_incident_key(id)),
+            }
         }
         let reply = decision.reply;
         let record = ChangeRecord {
@@ -201,6 +207,10 @@ fn jobs_for(shared: &Shared, decision: &Decision, key: &Cause, now: DateTime<Utc
                     Some(_) => Step::FileTicket {
                         followup: *followup,
                     },
+                    None => return Vec::new(),
+                },
+                Effect::ArchiveChannel => match channel.clone() {
+                    Some(channel) => Step::ArchiveChannel { channel },
                     None => return Vec::new(),
                 },
                 Effect::CloseOutside => {

@@ -155,6 +155,10 @@ pub enum PerIncident {
     Nudge,
     /// Asking the tracker about the incident's open tickets.
     PollTickets,
+    /// Reminding the postmortem's owner (a day before it is due, then daily while overdue).
+    PostmortemReminder,
+    /// The notice a day before the channel is archived, then its archiving.
+    ArchiveCheck,
 }
 
 impl PerIncident {
@@ -166,6 +170,8 @@ impl PerIncident {
             PerIncident::Reminder => "reminder",
             PerIncident::Nudge => "nudge",
             PerIncident::PollTickets => "poll_tickets",
+            PerIncident::PostmortemReminder => "postmortem_reminder",
+            PerIncident::ArchiveCheck => "archive_check",
         }
     }
 }
@@ -324,6 +330,18 @@ impl JobKey {
             (
                 step(slash.part(Part::Effect(0)), "file_ticket"),
                 "a follow-up filed as a ticket (`action:<trigger_id>:file_ticket` by the button)",
+            ),
+            (
+                per(PerIncident::PostmortemReminder),
+                "the postmortem owner's next reminder (replaced when the deadline or owner moves)",
+            ),
+            (
+                per(PerIncident::ArchiveCheck),
+                "the channel's archive notice, then its archiving (`ARCHIVE_AFTER`)",
+            ),
+            (
+                step(slash.part(Part::Effect(0)), "archive_channel"),
+                "`/inc archive`: the channel archived now",
             ),
             (
                 per(PerIncident::PollTickets),

@@ -48,9 +48,25 @@ pub struct Incident {
     pub snoozed_until: Option<DateTime<Utc>>,
     /// Current holders, one per role at most.
     pub roles: Vec<(Role, UserId)>,
+    /// After the incident: who writes the postmortem, by when, and where it ended up.
+    pub postmortem: PostmortemPlan,
+    /// When the bot archived the channel.
+    pub archived_at: Option<DateTime<Utc>>,
+    /// `/inc keep`: the channel is never archived.
+    pub keep_channel: bool,
     /// Bumped by every recorded change: a change is stored only if nobody else changed the
     /// incident since it was loaded (two replicas, two quick commands).
     pub version: i64,
+}
+
+/// The postmortem's owner and deadline (set at resolution, or by `/inc postmortem owner|due`),
+/// and when it was done and where it lives (`/inc postmortem done <link>`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PostmortemPlan {
+    pub owner: Option<UserId>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub link: Option<String>,
 }
 
 /// Where the message an incident was declared from is.
@@ -145,6 +161,9 @@ impl NewIncident {
             last_reminded_at: None,
             snoozed_until: None,
             roles: self.roles,
+            postmortem: PostmortemPlan::default(),
+            archived_at: None,
+            keep_channel: false,
             version: 0,
         }
     }
@@ -229,6 +248,9 @@ pub(crate) mod tests {
             last_reminded_at: None,
             snoozed_until: None,
             roles: vec![(Role::Coordinator, "U0ALICE".into())],
+            postmortem: PostmortemPlan::default(),
+            archived_at: None,
+            keep_channel: false,
             version: 0,
         }
     }

@@ -21,6 +21,7 @@
 //! - [`message`]: what the bot says — cards, topics, posts, replies — as Slack-agnostic blocks.
 //! - [`modal`]: the Declare and Update modals and what their submissions mean.
 //! - [`source`]: the message an incident was declared from (the shortcut), alerts included.
+//! - [`aftercare`]: when the postmortem's owner is reminded and when the channel is archived.
 //! - [`reminder`]: when an update is due and when the bot reminds, nudges and sends the digest —
 //!   plain arithmetic on times.
 //! - [`postmortem`]: the postmortem draft rendered as Markdown from a template (minijinja), with
@@ -32,6 +33,7 @@
 //!   matches; parsed and validated with file:line errors, matched, and explained.
 //! - [`stats`]: `/inc stats` — MTTA, MTTR, SLO breaches over a period's incidents.
 
+pub mod aftercare;
 pub mod alert;
 pub mod cause;
 pub mod change;

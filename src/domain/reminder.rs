@@ -77,6 +77,8 @@ pub struct Policy {
     pub by_severity: Vec<(Severity, Duration)>,
     /// `REMINDER_INTERVAL_MONITORING`.
     pub monitoring: Duration,
+    /// `POSTMORTEM_DUE`, `ARCHIVE_AFTER`, `TZ`: after the incident.
+    pub aftercare: super::aftercare::Aftercare,
 }
 
 impl Default for Policy {
@@ -85,6 +87,7 @@ impl Default for Policy {
             every: Duration::minutes(30),
             by_severity: Vec::new(),
             monitoring: Duration::hours(4),
+            aftercare: super::aftercare::Aftercare::default(),
         }
     }
 }
@@ -214,6 +217,7 @@ mod tests {
             every: Duration::minutes(30),
             by_severity: vec![(Severity::parse("1", 3).expect("sev"), Duration::minutes(15))],
             monitoring: Duration::hours(4),
+            ..Policy::default()
         }
     }
 

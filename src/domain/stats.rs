@@ -96,6 +96,11 @@ pub struct Report {
     /// The follow-ups of the period's resolved incidents, where a tracker says when they are
     /// done ([`Report::with_followups`]).
     pub followups: Option<FollowUpFigures>,
+    /// Resolved incidents whose postmortem had a deadline: done by it, done after it, and still
+    /// not done past it.
+    pub postmortems_on_time: usize,
+    pub postmortems_late: usize,
+    pub postmortems_overdue: usize,
 }
 
 /// How the follow-ups of resolved incidents fared against their deadline (`FOLLOWUP_DUE` after
@@ -167,6 +172,8 @@ pub fn report(
     let mut triage_breaches = Named::default();
     let mut resolution_breaches = Named::default();
     let mut without_postmortem = Named::default();
+    // On time, late, overdue.
+    let mut postmortems = (0, 0, 0);
     let triage_slo = chrono::Duration::from_std(slos.triage).unwrap_or(chrono::Duration::MAX);
     let resolution_slo =
         chrono::Duration::from_std(slos.resolution).unwrap_or(chrono::Duration::MAX);
@@ -197,6 +204,14 @@ pub fn report(
         if took_coordinator > triage_slo {
             triage_breaches.push(i, viewer, participating);
         }
+        if let (Status::Resolved, Some(due)) = (i.status, i.postmortem.due_at) {
+            match i.postmortem.done_at {
+                Some(done) if done <= due => postmortems.0 += 1,
+                Some(_) => postmortems.1 += 1,
+                None if now > due => postmortems.2 += 1,
+                None => {}
+            }
+        }
         if i.status == Status::Resolved {
             let d = (end - i.declared_at).max(chrono::Duration::zero());
             to_resolve.push(d);
@@ -224,6 +239,9 @@ pub fn report(
         resolution_breaches,
         without_postmortem,
         followups: None,
+        postmortems_on_time: postmortems.0,
+        postmortems_late: postmortems.1,
+        postmortems_overdue: postmortems.2,
     }
 }
 
@@ -310,6 +328,13 @@ pub fn render(r: &Report) -> String {
         "\n*Resolved without a postmortem*: {}",
         listing(&r.without_postmortem, "none")
     ));
+    let owed = r.postmortems_on_time + r.postmortems_late + r.postmortems_overdue;
+    if owed > 0 {
+        out.push_str(&format!(
+            "\n*Postmortems done on time*: {} of {owed} · {} done late · {} overdue",
+            r.postmortems_on_time, r.postmortems_late, r.postmortems_overdue
+        ));
+    }
     if let Some(f) = &r.followups {
         let counted = f.on_time + f.late + f.overdue;
         let due = humantime::format_duration(f.due);

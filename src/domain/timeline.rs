@@ -251,6 +251,23 @@ pub enum Entry {
         #[serde(default)]
         url: Option<String>,
     },
+    /// The postmortem's owner or deadline was set.
+    PostmortemPlanned {
+        #[serde(default)]
+        owner: Option<UserId>,
+        #[serde(default)]
+        due_at: Option<DateTime<Utc>>,
+    },
+    /// The postmortem is done: where it lives.
+    PostmortemDone {
+        link: String,
+    },
+    /// The bot reminded the postmortem's owner.
+    PostmortemReminded {},
+    /// The bot archived the incident channel.
+    ChannelArchived {},
+    /// `/inc keep`: the channel is never archived.
+    ChannelKept {},
     /// The tracker said the follow-up's ticket was closed, or opened again.
     TicketChanged {
         followup: i64,
@@ -300,6 +317,11 @@ impl Entry {
             Entry::PageNews { .. } => "page_news",
             Entry::StatusPublished { .. } => "status_published",
             Entry::RuleApplied { .. } => "rule_applied",
+            Entry::PostmortemPlanned { .. } => "postmortem_planned",
+            Entry::PostmortemDone { .. } => "postmortem_done",
+            Entry::PostmortemReminded { .. } => "postmortem_reminded",
+            Entry::ChannelArchived { .. } => "channel_archived",
+            Entry::ChannelKept { .. } => "channel_kept",
             Entry::TicketOpened { .. } => "ticket_opened",
             Entry::TicketChanged { .. } => "ticket_changed",
         }
@@ -494,6 +516,16 @@ mod tests {
                 rule: "Checkout outages page on-call".into(),
                 actions: vec!["page checkout".into()],
             },
+            Entry::PostmortemPlanned {
+                owner: Some("U0DANA".into()),
+                due_at: DateTime::from_timestamp(1_800_000_000, 0),
+            },
+            Entry::PostmortemDone {
+                link: "https://wiki.example.com/pm/inc-7".into(),
+            },
+            Entry::PostmortemReminded {},
+            Entry::ChannelArchived {},
+            Entry::ChannelKept {},
             Entry::TicketOpened {
                 followup: 1_800_000_000_123,
                 tracker: Tracker::Jira,

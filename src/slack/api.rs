@@ -337,6 +337,20 @@ impl SlackApi {
         }
     }
 
+    /// `conversations.archive`; a channel archived already counts as archived.
+    pub async fn archive(&self, channel: &str) -> Result<(), SlackError> {
+        let session = self.client.open_session(&self.token);
+        let req = SlackApiConversationsArchiveRequest::new(channel.into());
+        match self
+            .call("conversations.archive", session.conversations_archive(&req))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SlackError::Api { code }) if code == "already_archived" => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn set_topic(&self, channel: &str, topic: &str) -> Result<(), SlackError> {
         let session = self.client.open_session(&self.token);
         let req = SlackApiConversationsSetTopicRequest::new(channel.into(), topic.to_string());

@@ -27,6 +27,10 @@ pub const BOT_METHODS: &[(&str, &[&str])] = &[
     ("chat.getPermalink", &[]),
     ("chat.postMessage", &["chat:write"]),
     ("chat.update", &["chat:write"]),
+    (
+        "conversations.archive",
+        &["channels:manage", "groups:write"],
+    ),
     ("conversations.create", &["channels:manage", "groups:write"]),
     (
         "conversations.history",

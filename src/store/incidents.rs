@@ -30,7 +30,9 @@ const KEY_OWNER: &str = "SELECT incident_id FROM idempotency_keys WHERE key = $1
 /// A change is stored only against the version it was decided on.
 const UPDATE_INCIDENT: &str = "UPDATE incidents SET status = $3, severity = $4, summary = $5, \
      last_update_at = $6, resolved_at = $7, version = version + 1, updated_at = $8, \
-     reminder_ms = $9, snoozed_until = $10 WHERE id = $1 AND version = $2";
+     reminder_ms = $9, snoozed_until = $10, postmortem_owner = $11, postmortem_due_at = $12, \
+     postmortem_done_at = $13, postmortem_link = $14, archived_at = $15, keep_channel = $16 \
+     WHERE id = $1 AND version = $2";
 const ROLES_OF: &str = "SELECT incident_id, role, user_id FROM role_assignments \
      WHERE incident_id = $1 AND to_at IS NULL ORDER BY role";
 const ROLES_OF_OPEN: &str = "SELECT r.incident_id, r.role, r.user_id FROM role_assignments r \
@@ -123,6 +125,12 @@ impl Store {
             .bind(to_ms(now))
             .bind(cadence_ms(inc.cadence))
             .bind(inc.snoozed_until.map(to_ms))
+            .bind(inc.postmortem.owner.as_deref())
+            .bind(inc.postmortem.due_at.map(to_ms))
+            .bind(inc.postmortem.done_at.map(to_ms))
+            .bind(inc.postmortem.link.as_deref())
+            .bind(inc.archived_at.map(to_ms))
+            .bind(inc.keep_channel)
             .execute(&mut *tx)
             .await?
             .rows_affected();

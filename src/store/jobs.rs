@@ -115,6 +115,8 @@ const UPDATE_CHANNEL: &str =
 const UPDATE_CARD: &str = "UPDATE incidents SET card_ts = $2, updated_at = $3 WHERE id = $1";
 const UPDATE_REMINDED: &str =
     "UPDATE incidents SET last_reminded_at = $2, updated_at = $3 WHERE id = $1";
+const UPDATE_ARCHIVED: &str = "UPDATE incidents SET archived_at = $2, updated_at = $3, \
+     version = version + 1 WHERE id = $1";
 const UPDATE_ANNOUNCEMENT: &str = "UPDATE incidents SET announcement_channel = $2, \
      announcement_ts = $3, updated_at = $4 WHERE id = $1";
 
@@ -439,6 +441,11 @@ async fn apply(
                 .bind(ts.as_str())
                 .bind(to_ms(now)),
             IncidentChange::Reminded { at } => sqlx::query(UPDATE_REMINDED)
+                .bind(id)
+                .bind(to_ms(*at))
+                .bind(to_ms(now)),
+            // Bumps the version: a change decided before the archiving is decided again.
+            IncidentChange::Archived { at } => sqlx::query(UPDATE_ARCHIVED)
                 .bind(id)
                 .bind(to_ms(*at))
                 .bind(to_ms(now)),

@@ -403,6 +403,10 @@ pub enum IncidentChange {
     Reminded {
         at: DateTime<Utc>,
     },
+    /// The incident channel was archived then.
+    Archived {
+        at: DateTime<Utc>,
+    },
 }
 
 /// What a finished job achieved: applied in the same transaction that finishes it.

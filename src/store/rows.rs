@@ -5,12 +5,12 @@
 use serde_json::Value;
 
 use super::{RoleAssignment, StoreError, from_ms};
-use crate::domain::incident::SourceRef;
+use crate::domain::incident::{PostmortemPlan, SourceRef};
 use crate::domain::reminder::Cadence;
 use crate::domain::{Entry, Incident, Role, Severity, Status, TimelineEvent};
 
-/// `SELECT <every incident column> FROM incidents <tail>`, as one static string. `private` is
-/// read as an integer: SQLite's BOOLEAN does not pass through the `Any` driver, 0/1 does on both
+/// `SELECT <every incident column> FROM incidents <tail>`, as one static string. `private` and
+/// `keep_channel` are read as integers: SQLite's BOOLEAN does not pass through the `Any` driver, 0/1 does on both
 /// backends.
 macro_rules! select_incidents {
     ($tail:literal) => {
@@ -19,7 +19,9 @@ macro_rules! select_incidents {
             "CASE WHEN private THEN 1 ELSE 0 END AS private, summary, channel_id, channel_name, ",
             "card_ts, announcement_channel, announcement_ts, declared_by, declared_at, ",
             "last_update_at, resolved_at, version, impact, source_channel, source_ts, ",
-            "source_link, reminder_ms, last_reminded_at, snoozed_until FROM incidents ",
+            "source_link, reminder_ms, last_reminded_at, snoozed_until, postmortem_owner, ",
+            "postmortem_due_at, postmortem_done_at, postmortem_link, archived_at, ",
+            "CASE WHEN keep_channel THEN 1 ELSE 0 END AS keep_channel FROM incidents ",
             $tail
         )
     };
@@ -52,6 +54,12 @@ pub(super) struct IncidentRow {
     reminder_ms: Option<i64>,
     last_reminded_at: Option<i64>,
     snoozed_until: Option<i64>,
+    postmortem_owner: Option<String>,
+    postmortem_due_at: Option<i64>,
+    postmortem_done_at: Option<i64>,
+    postmortem_link: Option<String>,
+    archived_at: Option<i64>,
+    keep_channel: i64,
 }
 
 impl IncidentRow {
@@ -96,6 +104,14 @@ impl IncidentRow {
             last_reminded_at: self.last_reminded_at.map(from_ms).transpose()?,
             snoozed_until: self.snoozed_until.map(from_ms).transpose()?,
             roles,
+            postmortem: PostmortemPlan {
+                owner: self.postmortem_owner,
+                due_at: self.postmortem_due_at.map(from_ms).transpose()?,
+                done_at: self.postmortem_done_at.map(from_ms).transpose()?,
+                link: self.postmortem_link,
+            },
+            archived_at: self.archived_at.map(from_ms).transpose()?,
+            keep_channel: self.keep_channel != 0,
             version: self.version,
         })
     }

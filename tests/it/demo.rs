@@ -1,8 +1,9 @@
 //! `incident-commander demo` plays a scripted incident against the simulator and prints it,
-//! ending with the postmortem draft it wrote.
+//! ending with its follow-up's ticket closed in GitHub, its channel archived and the postmortem
+//! draft it wrote.
 
 #[tokio::test]
-async fn the_demo_declares_from_an_alert_runs_it_to_resolution_declares_from_the_form_and_is_reminded_then_writes_the_postmortem()
+async fn the_demo_declares_from_an_alert_runs_it_to_resolution_declares_from_the_form_and_is_reminded_then_writes_the_postmortem_closes_the_ticket_and_archives()
  {
     let mut out = Vec::new();
     incident_commander::demo::run(&mut out)
@@ -58,7 +59,18 @@ async fn the_demo_declares_from_an_alert_runs_it_to_resolution_declares_from_the
         "  - carol: ",
         "· pinned by bob at ",
         "  Deploy 4711 doubled the DB connections per pod; the pool is exhausted",
-        "## Follow-ups\n\n- [ ] Alert when checkout errors pass 2% (raised by carol)",
+        ":ticket: Follow-up filed as GitHub #1: Alert when checkout errors pass 2%",
+        "— dana closes issue #1 in GitHub —",
+        ":white_check_mark: Follow-up #1 closed by dana: Alert when checkout errors pass 2%",
+        "1. :white_check_mark: Alert when checkout errors pass 2% — @carol · #1 closed by dana",
+        ":white_check_mark: The postmortem of *INC-1* is done: https://wiki.example.com/postmortems/inc-1",
+        "— 13 days later —",
+        ":file_cabinet: This channel will be archived",
+        "— 1 day later —",
+        ":file_cabinet: Archiving this channel: *INC-1* is resolved",
+        "bot archived #inc-1-firing-1-higherrorrate-checkout-prod",
+        "GitHub: acme/ops#1 “Alert when checkout errors pass 2%” [incident, INC-1] — closed",
+        "## Follow-ups\n\n- [x] Alert when checkout errors pass 2% (raised by carol) — [\\#1](https://github.com/acme/ops/issues/1)",
     ] {
         assert!(
             transcript.contains(expected),

@@ -2,6 +2,7 @@
 //! 127.0.0.1 with a real database — SQLite by default, PostgreSQL when `TEST_DATABASE_URL` is set
 //! (`.ci/run` runs the suite both ways).
 
+mod aftercare;
 mod alerts;
 mod architecture;
 mod commands;

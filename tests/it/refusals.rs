@@ -103,7 +103,27 @@ const CASES: &[(&str, &str, &str)] = &[
     (
         BOB,
         "postmortem now",
-        "`now` was not expected there. Use `/inc postmortem`.",
+        "`now` was not expected there. Use `/inc postmortem [owner &lt;@user|me&gt;] [due &lt;days&gt;d] [done &lt;link&gt;]`, for example `/inc postmortem owner @carol due 5d`.",
+    ),
+    (
+        BOB,
+        "postmortem due 0d",
+        "`0d` is not a number of working days: use `1d` to `60d`, such as `5d`. Use `/inc postmortem [owner &lt;@user|me&gt;] [due &lt;days&gt;d] [done &lt;link&gt;]`, for example `/inc postmortem owner @carol due 5d`.",
+    ),
+    (
+        BOB,
+        "postmortem done soon",
+        "`soon` is not a link: paste the postmortem's http(s) address. Use `/inc postmortem [owner &lt;@user|me&gt;] [due &lt;days&gt;d] [done &lt;link&gt;]`, for example `/inc postmortem owner @carol due 5d`.",
+    ),
+    (
+        ALICE,
+        "postmortem done https://wiki.example.com/pm",
+        "*INC-1* is investigating: its postmortem is done once it is resolved.",
+    ),
+    (
+        ALICE,
+        "archive",
+        "*INC-1* is investigating: only a resolved incident's channel is archived.",
     ),
 ];
 

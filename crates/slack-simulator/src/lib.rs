@@ -386,6 +386,8 @@ pub struct Channel {
     pub messages: Vec<Message>,
     /// `ts` of pinned messages (file id of pinned files), in pin order.
     pub pins: Vec<String>,
+    /// Archived: nothing can be posted, pinned or changed in it.
+    pub is_archived: bool,
 }
 
 /// A snapshot of a channel message.
@@ -1036,8 +1038,18 @@ impl SlackSimulator {
     }
 
     /// Builds a `/inc` slash command from `user_id` in `channel_id` and sends it.
+    ///
+    /// # Panics
+    /// When the channel is archived: nobody can type in one.
     pub fn slash_command(&self, user_id: &str, channel_id: &str, text: &str) -> Envelope {
         let base = self.inner.base_url();
+        let archived = self
+            .inner
+            .read_state(|s| s.channel(channel_id).is_some_and(|c| c.is_archived));
+        assert!(
+            !archived,
+            "nobody can type /inc {text} in an archived channel"
+        );
         let envelope = self.inner.with_state(|s| {
             let response_path = s.new_response_path();
             let trigger_id = s.new_trigger_id(user_id);

@@ -82,6 +82,7 @@ const METHODS: &[&str] = &[
     "conversations.create",
     "conversations.invite",
     "conversations.setTopic",
+    "conversations.archive",
     "conversations.info",
     "conversations.list",
     "conversations.history",
@@ -147,6 +148,7 @@ pub(crate) fn needed_scopes(
             &["channels:manage", "channels:write.topic"],
             &["groups:write", "groups:write.topic"],
         ),
+        "conversations.archive" => by_kind("channel", &["channels:manage"], &["groups:write"]),
         "conversations.info" | "conversations.members" => {
             by_kind("channel", &["channels:read"], &["groups:read"])
         }
@@ -214,6 +216,7 @@ pub(crate) fn dispatch(
         "conversations.create" => conversations_create(state, &p),
         "conversations.invite" => conversations_invite(state, &p),
         "conversations.setTopic" => conversations_set_topic(state, &p),
+        "conversations.archive" => conversations_archive(state, &p),
         "conversations.info" => {
             let channel = visible_channel(state, &p, "channel")?;
             ok(json!({ "channel": channel_json(channel) }))
@@ -385,18 +388,41 @@ fn visible_channel<'s>(
         .ok_or_else(|| err("channel_not_found"))
 }
 
-/// Like `visible_channel`, and the bot must be a member.
+/// Like `visible_channel`, and the bot must be a member; an archived channel takes nothing.
 fn member_channel(state: &State, p: &Params) -> Result<String, ApiError> {
     let channel = visible_channel(state, p, "channel")?;
+    if channel.is_archived {
+        return Err(err("is_archived"));
+    }
     if !channel.is_member(BOT_USER_ID) {
         return Err(err("not_in_channel"));
     }
     Ok(channel.id.clone())
 }
 
+/// `conversations.archive`: the bot must be in the channel; #general cannot be archived. The
+/// channel keeps its members and history and takes nothing more (`is_archived` to posts, pins,
+/// invites and topics). Slack does not let a bot token unarchive (`conversations.unarchive`'s
+/// documented "bug alert"), so this fake has no way back for the bot either.
+fn conversations_archive(state: &mut State, p: &Params) -> Answer {
+    let channel = visible_channel(state, p, "channel")?;
+    if channel.is_archived {
+        return Err(err("already_archived"));
+    }
+    if channel.name == "general" {
+        return Err(err("cant_archive_general"));
+    }
+    let id = member_channel(state, p)?;
+    channel_mut(state, &id)?.is_archived = true;
+    ok(json!({}))
+}
+
 /// Where the bot may post: a channel it is in, or any public one with `chat:write.public`.
 fn postable_channel(state: &State, ctx: &Ctx, p: &Params) -> Result<String, ApiError> {
     let channel = visible_channel(state, p, "channel")?;
+    if channel.is_archived {
+        return Err(err("is_archived"));
+    }
     if !channel.is_member(BOT_USER_ID) && (channel.is_private || !ctx.granted("chat:write.public"))
     {
         return Err(err("not_in_channel"));
@@ -1223,6 +1249,9 @@ fn files_complete_upload(state: &mut State, p: &Params) -> Answer {
             .channel_by_id_or_name(key)
             .filter(|c| c.visible_to_bot())
             .ok_or_else(|| err("channel_not_found"))?;
+        if channel.is_archived {
+            return Err(err("is_archived"));
+        }
         if !channel.is_member(BOT_USER_ID) {
             return Err(err("not_in_channel"));
         }

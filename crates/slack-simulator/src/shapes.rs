@@ -20,7 +20,7 @@ pub(crate) fn channel_json(channel: &ChannelRecord) -> Value {
         "is_mpim": false,
         "is_private": channel.is_private,
         "created": channel.created,
-        "is_archived": false,
+        "is_archived": channel.is_archived,
         "is_general": channel.name == "general",
         "unlinked": 0,
         "name_normalized": channel.name,

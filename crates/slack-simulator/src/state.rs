@@ -140,6 +140,8 @@ pub(crate) struct ChannelRecord {
     pub(crate) topic_last_set: i64,
     pub(crate) messages: Vec<Message>,
     pub(crate) pins: Vec<PinRecord>,
+    /// Archived (`conversations.archive`): read-only, its members kept.
+    pub(crate) is_archived: bool,
 }
 
 impl ChannelRecord {
@@ -153,6 +155,7 @@ impl ChannelRecord {
             topic: self.topic.clone(),
             messages: self.messages.clone(),
             pins: self.pins.iter().map(|p| p.item.key().to_string()).collect(),
+            is_archived: self.is_archived,
         }
     }
 
@@ -500,6 +503,7 @@ impl State {
             topic_last_set: 0,
             messages: Vec::new(),
             pins: Vec::new(),
+            is_archived: false,
         });
         id
     }

@@ -782,6 +782,7 @@ fn effect_line(names: &Names, call: &ApiCall) -> String {
             &format!("bot set the topic of {channel}: "),
             &names.humanize(str_at(p, "/topic")),
         ),
+        "conversations.archive" => format!("bot archived {channel}"),
         "chat.postMessage" => {
             let text = message_text_with_attachments(
                 names,

@@ -14,6 +14,7 @@
 //! | [`webhooks`] | `webhook`: one timeline event sent to one of `WEBHOOK_URLS` |
 //! | [`rules`] | `match_rules`, `apply_rule`: the rules of `RULES_FILE`, each applied once per incident |
 //! | [`tickets`] | `file_ticket`, `poll_tickets`: follow-ups filed in the tracker once, and its news asked for |
+//! | [`aftercare`] | `postmortem_reminder`, `archive_check`, `archive_channel`: after the incident |
 //! | [`reports`] | what a step that failed for good leaves on the timeline, and who is told |
 //!
 //! A declaration starts a saga; every later change enqueues the steps its effects ask for:
@@ -36,6 +37,7 @@
 //!
 //! A step that fails for good is reported where the user will see it ([`reports`]).
 
+mod aftercare;
 mod pagerduty;
 mod postmortem;
 mod posts;
@@ -60,7 +62,6 @@ use crate::domain::message::Message;
 use crate::store::{Dedupe, Job, NewJob, Outcome};
 
 pub(crate) use postmortem::request as request_postmortem;
-pub(crate) use reminders::reminder_key;
 pub(crate) use reminders::{digest_job, nudge_job, owed_reminder, reminder_job};
 pub(crate) use reports::{failure_outcome, tell};
 pub(crate) use saga::opening_jobs;
@@ -193,6 +194,16 @@ pub enum Step {
     /// Ask the tracker about the incident's open tickets, then wait for the next poll while
     /// some are open (only without the tracker's webhook secret).
     PollTickets,
+    /// Remind the postmortem's owner when a reminder is due, then wait for the next (one
+    /// pending job per incident, re-armed by every change that moves the deadline or owner).
+    PostmortemReminder,
+    /// A day before the channel is due to be archived, say so; when due, archive it if its
+    /// postmortem is done, else look again a day later (one pending job per incident).
+    ArchiveCheck,
+    /// Archive the incident channel now (`/inc archive`).
+    ArchiveChannel {
+        channel: String,
+    },
 }
 
 /// Where a [`Step::Report`] goes.
@@ -232,6 +243,9 @@ impl Step {
             Step::ApplyRule { .. } => "apply_rule",
             Step::FileTicket { .. } => "file_ticket",
             Step::PollTickets => "poll_tickets",
+            Step::PostmortemReminder => "postmortem_reminder",
+            Step::ArchiveCheck => "archive_check",
+            Step::ArchiveChannel { .. } => "archive_channel",
         }
     }
 
@@ -273,6 +287,14 @@ impl Step {
             Step::Nudge => (Some(per_incident(PerIncident::Nudge)), Dedupe::Keep),
             Step::Digest { .. } => (Some(JobKey::Digest), Dedupe::Keep),
             Step::PollTickets => (Some(per_incident(PerIncident::PollTickets)), Dedupe::Keep),
+            Step::PostmortemReminder => (
+                Some(per_incident(PerIncident::PostmortemReminder)),
+                Dedupe::Replace,
+            ),
+            Step::ArchiveCheck => (
+                Some(per_incident(PerIncident::ArchiveCheck)),
+                Dedupe::Replace,
+            ),
             Step::ApplyRule { rule } => (
                 Some(JobKey::Rule {
                     incident,
@@ -323,6 +345,15 @@ impl Step {
         }
     }
 
+    /// The key of a step kept once per incident (the reminders, the archive check), to cancel
+    /// it; `None` for a step keyed by its cause.
+    pub fn per_incident_key(&self, incident: IncidentRef) -> Option<JobKey> {
+        match self.build(incident, None, DateTime::<Utc>::UNIX_EPOCH).key {
+            Some(key @ JobKey::Incident { .. }) => Some(key),
+            _ => None,
+        }
+    }
+
     /// What the step does, for failure reports — each family words its own.
     fn description(&self) -> String {
         saga::description(self)
@@ -335,6 +366,7 @@ impl Step {
             .or_else(|| webhooks::description(self))
             .or_else(|| rules::description(self))
             .or_else(|| tickets::description(self))
+            .or_else(|| aftercare::description(self))
             .unwrap_or_else(|| self.kind().replace('_', " "))
     }
 }
@@ -434,6 +466,9 @@ pub(crate) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
         Step::Webhook { .. } => webhooks::execute(shared, job, step).await,
         Step::MatchRules | Step::ApplyRule { .. } => rules::execute(shared, job, step).await,
         Step::FileTicket { .. } | Step::PollTickets => tickets::execute(shared, job, step).await,
+        Step::PostmortemReminder | Step::ArchiveCheck | Step::ArchiveChannel { .. } => {
+            aftercare::execute(shared, job, step).await
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 
 use super::posts::{find_post, post_key, post_once};
 use super::{Shared, Step, StepError, load};
-use crate::domain::cause::{IncidentRef, JobKey};
+use crate::domain::cause::IncidentRef;
 use crate::domain::followup;
 use crate::domain::reminder::{self, Policy};
 use crate::domain::{Entry, Incident, message};
@@ -27,11 +27,6 @@ use crate::store::{Dedupe, IncidentChange, Job, NewJob, Outcome};
 const EARLY: chrono::Duration = chrono::Duration::seconds(1);
 /// How far back the digest looks for resolved incidents still missing their postmortem.
 const POSTMORTEM_WINDOW: chrono::Duration = chrono::Duration::days(30);
-
-/// The key of `incident`'s reminder (a change that closes the incident cancels it by this).
-pub(crate) fn reminder_key(incident: IncidentRef) -> JobKey {
-    JobKey::reminder(incident)
-}
 
 /// The reminder job for `incident`, due at `at`: it replaces a pending one (the due time moved).
 pub(crate) fn reminder_job(incident: IncidentRef, at: DateTime<Utc>) -> NewJob {

@@ -107,8 +107,16 @@ impl<'a> Draft<'a> {
                 )
             });
         }
+        let (postmortem_reminder, archive) = crate::domain::aftercare::rearm(
+            self.before,
+            &self.next,
+            &self.policy.aftercare,
+            self.now,
+        );
         Decision {
             reminder: self.policy.rearm(self.before, &self.next),
+            postmortem_reminder,
+            archive,
             incident: self.next,
             entries: self.entries,
             roles: self.roles,

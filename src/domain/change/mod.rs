@@ -11,7 +11,8 @@
 //! Each change's rule is a function in its own file, whose header says the rule: `update`,
 //! `role` (a role given, taken over or released; the claim a button makes), `severity`,
 //! `escalate`, `summary`, `note`, `followup`, `resolve`, `decline`, `reopen`, `snooze`,
-//! `remind`, `page`, `page_news`, `publish`, `ticket_news`. `draft` holds what rules share: the decision being built, and the checks — the
+//! `remind`, `page`, `page_news`, `publish`, `ticket_news`, `postmortem_plan`,
+//! `postmortem_done`, `archive` (with `keep`). `draft` holds what rules share: the decision being built, and the checks — the
 //! incident is open (resolved and declined incidents take no updates, escalations or snoozes
 //! until reopened; notes, follow-ups, the summary, the severity and the roles stay editable for
 //! the postmortem), the actor may end it (the coordinator, the operator or an `ADMINS` user),
@@ -29,6 +30,7 @@ use super::reminder::{Cadence, Policy, Rearm};
 use super::timeline::Entry;
 use super::{Incident, Role, Severity, Status, UserId};
 
+mod archive;
 mod decline;
 mod draft;
 mod escalate;
@@ -36,6 +38,8 @@ mod followup;
 mod note;
 mod page;
 pub mod page_news;
+mod postmortem_done;
+mod postmortem_plan;
 mod publish;
 mod refusal;
 mod remind;
@@ -90,6 +94,17 @@ pub enum Change {
     Publish(super::outside::Publication),
     /// A tracker said a follow-up's ticket was closed or opened again.
     TicketNews(ticket_news::News),
+    /// `/inc postmortem owner|due`: who writes the postmortem, and in how many working days.
+    PostmortemPlan {
+        owner: Option<Holder>,
+        due_days: Option<u32>,
+    },
+    /// `/inc postmortem done <link>`.
+    PostmortemDone(String),
+    /// `/inc archive`: archive the resolved incident's channel now.
+    Archive,
+    /// `/inc keep`: never archive the channel.
+    Keep,
 }
 
 /// Who is to hold a role.
@@ -133,6 +148,10 @@ pub struct Decision {
     pub effects: Vec<Effect>,
     /// What becomes of the update reminder, moved in the same transaction as the change.
     pub reminder: Rearm,
+    /// What becomes of the postmortem owner's reminder ([`super::aftercare`]).
+    pub postmortem_reminder: Rearm,
+    /// What becomes of the channel's archive check ([`super::aftercare`]).
+    pub archive: Rearm,
     /// The ephemeral answer to the actor.
     pub reply: String,
 }
@@ -180,6 +199,8 @@ pub enum Effect {
     FileTicket {
         followup: super::outside::FollowUpId,
     },
+    /// Archive the incident channel now.
+    ArchiveChannel,
 }
 
 /// Decides `change` to `incident` asked by `actor` at `now`: each change to its rule.
@@ -209,6 +230,12 @@ pub fn decide(
         Change::PageNews(news) => page_news::decide(&mut d, news),
         Change::Publish(publication) => publish::decide(&mut d, publication),
         Change::TicketNews(news) => ticket_news::decide(&mut d, news),
+        Change::PostmortemPlan { owner, due_days } => {
+            postmortem_plan::decide(&mut d, owner, due_days)
+        }
+        Change::PostmortemDone(link) => postmortem_done::decide(&mut d, link),
+        Change::Archive => archive::archive(&mut d),
+        Change::Keep => archive::keep(&mut d),
     }?;
     Ok(d.finish())
 }
@@ -246,6 +273,8 @@ pub fn decide_all(
     }
     let mut decision = merged.ok_or_else(|| Refusal::Unchanged("Nothing to change.".into()))?;
     decision.reminder = policy.rearm(incident, &decision.incident);
+    (decision.postmortem_reminder, decision.archive) =
+        super::aftercare::rearm(incident, &decision.incident, &policy.aftercare, now);
     Ok(decision)
 }
 

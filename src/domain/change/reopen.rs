@@ -17,6 +17,11 @@ pub(super) fn decide(d: &mut Draft<'_>) -> Result<(), Refusal> {
     d.move_status(Status::Investigating)?;
     d.next.resolved_at = None;
     d.next.last_update_at = d.now;
+    // The deadline counts from the next resolution; a channel typed in is not archived.
+    if d.next.postmortem.done_at.is_none() {
+        d.next.postmortem.due_at = None;
+    }
+    d.next.archived_at = None;
     let post = message::reopened_post(&d.next, d.actor.user);
     d.entries.push(Entry::Reopened {
         from: d.before.status,

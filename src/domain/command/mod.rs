@@ -20,6 +20,7 @@ use super::change::Change;
 use super::mrkdwn::escape;
 use super::severity::Severity;
 
+mod aftercare;
 pub mod args;
 mod general;
 mod lifecycle;
@@ -124,7 +125,9 @@ pub static COMMANDS: &[&Spec] = &[
     &lifecycle::RESOLVE,
     &lifecycle::DECLINE,
     &lifecycle::REOPEN,
-    &reading::POSTMORTEM,
+    &aftercare::POSTMORTEM,
+    &aftercare::ARCHIVE,
+    &aftercare::KEEP,
     &outside::STATUSPAGE,
     &stats::STATS,
 ];
@@ -232,6 +235,10 @@ pub enum Problem {
     NotAnInterval(String),
     /// A reminder interval shorter than a minute or longer than a week.
     IntervalOutOfRange(String),
+    /// Not a number of working days from 1 to 60 (`5d`).
+    NotWorkingDays(String),
+    /// Not an http(s) link.
+    NotALink(String),
     /// `/inc update resolved …`: resolving and declining have commands of their own.
     UseOwnCommand {
         status: super::Status,
@@ -359,6 +366,16 @@ impl fmt::Display for Problem {
             Problem::NotAnInterval(word) => write!(
                 f,
                 "`{}` is not an interval: use a duration such as `15m` or `1h`, or `off`, or `default`.",
+                escape(word)
+            ),
+            Problem::NotWorkingDays(word) => write!(
+                f,
+                "`{}` is not a number of working days: use `1d` to `60d`, such as `5d`.",
+                escape(word)
+            ),
+            Problem::NotALink(word) => write!(
+                f,
+                "`{}` is not a link: paste the postmortem's http(s) address.",
                 escape(word)
             ),
             Problem::IntervalOutOfRange(word) => write!(

@@ -1,5 +1,6 @@
-//! In-channel commands that only read: the status card, the roles, the follow-ups, and the
-//! postmortem draft (written from the incident's record; it changes nothing about the incident).
+//! In-channel commands that only read: the status card, the roles, the follow-ups. (The
+//! postmortem draft, which changes nothing either, is with the other postmortem words in
+//! `aftercare`.)
 
 use super::{InChannelCommand, Parser, Spec, done};
 
@@ -25,12 +26,4 @@ pub static FOLLOWUPS: Spec = Spec {
     example: "/inc followups",
     help: "the follow-ups recorded so far",
     parse: Parser::InChannel(|args, _| done(args, InChannelCommand::FollowUps)),
-};
-
-pub static POSTMORTEM: Spec = Spec {
-    words: &["postmortem", "post-mortem", "pm"],
-    usage: "/inc postmortem",
-    example: "/inc postmortem",
-    help: "write the postmortem draft from the pins and the timeline and post it here as a Markdown file",
-    parse: Parser::InChannel(|args, _| done(args, InChannelCommand::Postmortem)),
 };

@@ -15,10 +15,12 @@ use serde::{Deserialize, Serialize};
 use super::mrkdwn::{self, escape};
 use super::{Incident, Role};
 
+pub mod aftercare;
 pub mod cards;
 pub mod outside;
 pub mod posts;
 
+pub use aftercare::*;
 pub use cards::*;
 pub use outside::*;
 pub use posts::*;

@@ -153,6 +153,9 @@ pub fn resolved_post(incident: &Incident, by: &str, text: Option<&str>) -> Messa
     if let Some(text) = text {
         out.push_str(&format!("\n{}", escape_keeping_mentions(text)));
     }
+    if let Some(line) = super::postmortem_owed_line(incident) {
+        out.push_str(&format!("\n{line}"));
+    }
     Message {
         blocks: vec![
             Block::Section(out.clone()),

@@ -245,6 +245,20 @@ fn describe(entry: &Event, people: &HashMap<String, String>) -> Option<String> {
         Event::TicketOpened {
             tracker, ticket, ..
         } => format!("Follow-up filed as {} {ticket}", tracker.title()),
+        Event::PostmortemPlanned { owner, due_at } => {
+            let mut out = String::from("Postmortem");
+            if let Some(owner) = owner {
+                out.push_str(&format!(" owned by {}", name(owner)));
+            }
+            if let Some(due) = due_at {
+                out.push_str(&format!(", due {}", due.format("%Y-%m-%d %H:%M UTC")));
+            }
+            out
+        }
+        Event::PostmortemDone { link } => format!("Postmortem done: {link}"),
+        Event::PostmortemReminded {} => return None,
+        Event::ChannelArchived {} => "Channel archived".into(),
+        Event::ChannelKept {} => "Channel kept from archiving".into(),
         Event::TicketChanged {
             ticket, closed, by, ..
         } => {

@@ -1,0 +1,308 @@
+//! After the incident: the postmortem has an owner and a deadline, the owner is reminded a day
+//! before it and once a day while it is overdue (never twice, across a restart too), `/inc
+//! postmortem done <link>` stops that; channels archive themselves `ARCHIVE_AFTER` the
+//! resolution once the postmortem is done, after a notice the day before, unless kept — on the
+//! bot's movable clock.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::helpers::*;
+
+/// Monday 7 December 2026, 10:00 UTC.
+fn monday() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z")
+        .expect("time")
+        .with_timezone(&Utc)
+}
+
+async fn spawn_at_monday(overrides: &[(&'static str, &str)]) -> (TestApp, Arc<MovableClock>) {
+    let clock = Arc::new(MovableClock::starting_at(monday()));
+    let app = spawn_app_clocked(overrides, clock.clone(), |_| {}).await;
+    (app, clock)
+}
+
+async fn later(app: &TestApp, clock: &MovableClock, by: Duration) {
+    app.settle().await;
+    clock.advance(by);
+    app.settle().await;
+}
+
+fn said(app: &TestApp, channel: &str) -> Vec<String> {
+    let channel = app.sim.channel(channel).expect("channel");
+    channel.messages.iter().map(shown_text).collect()
+}
+
+fn reminders(app: &TestApp, channel: &str) -> Vec<String> {
+    said(app, channel)
+        .into_iter()
+        .filter(|m| m.starts_with(":memo: <@") && m.contains("the postmortem of *INC-1* is"))
+        .collect()
+}
+
+#[tokio::test]
+async fn resolving_gives_the_postmortem_to_the_coordinator_due_in_five_working_days() {
+    let (app, _clock) = spawn_at_monday(&[]).await;
+    let channel = app.declared(ALICE, "sev1 Checkout is down").await;
+    app.command_in(ALICE, &channel.id, "resolve Rolled back")
+        .await;
+    app.settle().await;
+    let incident = app.incident_in(&channel).await;
+    assert_eq!(incident.postmortem.owner.as_deref(), Some(ALICE));
+    let due = incident.postmortem.due_at.expect("a deadline");
+    // Monday + 5 working days is the next Monday, at the same time of day.
+    assert_eq!(
+        due.date_naive(),
+        (monday() + Duration::days(7)).date_naive()
+    );
+    let posts = said(&app, &channel.id);
+    assert!(
+        posts
+            .iter()
+            .any(|p| p.contains("The postmortem is <@U0ALICE>'s, due <!date^")),
+        "the resolution says whose postmortem it is: {posts:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_owner_is_reminded_a_day_before_then_daily_never_twice_across_a_restart() {
+    let (mut app, clock) = spawn_at_monday(&[]).await;
+    let channel = app.declared(ALICE, "sev1 Checkout is down").await;
+    app.command_in(ALICE, &channel.id, "postmortem owner <@U0BOB|bob>")
+        .await;
+    app.command_in(ALICE, &channel.id, "resolve").await;
+    app.settle().await;
+    assert!(reminders(&app, &channel.id).is_empty());
+
+    // Due next Monday 10:00: nothing on Sunday morning, one reminder at 10:00 on Sunday.
+    later(&app, &clock, Duration::days(5) + Duration::hours(23)).await;
+    assert!(
+        reminders(&app, &channel.id).is_empty(),
+        "not before the day before"
+    );
+    later(&app, &clock, Duration::hours(1)).await;
+    let sent = reminders(&app, &channel.id);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].starts_with(":memo: <@U0BOB>, the postmortem of *INC-1* is due"));
+
+    // At the deadline: overdue.
+    later(&app, &clock, Duration::days(1)).await;
+    let sent = reminders(&app, &channel.id);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent[1].contains("is overdue"), "{}", sent[1]);
+
+    // Down for three and a half days: one reminder when it is back, not three.
+    app.crash().await;
+    clock.advance(Duration::hours(84));
+    app.restart(clock.clone()).await;
+    app.settle().await;
+    let sent = reminders(&app, &channel.id);
+    assert_eq!(sent.len(), 3, "one late reminder: {sent:?}");
+    later(&app, &clock, Duration::hours(6)).await;
+    assert_eq!(reminders(&app, &channel.id).len(), 3, "once a day");
+
+    // Done: no more reminders.
+    let reply = app
+        .command_in(
+            BOB,
+            &channel.id,
+            "postmortem done <https://wiki.example.com/pm/inc-1>",
+        )
+        .await;
+    assert_eq!(
+        reply,
+        "The postmortem of *INC-1* is done; its reminders stop."
+    );
+    later(&app, &clock, Duration::days(3)).await;
+    assert_eq!(reminders(&app, &channel.id).len(), 3);
+    let incident = app.incident_in(&channel).await;
+    assert_eq!(
+        incident.postmortem.link.as_deref(),
+        Some("https://wiki.example.com/pm/inc-1")
+    );
+    let stats = app.command(ALICE, "stats").await;
+    assert!(
+        stats.contains("*Postmortems done on time*: 0 of 1 · 1 done late · 0 overdue"),
+        "{stats}"
+    );
+}
+
+#[tokio::test]
+async fn postmortem_owner_due_and_done_refuse_bad_input_and_change_nothing() {
+    let (app, _clock) = spawn_at_monday(&[]).await;
+    let channel = app.declared(ALICE, "sev2 Search is slow").await;
+    let before = app.incident_in(&channel).await;
+    for (typed, said) in [
+        (
+            "postmortem owner someone",
+            "`someone` is not a person Slack linked",
+        ),
+        ("postmortem due 0d", "`0d` is not a number of working days"),
+        (
+            "postmortem due soon",
+            "`soon` is not a number of working days",
+        ),
+        ("postmortem done later", "`later` is not a link"),
+        ("postmortem owner", "Give who owns the postmortem."),
+        ("postmortem now", "`now` was not expected there."),
+    ] {
+        let reply = app.command_in(ALICE, &channel.id, typed).await;
+        assert!(reply.starts_with(said), "/inc {typed}: {reply}");
+    }
+    let reply = app
+        .command_in(CAROL, &channel.id, "postmortem owner me due 3d")
+        .await;
+    assert!(reply.contains("Only"), "a bystander is refused: {reply}");
+    let reply = app
+        .command_in(
+            ALICE,
+            &channel.id,
+            "postmortem done https://wiki.example.com/x",
+        )
+        .await;
+    assert!(
+        reply.contains("its postmortem is done once it is resolved"),
+        "{reply}"
+    );
+    let reply = app.command_in(ALICE, &channel.id, "archive").await;
+    assert!(
+        reply.contains("only a resolved incident's channel is archived"),
+        "{reply}"
+    );
+    app.settle().await;
+    let after = app.incident_in(&channel).await;
+    assert_eq!(after.postmortem, before.postmortem, "nothing changed");
+    assert_eq!(after.version, before.version);
+
+    let reply = app
+        .command_in(ALICE, &channel.id, "postmortem owner <@U0BOB|bob> due 3d")
+        .await;
+    assert_eq!(reply, "Noted for the postmortem of *INC-1*.");
+    app.settle().await;
+    let incident = app.incident_in(&channel).await;
+    assert_eq!(incident.postmortem.owner.as_deref(), Some(BOB));
+    let due = incident.postmortem.due_at.expect("due");
+    let thursday = monday() + Duration::days(3);
+    assert!(
+        due >= thursday && due < thursday + Duration::minutes(1),
+        "three working days from Monday: {due}"
+    );
+    assert!(
+        said(&app, &channel.id)
+            .iter()
+            .any(|p| p.starts_with(":memo: The postmortem of *INC-1* is <@U0BOB>'s, due")),
+        "said in the channel"
+    );
+}
+
+#[tokio::test]
+async fn a_channel_archives_itself_after_archive_after_once_its_postmortem_is_done() {
+    let (app, clock) = spawn_at_monday(&[("ARCHIVE_AFTER", "14d")]).await;
+    let channel = app.declared(ALICE, "sev1 Checkout is down").await;
+    app.command_in(ALICE, &channel.id, "resolve").await;
+    app.command_in(
+        ALICE,
+        &channel.id,
+        "postmortem done https://wiki.example.com/pm/inc-1",
+    )
+    .await;
+    later(&app, &clock, Duration::days(12)).await;
+    assert!(
+        !said(&app, &channel.id)
+            .iter()
+            .any(|p| p.starts_with(":file_cabinet:")),
+        "no notice yet"
+    );
+    later(&app, &clock, Duration::days(1)).await;
+    let notices: Vec<String> = said(&app, &channel.id)
+        .into_iter()
+        .filter(|p| p.starts_with(":file_cabinet: This channel will be archived"))
+        .collect();
+    assert_eq!(notices.len(), 1, "the notice a day before: {notices:?}");
+    assert!(notices[0].contains("`/inc keep` keeps it open."));
+    assert!(!app.sim.channel(&channel.id).expect("channel").is_archived);
+
+    later(&app, &clock, Duration::days(1)).await;
+    let ch = app.sim.channel(&channel.id).expect("channel");
+    assert!(
+        ch.is_archived,
+        "archived fourteen days after the resolution"
+    );
+    assert!(
+        said(&app, &channel.id)
+            .iter()
+            .any(|p| p.starts_with(":file_cabinet: Archiving this channel: *INC-1* is resolved")),
+        "it said why"
+    );
+    let incident = app.incident_in(&channel).await;
+    assert!(incident.archived_at.is_some());
+    assert!(
+        timeline_kinds(&app.store, incident.id)
+            .await
+            .contains(&"channel_archived")
+    );
+    assert!(
+        !app.sim
+            .channel(&app.incidents)
+            .expect("announce")
+            .is_archived,
+        "the announce channel never is"
+    );
+}
+
+#[tokio::test]
+async fn a_channel_waits_for_its_postmortem_and_a_kept_one_is_never_archived() {
+    let (app, clock) = spawn_at_monday(&[("ARCHIVE_AFTER", "14d")]).await;
+    let waiting = app.declared(ALICE, "sev1 Checkout is down").await;
+    app.command_in(ALICE, &waiting.id, "resolve").await;
+    let kept = app.declared(BOB, "sev2 Search is slow").await;
+    app.command_in(BOB, &kept.id, "resolve").await;
+    let reply = app.command_in(CAROL, &kept.id, "keep").await;
+    assert_eq!(reply, "Kept: the bot will not archive this channel.");
+    let reply = app.command_in(CAROL, &kept.id, "keep").await;
+    assert_eq!(
+        reply,
+        "This channel is kept already: it will not be archived."
+    );
+
+    later(&app, &clock, Duration::days(15)).await;
+    assert!(
+        !app.sim.channel(&waiting.id).expect("channel").is_archived,
+        "its postmortem is not done"
+    );
+    assert!(!app.sim.channel(&kept.id).expect("channel").is_archived);
+    assert!(
+        !said(&app, &kept.id)
+            .iter()
+            .any(|p| p.starts_with(":file_cabinet:")),
+        "a kept channel gets no notice"
+    );
+    app.command_in(
+        ALICE,
+        &waiting.id,
+        "postmortem done https://wiki.example.com/pm/inc-1",
+    )
+    .await;
+    later(&app, &clock, Duration::days(1)).await;
+    assert!(
+        app.sim.channel(&waiting.id).expect("channel").is_archived,
+        "archived at the next daily look once the postmortem is done"
+    );
+    assert!(!app.sim.channel(&kept.id).expect("channel").is_archived);
+}
+
+#[tokio::test]
+async fn the_owner_can_archive_a_resolved_incidents_channel_at_once() {
+    let (app, _clock) = spawn_at_monday(&[]).await;
+    let channel = app.declared(ALICE, "sev3 A flaky test").await;
+    app.command_in(ALICE, &channel.id, "resolve").await;
+    let reply = app.command_in(CAROL, &channel.id, "archive").await;
+    assert!(reply.contains("Only"), "a bystander may not: {reply}");
+    app.settle().await;
+    assert!(!app.sim.channel(&channel.id).expect("channel").is_archived);
+    let reply = app.command_in(ALICE, &channel.id, "archive").await;
+    assert_eq!(reply, "Archiving the channel of *INC-1*.");
+    app.settle().await;
+    assert!(app.sim.channel(&channel.id).expect("channel").is_archived);
+}
