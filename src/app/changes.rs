@@ -209,6 +209,10 @@ fn jobs_for(shared: &Shared, decision: &Decision, key: &Cause, now: DateTime<Utc
                     },
                     None => return Vec::new(),
                 },
+                Effect::PostIn { channel, message } => Step::Post {
+                    channel: channel.clone(),
+                    message: message.clone(),
+                },
                 Effect::ArchiveChannel => match channel.clone() {
                     Some(channel) => Step::ArchiveChannel { channel },
                     None => return Vec::new(),

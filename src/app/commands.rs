@@ -10,7 +10,7 @@ use tracing::info;
 use super::steps;
 use super::{Shared, changes, modals};
 use crate::domain::cause::{Cause, IncidentRef, Part};
-use crate::domain::change::Change;
+use crate::domain::change::{Change, Original};
 use crate::domain::command::{self, AnywhereCommand, Command, Grammar, InChannelCommand};
 use crate::domain::modal::{self, DeclarePrefill};
 use crate::domain::severity::DEFAULT_LEVELS;
@@ -63,11 +63,13 @@ async fn anywhere(
             severity,
             triage,
             title,
-        } => declare(shared, cmd, severity, triage, &title).await,
+            drill,
+        } => declare(shared, cmd, severity, triage, &title, drill).await,
         AnywhereCommand::Stats { days } => super::stats::reply(shared, &cmd.user_id, days).await,
-        AnywhereCommand::DeclareModal { title } => {
+        AnywhereCommand::DeclareModal { title, drill } => {
             let grouped = shared.settings.coordinator_group.is_some();
             let mut prefill = DeclarePrefill::from_command(&cmd.user_id, title, grouped);
+            prefill.drill = drill;
             prefill.response_url = Some(cmd.response_url.clone());
             prefill.services = services(shared);
             prefill.affected = affected_services(shared);
@@ -159,6 +161,27 @@ async fn in_channel(
                     .unwrap_or_default(),
             )
         }
+        InChannelCommand::Duplicate { number } => {
+            match shared.store.incident_by_number(number).await? {
+                None => format!("There is no *INC-{number}*; nothing was changed."),
+                // A public incident's channel and announcement never name a private one.
+                Some(original) if original.private && !incident.private => format!(
+                    "*INC-{number}* is private: a public incident cannot be closed as its \
+                     duplicate. Nothing was changed."
+                ),
+                Some(original) => {
+                    let change = Change::Duplicate(Original {
+                        id: original.id,
+                        reference: original.reference(),
+                        channel: original.channel_id,
+                    });
+                    let key = Cause::Slash(cmd.trigger_id.clone());
+                    changes::apply(shared, incident, &[change], &cmd.user_id, &key, &[])
+                        .await?
+                        .text()
+                }
+            }
+        }
         InChannelCommand::Change(change) => {
             let key = Cause::Slash(cmd.trigger_id.clone());
             let applied =
@@ -210,10 +233,13 @@ async fn declare(
     severity: Severity,
     triage: bool,
     title: &str,
+    drill: bool,
 ) -> Result<Ack, StoreError> {
     let now = shared.clock.now();
     let grouped = shared.settings.coordinator_group.is_some();
-    let incident = NewIncident::from_fast_path(&cmd.user_id, severity, triage, title, grouped, now);
+    let mut incident =
+        NewIncident::from_fast_path(&cmd.user_id, severity, triage, title, grouped, now);
+    incident.drill = drill;
     let key = Cause::Slash(cmd.trigger_id.clone());
     let url = Some(cmd.response_url.clone());
     let reply = match declare_new(shared, key, incident, url, &[]).await? {
@@ -236,7 +262,8 @@ pub(crate) async fn declare_new(
     let now = shared.clock.now();
     let mut jobs = steps::opening_jobs(&shared.settings, &incident, &key, response_url, now);
     for (i, service) in pages.iter().enumerate() {
-        if !pageable(shared, service) {
+        // A drill pages nobody.
+        if incident.drill || !pageable(shared, service) {
             continue;
         }
         let step = steps::Step::Page {

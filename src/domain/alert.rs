@@ -121,6 +121,7 @@ impl Alert {
             declared_at: now,
             roles: Vec::new(),
             services: Vec::new(),
+            drill: false,
         }
     }
 

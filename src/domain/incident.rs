@@ -54,6 +54,10 @@ pub struct Incident {
     pub archived_at: Option<DateTime<Utc>>,
     /// `/inc keep`: the channel is never archived.
     pub keep_channel: bool,
+    /// An exercise: marked DRILL everywhere, pages nobody, left out of the reports.
+    pub drill: bool,
+    /// Closed as a duplicate of this incident (`/inc duplicate INC-n`).
+    pub duplicate_of: Option<IncidentId>,
     /// Bumped by every recorded change: a change is stored only if nobody else changed the
     /// incident since it was loaded (two replicas, two quick commands).
     pub version: i64,
@@ -127,6 +131,8 @@ pub struct NewIncident {
     pub roles: Vec<(Role, UserId)>,
     /// The services the Declare form said are affected.
     pub services: Vec<String>,
+    /// An exercise (`/inc declare drill …`, the form's "This is a drill").
+    pub drill: bool,
 }
 
 impl NewIncident {
@@ -164,6 +170,8 @@ impl NewIncident {
             postmortem: PostmortemPlan::default(),
             archived_at: None,
             keep_channel: false,
+            drill: self.drill,
+            duplicate_of: None,
             version: 0,
         }
     }
@@ -216,6 +224,7 @@ impl NewIncident {
             declared_at: now,
             roles: vec![(role, declarer.to_string())],
             services: Vec::new(),
+            drill: false,
         }
     }
 }
@@ -251,6 +260,8 @@ pub(crate) mod tests {
             postmortem: PostmortemPlan::default(),
             archived_at: None,
             keep_channel: false,
+            drill: false,
+            duplicate_of: None,
             version: 0,
         }
     }

@@ -123,6 +123,8 @@ pub struct DeclarePrefill {
     pub services: Vec<String>,
     /// The services the form offers as affected (none: no "Affected services" field).
     pub affected: Vec<String>,
+    /// "This is a drill" ticked from the start (`/inc declare drill`).
+    pub drill: bool,
 }
 
 impl DeclarePrefill {
@@ -137,6 +139,7 @@ impl DeclarePrefill {
             response_url: None,
             services: Vec::new(),
             affected: Vec::new(),
+            drill: false,
         }
     }
 
@@ -151,6 +154,7 @@ impl DeclarePrefill {
             response_url: None,
             services: Vec::new(),
             affected: Vec::new(),
+            drill: false,
         }
     }
 }
@@ -255,6 +259,22 @@ pub fn declare_modal(prefill: &DeclarePrefill, levels: u8) -> Modal {
                 initial: Vec::new(),
             },
         ),
+        input(
+            "drill",
+            "Drill",
+            true,
+            None,
+            Element::Checkboxes {
+                options: vec![(
+                    "This is a drill: marked DRILL, pages nobody, left out of the stats".into(),
+                    "drill".into(),
+                )],
+                initial: match prefill.drill {
+                    true => vec!["drill".into()],
+                    false => Vec::new(),
+                },
+            },
+        ),
     ]);
     if !prefill.affected.is_empty() {
         blocks.push(input(
@@ -349,6 +369,8 @@ pub struct DeclareForm {
     pub page: Vec<String>,
     /// The services ticked as affected.
     pub services: Vec<String>,
+    /// "This is a drill" ticked.
+    pub drill: bool,
 }
 
 impl DeclareForm {
@@ -405,6 +427,7 @@ impl DeclareForm {
                 response_url: context.response_url,
                 page: checked_all(values, "page"),
                 services: checked_all(values, "services"),
+                drill: checked(values, "drill", "drill"),
             }),
             _ => Err(errors),
         }
@@ -435,6 +458,7 @@ impl DeclareForm {
             declared_at: now,
             roles,
             services: self.services,
+            drill: self.drill,
         }
     }
 }

@@ -11,6 +11,7 @@
 //! - an incident still without a coordinator breaches the triage SLO once it is older than the
 //!   target (or was resolved later than that), and one still open breaches the resolution SLO
 //!   once it is older than that target: a breach is not hidden by not finishing;
+//! - drills and incidents closed as duplicates are counted apart and in nothing else;
 //! - private incidents are counted everywhere but named only to their members
 //!   ([`Incident::visible_to`]); others see "1 private incident".
 
@@ -101,6 +102,9 @@ pub struct Report {
     pub postmortems_on_time: usize,
     pub postmortems_late: usize,
     pub postmortems_overdue: usize,
+    /// Drills and incidents closed as duplicates: counted apart, in no other figure.
+    pub drills: usize,
+    pub duplicates: usize,
 }
 
 /// How the follow-ups of resolved incidents fared against their deadline (`FOLLOWUP_DUE` after
@@ -131,6 +135,9 @@ impl FollowUpFigures {
             let (Status::Resolved, Some(resolved)) = (incident.status, incident.resolved_at) else {
                 continue;
             };
+            if incident.drill || incident.duplicate_of.is_some() {
+                continue;
+            }
             let deadline = resolved + due_after;
             for f in followups {
                 match f.ticket.as_ref().and_then(|t| t.closed_at) {
@@ -177,8 +184,18 @@ pub fn report(
     let triage_slo = chrono::Duration::from_std(slos.triage).unwrap_or(chrono::Duration::MAX);
     let resolution_slo =
         chrono::Duration::from_std(slos.resolution).unwrap_or(chrono::Duration::MAX);
+    let (mut drills, mut duplicates) = (0, 0);
     for f in facts {
         let i = &f.incident;
+        // Exercises and duplicates would skew every figure: counted apart, nothing more.
+        if i.drill {
+            drills += 1;
+            continue;
+        }
+        if i.duplicate_of.is_some() {
+            duplicates += 1;
+            continue;
+        }
         *by_severity.entry(i.severity).or_insert(0) += 1;
         let position = Status::ALL.iter().position(|s| *s == i.status).unwrap_or(0);
         *statuses.entry(position).or_insert(0) += 1;
@@ -225,7 +242,7 @@ pub fn report(
     }
     Report {
         days,
-        declared: facts.len(),
+        declared: facts.len() - drills - duplicates,
         by_severity,
         by_status: statuses
             .into_iter()
@@ -242,7 +259,13 @@ pub fn report(
         postmortems_on_time: postmortems.0,
         postmortems_late: postmortems.1,
         postmortems_overdue: postmortems.2,
+        drills,
+        duplicates,
     }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 fn figures(mut values: Vec<chrono::Duration>) -> Option<Figures> {
@@ -269,10 +292,20 @@ pub fn render(r: &Report) -> String {
         1 => "the last day".to_string(),
         n => format!("the last {n} days"),
     };
+    let apart = match (r.drills, r.duplicates) {
+        (0, 0) => String::new(),
+        (d, 0) => format!(" (and {d} drill{} left out)", plural(d)),
+        (0, u) => format!(" (and {u} duplicate{} left out)", plural(u)),
+        (d, u) => format!(
+            " (and {d} drill{}, {u} duplicate{} left out)",
+            plural(d),
+            plural(u)
+        ),
+    };
     if r.declared == 0 {
-        return format!("No incidents were declared in {period}.");
+        return format!("No incidents were declared in {period}{apart}.");
     }
-    let mut out = format!("*Incidents declared in {period}: {}*", r.declared);
+    let mut out = format!("*Incidents declared in {period}: {}*{apart}", r.declared);
     let severities: Vec<String> = r
         .by_severity
         .iter()

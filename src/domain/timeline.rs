@@ -268,6 +268,10 @@ pub enum Entry {
     ChannelArchived {},
     /// `/inc keep`: the channel is never archived.
     ChannelKept {},
+    /// Closed as a duplicate of `original` (`INC-7`).
+    DuplicateOf {
+        original: String,
+    },
     /// The tracker said the follow-up's ticket was closed, or opened again.
     TicketChanged {
         followup: i64,
@@ -322,6 +326,7 @@ impl Entry {
             Entry::PostmortemReminded { .. } => "postmortem_reminded",
             Entry::ChannelArchived { .. } => "channel_archived",
             Entry::ChannelKept { .. } => "channel_kept",
+            Entry::DuplicateOf { .. } => "duplicate_of",
             Entry::TicketOpened { .. } => "ticket_opened",
             Entry::TicketChanged { .. } => "ticket_changed",
         }
@@ -333,7 +338,7 @@ impl Entry {
             Entry::Declared { status, .. } => Some(*status),
             Entry::StatusChanged { to, .. } => Some(*to),
             Entry::Resolved { .. } => Some(Status::Resolved),
-            Entry::Declined { .. } => Some(Status::Declined),
+            Entry::Declined { .. } | Entry::DuplicateOf { .. } => Some(Status::Declined),
             Entry::Reopened { .. } => Some(Status::Investigating),
             _ => None,
         }
@@ -526,6 +531,9 @@ mod tests {
             Entry::PostmortemReminded {},
             Entry::ChannelArchived {},
             Entry::ChannelKept {},
+            Entry::DuplicateOf {
+                original: "INC-7".into(),
+            },
             Entry::TicketOpened {
                 followup: 1_800_000_000_123,
                 tracker: Tracker::Jira,
@@ -599,7 +607,8 @@ mod tests {
     #[test]
     fn entries_that_move_the_status_say_where_to() {
         let moved: Vec<Option<Status>> = one_of_each().iter().map(Entry::status_after).collect();
-        assert_eq!(moved.iter().filter(|s| s.is_some()).count(), 5);
+        // declared, status_changed, resolved, declined, reopened, duplicate_of.
+        assert_eq!(moved.iter().filter(|s| s.is_some()).count(), 6);
         assert_eq!(
             Entry::Reopened {
                 from: Status::Declined

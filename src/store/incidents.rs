@@ -23,16 +23,16 @@ const RECENT_SAME_DECLARATION: &str = "SELECT id FROM incidents WHERE declared_b
      AND status NOT IN ('resolved', 'declined') ORDER BY id DESC LIMIT 1";
 const INSERT_INCIDENT: &str = "INSERT INTO incidents (number, title, severity, status, private, \
      summary, declared_by, declared_at, last_update_at, updated_at, impact, source_channel, \
-     source_ts, source_link, alert_key) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14) RETURNING id";
+     source_ts, source_link, alert_key, drill) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id";
 const BY_SOURCE: &str = "SELECT id FROM incidents WHERE source_channel = $1 AND source_ts = $2";
 const KEY_OWNER: &str = "SELECT incident_id FROM idempotency_keys WHERE key = $1";
 /// A change is stored only against the version it was decided on.
 const UPDATE_INCIDENT: &str = "UPDATE incidents SET status = $3, severity = $4, summary = $5, \
      last_update_at = $6, resolved_at = $7, version = version + 1, updated_at = $8, \
      reminder_ms = $9, snoozed_until = $10, postmortem_owner = $11, postmortem_due_at = $12, \
-     postmortem_done_at = $13, postmortem_link = $14, archived_at = $15, keep_channel = $16 \
-     WHERE id = $1 AND version = $2";
+     postmortem_done_at = $13, postmortem_link = $14, archived_at = $15, keep_channel = $16, \
+     duplicate_of = $17 WHERE id = $1 AND version = $2";
 const ROLES_OF: &str = "SELECT incident_id, role, user_id FROM role_assignments \
      WHERE incident_id = $1 AND to_at IS NULL ORDER BY role";
 const ROLES_OF_OPEN: &str = "SELECT r.incident_id, r.role, r.user_id FROM role_assignments r \
@@ -131,6 +131,7 @@ impl Store {
             .bind(inc.postmortem.link.as_deref())
             .bind(inc.archived_at.map(to_ms))
             .bind(inc.keep_channel)
+            .bind(inc.duplicate_of)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -335,6 +336,7 @@ pub(super) async fn insert_new(
         .bind(inc.source.as_ref().map(|s| s.ts.as_str()))
         .bind(inc.source.as_ref().and_then(|s| s.permalink.as_deref()))
         .bind(alert_key)
+        .bind(inc.drill)
         .fetch_one(&mut **tx)
         .await?;
     for (role, user) in &inc.roles {

@@ -9,8 +9,8 @@ use crate::domain::incident::{PostmortemPlan, SourceRef};
 use crate::domain::reminder::Cadence;
 use crate::domain::{Entry, Incident, Role, Severity, Status, TimelineEvent};
 
-/// `SELECT <every incident column> FROM incidents <tail>`, as one static string. `private` and
-/// `keep_channel` are read as integers: SQLite's BOOLEAN does not pass through the `Any` driver, 0/1 does on both
+/// `SELECT <every incident column> FROM incidents <tail>`, as one static string. `private`,
+/// `keep_channel` and `drill` are read as integers: SQLite's BOOLEAN does not pass through the `Any` driver, 0/1 does on both
 /// backends.
 macro_rules! select_incidents {
     ($tail:literal) => {
@@ -21,7 +21,8 @@ macro_rules! select_incidents {
             "last_update_at, resolved_at, version, impact, source_channel, source_ts, ",
             "source_link, reminder_ms, last_reminded_at, snoozed_until, postmortem_owner, ",
             "postmortem_due_at, postmortem_done_at, postmortem_link, archived_at, ",
-            "CASE WHEN keep_channel THEN 1 ELSE 0 END AS keep_channel FROM incidents ",
+            "CASE WHEN keep_channel THEN 1 ELSE 0 END AS keep_channel, ",
+            "CASE WHEN drill THEN 1 ELSE 0 END AS drill, duplicate_of FROM incidents ",
             $tail
         )
     };
@@ -60,6 +61,8 @@ pub(super) struct IncidentRow {
     postmortem_link: Option<String>,
     archived_at: Option<i64>,
     keep_channel: i64,
+    drill: i64,
+    duplicate_of: Option<i64>,
 }
 
 impl IncidentRow {
@@ -112,6 +115,8 @@ impl IncidentRow {
             },
             archived_at: self.archived_at.map(from_ms).transpose()?,
             keep_channel: self.keep_channel != 0,
+            drill: self.drill != 0,
+            duplicate_of: self.duplicate_of,
             version: self.version,
         })
     }

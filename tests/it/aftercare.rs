@@ -306,3 +306,117 @@ async fn the_owner_can_archive_a_resolved_incidents_channel_at_once() {
     app.settle().await;
     assert!(app.sim.channel(&channel.id).expect("channel").is_archived);
 }
+
+#[tokio::test]
+async fn a_drill_says_so_everywhere_pages_nobody_and_is_left_out_of_the_stats() {
+    let (app, _clock) = spawn_at_monday(&[]).await;
+    let reply = app
+        .command(ALICE, "declare drill sev2 Failover rehearsal")
+        .await;
+    assert!(reply.contains("INC-1"), "{reply}");
+    app.settle().await;
+    let channel = app.channel_named("inc-1-failover-rehearsal");
+    assert!(
+        channel.topic.starts_with("[DRILL · SEV2 · investigating]"),
+        "{}",
+        channel.topic
+    );
+    let card = said(&app, &channel.id)
+        .into_iter()
+        .next()
+        .expect("the card");
+    assert!(
+        card.starts_with("DRILL · INC-1 · SEV2 · investigating — Failover rehearsal")
+            && card.contains("\nDRILL · INC-1 · Failover rehearsal\n"),
+        "{card}"
+    );
+    let announced = app
+        .sim
+        .channel(&app.incidents)
+        .expect("announce")
+        .messages
+        .iter()
+        .map(shown_text)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        announced.contains(":test_tube: *DRILL* · *INC-1 declared*"),
+        "{announced}"
+    );
+    let incident = app.incident_in(&channel).await;
+    assert!(incident.drill);
+    let listed = app.command(BOB, "list").await;
+    assert!(listed.contains("• DRILL *INC-1*"), "{listed}");
+
+    app.command(ALICE, "declare sev1 Checkout is down").await;
+    app.settle().await;
+    let stats = app.command(ALICE, "stats").await;
+    assert!(
+        stats.starts_with("*Incidents declared in the last 30 days: 1* (and 1 drill left out)"),
+        "{stats}"
+    );
+}
+
+#[tokio::test]
+async fn closing_as_a_duplicate_links_both_incidents_and_keeps_it_out_of_the_stats() {
+    let (app, _clock) = spawn_at_monday(&[]).await;
+    let original = app.declared(ALICE, "sev1 Checkout is down").await;
+    let copy = app.declared(BOB, "sev2 Payments failing").await;
+    for (typed, said) in [
+        (
+            "duplicate",
+            "Give the incident this one duplicates, such as INC-7.",
+        ),
+        (
+            "duplicate seven",
+            "`seven` is not an incident: give its reference, such as `INC-7`.",
+        ),
+    ] {
+        let reply = app.command_in(BOB, &copy.id, typed).await;
+        assert!(reply.starts_with(said), "/inc {typed}: {reply}");
+    }
+    let reply = app.command_in(BOB, &copy.id, "duplicate INC-9").await;
+    assert_eq!(reply, "There is no *INC-9*; nothing was changed.");
+    let reply = app.command_in(BOB, &copy.id, "duplicate INC-2").await;
+    assert_eq!(reply, "An incident cannot be a duplicate of itself.");
+    let reply = app.command_in(CAROL, &copy.id, "duplicate INC-1").await;
+    assert!(reply.contains("Only"), "a bystander may not: {reply}");
+    assert_eq!(
+        app.incident_in(&copy).await.status,
+        incident_commander::domain::Status::Investigating,
+        "nothing changed"
+    );
+
+    let reply = app.command_in(BOB, &copy.id, "duplicate inc-1").await;
+    assert_eq!(reply, "*INC-2* is closed as a duplicate of *INC-1*.");
+    app.settle().await;
+    let closed = app.incident_in(&copy).await;
+    assert_eq!(closed.status, incident_commander::domain::Status::Declined);
+    assert_eq!(
+        closed.duplicate_of,
+        Some(app.incident_in(&original).await.id)
+    );
+    assert!(
+        said(&app, &copy.id).iter().any(|p| p.starts_with(&format!(
+            ":link: <@U0BOB> closed *INC-2* as a duplicate of *INC-1* (<#{}>)",
+            original.id
+        ))),
+        "{:?}",
+        said(&app, &copy.id)
+    );
+    assert!(
+        said(&app, &original.id)
+            .iter()
+            .any(|p| p.starts_with(&format!(
+                ":link: *INC-2* (<#{}>) was closed as a duplicate of this incident",
+                copy.id
+            ))),
+        "{:?}",
+        said(&app, &original.id)
+    );
+    let stats = app.command(ALICE, "stats").await;
+    assert!(
+        stats.starts_with("*Incidents declared in the last 30 days: 1* (and 1 duplicate left out)"),
+        "{stats}"
+    );
+}

@@ -14,7 +14,7 @@ async fn help_lists_every_subcommand_with_an_example() {
     for text in ["", "help", "  HELP  "] {
         let reply = app.command(ALICE, text).await;
         assert!(
-            reply.contains("`/inc declare &lt;sev&gt; [triage] &lt;title&gt;`"),
+            reply.contains("`/inc declare [drill] &lt;sev&gt; [triage] &lt;title&gt;`"),
             "{reply}"
         );
         assert!(
@@ -42,7 +42,7 @@ async fn an_unknown_subcommand_is_answered_with_a_pointer_to_help_and_changes_no
 async fn malformed_declarations_explain_the_correct_form_and_change_nothing() {
     let app = spawn_app().await;
     let jobs = app.store.job_counts().await.expect("jobs");
-    let form = "Use `/inc declare &lt;sev&gt; [triage] &lt;title&gt;`, for example `/inc declare sev1 Checkout is down`.";
+    let form = "Use `/inc declare [drill] &lt;sev&gt; [triage] &lt;title&gt;`, for example `/inc declare sev1 Checkout is down`.";
     let cases = [
         (
             "declare sev7 Checkout is down",

@@ -74,6 +74,7 @@ async fn seed(app: &TestApp, n: usize, ago: chrono::Duration, private: bool, by:
             declared_at: now - ago,
             roles: vec![(Role::Coordinator, by.to_string())],
             services: Vec::new(),
+            drill: false,
         },
         jobs: Vec::new(),
         duplicate_window: Duration::ZERO,

@@ -81,7 +81,7 @@ fn at((hour, minute): (u32, u32)) -> DateTime<Utc> {
 const INC1: &str = "inc-1-checkout-is-failing";
 
 /// Every database an earlier version can leave, oldest first.
-const ERAS: [&Era; 8] = [
+const ERAS: [&Era; 9] = [
     &FOUNDATION_0001,
     &RUNNING_INCIDENTS_0002,
     &INTERACTIVITY_0003,
@@ -90,6 +90,7 @@ const ERAS: [&Era; 8] = [
     &MERGED_0005,
     &POSTMORTEMS_0006,
     &DECODED_TEXT_0007,
+    &OUTSIDE_SYSTEMS_0008,
 ];
 
 const FOUNDATION_0001: Era = Era {
@@ -262,6 +263,31 @@ const DECODED_TEXT_0007: Era = Era {
     failed: 0,
 };
 
+/// The last version before 0009: the outside systems of 0008 (PagerDuty, the status page,
+/// outgoing webhooks, rules) configured and used. This bot has none of them configured, so the
+/// page and the three webhooks that version left pending fail for good here, each reported.
+const OUTSIDE_SYSTEMS_0008: Era = Era {
+    migrations: &[1, 2, 3, 4, 5, 6, 7, 8],
+    seed: include_str!("../fixtures/upgrade/0001-0008.sql"),
+    incidents: 6,
+    listed_to_alice: &[
+        "*INC-1* · SEV1 · investigating — Checkout is failing",
+        "*INC-3* · SEV2 · triage — Error rate &gt; 2% &amp; rising on checkout-api",
+        "*INC-5* · SEV2 · investigating — R&amp;D &lt;beta&gt; sign-in fails",
+        "*INC-6* · SEV3 · investigating — Status page shows a stale banner",
+    ],
+    hidden_from_alice: &["INC-4"],
+    listed_to_bob: &[
+        "*INC-4* · SEV2 · investigating — Payroll export shared with the wrong bucket",
+    ],
+    saga_finished: &["inc-6-status-page-shows-a-stale-banner"],
+    posted_update: Some("Payments provider is timing out; failing over to the secondary"),
+    unposted_update: Some("Failover done; the error rate is back under 1%"),
+    pinned: Some("Failover to the secondary provider started at 09:31"),
+    reminder: ("inc-4-payroll-export-shared-with-the-wrong-bucket", (10, 8)),
+    failed: 4,
+};
+
 #[test]
 fn every_earlier_version_has_its_database_here() {
     let known: Vec<i64> = sqlx::migrate!("./migrations/sqlite")
@@ -326,6 +352,58 @@ async fn a_database_from_0006_upgrades_and_runs_the_core_story() {
 #[tokio::test]
 async fn a_database_from_0007_upgrades_and_runs_the_core_story() {
     upgrade_and_run(&DECODED_TEXT_0007).await;
+}
+
+#[tokio::test]
+async fn a_database_from_0008_upgrades_and_runs_the_core_story() {
+    let up = upgrade_and_run(&OUTSIDE_SYSTEMS_0008).await;
+
+    // The outside work it left pending was read as 0008 wrote it, and failed for good only
+    // because this bot has no PagerDuty and no WEBHOOK_URLS (an unreadable payload fails too,
+    // but says so).
+    let mut failed = up.failed_jobs().await;
+    failed.sort();
+    assert_eq!(
+        failed,
+        [
+            "page: PagerDuty is not configured (set PAGERDUTY_SERVICES)",
+            "webhook: WEBHOOK_URLS is no longer set",
+            "webhook: WEBHOOK_URLS is no longer set",
+            "webhook: WEBHOOK_URLS is no longer set",
+        ]
+    );
+
+    // What it learned outside stays: the page acknowledged and the public incident, on the
+    // card, and its entries on the timeline.
+    let inc1 = up.channel(INC1);
+    let incident = up.incident_in(&inc1).await;
+    let refs = up.store.external_refs(incident.id).await.expect("refs");
+    assert_eq!(refs.len(), 2, "{refs:?}");
+    let card = up.message(&inc1, incident.card_ts.as_deref().expect("a card"));
+    for shown in [
+        "<https://example.pagerduty.com/incidents/Q0RWDJ5FTJ3K1S|checkout>: :eyes: acknowledged by Dana Scully",
+        "*Status page*: <https://stspg.io/5hy4qjc8x0mz|investigating>",
+    ] {
+        assert!(card.contains(shown), "{shown:?} on the card: {card}");
+    }
+    let timeline = up.store.timeline(incident.id).await.expect("timeline");
+    let rule = "Checkout outages page on-call";
+    assert!(timeline.iter().any(|e| matches!(
+        &e.entry,
+        Entry::RuleApplied { rule: r, actions } if r == rule && actions == &["page checkout"]
+    )));
+    assert!(timeline.iter().any(|e| matches!(
+        &e.entry,
+        Entry::Paged { service, rule: Some(r), .. } if service == "checkout" && r == rule
+    )));
+    assert!(timeline.iter().any(|e| matches!(
+        &e.entry,
+        Entry::PageNews { by: Some(by), after_s: Some(158), .. } if by == "Dana Scully"
+    )));
+    assert!(timeline.iter().any(|e| matches!(
+        &e.entry,
+        Entry::StatusPublished { status, .. } if status == "investigating"
+    )));
 }
 
 /// What people typed before 0007 reads as they typed it: escaped once in Slack's mrkdwn, plain
@@ -449,8 +527,9 @@ async fn text_stored_as_slack_escaped_it_reads_as_people_typed_it_after_the_upgr
     );
 }
 
-/// Builds the era's database and workspace, starts this version on them, and plays the story.
-async fn upgrade_and_run(era: &Era) {
+/// Builds the era's database and workspace, starts this version on them, and plays the story;
+/// the bot stays up for whatever the era's own test looks at next.
+async fn upgrade_and_run(era: &Era) -> Upgraded {
     let up = Upgraded::start(era).await;
     up.settle().await;
 
@@ -627,6 +706,7 @@ async fn upgrade_and_run(era: &Era) {
         "nothing failed: {:?}",
         up.failed_jobs().await
     );
+    up
 }
 
 /// This version running on an era's database, against a workspace holding what the old bot made.
@@ -680,7 +760,11 @@ impl Upgraded {
         if !db.url.starts_with("sqlite:") {
             // The old code let PostgreSQL number the rows; the seed names its ids, so the
             // identity sequences are moved past them as that code's inserts would have.
-            for table in ["incidents", "role_assignments", "timeline_events", "jobs"] {
+            let mut tables = vec!["incidents", "role_assignments", "timeline_events", "jobs"];
+            if era.migrations.contains(&8) {
+                tables.push("external_refs");
+            }
+            for table in tables {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
                     "SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table}"
                 )))

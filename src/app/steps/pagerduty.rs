@@ -41,6 +41,11 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
                 tracing::info!(service, "not paging: the incident is over");
                 return Ok(Outcome::default());
             }
+            // A drill pages nobody, whatever asked (a rule, the form).
+            if incident.drill {
+                tracing::info!(service, "not paging: the incident is a drill");
+                return Ok(Outcome::default());
+            }
             // Sent with a link to the channel: a page asked for with the declaration waits a
             // moment for the channel (a few attempts), then goes without the link.
             if incident.channel_id.is_none() && job.attempt < 4 {

@@ -60,7 +60,13 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             // An incident that is over acts only on rules written for that end (a rule added
             // since, or one on severity, does not page anyone for it).
             let over = incident.status.is_terminal();
-            let (origin, label_sets) = facts_of(shared, &incident).await?;
+            let (origin, mut label_sets) = facts_of(shared, &incident).await?;
+            // Rules see a drill as the label `drill=true` (its pages go to nobody anyway).
+            if incident.drill {
+                for labels in &mut label_sets {
+                    labels.insert("drill".into(), "true".into());
+                }
+            }
             // A rule matches if it matches with any of the label sets (one per affected
             // service the Declare form named), each rule once.
             let mut matched: Vec<&Rule> = Vec::new();

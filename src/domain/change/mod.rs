@@ -12,7 +12,7 @@
 //! `role` (a role given, taken over or released; the claim a button makes), `severity`,
 //! `escalate`, `summary`, `note`, `followup`, `resolve`, `decline`, `reopen`, `snooze`,
 //! `remind`, `page`, `page_news`, `publish`, `ticket_news`, `postmortem_plan`,
-//! `postmortem_done`, `archive` (with `keep`). `draft` holds what rules share: the decision being built, and the checks — the
+//! `postmortem_done`, `archive` (with `keep`), `duplicate`. `draft` holds what rules share: the decision being built, and the checks — the
 //! incident is open (resolved and declined incidents take no updates, escalations or snoozes
 //! until reopened; notes, follow-ups, the summary, the severity and the roles stay editable for
 //! the postmortem), the actor may end it (the coordinator, the operator or an `ADMINS` user),
@@ -33,6 +33,7 @@ use super::{Incident, Role, Severity, Status, UserId};
 mod archive;
 mod decline;
 mod draft;
+mod duplicate;
 mod escalate;
 mod followup;
 mod note;
@@ -105,6 +106,16 @@ pub enum Change {
     Archive,
     /// `/inc keep`: never archive the channel.
     Keep,
+    /// `/inc duplicate INC-n`: close it as a duplicate of that incident.
+    Duplicate(Original),
+}
+
+/// The incident another one duplicates, as the app found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Original {
+    pub id: super::IncidentId,
+    pub reference: String,
+    pub channel: Option<super::ChannelId>,
 }
 
 /// Who is to hold a role.
@@ -201,6 +212,11 @@ pub enum Effect {
     },
     /// Archive the incident channel now.
     ArchiveChannel,
+    /// Post in another channel (the original's, for a duplicate).
+    PostIn {
+        channel: super::ChannelId,
+        message: Message,
+    },
 }
 
 /// Decides `change` to `incident` asked by `actor` at `now`: each change to its rule.
@@ -236,6 +252,7 @@ pub fn decide(
         Change::PostmortemDone(link) => postmortem_done::decide(&mut d, link),
         Change::Archive => archive::archive(&mut d),
         Change::Keep => archive::keep(&mut d),
+        Change::Duplicate(original) => duplicate::decide(&mut d, original),
     }?;
     Ok(d.finish())
 }

@@ -2,7 +2,8 @@
 //! the on-call of a PagerDuty service. While the incident is open, by anyone in its channel —
 //! being woken is the point of an incident. On the timeline, said in the channel, and sent as a
 //! `trigger` whose dedup key is this incident's for that service, so paging a service again is
-//! still one page in PagerDuty. Whether the service exists is the configuration's to say (the
+//! still one page in PagerDuty. A drill pages nobody. Whether the service exists is the
+//! configuration's to say (the
 //! app checks it before asking).
 
 use super::draft::Draft;
@@ -16,6 +17,12 @@ pub(super) fn decide(
     message: Option<String>,
 ) -> Result<(), Refusal> {
     d.require_open("page")?;
+    if d.before.drill {
+        return Err(Refusal::Unchanged(format!(
+            "*{}* is a drill: it pages nobody.",
+            d.before.reference()
+        )));
+    }
     d.entries.push(Entry::Paged {
         service: service.clone(),
         message: message.clone(),

@@ -18,9 +18,10 @@ fn looks_like_severity(word: &str) -> bool {
 
 pub static DECLARE: Spec = Spec {
     words: &["declare"],
-    usage: "/inc declare <sev> [triage] <title>",
+    usage: "/inc declare [drill] <sev> [triage] <title>",
     example: "/inc declare sev1 Checkout is down",
-    help: "declare now and open a channel; add `triage` when you are not sure yet. \
+    help: "declare now and open a channel; add `triage` when you are not sure yet, `drill` \
+           first for an exercise (marked DRILL, pages nobody, left out of the stats). \
            Without a severity (`/inc declare Checkout is down`, or `/inc declare` alone) it opens \
            the Declare form",
     parse: Parser::Anywhere(declare),
@@ -44,8 +45,15 @@ pub static HELP: Spec = Spec {
 };
 
 fn declare(args: &mut Args<'_>, grammar: &Grammar) -> Result<AnywhereCommand, Problem> {
+    // `drill` first: an exercise, declared like any incident.
+    let drill = args
+        .peek_word()
+        .is_some_and(|w| w.eq_ignore_ascii_case("drill"));
+    if drill {
+        args.next_word();
+    }
     let Some(first) = args.peek_word() else {
-        return Ok(AnywhereCommand::DeclareModal { title: None });
+        return Ok(AnywhereCommand::DeclareModal { title: None, drill });
     };
     if !looks_like_severity(first) {
         // A title without a severity: the form asks for the rest.
@@ -53,7 +61,10 @@ fn declare(args: &mut Args<'_>, grammar: &Grammar) -> Result<AnywhereCommand, Pr
             .chars()
             .take(MAX_TITLE_CHARS)
             .collect();
-        return Ok(AnywhereCommand::DeclareModal { title: Some(title) });
+        return Ok(AnywhereCommand::DeclareModal {
+            title: Some(title),
+            drill,
+        });
     }
     args.next_word();
     let severity = severity(first, grammar)?;
@@ -82,5 +93,6 @@ fn declare(args: &mut Args<'_>, grammar: &Grammar) -> Result<AnywhereCommand, Pr
         severity,
         triage,
         title,
+        drill,
     })
 }

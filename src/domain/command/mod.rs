@@ -125,6 +125,7 @@ pub static COMMANDS: &[&Spec] = &[
     &lifecycle::RESOLVE,
     &lifecycle::DECLINE,
     &lifecycle::REOPEN,
+    &lifecycle::DUPLICATE,
     &aftercare::POSTMORTEM,
     &aftercare::ARCHIVE,
     &aftercare::KEEP,
@@ -156,10 +157,14 @@ pub enum AnywhereCommand {
         severity: Severity,
         triage: bool,
         title: String,
+        /// `/inc declare drill …`: an exercise.
+        drill: bool,
     },
-    /// `/inc declare [<title>]`: the Declare modal, prefilled with the title if given.
+    /// `/inc declare [drill] [<title>]`: the Declare modal, prefilled with the title if given
+    /// (and "This is a drill" ticked after `drill`).
     DeclareModal {
         title: Option<String>,
+        drill: bool,
     },
     /// `/inc stats [days]`: the figures of the incidents declared in the last `days` days.
     Stats {
@@ -179,6 +184,10 @@ pub enum InChannelCommand {
     Postmortem,
     /// `/inc statuspage`: the status-page form.
     StatuspageModal,
+    /// `/inc duplicate INC-n`: the app finds incident `number`, then decides the change.
+    Duplicate {
+        number: i64,
+    },
     /// Any command that changes the incident.
     Change(Change),
 }
@@ -239,6 +248,8 @@ pub enum Problem {
     NotWorkingDays(String),
     /// Not an http(s) link.
     NotALink(String),
+    /// Not an incident's reference (`INC-7`).
+    NotAnIncident(String),
     /// `/inc update resolved …`: resolving and declining have commands of their own.
     UseOwnCommand {
         status: super::Status,
@@ -371,6 +382,11 @@ impl fmt::Display for Problem {
             Problem::NotWorkingDays(word) => write!(
                 f,
                 "`{}` is not a number of working days: use `1d` to `60d`, such as `5d`.",
+                escape(word)
+            ),
+            Problem::NotAnIncident(word) => write!(
+                f,
+                "`{}` is not an incident: give its reference, such as `INC-7`.",
                 escape(word)
             ),
             Problem::NotALink(word) => write!(

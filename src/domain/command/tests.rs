@@ -44,6 +44,7 @@ fn commands_parse_as_documented() {
                 severity: sev("1"),
                 triage: false,
                 title: "Checkout is down".into(),
+                drill: false,
             }),
         ),
         (
@@ -52,6 +53,7 @@ fn commands_parse_as_documented() {
                 severity: sev("2"),
                 triage: true,
                 title: "Checkout is slow".into(),
+                drill: false,
             }),
         ),
         (
@@ -60,22 +62,28 @@ fn commands_parse_as_documented() {
                 severity: sev("3"),
                 triage: true,
                 title: "is broken".into(),
+                drill: false,
             }),
         ),
         (
             "declare",
-            anywhere(AnywhereCommand::DeclareModal { title: None }),
+            anywhere(AnywhereCommand::DeclareModal {
+                title: None,
+                drill: false,
+            }),
         ),
         (
             "declare  Checkout   is down",
             anywhere(AnywhereCommand::DeclareModal {
                 title: Some("Checkout is down".into()),
+                drill: false,
             }),
         ),
         (
             "declare payments fail",
             anywhere(AnywhereCommand::DeclareModal {
                 title: Some("payments fail".into()),
+                drill: false,
             }),
         ),
         ("update", in_channel(InChannelCommand::UpdateModal)),
@@ -357,7 +365,7 @@ fn errors_say_what_was_wrong_then_the_correct_form() {
     assert_eq!(
         msg,
         "`sev0` is not a severity: use sev1, sev2, sev3 (or `p1`, `1`, …). \
-         Use `/inc declare &lt;sev&gt; [triage] &lt;title&gt;`, for example `/inc declare sev1 Checkout is down`."
+         Use `/inc declare [drill] &lt;sev&gt; [triage] &lt;title&gt;`, for example `/inc declare sev1 Checkout is down`."
     );
     let msg = parse("operator bob", &G).unwrap_err().to_string();
     assert_eq!(
@@ -707,7 +715,7 @@ proptest! {
         }
         let title = words.join(" ");
         prop_assume!(!(words[0].eq_ignore_ascii_case("triage")));
-        let expected = anywhere(AnywhereCommand::Declare { severity: sev(&level.to_string()), triage, title: title.clone() });
+        let expected = anywhere(AnywhereCommand::Declare { severity: sev(&level.to_string()), triage, title: title.clone(), drill: false });
         if title.chars().count() <= MAX_TITLE_CHARS {
             prop_assert_eq!(parsed(&text), Ok(expected));
         } else {

@@ -23,12 +23,18 @@ pub fn topic(incident: &Incident) -> String {
     // A topic is one line: a multi-line summary is folded.
     let text = mrkdwn::one_line(text);
     let topic = format!(
-        "[{} · {}] {}",
+        "[{}{} · {}] {}",
+        drill_mark(incident, "DRILL · "),
         incident.severity,
         incident.status,
         escape(&text)
     );
     truncate_chars(&topic, MAX_TOPIC_CHARS)
+}
+
+/// `mark` for a drill, nothing otherwise: a drill says so wherever the incident is shown.
+fn drill_mark(incident: &Incident, mark: &'static str) -> &'static str {
+    if incident.drill { mark } else { "" }
 }
 
 /// A status as the cards show it: terminal ones stand out.
@@ -50,7 +56,12 @@ pub fn incident_card(
 ) -> Message {
     let mut blocks = vec![
         Block::Header(truncate_chars(
-            &format!("{} · {}", incident.reference(), incident.title),
+            &format!(
+                "{}{} · {}",
+                drill_mark(incident, "DRILL · "),
+                incident.reference(),
+                incident.title
+            ),
             MAX_HEADER_CHARS,
         )),
         Block::Fields(vec![
@@ -105,7 +116,8 @@ pub fn incident_card(
     }
     Message {
         text: format!(
-            "{} · {} · {} — {}",
+            "{}{} · {} · {} — {}",
+            drill_mark(incident, "DRILL · "),
             incident.reference(),
             incident.severity,
             incident.status,
@@ -130,7 +142,8 @@ pub fn announcement(incident: &Incident) -> Message {
     };
     let mut blocks = vec![
         Block::Section(format!(
-            "{icon} *{} {verb}* · {} · {}\n*{}*",
+            "{icon} {}*{} {verb}* · {} · {}\n*{}*",
+            drill_mark(incident, ":test_tube: *DRILL* · "),
             incident.reference(),
             incident.severity,
             incident.status,
@@ -155,7 +168,8 @@ pub fn announcement(incident: &Incident) -> Message {
     )));
     Message {
         text: format!(
-            "{icon} {} {verb} ({}): {} — join {}",
+            "{icon} {}{} {verb} ({}): {} — join {}",
+            drill_mark(incident, "DRILL "),
             incident.reference(),
             incident.severity,
             escape(&incident.title),
@@ -281,7 +295,8 @@ pub fn digest(
 /// `• *INC-7* · SEV2 · investigating — Checkout is down · #inc-7-checkout-is-down`.
 fn list_line(i: &Incident) -> String {
     let mut line = format!(
-        "\n• *{}* · {} · {} — {}",
+        "\n• {}*{}* · {} · {} — {}",
+        drill_mark(i, "DRILL "),
         i.reference(),
         i.severity,
         i.status,

@@ -65,7 +65,8 @@ fn the_declare_modal_asks_for_every_field_and_proposes_the_declarer_as_coordinat
             "impact",
             "coordinator",
             "operator",
-            "private"
+            "private",
+            "drill"
         ]
     );
     assert!(!field(&modal, "title").optional && !field(&modal, "severity").optional);
@@ -179,6 +180,7 @@ fn a_declare_submission_is_read_into_a_form() {
             response_url: None,
             page: Vec::new(),
             services: Vec::new(),
+            drill: false,
         }
     );
 }
@@ -197,6 +199,7 @@ fn a_declare_form_declares_with_the_roles_it_names() {
         private: true,
         page: Vec::new(),
         services: Vec::new(),
+        drill: false,
         source: None,
         response_url: Some("https://hooks.slack.com/x".into()),
     };

@@ -259,6 +259,7 @@ fn describe(entry: &Event, people: &HashMap<String, String>) -> Option<String> {
         Event::PostmortemReminded {} => return None,
         Event::ChannelArchived {} => "Channel archived".into(),
         Event::ChannelKept {} => "Channel kept from archiving".into(),
+        Event::DuplicateOf { original } => format!("Closed as a duplicate of {original}"),
         Event::TicketChanged {
             ticket, closed, by, ..
         } => {
