@@ -100,6 +100,8 @@ fn large_input(entries: usize, pins: usize) -> PostmortemInput {
         first_coordinator_at: Some(start + TimeDelta::minutes(3)),
         summary: Some("Card payments failed.\nThe gateway's config was rolled back.".into()),
         impact: Some("# 12% of checkouts failed\n- EU only".into()),
+        impact_started_at: None,
+        impact_ended_at: None,
         channel: Some("#inc-1234-checkout-is-down".into()),
         source_link: Some("https://alerts.example/a/1234".into()),
         roles: (0..12)

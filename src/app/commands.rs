@@ -65,6 +65,12 @@ async fn anywhere(
             title,
             drill,
         } => declare(shared, cmd, severity, triage, &title, drill).await,
+        AnywhereCommand::Adopt {
+            severity,
+            triage,
+            title,
+            drill,
+        } => adopt(shared, cmd, severity, triage, &title, drill).await,
         AnywhereCommand::Stats { days } => super::stats::reply(shared, &cmd.user_id, days).await,
         AnywhereCommand::DeclareModal { title, drill } => {
             let grouped = shared.settings.coordinator_group.is_some();
@@ -249,6 +255,63 @@ async fn declare(
     Ok(Ack::ephemeral(reply))
 }
 
+/// `/inc adopt`: a declaration whose channel is the one it was typed in — never an incident's
+/// channel already, never the announce channel.
+async fn adopt(
+    shared: &Shared,
+    cmd: &SlashCommand,
+    severity: Severity,
+    triage: bool,
+    title: &str,
+    drill: bool,
+) -> Result<Ack, StoreError> {
+    if let Some(existing) = shared.store.incident_by_channel(&cmd.channel_id).await? {
+        return Ok(Ack::ephemeral(format!(
+            "This channel is *{}*'s already; nothing was declared.",
+            existing.reference()
+        )));
+    }
+    if shared.announce_channel.as_deref() == Some(cmd.channel_id.as_str()) {
+        return Ok(Ack::ephemeral(
+            "This is the announce channel: it cannot be an incident's channel. Nothing was declared.",
+        ));
+    }
+    let now = shared.clock.now();
+    let grouped = shared.settings.coordinator_group.is_some();
+    let mut incident =
+        NewIncident::from_fast_path(&cmd.user_id, severity, triage, title, grouped, now);
+    incident.drill = drill;
+    let key = Cause::Slash(cmd.trigger_id.clone());
+    let jobs = steps::opening_jobs(
+        &shared.settings,
+        &incident,
+        &key,
+        Some(cmd.response_url.clone()),
+        Some(cmd.channel_id.clone()),
+        now,
+    );
+    let declaration = Declaration {
+        key,
+        incident,
+        jobs,
+        duplicate_window: Duration::ZERO,
+    };
+    let reply = match shared.store.declare(declaration, now).await? {
+        Declared::New(incident) => {
+            shared.wake.notify_one();
+            format!(
+                ":rotating_light: Declared *{}* · {} · {} — {}. This channel is its channel now.",
+                incident.reference(),
+                incident.severity,
+                incident.status,
+                crate::domain::mrkdwn::escape(&incident.title)
+            )
+        }
+        Declared::Existing(incident) => message::already_declared_reply(&incident),
+    };
+    Ok(Ack::ephemeral(reply))
+}
+
 /// Records a declaration under idempotency `key` with its first job; the channel and everything
 /// after it are the saga's (`steps`). `response_url` is where to say so if the channel fails.
 /// `pages` are the PagerDuty services to page from the start (the modal's "Page on-call").
@@ -260,7 +323,7 @@ pub(crate) async fn declare_new(
     pages: &[String],
 ) -> Result<Declared, StoreError> {
     let now = shared.clock.now();
-    let mut jobs = steps::opening_jobs(&shared.settings, &incident, &key, response_url, now);
+    let mut jobs = steps::opening_jobs(&shared.settings, &incident, &key, response_url, None, now);
     for (i, service) in pages.iter().enumerate() {
         // A drill pages nobody.
         if incident.drill || !pageable(shared, service) {

@@ -22,8 +22,11 @@ pub struct Incident {
     /// Private incidents get a private channel, no announcement, and are listed only for members.
     pub private: bool,
     pub summary: Option<String>,
-    /// Who or what is affected (customers, services), from the Declare modal.
+    /// Who or what is affected (customers, services), from the Declare modal or `/inc impact`.
     pub impact: Option<String>,
+    /// When customers started (and stopped) being affected (`/inc impact start … end …`).
+    pub impact_started_at: Option<DateTime<Utc>>,
+    pub impact_ended_at: Option<DateTime<Utc>>,
     /// The message it was declared from (the shortcut), if any.
     pub source: Option<SourceRef>,
     /// Set once Slack created (or the bot adopted) the channel.
@@ -172,6 +175,8 @@ impl NewIncident {
             keep_channel: false,
             drill: self.drill,
             duplicate_of: None,
+            impact_started_at: None,
+            impact_ended_at: None,
             version: 0,
         }
     }
@@ -262,6 +267,8 @@ pub(crate) mod tests {
             keep_channel: false,
             drill: false,
             duplicate_of: None,
+            impact_started_at: None,
+            impact_ended_at: None,
             version: 0,
         }
     }

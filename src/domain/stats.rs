@@ -102,6 +102,10 @@ pub struct Report {
     pub postmortems_on_time: usize,
     pub postmortems_late: usize,
     pub postmortems_overdue: usize,
+    /// Customers' impact summed over the incidents that recorded one (an impact not ended yet
+    /// counts to now), and how many did.
+    pub impact: chrono::Duration,
+    pub impacted: usize,
     /// Drills and incidents closed as duplicates: counted apart, in no other figure.
     pub drills: usize,
     pub duplicates: usize,
@@ -185,6 +189,7 @@ pub fn report(
     let resolution_slo =
         chrono::Duration::from_std(slos.resolution).unwrap_or(chrono::Duration::MAX);
     let (mut drills, mut duplicates) = (0, 0);
+    let (mut impact, mut impacted) = (chrono::Duration::zero(), 0);
     for f in facts {
         let i = &f.incident;
         // Exercises and duplicates would skew every figure: counted apart, nothing more.
@@ -197,6 +202,10 @@ pub fn report(
             continue;
         }
         *by_severity.entry(i.severity).or_insert(0) += 1;
+        if let Some(start) = i.impact_started_at {
+            impact += (i.impact_ended_at.unwrap_or(now) - start).max(chrono::Duration::zero());
+            impacted += 1;
+        }
         let position = Status::ALL.iter().position(|s| *s == i.status).unwrap_or(0);
         *statuses.entry(position).or_insert(0) += 1;
         if i.status == Status::Declined {
@@ -259,6 +268,8 @@ pub fn report(
         postmortems_on_time: postmortems.0,
         postmortems_late: postmortems.1,
         postmortems_overdue: postmortems.2,
+        impact,
+        impacted,
         drills,
         duplicates,
     }
@@ -361,6 +372,14 @@ pub fn render(r: &Report) -> String {
         "\n*Resolved without a postmortem*: {}",
         listing(&r.without_postmortem, "none")
     ));
+    if r.impacted > 0 {
+        out.push_str(&format!(
+            "\n*Customer impact*: {} in all, over {} incident{}",
+            span(r.impact),
+            r.impacted,
+            plural(r.impacted)
+        ));
+    }
     let owed = r.postmortems_on_time + r.postmortems_late + r.postmortems_overdue;
     if owed > 0 {
         out.push_str(&format!(

@@ -268,6 +268,15 @@ pub enum Entry {
     ChannelArchived {},
     /// `/inc keep`: the channel is never archived.
     ChannelKept {},
+    /// The customer impact as set now: when it started and ended, and who is affected.
+    ImpactSet {
+        #[serde(default)]
+        started_at: Option<DateTime<Utc>>,
+        #[serde(default)]
+        ended_at: Option<DateTime<Utc>>,
+        #[serde(default)]
+        who: Option<String>,
+    },
     /// Closed as a duplicate of `original` (`INC-7`).
     DuplicateOf {
         original: String,
@@ -327,6 +336,7 @@ impl Entry {
             Entry::ChannelArchived { .. } => "channel_archived",
             Entry::ChannelKept { .. } => "channel_kept",
             Entry::DuplicateOf { .. } => "duplicate_of",
+            Entry::ImpactSet { .. } => "impact_set",
             Entry::TicketOpened { .. } => "ticket_opened",
             Entry::TicketChanged { .. } => "ticket_changed",
         }
@@ -533,6 +543,11 @@ mod tests {
             Entry::ChannelKept {},
             Entry::DuplicateOf {
                 original: "INC-7".into(),
+            },
+            Entry::ImpactSet {
+                started_at: DateTime::from_timestamp(1_800_000_000, 0),
+                ended_at: None,
+                who: Some("EU card payments".into()),
             },
             Entry::TicketOpened {
                 followup: 1_800_000_000_123,

@@ -43,6 +43,15 @@ pub struct ChannelRef {
     pub creator: Option<String>,
 }
 
+/// What `conversations.info` says of a channel the bot may adopt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelFacts {
+    pub name: String,
+    pub member: bool,
+    pub private: bool,
+    pub archived: bool,
+}
+
 /// A pinned item as `pins.list` shows it now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedPin {
@@ -266,6 +275,22 @@ impl SlackApi {
         let name = r.channel.name.clone().unwrap_or_else(|| id.to_string());
         let member = r.channel.flags.is_member.unwrap_or(false);
         Ok((name, member))
+    }
+
+    /// `conversations.info`: the channel's name, whether the bot is a member and whether it is
+    /// private (a private channel the bot is not in is `channel_not_found`).
+    pub async fn channel_facts(&self, id: &str) -> Result<ChannelFacts, SlackError> {
+        let session = self.client.open_session(&self.token);
+        let req = SlackApiConversationsInfoRequest::new(id.into());
+        let r = self
+            .call("conversations.info", session.conversations_info(&req))
+            .await?;
+        Ok(ChannelFacts {
+            name: r.channel.name.clone().unwrap_or_else(|| id.to_string()),
+            member: r.channel.flags.is_member.unwrap_or(false),
+            private: r.channel.flags.is_private.unwrap_or(false),
+            archived: r.channel.flags.is_archived.unwrap_or(false),
+        })
     }
 
     /// `conversations.create`. `name_taken` comes back as `SlackError::Api`.

@@ -32,7 +32,8 @@ const UPDATE_INCIDENT: &str = "UPDATE incidents SET status = $3, severity = $4, 
      last_update_at = $6, resolved_at = $7, version = version + 1, updated_at = $8, \
      reminder_ms = $9, snoozed_until = $10, postmortem_owner = $11, postmortem_due_at = $12, \
      postmortem_done_at = $13, postmortem_link = $14, archived_at = $15, keep_channel = $16, \
-     duplicate_of = $17 WHERE id = $1 AND version = $2";
+     duplicate_of = $17, impact = $18, impact_started_at = $19, impact_ended_at = $20 \
+     WHERE id = $1 AND version = $2";
 const ROLES_OF: &str = "SELECT incident_id, role, user_id FROM role_assignments \
      WHERE incident_id = $1 AND to_at IS NULL ORDER BY role";
 const ROLES_OF_OPEN: &str = "SELECT r.incident_id, r.role, r.user_id FROM role_assignments r \
@@ -132,6 +133,9 @@ impl Store {
             .bind(inc.archived_at.map(to_ms))
             .bind(inc.keep_channel)
             .bind(inc.duplicate_of)
+            .bind(inc.impact.as_deref())
+            .bind(inc.impact_started_at.map(to_ms))
+            .bind(inc.impact_ended_at.map(to_ms))
             .execute(&mut *tx)
             .await?
             .rows_affected();

@@ -115,6 +115,8 @@ const UPDATE_CHANNEL: &str =
 const UPDATE_CARD: &str = "UPDATE incidents SET card_ts = $2, updated_at = $3 WHERE id = $1";
 const UPDATE_REMINDED: &str =
     "UPDATE incidents SET last_reminded_at = $2, updated_at = $3 WHERE id = $1";
+const UPDATE_ADOPTED: &str = "UPDATE incidents SET channel_id = $2, channel_name = $3, \
+     private = $4, updated_at = $5, version = version + 1 WHERE id = $1";
 const UPDATE_ARCHIVED: &str = "UPDATE incidents SET archived_at = $2, updated_at = $3, \
      version = version + 1 WHERE id = $1";
 const UPDATE_ANNOUNCEMENT: &str = "UPDATE incidents SET announcement_channel = $2, \
@@ -443,6 +445,17 @@ async fn apply(
             IncidentChange::Reminded { at } => sqlx::query(UPDATE_REMINDED)
                 .bind(id)
                 .bind(to_ms(*at))
+                .bind(to_ms(now)),
+            // Bumps the version: a change decided on the public incident is decided again.
+            IncidentChange::Adopted {
+                id: channel,
+                name,
+                private,
+            } => sqlx::query(UPDATE_ADOPTED)
+                .bind(id)
+                .bind(channel.as_str())
+                .bind(name.as_str())
+                .bind(*private)
                 .bind(to_ms(now)),
             // Bumps the version: a change decided before the archiving is decided again.
             IncidentChange::Archived { at } => sqlx::query(UPDATE_ARCHIVED)

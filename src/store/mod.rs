@@ -403,6 +403,13 @@ pub enum IncidentChange {
     Reminded {
         at: DateTime<Utc>,
     },
+    /// `/inc adopt`: an existing channel became the incident's; a private one makes the
+    /// incident private.
+    Adopted {
+        id: String,
+        name: String,
+        private: bool,
+    },
     /// The incident channel was archived then.
     Archived {
         at: DateTime<Utc>,

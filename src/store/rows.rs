@@ -22,7 +22,8 @@ macro_rules! select_incidents {
             "source_link, reminder_ms, last_reminded_at, snoozed_until, postmortem_owner, ",
             "postmortem_due_at, postmortem_done_at, postmortem_link, archived_at, ",
             "CASE WHEN keep_channel THEN 1 ELSE 0 END AS keep_channel, ",
-            "CASE WHEN drill THEN 1 ELSE 0 END AS drill, duplicate_of FROM incidents ",
+            "CASE WHEN drill THEN 1 ELSE 0 END AS drill, duplicate_of, impact_started_at, ",
+            "impact_ended_at FROM incidents ",
             $tail
         )
     };
@@ -63,6 +64,8 @@ pub(super) struct IncidentRow {
     keep_channel: i64,
     drill: i64,
     duplicate_of: Option<i64>,
+    impact_started_at: Option<i64>,
+    impact_ended_at: Option<i64>,
 }
 
 impl IncidentRow {
@@ -117,6 +120,8 @@ impl IncidentRow {
             keep_channel: self.keep_channel != 0,
             drill: self.drill != 0,
             duplicate_of: self.duplicate_of,
+            impact_started_at: self.impact_started_at.map(from_ms).transpose()?,
+            impact_ended_at: self.impact_ended_at.map(from_ms).transpose()?,
             version: self.version,
         })
     }

@@ -420,3 +420,130 @@ async fn closing_as_a_duplicate_links_both_incidents_and_keeps_it_out_of_the_sta
         "{stats}"
     );
 }
+
+#[tokio::test]
+async fn customer_impact_is_on_the_card_in_the_stats_and_in_the_postmortem() {
+    let (app, clock) = spawn_at_monday(&[]).await;
+    let channel = app.declared(ALICE, "sev1 Checkout is down").await;
+    for (typed, said) in [
+        (
+            "impact",
+            "Give when the impact started or ended, or who is affected.",
+        ),
+        ("impact start 25:00", "`25:00` is not a time"),
+        ("impact end 09:40", "Say when the impact started too"),
+    ] {
+        let reply = app.command_in(BOB, &channel.id, typed).await;
+        assert!(reply.starts_with(said), "/inc {typed}: {reply}");
+    }
+    assert_eq!(app.incident_in(&channel).await.impact_started_at, None);
+
+    // 09:30 this morning (the clock reads 10:00), on the team's clock (UTC here).
+    let reply = app
+        .command_in(
+            BOB,
+            &channel.id,
+            "impact start 09:30 Card payments in the EU",
+        )
+        .await;
+    assert_eq!(reply, "Customer impact noted for *INC-1*.");
+    app.settle().await;
+    let card = said(&app, &channel.id).into_iter().next().expect("card");
+    assert!(card.contains("*Customer impact*\nsince <!date^"), "{card}");
+    assert!(
+        card.contains("*Affected*\nCard payments in the EU"),
+        "{card}"
+    );
+    let reply = app
+        .command_in(BOB, &channel.id, "impact start 09:45 end 09:40")
+        .await;
+    assert!(reply.contains("cannot end before it started"), "{reply}");
+
+    app.command_in(BOB, &channel.id, "impact end 09:50").await;
+    app.settle().await;
+    let incident = app.incident_in(&channel).await;
+    let start = incident.impact_started_at.expect("start");
+    let end = incident.impact_ended_at.expect("end");
+    assert_eq!(end - start, Duration::minutes(20));
+    assert_eq!(start, monday() - Duration::minutes(30));
+    let card = said(&app, &channel.id).into_iter().next().expect("card");
+    assert!(card.contains("(20 min)"), "{card}");
+    let stats = app.command(ALICE, "stats").await;
+    assert!(
+        stats.contains("*Customer impact*: 20 min in all, over 1 incident"),
+        "{stats}"
+    );
+
+    clock.advance(Duration::minutes(5));
+    app.command_in(ALICE, &channel.id, "postmortem").await;
+    app.settle().await;
+    let draft = app
+        .sim
+        .files()
+        .into_iter()
+        .find(|f| f.completed && f.channels.contains(&channel.id))
+        .expect("the draft")
+        .text();
+    assert!(
+        draft.contains("Customers were affected from ") && draft.contains("(20 min)"),
+        "{draft}"
+    );
+    assert!(draft.contains("Card payments in the EU"), "{draft}");
+}
+
+#[tokio::test]
+async fn adopting_a_channel_makes_it_the_incidents_without_creating_one() {
+    let (app, _clock) = spawn_at_monday(&[]).await;
+    let war_room = app.sim.add_channel("war-room", false, false);
+    let mark = app.mark();
+    let reply = app.command_in(ALICE, &war_room, "adopt sev2").await;
+    assert!(reply.starts_with("Give the incident a title."), "{reply}");
+    let reply = app
+        .command_in(ALICE, &war_room, "adopt sev2 Checkout is slow")
+        .await;
+    assert_eq!(
+        reply,
+        ":rotating_light: Declared *INC-1* · SEV2 · investigating — Checkout is slow. This channel is its channel now."
+    );
+    app.settle().await;
+    assert!(
+        !app.writes_since(mark)
+            .iter()
+            .any(|m| m == "conversations.create"),
+        "no channel was created"
+    );
+    let channel = app.sim.channel(&war_room).expect("channel");
+    assert_eq!(channel.name, "war-room", "it keeps its name");
+    assert!(
+        channel
+            .members
+            .iter()
+            .any(|m| m == slack_simulator::BOT_USER_ID)
+    );
+    assert!(
+        channel
+            .topic
+            .starts_with("[SEV2 · investigating] Checkout is slow"),
+        "{}",
+        channel.topic
+    );
+    let incident = app.incident_in(&channel).await;
+    assert_eq!(incident.channel_id.as_deref(), Some(war_room.as_str()));
+    assert!(
+        said(&app, &app.incidents)
+            .iter()
+            .any(|m| m.contains("*INC-1 declared*")),
+        "announced"
+    );
+    let reply = app
+        .command_in(BOB, &war_room, "adopt sev1 Another thing")
+        .await;
+    assert_eq!(
+        reply,
+        "This channel is *INC-1*'s already; nothing was declared."
+    );
+    let reply = app
+        .command_in(BOB, &app.incidents, "adopt sev1 Another thing")
+        .await;
+    assert!(reply.starts_with("This is the announce channel"), "{reply}");
+}

@@ -710,6 +710,8 @@ fn minimal_input() -> PostmortemInput {
         first_coordinator_at: None,
         summary: None,
         impact: None,
+        impact_started_at: None,
+        impact_ended_at: None,
         channel: None,
         source_link: None,
         roles: vec![RoleSpan {

@@ -75,6 +75,9 @@ pub enum Step {
     CreateChannel {
         /// Where to tell the declarer if the channel cannot be created.
         response_url: Option<String>,
+        /// `/inc adopt`: make this existing channel the incident's instead of creating one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        adopt: Option<String>,
     },
     Invite {
         users: Vec<String>,

@@ -44,7 +44,7 @@ pub(crate) async fn failure_outcome(
             }
             .map(|to| Step::Report { to, text })
         }
-        (Step::CreateChannel { response_url }, _) => {
+        (Step::CreateChannel { response_url, .. }, _) => {
             response_url.as_ref().map(|url| Step::Report {
                 to: ReportTo::ResponseUrl { url: url.clone() },
                 text: message::channel_failed(&incident, &reason),

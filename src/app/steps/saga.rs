@@ -33,18 +33,24 @@ const MAX_NAME_ATTEMPTS: u32 = 20;
 /// The jobs a new incident starts with — its number is the store's to give: the channel's
 /// creation, asked for by `cause` (the declaring payload, the alert), the nudge, and the first
 /// update reminder (the declaration counts as the first update). `response_url` is where to
-/// tell the declarer if the channel cannot be created.
+/// tell the declarer if the channel cannot be created; `adopt` is the existing channel to make
+/// the incident's instead (`/inc adopt`).
 pub(crate) fn opening_jobs(
     settings: &Settings,
     incident: &NewIncident,
     cause: &Cause,
     response_url: Option<String>,
+    adopt: Option<String>,
     now: DateTime<Utc>,
 ) -> Vec<NewJob> {
     let reminders = &settings.reminders;
     let by = cause.whole();
     let mut jobs = vec![
-        Step::CreateChannel { response_url }.job(IncidentRef::New, &by, now),
+        Step::CreateChannel {
+            response_url,
+            adopt,
+        }
+        .job(IncidentRef::New, &by, now),
         super::nudge_job(IncidentRef::New, incident.declared_at),
     ];
     let reminder = reminders.next_reminder(&incident.clone().stored(0, 0));
@@ -65,9 +71,19 @@ pub(crate) fn opening_jobs(
 pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<Outcome, StepError> {
     let now = shared.clock.now();
     match step {
-        Step::CreateChannel { response_url } => {
+        Step::CreateChannel {
+            response_url,
+            adopt: None,
+        } => {
             let incident = load(shared, job).await?;
             create_channel(shared, &incident, response_url.clone(), now).await
+        }
+        Step::CreateChannel {
+            response_url,
+            adopt: Some(channel),
+        } => {
+            let incident = load(shared, job).await?;
+            adopt_channel(shared, incident, channel, response_url.clone(), now).await
         }
         Step::Invite { users } => {
             let (_, channel) = load_with_channel(shared, job).await?;
@@ -173,6 +189,57 @@ async fn create_channel(
         }
     }
     Err(StepError::permanent("name_taken"))
+}
+
+/// `/inc adopt`: the existing channel becomes the incident's — it keeps its name; the bot joins
+/// a public one (a private one must have invited it); a private channel makes the incident
+/// private, so it is never announced.
+async fn adopt_channel(
+    shared: &Shared,
+    mut incident: Incident,
+    channel: &str,
+    response_url: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, StepError> {
+    if incident.channel_id.is_some() {
+        return Ok(Outcome::default());
+    }
+    let facts = match shared.slack.channel_facts(channel).await {
+        Ok(facts) => facts,
+        Err(SlackError::Api { code }) if code == "channel_not_found" => {
+            return Err(StepError::permanent(
+                "the bot cannot see this channel: invite it first (`/invite @incident-commander`), \
+                 then `/inc adopt` again",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if facts.archived {
+        return Err(StepError::permanent("the channel is archived"));
+    }
+    if !facts.member {
+        shared.slack.join(channel).await?;
+    }
+    incident.private = incident.private || facts.private;
+    let mut ready = channel_ready(
+        shared,
+        &incident,
+        ChannelRef {
+            id: channel.to_string(),
+            name: facts.name.clone(),
+            creator: None,
+        },
+        true,
+        None,
+        response_url,
+        now,
+    );
+    ready.change = Some(IncidentChange::Adopted {
+        id: channel.to_string(),
+        name: facts.name,
+        private: incident.private,
+    });
+    Ok(ready)
 }
 
 /// The channel called `name`, if it is one this bot created for an incident that never recorded

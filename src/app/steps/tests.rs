@@ -14,6 +14,11 @@ fn steps_round_trip_through_their_payloads() {
     let steps = [
         Step::CreateChannel {
             response_url: Some("https://hooks.slack.com/x".into()),
+            adopt: None,
+        },
+        Step::CreateChannel {
+            response_url: None,
+            adopt: Some("C0WARROOM".into()),
         },
         Step::Invite {
             users: vec!["U1".into()],

@@ -12,7 +12,7 @@
 //! `role` (a role given, taken over or released; the claim a button makes), `severity`,
 //! `escalate`, `summary`, `note`, `followup`, `resolve`, `decline`, `reopen`, `snooze`,
 //! `remind`, `page`, `page_news`, `publish`, `ticket_news`, `postmortem_plan`,
-//! `postmortem_done`, `archive` (with `keep`), `duplicate`. `draft` holds what rules share: the decision being built, and the checks — the
+//! `postmortem_done`, `archive` (with `keep`), `duplicate`, `impact`. `draft` holds what rules share: the decision being built, and the checks — the
 //! incident is open (resolved and declined incidents take no updates, escalations or snoozes
 //! until reopened; notes, follow-ups, the summary, the severity and the roles stay editable for
 //! the postmortem), the actor may end it (the coordinator, the operator or an `ADMINS` user),
@@ -36,6 +36,7 @@ mod draft;
 mod duplicate;
 mod escalate;
 mod followup;
+pub mod impact;
 mod note;
 mod page;
 pub mod page_news;
@@ -108,6 +109,12 @@ pub enum Change {
     Keep,
     /// `/inc duplicate INC-n`: close it as a duplicate of that incident.
     Duplicate(Original),
+    /// `/inc impact …`: when customers were affected, and who.
+    Impact {
+        start: Option<impact::ClockTime>,
+        end: Option<impact::ClockTime>,
+        who: Option<String>,
+    },
 }
 
 /// The incident another one duplicates, as the app found it.
@@ -253,6 +260,7 @@ pub fn decide(
         Change::Archive => archive::archive(&mut d),
         Change::Keep => archive::keep(&mut d),
         Change::Duplicate(original) => duplicate::decide(&mut d, original),
+        Change::Impact { start, end, who } => impact::decide(&mut d, start, end, who),
     }?;
     Ok(d.finish())
 }

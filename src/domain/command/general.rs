@@ -27,6 +27,27 @@ pub static DECLARE: Spec = Spec {
     parse: Parser::Anywhere(declare),
 };
 
+pub static ADOPT: Spec = Spec {
+    words: &["adopt"],
+    usage: "/inc adopt [drill] <sev> [triage] <title>",
+    example: "/inc adopt sev2 Checkout is slow",
+    help: "make the channel you are in the incident's channel (it keeps its name; the bot joins)",
+    parse: Parser::Anywhere(|args, grammar| match declare(args, grammar)? {
+        AnywhereCommand::Declare {
+            severity,
+            triage,
+            title,
+            drill,
+        } => Ok(AnywhereCommand::Adopt {
+            severity,
+            triage,
+            title,
+            drill,
+        }),
+        _ => Err(Problem::Missing("a severity and a title")),
+    }),
+};
+
 pub static LIST: Spec = Spec {
     words: &["list"],
     usage: "/inc list",

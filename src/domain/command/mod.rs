@@ -105,6 +105,7 @@ impl Eq for Spec {}
 /// Every command, in the order `/inc help` lists them.
 pub static COMMANDS: &[&Spec] = &[
     &general::DECLARE,
+    &general::ADOPT,
     &general::LIST,
     &general::HELP,
     &reading::STATUS,
@@ -120,6 +121,7 @@ pub static COMMANDS: &[&Spec] = &[
     &writing::SUMMARY,
     &writing::NOTE,
     &writing::FOLLOWUP,
+    &writing::IMPACT,
     &reading::FOLLOWUPS,
     &reminders::REMIND,
     &lifecycle::RESOLVE,
@@ -158,6 +160,13 @@ pub enum AnywhereCommand {
         triage: bool,
         title: String,
         /// `/inc declare drill …`: an exercise.
+        drill: bool,
+    },
+    /// `/inc adopt …`: declare, with the channel it was typed in as the incident's channel.
+    Adopt {
+        severity: Severity,
+        triage: bool,
+        title: String,
         drill: bool,
     },
     /// `/inc declare [drill] [<title>]`: the Declare modal, prefilled with the title if given
@@ -250,6 +259,8 @@ pub enum Problem {
     NotALink(String),
     /// Not an incident's reference (`INC-7`).
     NotAnIncident(String),
+    /// Not a time of day (`14:02`) or `now`.
+    NotATime(String),
     /// `/inc update resolved …`: resolving and declining have commands of their own.
     UseOwnCommand {
         status: super::Status,
@@ -382,6 +393,11 @@ impl fmt::Display for Problem {
             Problem::NotWorkingDays(word) => write!(
                 f,
                 "`{}` is not a number of working days: use `1d` to `60d`, such as `5d`.",
+                escape(word)
+            ),
+            Problem::NotATime(word) => write!(
+                f,
+                "`{}` is not a time: use the team's clock, such as `14:02`, or `now`.",
                 escape(word)
             ),
             Problem::NotAnIncident(word) => write!(

@@ -79,3 +79,37 @@ fn update(args: &mut Args<'_>, _: &Grammar) -> Result<InChannelCommand, Problem>
     let text = text(args, "update", MAX_TEXT_CHARS)?;
     Ok(InChannelCommand::Change(Change::Update { status, text }))
 }
+
+pub static IMPACT: Spec = Spec {
+    words: &["impact"],
+    usage: "/inc impact [start <HH:MM|now>] [end <HH:MM|now>] [who is affected]",
+    example: "/inc impact start 14:02 end 14:40 Card payments in the EU",
+    help: "when customers were affected (times on the team's clock) and who: on the card, in \
+           `/inc stats` and in the postmortem",
+    parse: Parser::InChannel(impact),
+};
+
+fn impact(args: &mut Args<'_>, _: &Grammar) -> Result<InChannelCommand, Problem> {
+    use crate::domain::change::impact::ClockTime;
+    let (mut start, mut end) = (None, None);
+    loop {
+        let slot = match args.peek_word().map(str::to_lowercase).as_deref() {
+            Some("start") if start.is_none() => &mut start,
+            Some("end") if end.is_none() => &mut end,
+            _ => break,
+        };
+        args.next_word();
+        let Some(word) = args.next_word() else {
+            return Err(Problem::Missing("a time, such as 14:02 or now"));
+        };
+        *slot = Some(ClockTime::parse(word).ok_or_else(|| Problem::NotATime(word.to_string()))?);
+    }
+    let who = super::optional_text(args.rest(), "impact", MAX_SUMMARY_CHARS)?
+        .map(|w| crate::domain::mrkdwn::plain(&w));
+    if start.is_none() && end.is_none() && who.is_none() {
+        return Err(Problem::Missing(
+            "when the impact started or ended, or who is affected",
+        ));
+    }
+    Ok(InChannelCommand::Change(Change::Impact { start, end, who }))
+}

@@ -32,6 +32,16 @@ pub fn topic(incident: &Incident) -> String {
     truncate_chars(&topic, MAX_TOPIC_CHARS)
 }
 
+/// When customers were affected, as the card says it: `since 14:02 (ongoing)`, or `14:02 →
+/// 14:40 (38 min)`; `None` when nobody said.
+pub fn impact_window(incident: &Incident) -> Option<String> {
+    let start = incident.impact_started_at?;
+    Some(match incident.impact_ended_at {
+        Some(end) => format!("{} → {} ({})", when(start), when(end), span(end - start)),
+        None => format!("since {} (ongoing)", when(start)),
+    })
+}
+
 /// `mark` for a drill, nothing otherwise: a drill says so wherever the incident is shown.
 fn drill_mark(incident: &Incident, mark: &'static str) -> &'static str {
     if incident.drill { mark } else { "" }
@@ -84,6 +94,9 @@ pub fn incident_card(
     }
     if let Some(summary) = &incident.summary {
         blocks.push(Block::Section(format!("*Summary*\n{}", escape(summary))));
+    }
+    if let Some(window) = impact_window(incident) {
+        blocks.push(Block::Section(format!("*Customer impact*\n{window}")));
     }
     if let Some(impact) = &incident.impact {
         blocks.push(Block::Section(format!("*Affected*\n{}", escape(impact))));

@@ -413,6 +413,12 @@ pub(super) fn build(input: &PostmortemInput, tz: Tz) -> Value {
         source_link => input.source_link.as_deref(),
         summary => input.summary.as_deref(),
         impact => input.impact.as_deref(),
+        impact_started_at => b.opt_time(input.impact_started_at),
+        impact_ended_at => b.opt_time(input.impact_ended_at),
+        impact_duration => input
+            .impact_started_at
+            .zip(input.impact_ended_at)
+            .map(|(start, end)| duration_words(end - start)),
         declared_at => b.time(input.declared_at),
         declared_by => b.opt_person(input.declared_by.as_ref()),
         resolved_at => b.opt_time(input.resolved_at),

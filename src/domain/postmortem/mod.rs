@@ -46,7 +46,8 @@
 //!
 //! - `incident` — `reference` (`INC-42`), `title`, `severity` (`SEV1`), `status` (final),
 //!   `private` (bool), `channel` (`#inc-42-…` or none), `source_link` (URL or none), `summary`,
-//!   `impact` (plain text or none), `declared_at` (time), `declared_by` (person or none),
+//!   `impact` (plain text or none), `impact_started_at`, `impact_ended_at` (time or none),
+//!   `impact_duration` (duration or none), `declared_at` (time), `declared_by` (person or none),
 //!   `resolved_at` (time or none), `first_coordinator_at` (time or none), `duration` (declared →
 //!   resolved, or none), `elapsed` (declared → `end`), `mtta` (declared → first coordinator, or
 //!   none), `end` (time: resolved, else generated — where open spans end).
@@ -186,6 +187,9 @@ pub struct PostmortemInput {
     pub first_coordinator_at: Option<DateTime<Utc>>,
     pub summary: Option<String>,
     pub impact: Option<String>,
+    /// When customers were affected (`/inc impact`).
+    pub impact_started_at: Option<DateTime<Utc>>,
+    pub impact_ended_at: Option<DateTime<Utc>>,
     /// `#inc-42-checkout-is-down`.
     pub channel: Option<String>,
     /// Where the incident came from (an alert, a ticket).

@@ -147,6 +147,8 @@ pub fn assemble(record: Record<'_>) -> PostmortemInput {
         first_coordinator_at,
         summary: incident.summary.as_deref().map(|s| readable(s, &people)),
         impact: incident.impact.as_deref().map(|s| readable(s, &people)),
+        impact_started_at: incident.impact_started_at,
+        impact_ended_at: incident.impact_ended_at,
         // The name is noted before the channel is asked for: only a channel that exists counts.
         channel: incident
             .channel_id
@@ -260,6 +262,20 @@ fn describe(entry: &Event, people: &HashMap<String, String>) -> Option<String> {
         Event::ChannelArchived {} => "Channel archived".into(),
         Event::ChannelKept {} => "Channel kept from archiving".into(),
         Event::DuplicateOf { original } => format!("Closed as a duplicate of {original}"),
+        Event::ImpactSet {
+            started_at,
+            ended_at,
+            who,
+        } => {
+            let at = |t: &Option<DateTime<Utc>>| {
+                t.map_or("?".to_string(), |t| t.format("%H:%M UTC").to_string())
+            };
+            let mut out = format!("Customer impact {} → {}", at(started_at), at(ended_at));
+            if let Some(who) = who {
+                out.push_str(&format!(": {}", text(who)));
+            }
+            out
+        }
         Event::TicketChanged {
             ticket, closed, by, ..
         } => {

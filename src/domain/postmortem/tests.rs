@@ -34,6 +34,8 @@ fn input() -> PostmortemInput {
         first_coordinator_at: Some(at(10, 4)),
         summary: Some("Payments failed.".into()),
         impact: None,
+        impact_started_at: None,
+        impact_ended_at: None,
         channel: Some("#inc-7-checkout-is-down".into()),
         source_link: None,
         roles: vec![RoleSpan {
@@ -456,6 +458,8 @@ prop_compose! {
             first_coordinator_at: resolved,
             summary: summary.clone(),
             impact: summary,
+            impact_started_at: None,
+            impact_ended_at: None,
             channel: Some("#inc-1".into()),
             source_link: Some("https://alerts.example/1 )".into()),
             roles: roles.into_iter().map(|(role, person, from, to)| RoleSpan { role, person, from, to }).collect(),
