@@ -29,5 +29,6 @@ mod stats;
 mod statuspage;
 mod store_contract;
 mod tickets;
+mod trackers;
 mod upgrade;
 mod webhooks;
