@@ -75,7 +75,24 @@ pub(super) async fn pagerduty(
             return error(StatusCode::BAD_REQUEST, &e, None);
         }
     };
-    match http.ops.page_news(news).await {
+    let heard = http.ops.page_news(news).await;
+    answered(
+        heard,
+        counted,
+        "no incident paged with that incident_key",
+        "PagerDuty will retry",
+    )
+}
+
+/// The answer to news a webhook brought, once the application heard it: `unknown` says what
+/// was not ours, `again` who tries again when it is answered 503.
+fn answered(
+    heard: Result<Heard, String>,
+    counted: impl Fn(&'static str),
+    unknown: &str,
+    again: &str,
+) -> Response {
+    match heard {
         Ok(Heard::Recorded) => {
             counted("recorded");
             ok("recorded")
@@ -86,13 +103,13 @@ pub(super) async fn pagerduty(
         }
         Ok(Heard::Unknown) => {
             counted("unknown");
-            ok("ignored: no incident paged with that incident_key")
+            ok(&format!("ignored: {unknown}"))
         }
         Ok(Heard::Later(why)) => {
             counted("later");
             error(
                 StatusCode::SERVICE_UNAVAILABLE,
-                &format!("not now, PagerDuty will retry: {why}"),
+                &format!("not now, {again}: {why}"),
                 None,
             )
         }
@@ -100,7 +117,7 @@ pub(super) async fn pagerduty(
             counted("failed");
             error(
                 StatusCode::SERVICE_UNAVAILABLE,
-                &format!("could not record it, PagerDuty will retry: {e}"),
+                &format!("could not record it, {again}: {e}"),
                 None,
             )
         }
@@ -164,34 +181,6 @@ pub(super) async fn tracker(
             return error(StatusCode::BAD_REQUEST, &why, None);
         }
     };
-    match http.ops.ticket_news(news).await {
-        Ok(Heard::Recorded) => {
-            counted("recorded");
-            ok("recorded")
-        }
-        Ok(Heard::Nothing) => {
-            counted("repeated");
-            ok("nothing new")
-        }
-        Ok(Heard::Unknown) => {
-            counted("unknown");
-            ok("ignored: not a follow-up's ticket")
-        }
-        Ok(Heard::Later(why)) => {
-            counted("later");
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &format!("not now: {why}"),
-                None,
-            )
-        }
-        Err(e) => {
-            counted("failed");
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &format!("could not record it: {e}"),
-                None,
-            )
-        }
-    }
+    let heard = http.ops.ticket_news(news).await;
+    answered(heard, counted, "not a follow-up's ticket", "send it again")
 }

@@ -10,7 +10,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use url::Url;
 
-use super::tracker::{Filed, NewTicket, Polled, Refused, answer_json, json, signed, with_query};
+use super::tracker::{
+    Filed, NewTicket, Polled, Refused, answer_json, json, poll_issue, signed, with_query,
+};
 use super::{Client, OutsideError};
 use crate::domain::outside::{TicketNews, Tracker};
 
@@ -103,34 +105,8 @@ impl GithubApi {
         number: &str,
         etag: Option<&str>,
     ) -> Result<(Polled, Option<String>), OutsideError> {
-        let mut request = self.request(reqwest::Method::GET, &format!("issues/{number}"));
-        if let Some(etag) = etag {
-            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
-        }
-        let answer = request
-            .send()
-            .await
-            .map_err(|e| OutsideError::unanswered(SYSTEM, &e))?;
-        let status = answer.status();
-        let etag = answer
-            .headers()
-            .get(reqwest::header::ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        match status.as_u16() {
-            304 => return Ok((Polled::Unchanged, None)),
-            404 | 410 => return Ok((Polled::Gone, None)),
-            _ => {}
-        }
-        let headers = answer.headers().clone();
-        let text = answer
-            .text()
-            .await
-            .map_err(|e| OutsideError::unanswered(SYSTEM, &e))?;
-        classify(status, &headers, &text)?;
-        let issue = answer_json(SYSTEM, &text)?;
-        let closed = issue["state"].as_str() == Some("closed");
-        Ok((Polled::State { closed }, etag))
+        let request = self.request(reqwest::Method::GET, &format!("issues/{number}"));
+        poll_issue(SYSTEM, request, etag, classify).await
     }
 }
 

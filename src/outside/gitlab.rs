@@ -8,7 +8,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use url::Url;
 
-use super::tracker::{Filed, NewTicket, Polled, Refused, answer_json, json, with_query};
+use super::tracker::{
+    Filed, NewTicket, Polled, Refused, answer_json, json, poll_issue, with_query,
+};
 use super::{Client, OutsideError};
 use crate::domain::outside::{TicketNews, Tracker};
 
@@ -88,41 +90,24 @@ impl GitlabApi {
             .map(filed))
     }
 
-    /// The issue's state, asked with its last `ETag`; the new `ETag`.
+    /// The issue's state, asked with its last `ETag` (a 304 when unchanged); the new `ETag`.
     pub async fn poll(
         &self,
         iid: &str,
         etag: Option<&str>,
     ) -> Result<(Polled, Option<String>), OutsideError> {
-        let mut request = self.request(reqwest::Method::GET, &format!("issues/{iid}"));
-        if let Some(etag) = etag {
-            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
-        }
-        let answer = request
-            .send()
-            .await
-            .map_err(|e| OutsideError::unanswered(SYSTEM, &e))?;
-        let status = answer.status();
-        let etag = answer
-            .headers()
-            .get(reqwest::header::ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        match status.as_u16() {
-            304 => return Ok((Polled::Unchanged, None)),
-            404 => return Ok((Polled::Gone, None)),
-            _ => {}
-        }
-        let headers = answer.headers().clone();
-        let text = answer
-            .text()
-            .await
-            .map_err(|e| OutsideError::unanswered(SYSTEM, &e))?;
-        OutsideError::from_status(SYSTEM, status, &headers, &said(&text))?;
-        let issue = answer_json(SYSTEM, &text)?;
-        let closed = issue["state"].as_str() == Some("closed");
-        Ok((Polled::State { closed }, etag))
+        let request = self.request(reqwest::Method::GET, &format!("issues/{iid}"));
+        poll_issue(SYSTEM, request, etag, classify).await
     }
+}
+
+/// A failed answer, with GitLab's words.
+fn classify(
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    text: &str,
+) -> Result<(), OutsideError> {
+    OutsideError::from_status(SYSTEM, status, headers, &said(text))
 }
 
 /// GitLab's `message` (or `error`), without the rest.

@@ -205,6 +205,51 @@ pub(super) fn signed(secret: &str, signature: Option<&str>, body: &[u8], prefixe
     super::hmac_sha256_verify(secret.as_bytes(), body, hex)
 }
 
+/// How a tracker words a failed answer as an [`OutsideError`] (status, headers, body).
+pub(super) type Classify =
+    fn(reqwest::StatusCode, &reqwest::header::HeaderMap, &str) -> Result<(), OutsideError>;
+
+/// One issue's state, asked with its last `ETag` where the tracker answers them (GitHub,
+/// GitLab): a 304 is [`Polled::Unchanged`], a 404 or 410 [`Polled::Gone`], else the issue's
+/// `state` and the new `ETag`.
+pub(super) async fn poll_issue(
+    system: &'static str,
+    mut request: reqwest::RequestBuilder,
+    etag: Option<&str>,
+    classify: Classify,
+) -> Result<(Polled, Option<String>), OutsideError> {
+    if let Some(etag) = etag {
+        request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+    }
+    let answer = request
+        .send()
+        .await
+        .map_err(|e| OutsideError::unanswered(system, &e))?;
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    match status.as_u16() {
+        304 => return Ok((Polled::Unchanged, None)),
+        404 | 410 => return Ok((Polled::Gone, None)),
+        _ => {}
+    }
+    let text = answer
+        .text()
+        .await
+        .map_err(|e| OutsideError::unanswered(system, &e))?;
+    classify(status, &headers, &text)?;
+    let issue = answer_json(system, &text)?;
+    let etag = headers
+        .get(reqwest::header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    Ok((
+        Polled::State {
+            closed: issue["state"].as_str() == Some("closed"),
+        },
+        etag,
+    ))
+}
+
 /// `url` with `query` added, each pair form-encoded.
 pub(super) fn with_query(url: &str, query: &[(&str, &str)]) -> String {
     let mut out = String::from(url);
