@@ -608,3 +608,172 @@ async fn a_linear_issue_is_filed_with_its_labels_and_completed_comes_back_signed
         .expect("sent");
     assert_eq!(status, 401, "too old: a replay");
 }
+
+#[tokio::test]
+async fn the_digest_lists_follow_ups_still_open_past_followup_due_and_jira_and_linear_refuse_bad_signatures()
+ {
+    let gh = FakeGitHub::start(GITHUB_TOKEN, REPO)
+        .await
+        .expect("fake GitHub starts");
+    let url = gh.api_url();
+    // Monday 7 December 2026, 10:00 UTC; the digest at 09:00 every day.
+    let monday = chrono::DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let clock = Arc::new(MovableClock::starting_at(monday));
+    let app = spawn_app_clocked(
+        &[
+            ("FOLLOWUP_TRACKER", "github"),
+            ("GITHUB_TOKEN", GITHUB_TOKEN),
+            ("GITHUB_REPO", REPO),
+            ("GITHUB_API_URL", &url),
+            ("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET),
+            ("FOLLOWUP_DUE", "1d"),
+            ("DIGEST_CRON", "0 0 9 * * *"),
+        ],
+        clock.clone(),
+        |_| {},
+    )
+    .await;
+    gh.subscribe(&app.url("/integrations/github"), GITHUB_SECRET);
+    let channel = app.declared(ALICE, "sev1 Checkout is down").await;
+    app.command_in(ALICE, &channel.id, "followup Add a canary")
+        .await;
+    app.command_in(ALICE, &channel.id, "followup Write the runbook")
+        .await;
+    app.command_in(ALICE, &channel.id, "resolve").await;
+    app.settle().await;
+    gh.close(2, "dana").await;
+    app.settle().await;
+    let digests = |app: &TestApp| {
+        app.sim
+            .channel(&app.incidents)
+            .expect("announce")
+            .messages
+            .iter()
+            .map(shown_text)
+            .filter(|m| m.starts_with(":newspaper:"))
+            .collect::<Vec<_>>()
+    };
+    // Tuesday 09:00: due at 10:00, not overdue yet.
+    clock.advance(chrono::Duration::hours(23));
+    app.settle().await;
+    let tuesday = digests(&app);
+    assert_eq!(tuesday.len(), 1);
+    assert!(
+        !tuesday[0].contains("past their due date"),
+        "{}",
+        tuesday[0]
+    );
+    // Wednesday 09:00: the open one is overdue; the closed one is done.
+    clock.advance(chrono::Duration::days(1));
+    app.settle().await;
+    let wednesday = digests(&app).pop().expect("a digest");
+    assert!(
+        wednesday.contains("*Follow-ups past their due date* (1)\n• *INC-1* — Add a canary · <"),
+        "{wednesday}"
+    );
+    assert!(!wednesday.contains("Write the runbook"), "{wednesday}");
+
+    // Only the configured tracker's endpoint exists; an unsigned delivery to it is refused.
+    for path in [
+        "/integrations/jira",
+        "/integrations/linear",
+        "/integrations/gitlab",
+    ] {
+        assert_eq!(post_hook(&app, path, &[], "{}").await, 404, "{path}");
+    }
+    assert_eq!(
+        post_hook(&app, "/integrations/github", &[], "{}").await,
+        401
+    );
+}
+
+#[tokio::test]
+async fn jira_and_linear_webhooks_without_the_right_signature_are_refused() {
+    let jira = slack_simulator::jira::FakeJira::start(JIRA_EMAIL, JIRA_TOKEN, "OPS")
+        .await
+        .expect("fake Jira starts");
+    let url = jira.url();
+    let app = spawn_app_configured(
+        &[
+            ("FOLLOWUP_TRACKER", "jira"),
+            ("JIRA_URL", &url),
+            ("JIRA_EMAIL", JIRA_EMAIL),
+            ("JIRA_API_TOKEN", JIRA_TOKEN),
+            ("JIRA_PROJECT", "OPS"),
+            ("JIRA_WEBHOOK_SECRET", JIRA_SECRET),
+        ],
+        |_| {},
+    )
+    .await;
+    let body = r#"{"webhookEvent":"jira:issue_updated","issue":{"id":"10000"},"changelog":{"items":[{"field":"status"}]}}"#;
+    let right = slack_simulator::jira::sign(JIRA_SECRET, body.as_bytes());
+    assert_eq!(post_hook(&app, "/integrations/jira", &[], body).await, 401);
+    assert_eq!(
+        post_hook(
+            &app,
+            "/integrations/jira",
+            &[("x-hub-signature", "sha256=00")],
+            body
+        )
+        .await,
+        401
+    );
+    assert_eq!(
+        post_hook(
+            &app,
+            "/integrations/jira",
+            &[("x-hub-signature", right.as_str())],
+            body
+        )
+        .await,
+        200,
+        "signed: taken (news of no follow-up of ours)"
+    );
+
+    let linear = slack_simulator::linear::FakeLinear::start(LINEAR_KEY, LINEAR_TEAM, "ENG")
+        .await
+        .expect("fake Linear starts");
+    let url = linear.api_url();
+    let app = spawn_app_configured(
+        &[
+            ("FOLLOWUP_TRACKER", "linear"),
+            ("LINEAR_API_KEY", LINEAR_KEY),
+            ("LINEAR_TEAM_ID", LINEAR_TEAM),
+            ("LINEAR_API_URL", &url),
+            ("LINEAR_WEBHOOK_SECRET", LINEAR_SECRET),
+        ],
+        |_| {},
+    )
+    .await;
+    let body = format!(
+        r#"{{"type":"Issue","action":"update","webhookTimestamp":{}}}"#,
+        chrono::Utc::now().timestamp_millis()
+    );
+    let right = slack_simulator::linear::sign(LINEAR_SECRET, body.as_bytes());
+    assert_eq!(
+        post_hook(&app, "/integrations/linear", &[], &body).await,
+        401
+    );
+    assert_eq!(
+        post_hook(
+            &app,
+            "/integrations/linear",
+            &[("linear-signature", "00")],
+            &body
+        )
+        .await,
+        401
+    );
+    assert_eq!(
+        post_hook(
+            &app,
+            "/integrations/linear",
+            &[("linear-signature", right.as_str())],
+            &body
+        )
+        .await,
+        200
+    );
+}
