@@ -1,7 +1,7 @@
 //! The follow-up tracker, whichever it is: a ticket filed once ([`TrackerApi::file`]), its state
-//! asked for ([`TrackerApi::poll`]), and the tracker's webhooks read ([`read_webhook`]). Each
-//! tracker's protocol is its own file (`github`, `gitlab`, `jira`, `linear`); this one is what
-//! the steps and the HTTP side call.
+//! asked for ([`TrackerApi::poll`]), and the tracker's webhooks read
+//! ([`TrackerApi::read_webhook`]). Each tracker's protocol is its own file (`github`, `gitlab`,
+//! `jira`, `linear`); this one is what the steps and the HTTP side call.
 //!
 //! **Exactly once.** No tracker takes an idempotency key, so every ticket carries a marker of
 //! its follow-up ([`crate::domain::outside::followup_marker`]): a hidden line of its body on
