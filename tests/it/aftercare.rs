@@ -547,3 +547,41 @@ async fn adopting_a_channel_makes_it_the_incidents_without_creating_one() {
         .await;
     assert!(reply.starts_with("This is the announce channel"), "{reply}");
 }
+
+#[tokio::test]
+async fn anyone_can_volunteer_for_the_postmortem_from_the_resolution() {
+    let (app, _clock) = spawn_at_monday(&[]).await;
+    let channel = app.declared(ALICE, "sev1 Checkout is down").await;
+    app.command_in(ALICE, &channel.id, "resolve Rolled back")
+        .await;
+    app.settle().await;
+    let resolution = app
+        .sim
+        .channel(&channel.id)
+        .expect("channel")
+        .messages
+        .iter()
+        .rev()
+        .find(|m| shown_text(m).contains("is resolved*"))
+        .map(|m| m.ts.clone())
+        .expect("the resolution");
+    let click = app
+        .sim
+        .click(CAROL, &channel.id, &resolution, "own_postmortem")
+        .expect("the button");
+    app.sim.ack(&click.envelope_id, WAIT).await.expect("acked");
+    app.settle().await;
+    let incident = app.incident_in(&channel).await;
+    assert_eq!(incident.postmortem.owner.as_deref(), Some(CAROL));
+    assert!(
+        said(&app, &channel.id)
+            .iter()
+            .any(|p| p.starts_with(":memo: The postmortem of *INC-1* is <@U0CAROL>'s, due")),
+        "said in the channel"
+    );
+    // Naming someone else is not volunteering: a bystander may not.
+    let reply = app
+        .command_in(BOB, &channel.id, "postmortem owner <@U0ALICE|alice>")
+        .await;
+    assert!(reply.contains("Only"), "{reply}");
+}

@@ -31,6 +31,7 @@ use crate::store::StoreError;
 
 mod declare;
 mod file_ticket;
+mod own_postmortem;
 mod post_update;
 mod publish_status;
 mod shortcut;
@@ -103,6 +104,10 @@ pub(crate) static ACTIONS: &[Entry] = &[
     Entry {
         id: Action::FileTicket.id(),
         handler: Handler::Button(file_ticket::handle),
+    },
+    Entry {
+        id: Action::OwnPostmortem.id(),
+        handler: Handler::Button(own_postmortem::handle),
     },
 ];
 

@@ -1,7 +1,8 @@
 //! `/inc postmortem owner <@user|me> [due <n>d]` and `/inc postmortem due <n>d`: who writes the
-//! postmortem and by when (`n` working days from now, in `TZ`). By the coordinator, the operator,
-//! the postmortem's owner or an `ADMINS` user, in any status: a team may name the owner before
-//! the incident is over. Resolving sets both when nobody did (the coordinator, `POSTMORTEM_DUE`);
+//! postmortem and by when (`n` working days from now, in `TZ`). Anyone may volunteer (`owner me`,
+//! the resolution's "I'll write the postmortem"); naming someone else or moving the deadline is
+//! for the coordinator, the operator, the postmortem's owner or an `ADMINS` user. In any status:
+//! a team may name the owner before the incident is over. Resolving sets both when nobody did (the coordinator, `POSTMORTEM_DUE`);
 //! the owner is reminded a day before the deadline and once a day after it
 //! ([`crate::domain::aftercare`]).
 
@@ -16,7 +17,10 @@ pub(super) fn decide(
     owner: Option<Holder>,
     due_days: Option<u32>,
 ) -> Result<(), Refusal> {
-    require_owner_or_permitted(d, "set the postmortem's owner or deadline")?;
+    let volunteering = matches!(owner, Some(Holder::Me)) && due_days.is_none();
+    if !volunteering {
+        require_owner_or_permitted(d, "set the postmortem's owner or deadline")?;
+    }
     if d.before.postmortem.done_at.is_some() {
         return Err(Refusal::Unchanged(format!(
             "The postmortem of *{}* is done already.",

@@ -79,6 +79,8 @@ pub enum Action {
     /// "Status page…": opens the status-page form, as `/inc statuspage` does (offered on the
     /// resolution when the public incident is still open, and by a rule).
     PublishStatus,
+    /// "I'll write the postmortem": the clicker owns the postmortem (on the resolution).
+    OwnPostmortem,
     /// "Create ticket": files a follow-up in the tracker (beside each follow-up without one, in
     /// `/inc followups`); its value names the follow-up too ([`Action::on_item`]).
     FileTicket,
@@ -86,13 +88,14 @@ pub enum Action {
 
 impl Action {
     /// Every button, for the tests that hold the dispatch table to this list.
-    pub const ALL: [Action; 6] = [
+    pub const ALL: [Action; 7] = [
         Action::PostUpdate,
         Action::TakeCoordinator,
         Action::Snooze,
         Action::WritePostmortem,
         Action::PublishStatus,
         Action::FileTicket,
+        Action::OwnPostmortem,
     ];
 
     /// The button's `action_id`.
@@ -104,6 +107,7 @@ impl Action {
             Action::WritePostmortem => "write_postmortem",
             Action::PublishStatus => "publish_status",
             Action::FileTicket => "file_ticket",
+            Action::OwnPostmortem => "own_postmortem",
         }
     }
 
@@ -116,6 +120,7 @@ impl Action {
             Action::WritePostmortem => "Write postmortem",
             Action::PublishStatus => "Status page…",
             Action::FileTicket => "Create ticket",
+            Action::OwnPostmortem => "I'll write the postmortem",
         }
     }
 
@@ -125,7 +130,7 @@ impl Action {
             text: self.label().into(),
             action_id: self.id().into(),
             value: incident.id.to_string(),
-            primary: self != Action::Snooze,
+            primary: !matches!(self, Action::Snooze | Action::OwnPostmortem),
         }
     }
 }

@@ -159,7 +159,10 @@ pub fn resolved_post(incident: &Incident, by: &str, text: Option<&str>) -> Messa
     Message {
         blocks: vec![
             Block::Section(out.clone()),
-            Block::Actions(vec![Action::WritePostmortem.on(incident)]),
+            Block::Actions(vec![
+                Action::WritePostmortem.on(incident),
+                Action::OwnPostmortem.on(incident),
+            ]),
         ],
         text: out,
     }
