@@ -122,6 +122,7 @@ impl Alert {
             roles: Vec::new(),
             services: Vec::new(),
             drill: false,
+            impact_started_at: None,
         }
     }
 

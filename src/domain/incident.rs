@@ -136,6 +136,8 @@ pub struct NewIncident {
     pub services: Vec<String>,
     /// An exercise (`/inc declare drill …`, the form's "This is a drill").
     pub drill: bool,
+    /// When customers started being affected (the form's "Customers affected since").
+    pub impact_started_at: Option<DateTime<Utc>>,
 }
 
 impl NewIncident {
@@ -175,7 +177,7 @@ impl NewIncident {
             keep_channel: false,
             drill: self.drill,
             duplicate_of: None,
-            impact_started_at: None,
+            impact_started_at: self.impact_started_at,
             impact_ended_at: None,
             version: 0,
         }
@@ -230,6 +232,7 @@ impl NewIncident {
             roles: vec![(role, declarer.to_string())],
             services: Vec::new(),
             drill: false,
+            impact_started_at: None,
         }
     }
 }

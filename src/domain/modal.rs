@@ -9,6 +9,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+
+use crate::domain::change::impact::ClockTime;
 use serde::{Deserialize, Serialize};
 
 use super::command::{MAX_SUMMARY_CHARS, MAX_TEXT_CHARS, MAX_TITLE_CHARS, has_visible_text};
@@ -227,6 +229,13 @@ pub fn declare_modal(prefill: &DeclarePrefill, levels: u8) -> Modal {
             text(false, MAX_SUMMARY_CHARS, None),
         ),
         input(
+            "impact_started",
+            "Customers affected since",
+            true,
+            Some("A time on your team's clock, such as 14:02, or now."),
+            text(false, 5, None),
+        ),
+        input(
             "coordinator",
             "Coordinator",
             true,
@@ -360,6 +369,8 @@ pub struct DeclareForm {
     pub triage: bool,
     pub summary: Option<String>,
     pub impact: Option<String>,
+    /// "Customers affected since": a time on the team's clock.
+    pub impact_started: Option<ClockTime>,
     pub coordinator: Option<UserId>,
     pub operator: Option<UserId>,
     pub private: bool,
@@ -412,6 +423,19 @@ impl DeclareForm {
         };
         let summary = optional_text(values, "summary", MAX_SUMMARY_CHARS, &mut errors);
         let impact = optional_text(values, "impact", MAX_SUMMARY_CHARS, &mut errors);
+        let impact_started = match text_value(values, "impact_started") {
+            None => None,
+            Some(t) => match ClockTime::parse(t.trim()) {
+                Some(at) => Some(at),
+                None => {
+                    errors.push((
+                        "impact_started",
+                        "Use a time on your team's clock, such as 14:02, or now.".into(),
+                    ));
+                    None
+                }
+            },
+        };
         let context: DeclareContext = serde_json::from_str(metadata).unwrap_or_default();
         match (errors.is_empty(), severity) {
             (true, Some(severity)) => Ok(DeclareForm {
@@ -420,6 +444,7 @@ impl DeclareForm {
                 triage: checked(values, "triage", "triage"),
                 summary,
                 impact,
+                impact_started,
                 coordinator: user(values, "coordinator"),
                 operator: user(values, "operator"),
                 private: checked(values, "private", "private"),
@@ -433,8 +458,9 @@ impl DeclareForm {
         }
     }
 
-    /// The incident this submission declares: the roles as the form says.
-    pub fn incident(self, declarer: &str, now: DateTime<Utc>) -> NewIncident {
+    /// The incident this submission declares: the roles as the form says; the impact's start
+    /// read on `tz`'s clock.
+    pub fn incident(self, declarer: &str, now: DateTime<Utc>, tz: chrono_tz::Tz) -> NewIncident {
         let roles = [
             (Role::Coordinator, self.coordinator),
             (Role::Operator, self.operator),
@@ -459,6 +485,7 @@ impl DeclareForm {
             roles,
             services: self.services,
             drill: self.drill,
+            impact_started_at: self.impact_started.map(|at| at.resolve(now, tz)),
         }
     }
 }

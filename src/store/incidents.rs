@@ -23,8 +23,9 @@ const RECENT_SAME_DECLARATION: &str = "SELECT id FROM incidents WHERE declared_b
      AND status NOT IN ('resolved', 'declined') ORDER BY id DESC LIMIT 1";
 const INSERT_INCIDENT: &str = "INSERT INTO incidents (number, title, severity, status, private, \
      summary, declared_by, declared_at, last_update_at, updated_at, impact, source_channel, \
-     source_ts, source_link, alert_key, drill) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id";
+     source_ts, source_link, alert_key, drill, impact_started_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+     RETURNING id";
 const BY_SOURCE: &str = "SELECT id FROM incidents WHERE source_channel = $1 AND source_ts = $2";
 const KEY_OWNER: &str = "SELECT incident_id FROM idempotency_keys WHERE key = $1";
 /// A change is stored only against the version it was decided on.
@@ -341,6 +342,7 @@ pub(super) async fn insert_new(
         .bind(inc.source.as_ref().and_then(|s| s.permalink.as_deref()))
         .bind(alert_key)
         .bind(inc.drill)
+        .bind(inc.impact_started_at.map(to_ms))
         .fetch_one(&mut **tx)
         .await?;
     for (role, user) in &inc.roles {

@@ -585,3 +585,65 @@ async fn anyone_can_volunteer_for_the_postmortem_from_the_resolution() {
         .await;
     assert!(reply.contains("Only"), "{reply}");
 }
+
+#[tokio::test]
+async fn the_declare_form_takes_when_customers_were_first_affected() {
+    let (app, _clock) = spawn_at_monday(&[]).await;
+    app.command(ALICE, "declare").await;
+    let view = open_view(&app, ALICE).await;
+    let refused = submit(
+        &app,
+        ALICE,
+        &view,
+        &[
+            (
+                "title",
+                slack_simulator::ViewInput::Text("Checkout is down".into()),
+            ),
+            (
+                "severity",
+                slack_simulator::ViewInput::Option("sev1".into()),
+            ),
+            (
+                "impact_started",
+                slack_simulator::ViewInput::Text("9am".into()),
+            ),
+        ],
+    )
+    .await
+    .expect("an answer");
+    assert_eq!(
+        refused["errors"]["impact_started"],
+        "Use a time on your team's clock, such as 14:02, or now."
+    );
+    submit(
+        &app,
+        ALICE,
+        &view,
+        &[
+            (
+                "title",
+                slack_simulator::ViewInput::Text("Checkout is down".into()),
+            ),
+            (
+                "severity",
+                slack_simulator::ViewInput::Option("sev1".into()),
+            ),
+            (
+                "impact_started",
+                slack_simulator::ViewInput::Text("09:30".into()),
+            ),
+        ],
+    )
+    .await;
+    app.settle().await;
+    let channel = app.channel_named("inc-1-checkout-is-down");
+    let incident = app.incident_in(&channel).await;
+    assert_eq!(
+        incident.impact_started_at,
+        Some(monday() - Duration::minutes(30)),
+        "09:30 this morning"
+    );
+    let card = said(&app, &channel.id).into_iter().next().expect("card");
+    assert!(card.contains("*Customer impact*\nsince <!date^"), "{card}");
+}

@@ -75,6 +75,7 @@ async fn seed(app: &TestApp, n: usize, ago: chrono::Duration, private: bool, by:
             roles: vec![(Role::Coordinator, by.to_string())],
             services: Vec::new(),
             drill: false,
+            impact_started_at: None,
         },
         jobs: Vec::new(),
         duplicate_window: Duration::ZERO,

@@ -18,7 +18,8 @@ pub(super) fn handle(shared: &Arc<Shared>, submission: Submission) -> Answer<'_>
         };
         let response_url = form.response_url.clone();
         let pages = form.page.clone();
-        let incident = form.incident(&submission.user, shared.clock.now());
+        let tz = shared.settings.tz;
+        let incident = form.incident(&submission.user, shared.clock.now(), tz);
         let cause = Cause::View(submission.view_id);
         declare_new(shared, cause, incident, response_url, &pages).await?;
         Ok(Ack::Empty)

@@ -63,6 +63,7 @@ fn the_declare_modal_asks_for_every_field_and_proposes_the_declarer_as_coordinat
             "triage",
             "summary",
             "impact",
+            "impact_started",
             "coordinator",
             "operator",
             "private",
@@ -173,6 +174,7 @@ fn a_declare_submission_is_read_into_a_form() {
             triage: true,
             summary: Some("EU cards fail".into()),
             impact: None,
+            impact_started: None,
             coordinator: Some("U0BOB".into()),
             operator: None,
             private: true,
@@ -194,6 +196,7 @@ fn a_declare_form_declares_with_the_roles_it_names() {
         triage: true,
         summary: Some("EU cards fail".into()),
         impact: Some("EU customers".into()),
+        impact_started: None,
         coordinator: None,
         operator: Some("U0BOB".into()),
         private: true,
@@ -203,7 +206,7 @@ fn a_declare_form_declares_with_the_roles_it_names() {
         source: None,
         response_url: Some("https://hooks.slack.com/x".into()),
     };
-    let incident = form.clone().incident("U0ALICE", now);
+    let incident = form.clone().incident("U0ALICE", now, chrono_tz::Tz::UTC);
     assert_eq!(incident.status, Status::Triage);
     assert_eq!(incident.roles, vec![(Role::Operator, "U0BOB".to_string())]);
     assert_eq!(
@@ -217,7 +220,7 @@ fn a_declare_form_declares_with_the_roles_it_names() {
         coordinator: Some("U0ALICE".into()),
         ..form
     };
-    let incident = confirmed.incident("U0ALICE", now);
+    let incident = confirmed.incident("U0ALICE", now, chrono_tz::Tz::UTC);
     assert_eq!(incident.status, Status::Investigating);
     assert_eq!(
         incident.roles,
