@@ -459,6 +459,15 @@ async fn a_gitlab_issue_is_filed_and_its_close_comes_back_with_the_hook_token() 
     );
 }
 
+/// The number of the issue titled `title`.
+fn number_of(gh: &FakeGitHub, title: &str) -> u64 {
+    gh.issues()
+        .into_iter()
+        .find(|i| i.title == title)
+        .map(|i| i.number)
+        .unwrap_or_else(|| panic!("no issue {title:?}"))
+}
+
 /// Waits (at most [`WAIT`]) until `done` holds.
 async fn wait_until(done: impl Fn() -> bool) {
     let start = std::time::Instant::now();
@@ -643,7 +652,8 @@ async fn the_digest_lists_follow_ups_still_open_past_followup_due_and_jira_and_l
         .await;
     app.command_in(ALICE, &channel.id, "resolve").await;
     app.settle().await;
-    gh.close(2, "dana").await;
+    let runbook = number_of(&gh, "Write the runbook");
+    gh.close(runbook, "dana").await;
     app.settle().await;
     let digests = |app: &TestApp| {
         app.sim

@@ -330,6 +330,11 @@ impl Step {
                 IncidentRef::Id(id) => Some(format!("statuspage:{id}")),
                 IncidentRef::New => None,
             },
+            // Follow-ups filed in the order they were recorded: their tickets number alike.
+            Step::FileTicket { .. } => match incident {
+                IncidentRef::Id(id) => Some(format!("tracker:{id}")),
+                IncidentRef::New => None,
+            },
             // Pages and their resolve in the order asked: a resolve runs after the pages queued
             // before it.
             Step::Page { .. } | Step::ResolvePages => match incident {
