@@ -14,6 +14,9 @@ use crate::domain::mrkdwn::{self, escape, escape_keeping_mentions};
 use crate::domain::timeline::TimelineEvent;
 use crate::domain::{Incident, IncidentId, Role, Status};
 
+/// Slack's limit on a section's text.
+const MAX_SECTION_CHARS: usize = 3000;
+
 /// Slack's limit on channel topics.
 pub const MAX_TOPIC_CHARS: usize = 250;
 
@@ -387,7 +390,8 @@ pub fn followups_list(incident: &Incident, timeline: &[TimelineEvent]) -> String
 
 /// `/inc followups` where a tracker is configured: the list, and a "Create ticket" button for
 /// each follow-up without a ticket (at most 25, Slack's limit for one row of buttons). `None`
-/// when every follow-up has its ticket: the list alone says it all.
+/// when every follow-up has its ticket — the list alone says it all — or when the list is
+/// longer than a section may be (Slack's 3,000 characters): then it goes as plain text.
 pub fn followups_with_buttons(
     incident: &Incident,
     timeline: &[TimelineEvent],
@@ -404,6 +408,9 @@ pub fn followups_with_buttons(
         return None;
     }
     let text = followups_list(incident, timeline);
+    if text.chars().count() > MAX_SECTION_CHARS {
+        return None;
+    }
     let buttons = unfiled
         .into_iter()
         .map(|(n, id)| Action::FileTicket.on_item(incident, id, format!("Create ticket for {n}")))

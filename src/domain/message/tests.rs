@@ -266,3 +266,30 @@ fn messages_round_trip_through_job_payloads() {
     let back: Message = serde_json::from_value(json).expect("message");
     assert_eq!(back, card);
 }
+
+#[test]
+fn a_followups_list_too_long_for_a_section_goes_without_buttons() {
+    let inc = crate::domain::incident::tests::sample(1);
+    let at = |n: i64| chrono::DateTime::from_timestamp(1_800_000_000 + n, 0).expect("time");
+    let few: Vec<TimelineEvent> = (0..2)
+        .map(|n| TimelineEvent {
+            entry: Entry::FollowUp {
+                text: format!("Follow-up {n}"),
+            },
+            actor: Some("U1".into()),
+            at: at(n),
+        })
+        .collect();
+    let with_buttons = followups_with_buttons(&inc, &few).expect("buttons");
+    assert!(matches!(with_buttons.blocks.last(), Some(Block::Actions(b)) if b.len() == 2));
+    let many: Vec<TimelineEvent> = (0..40)
+        .map(|n| TimelineEvent {
+            entry: Entry::FollowUp {
+                text: "x".repeat(100),
+            },
+            actor: Some("U1".into()),
+            at: at(n),
+        })
+        .collect();
+    assert_eq!(followups_with_buttons(&inc, &many), None);
+}
