@@ -2,9 +2,9 @@
 //! GitLab, Jira or Linear) and `poll_tickets` (the tracker asked about an incident's open
 //! tickets every `FOLLOWUP_POLL_INTERVAL`, where no webhook tells us).
 //!
-//! Idempotency: a follow-up is filed at most once. The step first looks at the incident's
-//! external references — a follow-up with a ticket is done (the button clicked twice, a
-//! redelivery). The ticket carries the follow-up's marker, and an attempt after an unknown
+//! Idempotency: a follow-up is filed at most once. The step first looks at the follow-up on the
+//! timeline — one whose ticket was recorded (`ticket_opened`, written with the ticket's external
+//! reference) is done: the button clicked twice, a redelivery. The ticket carries the follow-up's marker, and an attempt after an unknown
 //! outcome (a timeout, a lost answer, a crash before the record) searches the tracker for it
 //! and adopts what an earlier attempt filed (`outside::tracker`). What the tracker answered —
 //! the ticket's id, name, link — is recorded with its timeline entry and the post that links it
