@@ -64,13 +64,13 @@ async fn anywhere(
             triage,
             title,
             drill,
-        } => declare(shared, cmd, severity, triage, &title, drill).await,
+        } => declare(shared, cmd, severity, triage, &title, drill, false).await,
         AnywhereCommand::Adopt {
             severity,
             triage,
             title,
             drill,
-        } => adopt(shared, cmd, severity, triage, &title, drill).await,
+        } => declare(shared, cmd, severity, triage, &title, drill, true).await,
         AnywhereCommand::Stats { days } => super::stats::reply(shared, &cmd.user_id, days).await,
         AnywhereCommand::DeclareModal { title, drill } => {
             let grouped = shared.settings.coordinator_group.is_some();
@@ -233,6 +233,8 @@ fn pageable(shared: &Shared, service: &str) -> bool {
         .is_some_and(|pd| pd.routing_key(service).is_some())
 }
 
+/// `/inc declare <sev> …`, and `/inc adopt` (`adopt`): a declaration whose channel is the one
+/// it was typed in — never an incident's channel already, never the announce channel.
 async fn declare(
     shared: &Shared,
     cmd: &SlashCommand,
@@ -240,7 +242,21 @@ async fn declare(
     triage: bool,
     title: &str,
     drill: bool,
+    adopt: bool,
 ) -> Result<Ack, StoreError> {
+    if adopt {
+        if let Some(existing) = shared.store.incident_by_channel(&cmd.channel_id).await? {
+            return Ok(Ack::ephemeral(format!(
+                "This channel is *{}*'s already; nothing was declared.",
+                existing.reference()
+            )));
+        }
+        if shared.announce_channel.as_deref() == Some(cmd.channel_id.as_str()) {
+            return Ok(Ack::ephemeral(
+                "This is the announce channel: it cannot be an incident's channel. Nothing was declared.",
+            ));
+        }
+    }
     let now = shared.clock.now();
     let grouped = shared.settings.coordinator_group.is_some();
     let mut incident =
@@ -248,65 +264,10 @@ async fn declare(
     incident.drill = drill;
     let key = Cause::Slash(cmd.trigger_id.clone());
     let url = Some(cmd.response_url.clone());
-    let reply = match declare_new(shared, key, incident, url, &[]).await? {
+    let channel = adopt.then(|| cmd.channel_id.clone());
+    let reply = match declare_new(shared, key, incident, url, &[], channel).await? {
+        Declared::New(incident) if adopt => message::adopted_reply(&incident),
         Declared::New(incident) => message::declared_reply(&incident),
-        Declared::Existing(incident) => message::already_declared_reply(&incident),
-    };
-    Ok(Ack::ephemeral(reply))
-}
-
-/// `/inc adopt`: a declaration whose channel is the one it was typed in — never an incident's
-/// channel already, never the announce channel.
-async fn adopt(
-    shared: &Shared,
-    cmd: &SlashCommand,
-    severity: Severity,
-    triage: bool,
-    title: &str,
-    drill: bool,
-) -> Result<Ack, StoreError> {
-    if let Some(existing) = shared.store.incident_by_channel(&cmd.channel_id).await? {
-        return Ok(Ack::ephemeral(format!(
-            "This channel is *{}*'s already; nothing was declared.",
-            existing.reference()
-        )));
-    }
-    if shared.announce_channel.as_deref() == Some(cmd.channel_id.as_str()) {
-        return Ok(Ack::ephemeral(
-            "This is the announce channel: it cannot be an incident's channel. Nothing was declared.",
-        ));
-    }
-    let now = shared.clock.now();
-    let grouped = shared.settings.coordinator_group.is_some();
-    let mut incident =
-        NewIncident::from_fast_path(&cmd.user_id, severity, triage, title, grouped, now);
-    incident.drill = drill;
-    let key = Cause::Slash(cmd.trigger_id.clone());
-    let jobs = steps::opening_jobs(
-        &shared.settings,
-        &incident,
-        &key,
-        Some(cmd.response_url.clone()),
-        Some(cmd.channel_id.clone()),
-        now,
-    );
-    let declaration = Declaration {
-        key,
-        incident,
-        jobs,
-        duplicate_window: Duration::ZERO,
-    };
-    let reply = match shared.store.declare(declaration, now).await? {
-        Declared::New(incident) => {
-            shared.wake.notify_one();
-            format!(
-                ":rotating_light: Declared *{}* · {} · {} — {}. This channel is its channel now.",
-                incident.reference(),
-                incident.severity,
-                incident.status,
-                crate::domain::mrkdwn::escape(&incident.title)
-            )
-        }
         Declared::Existing(incident) => message::already_declared_reply(&incident),
     };
     Ok(Ack::ephemeral(reply))
@@ -314,16 +275,18 @@ async fn adopt(
 
 /// Records a declaration under idempotency `key` with its first job; the channel and everything
 /// after it are the saga's (`steps`). `response_url` is where to say so if the channel fails.
-/// `pages` are the PagerDuty services to page from the start (the modal's "Page on-call").
+/// `pages` are the PagerDuty services to page from the start (the modal's "Page on-call");
+/// `adopt` the existing channel to make the incident's (`/inc adopt`).
 pub(crate) async fn declare_new(
     shared: &Shared,
     key: Cause,
     incident: NewIncident,
     response_url: Option<String>,
     pages: &[String],
+    adopt: Option<String>,
 ) -> Result<Declared, StoreError> {
     let now = shared.clock.now();
-    let mut jobs = steps::opening_jobs(&shared.settings, &incident, &key, response_url, None, now);
+    let mut jobs = steps::opening_jobs(&shared.settings, &incident, &key, response_url, adopt, now);
     for (i, service) in pages.iter().enumerate() {
         // A drill pages nobody.
         if incident.drill || !pageable(shared, service) {

@@ -21,7 +21,7 @@ pub(super) fn handle(shared: &Arc<Shared>, submission: Submission) -> Answer<'_>
         let tz = shared.settings.tz;
         let incident = form.incident(&submission.user, shared.clock.now(), tz);
         let cause = Cause::View(submission.view_id);
-        declare_new(shared, cause, incident, response_url, &pages).await?;
+        declare_new(shared, cause, incident, response_url, &pages, None).await?;
         Ok(Ack::Empty)
     })
 }

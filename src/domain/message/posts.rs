@@ -18,6 +18,17 @@ pub fn declared_reply(incident: &Incident) -> String {
     )
 }
 
+/// The reply to `/inc adopt`: the channel it was typed in is the incident's now.
+pub fn adopted_reply(incident: &Incident) -> String {
+    format!(
+        ":rotating_light: Declared *{}* · {} · {} — {}. This channel is its channel now.",
+        incident.reference(),
+        incident.severity,
+        incident.status,
+        escape(&incident.title)
+    )
+}
+
 /// The reply when the same declaration arrives again (a redelivery, a double submit).
 pub fn already_declared_reply(incident: &Incident) -> String {
     let place = match &incident.channel_id {
