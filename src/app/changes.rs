@@ -149,6 +149,28 @@ pub(crate) async fn apply_with_refs(
     Ok(Applied::Busy)
 }
 
+/// Records what an outside system said (`change`: a page acknowledged, a ticket closed) as the
+/// bot's change under `key`, with the object's new state `now_state`, in one transaction — and
+/// says how it went as the HTTP side answers the system: a repeat or a refusal is nothing new,
+/// an incident that kept changing is worth a later delivery.
+pub(crate) async fn record_news(
+    shared: &Shared,
+    incident: Incident,
+    change: Change,
+    key: &Cause,
+    now_state: ExternalRef,
+) -> Result<crate::http::Heard, StoreError> {
+    use crate::http::Heard;
+    let actor = shared.bot.user_id.clone();
+    let refs = [now_state];
+    let applied = apply_with_refs(shared, incident, &[change], &actor, key, &[], &refs).await?;
+    Ok(match applied {
+        Applied::Yes(_) => Heard::Recorded,
+        Applied::AlreadyDone | Applied::Refused(_) => Heard::Nothing,
+        Applied::Busy => Heard::Later("the incident kept changing".into()),
+    })
+}
+
 /// The job steps a decision's effects ask for. Each effect is its cause's part `<index>`, so a
 /// change never enqueues the same step twice and two effects never share a key.
 fn jobs_for(shared: &Shared, decision: &Decision, key: &Cause, now: DateTime<Utc>) -> Vec<NewJob> {

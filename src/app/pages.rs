@@ -5,7 +5,7 @@
 //! somebody captured and replays, finds its event id recorded and changes nothing.
 
 use super::Shared;
-use super::changes::{self, Applied};
+use super::changes;
 use crate::domain::cause::Cause;
 use crate::domain::change::Change;
 use crate::domain::change::page_news::News;
@@ -66,13 +66,5 @@ pub(crate) async fn receive(shared: &Shared, news: PageNews) -> Result<Heard, St
         after_s,
     });
     let key = Cause::PagerDuty(news.event_id);
-    let actor = shared.bot.user_id.clone();
-    let applied =
-        changes::apply_with_refs(shared, incident, &[change], &actor, &key, &[], &[now_state])
-            .await?;
-    Ok(match applied {
-        Applied::Yes(_) => Heard::Recorded,
-        Applied::AlreadyDone | Applied::Refused(_) => Heard::Nothing,
-        Applied::Busy => Heard::Later("the incident kept changing".into()),
-    })
+    changes::record_news(shared, incident, change, &key, now_state).await
 }

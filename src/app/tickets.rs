@@ -6,7 +6,7 @@
 //! already recorded (a poll after the webhook, our own record) is not said twice.
 
 use super::Shared;
-use super::changes::{self, Applied};
+use super::changes;
 use super::steps::tickets::state_word;
 use crate::domain::cause::Cause;
 use crate::domain::change::Change;
@@ -59,15 +59,7 @@ pub(crate) async fn receive(
         closed: news.closed,
         by: news.by,
     });
-    let actor = shared.bot.user_id.clone();
-    let applied =
-        changes::apply_with_refs(shared, incident, &[change], &actor, &key, &[], &[now_state])
-            .await?;
-    Ok(match applied {
-        Applied::Yes(_) => Heard::Recorded,
-        Applied::AlreadyDone | Applied::Refused(_) => Heard::Nothing,
-        Applied::Busy => Heard::Later("the incident kept changing".into()),
-    })
+    changes::record_news(shared, incident, change, &key, now_state).await
 }
 
 /// The key a webhook's news is recorded under: its delivery id, else what it says (a tracker
