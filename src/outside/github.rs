@@ -113,16 +113,7 @@ impl GithubApi {
 /// Sends `request` and classifies GitHub's answer: a 403 that says the rate limit is spent
 /// (`x-ratelimit-remaining: 0`, or a secondary limit's `retry-after`) is worth waiting for.
 async fn exchange(request: reqwest::RequestBuilder) -> Result<String, OutsideError> {
-    let answer = request
-        .send()
-        .await
-        .map_err(|e| OutsideError::unanswered(SYSTEM, &e))?;
-    let status = answer.status();
-    let headers = answer.headers().clone();
-    let text = answer
-        .text()
-        .await
-        .map_err(|e| OutsideError::unanswered(SYSTEM, &e))?;
+    let (status, headers, text) = super::answer(SYSTEM, request).await?;
     classify(status, &headers, &text)?;
     Ok(text)
 }

@@ -52,21 +52,13 @@ impl LinearApi {
 
     /// Runs one operation; its `data`, or the failure classified.
     async fn run(&self, query: &str, variables: Value) -> Result<Value, OutsideError> {
-        let answer = self
+        let request = self
             .client
             .http()
             .post(self.url.clone())
             .header(reqwest::header::AUTHORIZATION, self.key.expose_secret())
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .map_err(|e| OutsideError::unanswered(SYSTEM, &e))?;
-        let status = answer.status();
-        let headers = answer.headers().clone();
-        let text = answer
-            .text()
-            .await
-            .map_err(|e| OutsideError::unanswered(SYSTEM, &e))?;
+            .json(&json!({ "query": query, "variables": variables }));
+        let (status, headers, text) = super::answer(SYSTEM, request).await?;
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let errors = v["errors"].as_array().cloned().unwrap_or_default();
         // Linear refuses a rate-limited request with an error coded RATELIMITED, whatever the

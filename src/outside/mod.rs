@@ -58,19 +58,29 @@ impl Client {
         request: reqwest::RequestBuilder,
         said: fn(&str) -> String,
     ) -> Result<String, OutsideError> {
-        let answer = request
-            .send()
-            .await
-            .map_err(|e| OutsideError::unanswered(system, &e))?;
-        let status = answer.status();
-        let headers = answer.headers().clone();
-        let text = answer
-            .text()
-            .await
-            .map_err(|e| OutsideError::unanswered(system, &e))?;
+        let (status, headers, text) = answer(system, request).await?;
         OutsideError::from_status(system, status, &headers, &said(&text))?;
         Ok(text)
     }
+}
+
+/// Sends `request` to `system` and reads the whole answer, whatever its status: the one place
+/// a call that got no answer (or lost it halfway) becomes [`OutsideError::unanswered`].
+pub(crate) async fn answer(
+    system: &'static str,
+    request: reqwest::RequestBuilder,
+) -> Result<(StatusCode, HeaderMap, String), OutsideError> {
+    let answer = request
+        .send()
+        .await
+        .map_err(|e| OutsideError::unanswered(system, &e))?;
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    let text = answer
+        .text()
+        .await
+        .map_err(|e| OutsideError::unanswered(system, &e))?;
+    Ok((status, headers, text))
 }
 
 /// Why a call to an outside system did not do what was asked.

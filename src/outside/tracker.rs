@@ -221,21 +221,12 @@ pub(super) async fn poll_issue(
     if let Some(etag) = etag {
         request = request.header(reqwest::header::IF_NONE_MATCH, etag);
     }
-    let answer = request
-        .send()
-        .await
-        .map_err(|e| OutsideError::unanswered(system, &e))?;
-    let status = answer.status();
-    let headers = answer.headers().clone();
+    let (status, headers, text) = super::answer(system, request).await?;
     match status.as_u16() {
         304 => return Ok((Polled::Unchanged, None)),
         404 | 410 => return Ok((Polled::Gone, None)),
         _ => {}
     }
-    let text = answer
-        .text()
-        .await
-        .map_err(|e| OutsideError::unanswered(system, &e))?;
     classify(status, &headers, &text)?;
     let issue = answer_json(system, &text)?;
     let etag = headers
