@@ -346,14 +346,37 @@ async fn a_follow_up_whose_filing_failed_gets_a_create_ticket_button() {
     let issues = gh.issues();
     assert_eq!(issues.len(), 1, "{issues:?}");
     assert_eq!(issues[0].title, "Add a canary");
+    let told = |app: &TestApp| {
+        app.sim
+            .ephemerals()
+            .into_iter()
+            .filter(|e| e.user == BOB && e.via == "response_url")
+            .map(|e| e.text)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        told(&app)
+            .iter()
+            .any(|t| t.starts_with("Filing the follow-up in GitHub")),
+        "{:?}",
+        told(&app)
+    );
     let listed = app.command_in(BOB, &channel.id, "followups").await;
     assert!(listed.contains("#1"), "{listed}");
+    // The earlier list's button, clicked again: filed already, nothing filed twice.
+    let again = app
+        .sim
+        .click_ephemeral(BOB, "file_ticket", "Create ticket for 1")
+        .expect("the first list still shows its button");
+    app.sim.ack(&again.envelope_id, WAIT).await.expect("acked");
+    app.settle().await;
+    assert_eq!(gh.issues().len(), 1, "filed once");
     assert!(
-        app.sim
-            .click_ephemeral(BOB, "file_ticket", "Create ticket for 1")
-            .is_none()
-            || gh.issues().len() == 1,
-        "filed once"
+        told(&app)
+            .iter()
+            .any(|t| t.starts_with("That follow-up is filed already: <")),
+        "{:?}",
+        told(&app)
     );
 }
 
