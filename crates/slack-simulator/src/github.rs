@@ -495,41 +495,9 @@ impl FakeGitHub {
 
     // --- fault injection (the next requests, whichever endpoint) ---
 
-    /// The next `times` requests are answered HTTP `status` with `{"message":…}` and change
-    /// nothing.
-    pub fn fail(&self, status: u16, times: usize) {
-        self.add_fault(Fault::Fail(status), times);
-    }
-
-    /// The next `times` requests are refused as GitHub's primary rate limit refuses: 403,
-    /// `x-ratelimit-remaining: 0`, `x-ratelimit-reset` a second ahead. They change nothing.
-    pub fn rate_limit(&self, times: usize) {
-        self.add_fault(Fault::RateLimit, times);
-    }
-
-    /// The next `times` requests take effect, then are answered HTTP 500 with an empty body.
-    pub fn fail_after_applying(&self, times: usize) {
-        self.add_fault(Fault::FailAfterApplying, times);
-    }
-
-    /// The next `times` requests take effect, then the connection is closed without an answer.
-    pub fn drop_after_applying(&self, times: usize) {
-        self.add_fault(Fault::DropAfterApplying, times);
-    }
-
-    /// The next `times` requests take effect at once and are answered `after` later.
-    pub fn answer_late(&self, after: Duration, times: usize) {
-        self.add_fault(Fault::AnswerLate(after), times);
-    }
-
-    /// Forgets the faults still scripted.
-    pub fn clear_faults(&self) {
-        self.inner.with_state(|s| s.faults.clear());
-    }
-
-    fn add_fault(&self, fault: Fault, times: usize) {
-        self.inner.with_state(|s| s.faults.add(fault, times));
-    }
+    wire::fault_injection!(
+        "The next `times` requests are refused as GitHub's primary rate limit refuses: 403, `x-ratelimit-remaining: 0`, `x-ratelimit-reset` a second ahead. They change nothing."
+    );
 
     /// Stops the server and the webhook sender.
     pub async fn shutdown(self) {

@@ -608,41 +608,9 @@ impl FakeLinear {
 
     // --- fault injection (the next requests) ---
 
-    /// The next `times` requests are answered HTTP `status` with a GraphQL error body and
-    /// change nothing.
-    pub fn fail(&self, status: u16, times: usize) {
-        self.add_fault(Fault::Fail(status), times);
-    }
-
-    /// The next `times` requests are refused as rate limited (HTTP 400, `RATELIMITED`), changing
-    /// nothing.
-    pub fn rate_limit(&self, times: usize) {
-        self.add_fault(Fault::RateLimit, times);
-    }
-
-    /// The next `times` requests take effect, then are answered HTTP 500 with an empty body.
-    pub fn fail_after_applying(&self, times: usize) {
-        self.add_fault(Fault::FailAfterApplying, times);
-    }
-
-    /// The next `times` requests take effect, then the connection is closed without an answer.
-    pub fn drop_after_applying(&self, times: usize) {
-        self.add_fault(Fault::DropAfterApplying, times);
-    }
-
-    /// The next `times` requests take effect at once and are answered `after` later.
-    pub fn answer_late(&self, after: Duration, times: usize) {
-        self.add_fault(Fault::AnswerLate(after), times);
-    }
-
-    /// Forgets the faults still scripted.
-    pub fn clear_faults(&self) {
-        self.inner.with_state(|s| s.faults.clear());
-    }
-
-    fn add_fault(&self, fault: Fault, times: usize) {
-        self.inner.with_state(|s| s.faults.add(fault, times));
-    }
+    wire::fault_injection!(
+        "The next `times` requests are refused as rate limited (HTTP 400, `RATELIMITED`), changing nothing."
+    );
 
     /// Stops the server and the webhook sender.
     pub async fn shutdown(self) {

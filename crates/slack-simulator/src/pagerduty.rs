@@ -570,42 +570,9 @@ impl FakePagerDuty {
 
     // --- fault injection on /v2/enqueue ---
 
-    /// The next `times` events are refused with HTTP `status` and change nothing: 400 answers
-    /// PagerDuty's invalid-event body, other statuses (5xx) `{"status":…,"message":…}`.
-    pub fn fail(&self, status: u16, times: usize) {
-        self.add_fault(Fault::Fail(status), times);
-    }
-
-    /// The next `times` events are refused with 429 (empty body) and change nothing.
-    pub fn rate_limit(&self, times: usize) {
-        self.add_fault(Fault::RateLimit, times);
-    }
-
-    /// The next `times` events are applied, then answered HTTP 500 with an empty body: the
-    /// answer was lost, the effect was not.
-    pub fn fail_after_applying(&self, times: usize) {
-        self.add_fault(Fault::FailAfterApplying, times);
-    }
-
-    /// The next `times` events are applied, then the connection is closed without an answer.
-    pub fn drop_after_applying(&self, times: usize) {
-        self.add_fault(Fault::DropAfterApplying, times);
-    }
-
-    /// The next `times` events are applied at once and answered `after` later (after the
-    /// caller's timeout, if it has one shorter).
-    pub fn answer_late(&self, after: Duration, times: usize) {
-        self.add_fault(Fault::AnswerLate(after), times);
-    }
-
-    /// Forgets the faults still scripted.
-    pub fn clear_faults(&self) {
-        self.inner.with_state(|s| s.faults.clear());
-    }
-
-    fn add_fault(&self, fault: Fault, times: usize) {
-        self.inner.with_state(|s| s.faults.add(fault, times));
-    }
+    wire::fault_injection!(
+        "The next `times` events are refused with 429 (empty body) and change nothing."
+    );
 
     // --- what happened ---
 

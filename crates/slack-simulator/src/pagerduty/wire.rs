@@ -115,6 +115,51 @@ impl Faults {
     }
 }
 
+/// The fault-injection methods of an outside fake, for its `impl` block: the next requests,
+/// whichever endpoint, fail, are rate limited, take effect and lose their answer, or are answered
+/// late. `$rate_limit` says what that service's rate limit answers (each refuses in its own
+/// way). The fake's `inner.with_state` must hand out a state whose `faults` is [`Faults`].
+macro_rules! fault_injection {
+    ($rate_limit:literal) => {
+        /// The next `times` requests are answered HTTP `status` with the service's error body and
+        /// change nothing.
+        pub fn fail(&self, status: u16, times: usize) {
+            self.add_fault($crate::pagerduty::wire::Fault::Fail(status), times);
+        }
+
+        #[doc = $rate_limit]
+        pub fn rate_limit(&self, times: usize) {
+            self.add_fault($crate::pagerduty::wire::Fault::RateLimit, times);
+        }
+
+        /// The next `times` requests take effect, then are answered HTTP 500 with an empty body.
+        pub fn fail_after_applying(&self, times: usize) {
+            self.add_fault($crate::pagerduty::wire::Fault::FailAfterApplying, times);
+        }
+
+        /// The next `times` requests take effect, then the connection is closed without an
+        /// answer.
+        pub fn drop_after_applying(&self, times: usize) {
+            self.add_fault($crate::pagerduty::wire::Fault::DropAfterApplying, times);
+        }
+
+        /// The next `times` requests take effect at once and are answered `after` later.
+        pub fn answer_late(&self, after: std::time::Duration, times: usize) {
+            self.add_fault($crate::pagerduty::wire::Fault::AnswerLate(after), times);
+        }
+
+        /// Forgets the faults still scripted.
+        pub fn clear_faults(&self) {
+            self.inner.with_state(|s| s.faults.clear());
+        }
+
+        fn add_fault(&self, fault: $crate::pagerduty::wire::Fault, times: usize) {
+            self.inner.with_state(|s| s.faults.add(fault, times));
+        }
+    };
+}
+pub(crate) use fault_injection;
+
 /// What to put on the wire for one request.
 #[derive(Debug)]
 pub(crate) struct Answer {
