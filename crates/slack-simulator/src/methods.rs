@@ -588,6 +588,9 @@ fn conversations_invite(state: &mut State, p: &Params) -> Answer {
 /// (`method_not_supported_for_channel_type`); joining one it is in is a success with a warning.
 fn conversations_join(state: &mut State, p: &Params) -> Answer {
     let channel = visible_channel(state, p, "channel")?;
+    if channel.is_archived {
+        return Err(err("is_archived"));
+    }
     if channel.is_private {
         return Err(err("method_not_supported_for_channel_type"));
     }
@@ -907,6 +910,9 @@ fn chat_post_ephemeral(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
 
 fn chat_update(state: &mut State, p: &Params) -> Answer {
     let channel = visible_channel(state, p, "channel")?;
+    if channel.is_archived {
+        return Err(err("is_archived"));
+    }
     let id = channel.id.clone();
     let ts = p.str("ts").unwrap_or_default();
     let message = channel
