@@ -810,3 +810,32 @@ async fn jira_and_linear_webhooks_without_the_right_signature_are_refused() {
         200
     );
 }
+
+#[tokio::test]
+async fn a_ticket_closed_after_its_channel_was_archived_is_recorded_and_the_channel_told_nothing() {
+    let (app, gh, _clock) = app_with_github(true).await;
+    let channel = app.declared(ALICE, "sev1 Checkout is down").await;
+    app.command_in(ALICE, &channel.id, "followup Add a canary")
+        .await;
+    app.command_in(ALICE, &channel.id, "resolve").await;
+    app.command_in(ALICE, &channel.id, "archive").await;
+    app.settle().await;
+    assert!(app.sim.channel(&channel.id).expect("channel").is_archived);
+    let before = said(&app, &channel.id).len();
+
+    assert_eq!(gh.close(1, "dana").await, [Some(200)]);
+    app.settle().await;
+    let incident = app.incident_in(&channel).await;
+    let kinds = timeline_kinds(&app.store, incident.id).await;
+    assert!(kinds.contains(&"ticket_changed"), "{kinds:?}");
+    assert!(
+        !kinds.contains(&"step_failed"),
+        "nothing failed: {:?}",
+        app.store.timeline(incident.id).await.expect("timeline")
+    );
+    assert_eq!(
+        said(&app, &channel.id).len(),
+        before,
+        "the archived channel is told nothing"
+    );
+}

@@ -321,7 +321,9 @@ impl Step {
             | Step::SyncAnnouncement { channel }
             | Step::SyncCard {
                 channel: Some(channel),
-            } => Some(format!("channel:{channel}")),
+            }
+            // Archived after what was queued for the channel before it, which it would refuse.
+            | Step::ArchiveChannel { channel } => Some(format!("channel:{channel}")),
             // One receiver's events in the order they happened, and only its own held back.
             Step::Webhook { url, .. } => Some(format!("webhook:{url}")),
             // One publication at a time: the first creates the public incident, the next finds

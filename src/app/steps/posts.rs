@@ -8,7 +8,8 @@
 //! for that key among the channel's newest messages (`conversations.history`), or the thread's
 //! (`conversations.replies`), and adopts the post it finds. Posts to one channel share a lane:
 //! they run in the order recorded, one at a time, about a second apart. A report through a
-//! response URL is seen by one person and cannot be read back: a lost answer may repeat it.
+//! response URL is seen by one person and cannot be read back: a lost answer may repeat it. A
+//! post to a channel archived meanwhile is dropped (Slack's `is_archived`), not reported.
 
 use super::{ReportTo, Shared, Step, StepError, load};
 use crate::domain::cause::Cause;
@@ -20,7 +21,16 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
     let key = post_key(job);
     match step {
         Step::Post { channel, message } => {
-            post_once(shared, job, channel, None, message, &key).await?;
+            match post_once(shared, job, channel, None, message, &key).await {
+                // An archived channel takes nothing more, and nobody reads a report there:
+                // what was to be said is on the timeline (a ticket closed weeks later).
+                Err(SlackError::Api { code }) if code == "is_archived" => {
+                    tracing::info!(channel, "not posting: the channel is archived");
+                }
+                other => {
+                    other?;
+                }
+            }
         }
         Step::ThreadReply { message, .. } => {
             // The announcement was posted earlier in the same lane, if it was posted at all.

@@ -97,8 +97,22 @@ impl<'a> Draft<'a> {
     }
 
     /// The decision, with what holds for every change: a private incident's touches no
-    /// announcement; the reminder moves only when its time moves.
+    /// announcement; an archived channel is told nothing (it takes no post, edit or invite:
+    /// the change is recorded, and the announcement's thread still hears of it); the reminder
+    /// moves only when its time moves.
     pub fn finish(mut self) -> Decision {
+        if self.next.archived_at.is_some() {
+            self.effects.retain(|e| {
+                !matches!(
+                    e,
+                    Effect::Post(_)
+                        | Effect::SyncCard
+                        | Effect::SyncTopic
+                        | Effect::Invite(_)
+                        | Effect::InviteGroup(_)
+                )
+            });
+        }
         if self.next.private {
             self.effects.retain(|e| {
                 !matches!(
