@@ -9,9 +9,11 @@
 //! 3. paced: declarations at a steady rate below that capacity — time from the command to its
 //!    card being pinned, i.e. the bot's own work per incident.
 //!
-//! `cargo bench --bench ack_latency [-- --reads N --burst N --paced N --interval-ms N]` (SQLite in
-//! a temporary file). Set `BENCH_DATABASE_URL` to a PostgreSQL database to measure that backend
-//! instead. Figures go to docs/performance.md.
+//! `cargo bench --bench ack_latency [-- --reads N --burst N --paced N --interval-ms N --http]`
+//! (SQLite in a temporary file). Set `BENCH_DATABASE_URL` to a PostgreSQL database to measure that
+//! backend instead. `--http` runs the bot with `SLACK_TRANSPORT=http`: the simulator POSTs each
+//! envelope, signed, to the bot's request URLs, and the ack is the HTTP answer — the same
+//! handler measured through the other transport. Figures go to docs/performance.md.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,6 +34,8 @@ async fn main() {
     let burst: usize = arg("--burst").unwrap_or(200);
     let paced: usize = arg("--paced").unwrap_or(50);
     let interval = Duration::from_millis(arg("--interval-ms").unwrap_or(100) as u64);
+    let http = std::env::args().any(|a| a == "--http");
+    const SIGNING_SECRET: &str = "8f742231b10e8888abcd99a1b2c3d4e5";
 
     let sim = SlackSimulator::start(SimulatorConfig::default())
         .await
@@ -41,16 +45,29 @@ async fn main() {
     sim.add_channel("incidents", false, true);
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = common::database_url(&dir);
-    let settings = common::settings(&sim, &database_url, &[("ANNOUNCE_CHANNEL", "#incidents")]);
+    let mut extra = vec![("ANNOUNCE_CHANNEL", "#incidents")];
+    if http {
+        extra.extend([
+            ("SLACK_TRANSPORT", "http"),
+            ("SLACK_SIGNING_SECRET", SIGNING_SECRET),
+        ]);
+    }
+    let settings = common::settings(&sim, &database_url, &extra);
     let app = App::build_with_clock(settings, Arc::new(SystemClock))
         .await
         .expect("app");
     let backend = app.store().backend();
+    let http_addr = app.http_addr();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(app.run(async {
         let _ = stopped.await;
     }));
-    assert!(sim.wait_connected(WAIT).await, "connected");
+    if http {
+        // The HTTP side is bound before `run`; the request URLs lead straight to it.
+        sim.use_request_urls(&[format!("http://{http_addr}")], SIGNING_SECRET);
+    } else {
+        assert!(sim.wait_connected(WAIT).await, "connected");
+    }
 
     let ack = |text: String| {
         let sim = sim.clone();
@@ -103,7 +120,12 @@ async fn main() {
     );
 
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("backend {backend}, one Socket Mode connection, {cores} cores available");
+    let transport = if http {
+        "HTTP request URLs (signed, one keep-alive client)"
+    } else {
+        "one Socket Mode connection"
+    };
+    println!("backend {backend}, {transport}, {cores} cores available");
     report("/inc list ack (read, one query)", &mut list);
     report(
         "/inc declare ack, burst (one write transaction)",

@@ -35,8 +35,9 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct Settings {
     /// `SLACK_BOT_TOKEN`, `xoxb-…`: every Web API call.
     pub bot_token: SecretString,
-    /// `SLACK_APP_TOKEN`, `xapp-…` with `connections:write`: only `apps.connections.open`.
-    pub app_token: SecretString,
+    /// `SLACK_TRANSPORT`: how Slack's envelopes reach the bot — Socket Mode (the default, with
+    /// `SLACK_APP_TOKEN`) or Slack's request URLs over HTTP (with `SLACK_SIGNING_SECRET`).
+    pub transport: Transport,
     /// `SLACK_API_URL`: Slack's Web API base; `http://` is allowed so a local simulator works.
     pub slack_api_url: Url,
     /// `DATABASE_URL`: `sqlite://…` (one process) or `postgres://…` (any number of replicas).
@@ -87,6 +88,42 @@ pub struct Settings {
     pub integrations: Integrations,
 }
 
+/// How Slack's envelopes reach the bot (docs/operations.md, "Choosing a transport").
+#[derive(Clone)]
+pub enum Transport {
+    /// `SLACK_TRANSPORT=socket` (the default): WebSocket connections the bot opens with
+    /// `SLACK_APP_TOKEN` (`xapp-…`, `connections:write`); no inbound HTTP from Slack.
+    SocketMode { app_token: SecretString },
+    /// `SLACK_TRANSPORT=http`: Slack POSTs to `/slack/events`, `/slack/commands` and
+    /// `/slack/interactivity` on `HTTP_ADDR`, each request signed with `SLACK_SIGNING_SECRET`.
+    Http { signing_secret: SecretString },
+}
+
+impl Transport {
+    /// As `/readyz`, the logs and the metrics name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Transport::SocketMode { .. } => "socket_mode",
+            Transport::Http { .. } => "http",
+        }
+    }
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Transport::SocketMode { app_token } => f
+                .debug_struct("SocketMode")
+                .field("app_token", app_token)
+                .finish(),
+            Transport::Http { signing_secret } => f
+                .debug_struct("Http")
+                .field("signing_secret", signing_secret)
+                .finish(),
+        }
+    }
+}
+
 /// A parsed `DIGEST_CRON`.
 #[derive(Debug, Clone)]
 pub struct Digest {
@@ -132,12 +169,7 @@ impl Settings {
             "xoxb-",
             "the bot token, xoxb-…, from OAuth & Permissions; see .env.example",
         )?;
-        let app_token = token(
-            get("SLACK_APP_TOKEN"),
-            "SLACK_APP_TOKEN",
-            "xapp-",
-            "an app-level token, xapp-…, with connections:write; see .env.example",
-        )?;
+        let transport = transport(&get)?;
         let slack_api_url = api_url(get("SLACK_API_URL"))?;
         let database_url = database_url(get("DATABASE_URL"))?;
         let announce_channel = get("ANNOUNCE_CHANNEL").map(|v| v.trim().to_string());
@@ -269,7 +301,7 @@ impl Settings {
         let integrations = integrations::integrations(&get)?;
         Ok(Settings {
             bot_token,
-            app_token,
+            transport,
             slack_api_url,
             database_url,
             announce_channel,
@@ -499,6 +531,44 @@ fn token(
     Ok(SecretString::from(value.to_string()))
 }
 
+/// `SLACK_TRANSPORT` (`socket`, the default, or `http`) with the credential it needs:
+/// `SLACK_APP_TOKEN` for Socket Mode, `SLACK_SIGNING_SECRET` for HTTP.
+fn transport(get: &impl Fn(&str) -> Option<String>) -> Result<Transport, ConfigError> {
+    match get("SLACK_TRANSPORT").as_deref().map(str::trim) {
+        None | Some("socket") => Ok(Transport::SocketMode {
+            app_token: token(
+                get("SLACK_APP_TOKEN"),
+                "SLACK_APP_TOKEN",
+                "xapp-",
+                "an app-level token, xapp-…, with connections:write; see .env.example",
+            )?,
+        }),
+        Some("http") => {
+            let secret = get("SLACK_SIGNING_SECRET").ok_or(ConfigError::Missing {
+                var: "SLACK_SIGNING_SECRET",
+                hint: "the Signing Secret from the app's Basic Information page; SLACK_TRANSPORT=http needs it",
+            })?;
+            let secret = secret.trim();
+            // Slack's signing secrets are 32 hex digits; never echo the value.
+            if secret.len() < 16 || secret.chars().any(char::is_whitespace) {
+                return Err(ConfigError::Invalid {
+                    var: "SLACK_SIGNING_SECRET",
+                    reason:
+                        "expected the app's Signing Secret (32 characters, from Basic Information)"
+                            .into(),
+                });
+            }
+            Ok(Transport::Http {
+                signing_secret: SecretString::from(secret.to_string()),
+            })
+        }
+        Some(other) => Err(ConfigError::Invalid {
+            var: "SLACK_TRANSPORT",
+            reason: format!("{other:?} is neither socket nor http"),
+        }),
+    }
+}
+
 fn api_url(value: Option<String>) -> Result<Url, ConfigError> {
     http_url(
         "SLACK_API_URL",
@@ -565,7 +635,7 @@ impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
             .field("bot_token", &self.bot_token)
-            .field("app_token", &self.app_token)
+            .field("transport", &self.transport)
             .field("slack_api_url", &self.slack_api_url.as_str())
             .field("database_url", &redact_url(&self.database_url))
             .field("announce_channel", &self.announce_channel)
@@ -656,6 +726,41 @@ mod tests {
         let pd = ok.integrations.pagerduty.expect("on");
         assert_eq!(pd.names(), ["checkout"]);
         assert!(!format!("{pd:?}").contains(key), "redacted in Debug");
+    }
+
+    #[test]
+    fn the_transport_is_socket_mode_unless_http_is_asked_for_with_its_signing_secret() {
+        let s = Settings::from_map(&vars(&[])).expect("valid");
+        assert_eq!(s.transport.name(), "socket_mode");
+        let secret = "8f742231b10e8888abcd99yyyzzz85a5";
+        let mut http = vars(&[
+            ("SLACK_TRANSPORT", "http"),
+            ("SLACK_SIGNING_SECRET", secret),
+        ]);
+        http.remove("SLACK_APP_TOKEN");
+        let s = Settings::from_map(&http).expect("no app token needed over HTTP");
+        assert_eq!(s.transport.name(), "http");
+        assert!(!format!("{s:?}").contains(secret), "redacted in Debug");
+        let error = |extra: &[(&'static str, &str)]| {
+            Settings::from_map(&vars(extra))
+                .expect_err("refused")
+                .to_string()
+        };
+        assert_eq!(
+            error(&[("SLACK_TRANSPORT", "http")]),
+            "configuration: SLACK_SIGNING_SECRET is not set (the Signing Secret from the app's \
+             Basic Information page; SLACK_TRANSPORT=http needs it)"
+        );
+        let short = error(&[
+            ("SLACK_TRANSPORT", "http"),
+            ("SLACK_SIGNING_SECRET", "abc123"),
+        ]);
+        assert!(short.contains("SLACK_SIGNING_SECRET is invalid"), "{short}");
+        assert!(!short.contains("abc123"), "never echoed: {short}");
+        assert_eq!(
+            error(&[("SLACK_TRANSPORT", "webhooks")]),
+            "configuration: SLACK_TRANSPORT is invalid: \"webhooks\" is neither socket nor http"
+        );
     }
 
     #[test]

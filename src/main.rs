@@ -34,7 +34,13 @@ enum Cmd {
     /// print a checklist; exits non-zero if any check fails.
     Check,
     /// Print the Slack app manifest (paste it into api.slack.com/apps); needs no configuration.
-    Manifest,
+    Manifest {
+        /// For the HTTP transport (SLACK_TRANSPORT=http): the public root URL Slack sends
+        /// requests to, e.g. https://bot.example.com (request URLs /slack/events, /slack/commands,
+        /// /slack/interactivity). Without it, the manifest is for Socket Mode.
+        #[arg(long, value_name = "URL")]
+        http: Option<String>,
+    },
     /// Print an incident's postmortem draft, rendered now from the database and Slack (the
     /// channel's current pins, people's names); --offline renders from the database alone,
     /// --saved prints the draft the last export saved.
@@ -81,10 +87,17 @@ async fn main() -> ExitCode {
         Cmd::Serve => serve().await,
         Cmd::Migrate => migrate().await,
         Cmd::Check => check().await,
-        Cmd::Manifest => {
-            print!("{}", manifest::render(&manifest::FEATURES));
-            Ok(())
-        }
+        Cmd::Manifest { http } => match http.as_deref().map(manifest::request_base) {
+            None => {
+                print!("{}", manifest::render(&manifest::FEATURES));
+                Ok(())
+            }
+            Some(Ok(base)) => {
+                print!("{}", manifest::render_for(&manifest::FEATURES, Some(&base)));
+                Ok(())
+            }
+            Some(Err(e)) => Err(e),
+        },
         Cmd::Healthcheck => healthcheck().await,
         Cmd::Rules { explain, file } => explain_rules(&explain, file),
         Cmd::Postmortem {

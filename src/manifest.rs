@@ -152,21 +152,57 @@ fn q(text: &str) -> String {
     serde_json::Value::from(text).to_string()
 }
 
-/// The manifest for `features`, as YAML.
+/// The manifest for `features` with Socket Mode (the default transport), as YAML.
 pub fn render(features: &Features) -> String {
+    render_for(features, None)
+}
+
+/// `base` as the root of the request URLs: an `https://` URL (Slack sends requests to nothing
+/// else) without a query; the trailing `/` dropped.
+pub fn request_base(base: &str) -> Result<String, String> {
+    let url = url::Url::parse(base.trim()).map_err(|e| format!("--http {base:?}: {e}"))?;
+    if url.scheme() != "https" || url.host_str().is_none() {
+        return Err(format!(
+            "--http {base:?}: Slack sends requests only to https:// URLs, such as https://bot.example.com"
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "--http {base:?}: give the root URL, without ? or #"
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// The manifest for `features`, as YAML: with `http` (a root from [`request_base`]) for the HTTP
+/// transport — the slash command, interactivity and the Events API at its `/slack/…` request
+/// URLs, Socket Mode off — else for Socket Mode.
+pub fn render_for(features: &Features, http: Option<&str>) -> String {
     let mut y = String::new();
     let mut line = |indent: usize, text: &str| {
         y.push_str(&" ".repeat(indent));
         y.push_str(text);
         y.push('\n');
     };
-    for comment in [
-        "Slack app manifest for incident-commander, printed by `incident-commander manifest`",
-        "(src/manifest.rs); tests keep this file equal to that output. Create the app at",
-        "https://api.slack.com/apps → Create New App → From an app manifest, paste this, then",
-        "install it to your workspace. Socket Mode needs no public URL. Each scope lists what",
-        "uses it; when a new version asks for more, Slack asks you to reinstall the app.",
-    ] {
+    let comments: &[&str] = match http {
+        None => &[
+            "Slack app manifest for incident-commander, printed by `incident-commander manifest`",
+            "(src/manifest.rs); tests keep this file equal to that output. Create the app at",
+            "https://api.slack.com/apps → Create New App → From an app manifest, paste this, then",
+            "install it to your workspace. Socket Mode needs no public URL. Each scope lists what",
+            "uses it; when a new version asks for more, Slack asks you to reinstall the app.",
+        ],
+        Some(_) => &[
+            "Slack app manifest for incident-commander over HTTP, printed by",
+            "`incident-commander manifest --http <url>` (src/manifest.rs). Create the app at",
+            "https://api.slack.com/apps → Create New App → From an app manifest, paste this, then",
+            "install it to your workspace. Run the bot with SLACK_TRANSPORT=http and the app's",
+            "SLACK_SIGNING_SECRET; the request URLs below must reach its HTTP_ADDR over HTTPS.",
+            "Each scope lists what uses it; when a new version asks for more, Slack asks you to",
+            "reinstall the app.",
+        ],
+    };
+    for comment in comments {
         line(0, &format!("# {comment}"));
     }
     line(0, "_metadata:");
@@ -191,6 +227,9 @@ pub fn render(features: &Features) -> String {
         for c in features.slash_commands {
             line(4, &format!("- command: {}", q(c.command)));
             line(6, &format!("description: {}", q(c.description)));
+            if let Some(base) = http {
+                line(6, &format!("url: {}", q(&format!("{base}/slack/commands"))));
+            }
             line(6, &format!("usage_hint: {}", q(c.usage_hint)));
             line(6, &format!("should_escape: {}", c.should_escape));
         }
@@ -213,6 +252,12 @@ pub fn render(features: &Features) -> String {
     line(0, "settings:");
     if !features.bot_events.is_empty() {
         line(2, "event_subscriptions:");
+        if let Some(base) = http {
+            line(
+                4,
+                &format!("request_url: {}", q(&format!("{base}/slack/events"))),
+            );
+        }
         line(4, "bot_events:");
         for e in features.bot_events {
             line(6, &format!("- {}", e.name));
@@ -220,8 +265,14 @@ pub fn render(features: &Features) -> String {
     }
     line(2, "interactivity:");
     line(4, &format!("is_enabled: {}", features.interactivity));
+    if let Some(base) = http {
+        line(
+            4,
+            &format!("request_url: {}", q(&format!("{base}/slack/interactivity"))),
+        );
+    }
     line(2, "org_deploy_enabled: false");
-    line(2, "socket_mode_enabled: true");
+    line(2, &format!("socket_mode_enabled: {}", http.is_none()));
     line(2, "token_rotation_enabled: false");
     y
 }
@@ -229,6 +280,36 @@ pub fn render(features: &Features) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn over_http_the_manifest_names_the_request_urls_and_turns_socket_mode_off() {
+        let base = request_base("https://bot.example.com/").expect("valid");
+        let yaml = render_for(&FEATURES, Some(&base));
+        for expected in [
+            "      url: \"https://bot.example.com/slack/commands\"\n",
+            "    request_url: \"https://bot.example.com/slack/events\"\n    bot_events:\n",
+            "    is_enabled: true\n    request_url: \"https://bot.example.com/slack/interactivity\"\n",
+            "  socket_mode_enabled: false\n",
+        ] {
+            assert!(yaml.contains(expected), "{expected}\n{yaml}");
+        }
+        let socket = render(&FEATURES);
+        assert!(
+            !socket.contains("request_url") && !socket.contains("url:"),
+            "{socket}"
+        );
+        assert!(socket.contains("  socket_mode_enabled: true\n"), "{socket}");
+        assert_eq!(
+            request_base("https://ic.example.com/slack-bot").as_deref(),
+            Ok("https://ic.example.com/slack-bot")
+        );
+        assert!(
+            request_base("http://bot.example.com").is_err(),
+            "Slack sends only to https"
+        );
+        assert!(request_base("https://bot.example.com/?x=1").is_err());
+        assert!(request_base("bot.example.com").is_err());
+    }
 
     #[test]
     fn scopes_come_from_the_features_and_the_methods() {

@@ -69,16 +69,28 @@ pub async fn run(settings: &Settings, out: &mut impl Write) -> usize {
             return failed;
         }
     }
-    match slack.check_app_token(&settings.app_token).await {
-        Ok(()) => line(
+    match &settings.transport {
+        crate::config::Transport::SocketMode { app_token } => {
+            match slack.check_app_token(app_token).await {
+                Ok(()) => line(
+                    true,
+                    "SLACK_APP_TOKEN: Socket Mode accepts it (apps.connections.open)".into(),
+                ),
+                Err(e) => line(
+                    false,
+                    format!(
+                        "SLACK_APP_TOKEN: apps.connections.open failed: {} (an app-level token with connections:write, and Socket Mode on)",
+                        explain(&e)
+                    ),
+                ),
+            }
+        }
+        // Slack cannot be asked whether a signing secret is right: only its requests tell.
+        crate::config::Transport::Http { .. } => line(
             true,
-            "SLACK_APP_TOKEN: Socket Mode accepts it (apps.connections.open)".into(),
-        ),
-        Err(e) => line(
-            false,
             format!(
-                "SLACK_APP_TOKEN: apps.connections.open failed: {} (an app-level token with connections:write, and Socket Mode on)",
-                explain(&e)
+                "SLACK_TRANSPORT=http: Slack's requests to /slack/events, /slack/commands and /slack/interactivity on {} are verified with SLACK_SIGNING_SECRET (the app's request URLs must point there: incident-commander manifest --http <url>)",
+                settings.http_addr
             ),
         ),
     }

@@ -31,7 +31,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tracing::info;
 
-use crate::config::Settings;
+use crate::config::{Settings, Transport};
 use crate::http::Metrics;
 use crate::slack::{self, BotIdentity, SlackApi, SlackError, SocketMode, SocketOptions};
 use crate::store::{self, Store, StoreError};
@@ -286,17 +286,6 @@ impl App {
             );
         }
         let inbound: Arc<dyn slack::Inbound> = Arc::new(inbound::Handler::new(shared.clone()));
-        let options = SocketOptions {
-            connections: shared.settings.socket_connections,
-            max_wait: shared.settings.socket_reconnect,
-        };
-        let socket = SocketMode::start(
-            &shared.slack,
-            &shared.settings.app_token,
-            options,
-            inbound,
-            health.connections.clone(),
-        );
         let (intake_tx, intake_rx) = tokio::sync::watch::channel(false);
         let (worker_tx, worker_rx) = tokio::sync::watch::channel(false);
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -308,8 +297,39 @@ impl App {
             worker::run(worker_shared, worker_rx).await;
             Ok(())
         });
-        // The connection loop ending before shutdown (a panic) is the listener's death.
-        tasks.spawn(LISTENER, socket.run_until(stopped(intake_rx.clone())));
+        // The transport: Socket Mode's connections are a task of their own; Slack's request
+        // URLs are routes of the HTTP side, which stops (and drains) them with its requests.
+        let slack_routes = match &shared.settings.transport {
+            Transport::SocketMode { app_token } => {
+                let options = SocketOptions {
+                    connections: shared.settings.socket_connections,
+                    max_wait: shared.settings.socket_reconnect,
+                };
+                let socket = SocketMode::start(
+                    &shared.slack,
+                    app_token,
+                    options,
+                    inbound,
+                    health.connections.clone(),
+                );
+                // The connection loop ending before shutdown (a panic) is the listener's death.
+                tasks.spawn(LISTENER, socket.run_until(stopped(intake_rx.clone())));
+                None
+            }
+            Transport::Http { signing_secret } => {
+                let clock = shared.clock.clone();
+                Some(slack::events_api::routes(
+                    inbound,
+                    shared.metrics.clone(),
+                    signing_secret.clone(),
+                    Arc::new(move || clock.now()),
+                ))
+            }
+        };
+        info!(
+            transport = shared.settings.transport.name(),
+            "Slack transport chosen"
+        );
         let ops: Arc<dyn crate::http::Operations> = Arc::new(operations::Ops {
             shared: shared.clone(),
             health: health.clone(),
@@ -334,6 +354,7 @@ impl App {
                     .clone()?;
                 Some(crate::http::TicketHooks { api, secret })
             }),
+            slack_routes,
         );
         let http_stop = stopped(intake_rx);
         tasks.spawn(HTTP, async move {

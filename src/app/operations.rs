@@ -1,5 +1,6 @@
 //! The application's side of the HTTP port ([`crate::http::Operations`]): what `/readyz` and
-//! `/metrics` read — the database, the Socket Mode connections, the tasks, the queue — and the
+//! `/metrics` read — the database, Slack's transport (the Socket Mode connections; over HTTP the
+//! server itself), the tasks, the queue — and the
 //! alert intake, which records an alert as `alerts` decides, PagerDuty's news of a page
 //! (`pages`) and a tracker's news of a ticket (`tickets`).
 
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use super::health::Health;
 use super::{Shared, alerts, pages, tickets};
+use crate::config::Transport;
 use crate::domain::alert::Alert;
 use crate::domain::outside::{PageNews, TicketNews};
 use crate::http::{Figures, Heard, Operations, Readiness, Received};
@@ -29,11 +31,17 @@ impl Operations for Ops {
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err(format!("no answer within {}s", DATABASE_CHECK.as_secs())),
         };
-        let slack = match self.health.connections.up() {
-            0 => Err("no Socket Mode connection is up".to_string()),
-            _ => Ok(()),
+        let transport = &self.shared.settings.transport;
+        let slack = match transport {
+            Transport::SocketMode { .. } => match self.health.connections.up() {
+                0 => Err("no Socket Mode connection is up".to_string()),
+                _ => Ok(()),
+            },
+            // Slack's requests arrive on the server answering this very probe.
+            Transport::Http { .. } => Ok(()),
         };
         Readiness {
+            transport: transport.name(),
             database,
             slack,
             tasks: self.health.tasks(),

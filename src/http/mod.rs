@@ -2,8 +2,10 @@
 //! docs/alerts.md).
 //!
 //! - `GET /healthz`: 200 while the process serves HTTP at all (liveness).
-//! - `GET /readyz`: 200 when the database answers, a Socket Mode connection is up and no task of
-//!   the process has died; 503 otherwise, with the failing checks in the JSON body.
+//! - `GET /readyz`: 200 when the database answers, Slack's transport is up (a Socket Mode
+//!   connection; over HTTP, this server itself) and no task of the process has died; 503
+//!   otherwise, with the failing checks and the transport (`socket_mode`, `http`) in the JSON
+//!   body.
 //! - `GET /metrics`: Prometheus text ([`metrics`]).
 //! - `POST /alerts` and `POST /alerts/alertmanager`, only with `ALERT_TOKEN` set: a bearer token
 //!   compared in constant time (401 before the body is read), a body limit (413), the body read
@@ -15,6 +17,10 @@
 //! - `POST /integrations/github`, `/gitlab`, `/jira`, `/linear`, only for the configured
 //!   `FOLLOWUP_TRACKER` with its webhook secret set: the tracker's webhooks, signature (GitLab:
 //!   token) checked first.
+//!
+//! - `POST /slack/events`, `/slack/commands`, `/slack/interactivity`, only with
+//!   `SLACK_TRANSPORT=http`: Slack's request URLs, served by the Slack adapter's routes
+//!   (`slack::events_api`, which verify each request's signature) merged in here.
 //!
 //! Like `slack`, this is an adapter: it asks the application through the [`Operations`] port
 //! and knows nothing of the store or of Slack.
@@ -51,6 +57,8 @@ pub const ALERT_BODY_LIMIT: usize = 1024 * 1024;
 /// What `/readyz` checks; `Err` says what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Readiness {
+    /// How Slack's envelopes arrive: `socket_mode` or `http`.
+    pub transport: &'static str,
     pub database: Result<(), String>,
     pub slack: Result<(), String>,
     pub tasks: Result<(), String>,
@@ -124,14 +132,15 @@ struct Http {
     tickets: Option<Arc<TicketHooks>>,
 }
 
-/// The routes, with the alert endpoints when `alert_token` is set and PagerDuty's webhooks when
-/// `pagerduty_secret` is.
+/// The routes, with the alert endpoints when `alert_token` is set, PagerDuty's webhooks when
+/// `pagerduty_secret` is, and Slack's request URLs (`slack::events_api`) when `slack` holds them.
 pub fn router(
     ops: Arc<dyn Operations>,
     metrics: Metrics,
     alert_token: Option<SecretString>,
     pagerduty_secret: Option<SecretString>,
     tickets: Option<TicketHooks>,
+    slack: Option<Router>,
 ) -> Router {
     let state = Http {
         ops,
@@ -156,6 +165,7 @@ pub fn router(
         .merge(alerts)
         .merge(hooks)
         .with_state(state)
+        .merge(slack.unwrap_or_default())
 }
 
 /// Serves `router` on `listener` until `stop` completes, then lets requests in flight finish.
@@ -218,6 +228,7 @@ async fn readyz(State(http): State<Http>) -> Response {
     };
     let body = json!({
         "ready": r.ready(),
+        "transport": r.transport,
         "checks": {
             "database": check(&r.database),
             "slack": check(&r.slack),

@@ -1,19 +1,22 @@
-//! One Socket Mode frame: what it is ([`Frame::read`]), and for an envelope, the ack
-//! ([`answer`]): the payload, as the JSON Slack sent, turned into an
-//! [`inbound`](super::inbound) value (`translate`, which reads the structure with
-//! slack-morphism's models and messages from the JSON itself), the [`Inbound`] port asked for the [`Ack`],
-//! and the ack frame built with slack-morphism's response models.
+//! One envelope answered, whichever transport carried it ([`respond`]): the payload, as the
+//! JSON Slack sent, turned into an [`inbound`](super::inbound) value (`translate`, which reads
+//! the structure with slack-morphism's models and messages from the JSON itself), the
+//! [`Inbound`] port asked for the [`Ack`], and the ack's payload built with slack-morphism's
+//! response models. Socket Mode puts that payload in an ack frame ([`Frame::read`],
+//! [`answer`]); the HTTP transport (`events_api`) sends it as the response body.
 //!
-//! Each envelope is answered on a task of its own (the listener spawns [`answer`]); only the
-//! events of one channel keep their order ([`Frame::channel`]), so this must not assume any
-//! other order between envelopes. Nothing here touches the socket: the listener writes
-//! the frame [`answer`] returns. An envelope that cannot be parsed or handled is acked bare and
-//! logged — Slack's redelivery would fail the same way.
+//! Each envelope is answered on a task of its own (the listener spawns [`answer`]; the HTTP
+//! server runs each request on its own); in Socket Mode only the events of one channel keep
+//! their order ([`Frame::channel`]), so this must not assume any other order between envelopes.
+//! Nothing here touches the socket or the connection: the caller writes what this returns. An
+//! envelope that cannot be parsed or handled is acked bare and logged — Slack's redelivery
+//! would fail the same way.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use serde_json::value::RawValue;
 use slack_morphism::prelude::*;
 use tracing::{Instrument, debug, info_span, warn};
@@ -77,61 +80,93 @@ impl Frame {
 
 /// The ack frame: `{"envelope_id": …}`, with `"payload"` when there is one.
 #[derive(Serialize)]
-struct AckFrame<'a, P: Serialize> {
+struct AckFrame<'a> {
     envelope_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    payload: Option<P>,
+    payload: Option<Value>,
 }
 
-fn ack_frame<P: Serialize>(envelope_id: &str, payload: Option<P>) -> String {
+fn ack_frame(envelope_id: &str, payload: Option<Value>) -> String {
     let frame = AckFrame {
         envelope_id,
         payload,
     };
-    serde_json::to_string(&frame).unwrap_or_else(|e| {
-        // Only a payload can fail to serialise; a bare ack still stops the redeliveries.
-        warn!(error = %e, "an ack payload could not be written; acked bare");
-        bare(envelope_id)
-    })
+    // A `Value` always serialises.
+    serde_json::to_string(&frame).unwrap_or_default()
 }
 
 fn bare(envelope_id: &str) -> String {
-    ack_frame::<()>(envelope_id, None)
+    ack_frame(envelope_id, None)
 }
 
-/// The ack for the envelope `frame` (which has an `envelope_id`), after asking `inbound`;
-/// counted, with the time deciding it took, in the app's `metrics`.
+/// What Slack sent, whichever transport carried it: the kind of envelope (`slash_commands`,
+/// `interactive`, `events_api`), its payload as Slack's JSON, whether the answer may carry a
+/// payload, and how often Slack sent it before (events only) and why.
+pub(super) struct Delivery<'a> {
+    pub kind: &'static str,
+    pub payload: &'a str,
+    pub accepts_response_payload: bool,
+    pub retry_attempt: u32,
+    pub retry_reason: &'a str,
+    /// `socket_mode` or `http`, for the logs.
+    pub transport: &'static str,
+}
+
+/// The envelope kinds the bot answers, by the name Socket Mode's frame gives them.
+pub(super) fn kind(name: &str) -> Option<&'static str> {
+    ["slash_commands", "interactive", "events_api"]
+        .into_iter()
+        .find(|kind| *kind == name)
+}
+
+/// The ack for the Socket Mode envelope `frame` (which has an `envelope_id`): the answer
+/// [`respond`] chooses, in a frame.
 pub(super) async fn answer(inbound: Arc<dyn Inbound>, metrics: Metrics, frame: Frame) -> String {
-    let started = Instant::now();
     let Some(id) = frame.envelope_id.as_deref() else {
         return String::new();
     };
-    let payload = frame.payload.as_deref().map_or("null", RawValue::get);
-    let kind: &'static str = match frame.kind.as_str() {
-        "slash_commands" => "slash_commands",
-        "interactive" => "interactive",
-        "events_api" => "events_api",
-        other => {
-            warn!(
-                envelope_type = other,
-                "an envelope of a type the bot does not know; acked"
-            );
-            return bare(id);
-        }
+    let Some(kind) = kind(&frame.kind) else {
+        warn!(
+            envelope_type = frame.kind,
+            "an envelope of a type the bot does not know; acked"
+        );
+        return bare(id);
     };
+    let delivery = Delivery {
+        kind,
+        payload: frame.payload.as_deref().map_or("null", RawValue::get),
+        accepts_response_payload: frame.accepts_response_payload,
+        retry_attempt: frame.retry_attempt.unwrap_or(0),
+        retry_reason: frame.retry_reason.as_deref().unwrap_or(""),
+        transport: "socket_mode",
+    };
+    ack_frame(id, respond(&*inbound, &metrics, delivery).await)
+}
+
+/// The answer to `delivery`, after asking `inbound`: `None` for a bare ack, else the payload
+/// the ack carries (a slash command's message, a view submission's `response_action`) — in
+/// Socket Mode the ack frame's `payload`, over HTTP the response body. Counted, with the time
+/// deciding it took, in the app's `metrics`.
+pub(super) async fn respond(
+    inbound: &dyn Inbound,
+    metrics: &Metrics,
+    delivery: Delivery<'_>,
+) -> Option<Value> {
+    let started = Instant::now();
+    let kind = delivery.kind;
     let span = info_span!(
         "slack.envelope",
         slack.envelope_type = kind,
-        slack.retry_attempt = frame.retry_attempt.unwrap_or(0),
-        slack.retry_reason = frame.retry_reason.as_deref().unwrap_or(""),
+        slack.transport = delivery.transport,
+        slack.retry_attempt = delivery.retry_attempt,
+        slack.retry_reason = delivery.retry_reason,
     );
+    let payload = delivery.payload;
     let ack = async {
         match kind {
-            "slash_commands" => command(&*inbound, id, payload).await,
-            "interactive" => {
-                interaction(&*inbound, id, frame.accepts_response_payload, payload).await
-            }
-            _ => event(&*inbound, id, payload).await,
+            "slash_commands" => command(inbound, payload).await,
+            "interactive" => interaction(inbound, delivery.accepts_response_payload, payload).await,
+            _ => event(inbound, payload).await,
         }
     }
     .instrument(span)
@@ -147,18 +182,24 @@ pub(super) async fn answer(inbound: Arc<dyn Inbound>, metrics: Metrics, frame: F
 }
 
 /// The payload as Slack sent it, for `translate` (which reads messages from Slack's JSON).
-fn json(id: &str, what: &str, payload: &str) -> Result<serde_json::Value, String> {
-    serde_json::from_str(payload).map_err(|e| unreadable(id, what, &e))
+fn json(what: &str, payload: &str) -> Option<Value> {
+    serde_json::from_str(payload)
+        .map_err(|e| unreadable(what, &e))
+        .ok()
 }
 
-async fn command(inbound: &dyn Inbound, id: &str, payload: &str) -> String {
-    let payload = match json(id, "slash command", payload) {
-        Ok(payload) => payload,
-        Err(ack) => return ack,
-    };
+/// `response` as the JSON it is sent as; `None` (a bare ack) if it cannot be written.
+fn as_payload(response: impl Serialize) -> Option<Value> {
+    serde_json::to_value(response)
+        .map_err(|e| warn!(error = %e, "an ack payload could not be written; acked bare"))
+        .ok()
+}
+
+async fn command(inbound: &dyn Inbound, payload: &str) -> Option<Value> {
+    let payload = json("slash command", payload)?;
     let Some(command) = translate::slash_command(&payload) else {
         warn!("a slash command slack-morphism's model does not read; acked bare");
-        return bare(id);
+        return None;
     };
     let reply = match inbound.slash_command(command).await {
         // An empty payload object is the ack Slack documents for "nothing to show".
@@ -173,22 +214,18 @@ async fn command(inbound: &dyn Inbound, id: &str, payload: &str) -> String {
         }
     };
     // Slack always lets a slash command's ack carry a message.
-    ack_frame(id, Some(reply))
+    as_payload(reply)
 }
 
 async fn interaction(
     inbound: &dyn Inbound,
-    id: &str,
     accepts_response_payload: bool,
     payload: &str,
-) -> String {
-    let payload = match json(id, "interaction", payload) {
-        Ok(payload) => payload,
-        Err(ack) => return ack,
-    };
+) -> Option<Value> {
+    let payload = json("interaction", payload)?;
     let Some(interaction) = translate::interaction(&payload) else {
         debug!("an interaction the bot does not handle; acked");
-        return bare(id);
+        return None;
     };
     let response: SlackInteractionResponse = match inbound.interaction(interaction).await {
         Ack::ViewErrors(errors) => SlackViewSubmissionResponse::Errors(
@@ -202,20 +239,17 @@ async fn interaction(
         }
     };
     match response {
-        SlackInteractionResponse::Empty => bare(id),
-        response if accepts_response_payload => ack_frame(id, Some(response)),
+        SlackInteractionResponse::Empty => None,
+        response if accepts_response_payload => as_payload(response),
         _ => {
             warn!("Slack takes no payload in this interaction's ack; acked bare");
-            bare(id)
+            None
         }
     }
 }
 
-async fn event(inbound: &dyn Inbound, id: &str, payload: &str) -> String {
-    let callback = match json(id, "event", payload) {
-        Ok(callback) => callback,
-        Err(ack) => return ack,
-    };
+async fn event(inbound: &dyn Inbound, payload: &str) -> Option<Value> {
+    let callback = json("event", payload)?;
     match translate::event(&callback) {
         Some(event) => inbound.event(event).await,
         None => debug!(
@@ -223,14 +257,13 @@ async fn event(inbound: &dyn Inbound, id: &str, payload: &str) -> String {
             "an event the bot does not handle; acked"
         ),
     }
-    bare(id)
+    None
 }
 
 /// A payload slack-morphism's models do not read: logged (without the payload, which may hold
 /// what people wrote) and acked bare, so Slack does not send it again.
-fn unreadable(id: &str, what: &str, error: &serde_json::Error) -> String {
-    warn!(%error, "socket mode {what} could not be read; acked bare");
-    bare(id)
+fn unreadable(what: &str, error: &serde_json::Error) {
+    warn!(%error, "a {what} from Slack could not be read; acked bare");
 }
 
 #[cfg(test)]

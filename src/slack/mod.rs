@@ -6,10 +6,13 @@
 //! - [`listener`]: Socket Mode's connection loop on tokio-tungstenite: connections and their
 //!   states (readiness reads them), reconnection with backoff, refreshes without a gap, pings
 //!   that find half-open sockets. Each envelope is answered on a task of its own.
-//! - `envelope`: one frame read, and one envelope answered: its payload parsed with
+//! - `envelope`: one envelope answered, whichever transport carried it (and Socket Mode's frame): its payload parsed with
 //!   slack-morphism's models into an [`inbound`] value, the [`Inbound`] port (implemented by
 //!   `app`) asked for the ack, the ack built. Handlers never create channels or post: that is
 //!   the job worker's business, so the ack is never late.
+//! - [`events_api`]: the HTTP transport (`SLACK_TRANSPORT=http`): Slack's request URLs for
+//!   commands, interactivity and events, every request's signature verified first, each answered
+//!   through the same `envelope` path and the same port as a Socket Mode envelope.
 //! - [`blocks`]: the domain's Slack-agnostic messages and modals rendered as Block Kit.
 //! - `translate`: Slack's interaction and event payloads turned into [`inbound`] values.
 //! - [`scopes`]: the scopes each Web API method needs (the manifest's source) and the scopes
@@ -21,6 +24,7 @@ mod answers;
 pub mod api;
 pub mod blocks;
 mod envelope;
+pub mod events_api;
 pub mod inbound;
 pub mod listener;
 mod message;

@@ -140,6 +140,13 @@ pub async fn spawn_app_clocked(
     let overrides: Vec<(&'static str, String)> =
         overrides.iter().map(|(k, v)| (*k, v.to_string())).collect();
     let ((store, stop, task), http_addr) = launch(&sim, &db, &overrides, clock.clone()).await;
+    if over_http(&overrides) {
+        // Slack stamps its requests by its own clock, which agrees with the bot's: a request
+        // stamped by another clock than the bot's would be refused as stale.
+        let slack_clock = clock.clone();
+        sim.use_clock(move || slack_clock.now());
+        sim.use_request_urls(&[format!("http://{http_addr}")], SIGNING_SECRET);
+    }
     TestApp {
         clock,
         sim,
@@ -172,9 +179,34 @@ type Running = (
     JoinHandle<Result<(), StartupError>>,
 );
 
+/// The app's `SLACK_SIGNING_SECRET` in tests over HTTP ([`spawn_app_over_http`]); the
+/// simulator signs its requests with it.
+pub const SIGNING_SECRET: &str = "8f742231b10e8888abcd99a1b2c3d4e5";
+
+/// The bot with `SLACK_TRANSPORT=http`: Slack's requests come to its request URLs, signed, and
+/// it holds no Socket Mode connection.
+pub async fn spawn_app_over_http(
+    overrides: &[(&'static str, &str)],
+    setup: impl FnOnce(&SlackSimulator),
+) -> TestApp {
+    let mut vars = vec![
+        ("SLACK_TRANSPORT", "http"),
+        ("SLACK_SIGNING_SECRET", SIGNING_SECRET),
+    ];
+    vars.extend_from_slice(overrides);
+    spawn_app_configured(&vars, setup).await
+}
+
+fn over_http(overrides: &[(&'static str, String)]) -> bool {
+    overrides
+        .iter()
+        .any(|(k, v)| *k == "SLACK_TRANSPORT" && v == "http")
+}
+
 /// Builds and runs the bot against `sim` and `db`; returns once this process has a Socket Mode
 /// connection of its own (one opened after the call: a restarted or added process is not taken
-/// for connected on an earlier process's connection), with where its HTTP side listens.
+/// for connected on an earlier process's connection) — over HTTP, once it answers `/readyz` —
+/// with where its HTTP side listens.
 async fn launch(
     sim: &SlackSimulator,
     db: &TestDb,
@@ -191,10 +223,25 @@ async fn launch(
     let task = tokio::spawn(app.run(async {
         let _ = rx.await;
     }));
-    assert!(
-        sim.wait_until(WAIT, |s| s.hellos_sent() > hellos).await,
-        "the bot connects over Socket Mode"
-    );
+    if over_http(overrides) {
+        let ready = format!("http://{http_addr}/readyz");
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !reqwest::get(&ready)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the bot never became ready over HTTP"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    } else {
+        assert!(
+            sim.wait_until(WAIT, |s| s.hellos_sent() > hellos).await,
+            "the bot connects over Socket Mode"
+        );
+    }
     ((store, tx, task), http_addr)
 }
 
@@ -208,6 +255,19 @@ impl TestApp {
         self.http_addr = http_addr;
         self.stop = Some(stop);
         self.task = Some(task);
+        self.point_request_urls();
+    }
+
+    /// Over HTTP, Slack's request URLs lead to every running process in turn (a round-robin
+    /// load balancer in front of the replicas).
+    fn point_request_urls(&self) {
+        if over_http(&self.overrides) {
+            let urls: Vec<String> = std::iter::once(self.http_addr)
+                .chain(self.replica_http_addrs.iter().copied())
+                .map(|addr| format!("http://{addr}"))
+                .collect();
+            self.sim.use_request_urls(&urls, SIGNING_SECRET);
+        }
     }
 
     /// Starts one more bot process on the same database and workspace, reading the same clock;
@@ -217,6 +277,7 @@ impl TestApp {
             launch(&self.sim, &self.db, &self.overrides, self.clock.clone()).await;
         self.replica_http_addrs.push(http_addr);
         self.replicas.push(replica);
+        self.point_request_urls();
     }
 
     /// Kills the bot without letting it finish anything, as a crash would; returns once its

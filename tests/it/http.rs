@@ -19,6 +19,7 @@ async fn readyz_is_200_once_the_database_answers_and_socket_mode_is_up() {
         body,
         serde_json::json!({
             "ready": true,
+            "transport": "socket_mode",
             "checks": {"database": "ok", "slack": "ok", "tasks": "ok"}
         })
     );

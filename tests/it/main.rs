@@ -11,6 +11,7 @@ mod demo;
 mod events;
 mod helpers;
 mod http;
+mod http_transport;
 mod incident_channel;
 mod lost_answers;
 mod manifest;

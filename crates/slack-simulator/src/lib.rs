@@ -1,11 +1,14 @@
 //! A faithful fake Slack on 127.0.0.1 for the bot's integration tests, benchmarks and `demo`.
 //!
 //! One TCP port serves the Web API (`/api/<method>`), Socket Mode (`/link/?ticket=…`, a
-//! WebSocket), response URLs (`/response/<n>`) and file uploads (`/upload/<file>/<token>`). It
+//! WebSocket), response URLs (`/response/<n>`) and file uploads (`/upload/<file>/<token>`).
+//! Envelopes go to the bot over Socket Mode, or — after [`SlackSimulator::use_request_urls`] —
+//! as signed HTTP POSTs to its request URLs, as Slack's HTTP transport sends them. It
 //! speaks the real wire protocols, so the bot's unmodified clients (slack-morphism's Web API
-//! client, the bot's own Socket Mode loop) work against it, and it records everything that crosses the wire (envelopes, acks,
-//! Web API calls, response-URL posts, uploads) and what people do in the workspace, for
-//! assertions and for a readable [`SlackSimulator::transcript`].
+//! client, the bot's own Socket Mode loop and HTTP receiver) work against it, and it records
+//! everything that crosses the wire (envelopes, acks, HTTP answers, Web API calls, response-URL
+//! posts, uploads) and what people do in the workspace, for assertions and for a readable
+//! [`SlackSimulator::transcript`].
 //!
 //! People act through the handle: they run slash commands, use message shortcuts, click
 //! buttons, submit modals (interactive envelopes), and post, pin, edit, delete and join (which
@@ -28,6 +31,11 @@
 //! - `web_api`: the HTTP layer (parameters, auth, scopes, fault injection, recording, uploads);
 //! - `socket`: the Socket Mode WebSocket (hello, envelopes, acks — or nothing at all once
 //!   half-open); the task that fires the state's timers is in this file, beside the handle;
+//! - `request_urls`: Slack's HTTP transport instead of Socket Mode — signed POSTs of commands,
+//!   interactions and events to the bot's request URLs (round robin over its replicas), the
+//!   answer as the ack, Events API retries with their reasons, `url_verification`; its state
+//!   half (what to send, what an answer means) runs under the state's lock like `socket_mode`,
+//!   its sender task does the HTTP;
 //! - `transcript`: rendering the event log as a conversation;
 //! - `pagerduty` and `statuspage` (public, independent of Slack and of the rest of the crate):
 //!   strict fakes of PagerDuty (Events API v2, v3 webhooks) and of the Atlassian Statuspage REST
@@ -37,6 +45,7 @@ mod blocks;
 mod composer;
 mod methods;
 mod people;
+mod request_urls;
 mod shapes;
 mod socket;
 mod state;
@@ -51,6 +60,7 @@ pub mod linear;
 pub mod pagerduty;
 pub mod statuspage;
 pub use pagerduty::FakePagerDuty;
+pub use request_urls::{SLACK_USER_AGENT, slack_signature};
 
 /// Gives TLS a crypto provider (ring) for the process, if it has none. The fakes speak plain
 /// HTTP, but reqwest builds its TLS side with every client; in a build where another crate
@@ -103,7 +113,8 @@ pub struct SimulatorConfig {
     pub timing: SocketTiming,
 }
 
-/// How Slack times Socket Mode. Slack's own figures are the 3-second ack deadline and, for the
+/// How Slack times Socket Mode (and request URLs, whose answers have the same deadline and
+/// whose failed events the same retries). Slack's own figures are the 3-second ack deadline and, for the
 /// Events API, up to three retries: at once, after about a minute, after about five. The
 /// defaults keep the deadline and the order of the retries but wait seconds, not minutes, so a
 /// test sees every retry; set minutes to watch a long outage as Slack would run it.
@@ -197,6 +208,35 @@ pub struct Envelope {
     pub accepts_response_payload: bool,
 }
 
+/// What Slack POSTs to a request URL for an envelope (see [`SlackSimulator::signed_request`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedRequest {
+    /// Appended to the base URL: `/slack/commands`, `/slack/interactivity` or `/slack/events`.
+    pub path: &'static str,
+    /// `application/x-www-form-urlencoded` (commands, interactions) or `application/json`
+    /// (events).
+    pub content_type: &'static str,
+    /// The raw body, as signed.
+    pub body: String,
+    /// `X-Slack-Request-Timestamp`: Unix seconds.
+    pub timestamp: i64,
+    /// `X-Slack-Signature`: `v0=<hex HMAC-SHA256>` (see [`slack_signature`]).
+    pub signature: String,
+}
+
+impl SignedRequest {
+    /// The headers Slack sends with it (`Content-Type`, `User-Agent`, the timestamp and the
+    /// signature), as (name, value).
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("Content-Type", self.content_type.to_string()),
+            ("User-Agent", SLACK_USER_AGENT.to_string()),
+            ("X-Slack-Request-Timestamp", self.timestamp.to_string()),
+            ("X-Slack-Signature", self.signature.clone()),
+        ]
+    }
+}
+
 /// The bot's acknowledgement of an envelope.
 #[derive(Clone, Debug)]
 pub struct Ack {
@@ -210,11 +250,14 @@ pub struct Ack {
     pub late: bool,
 }
 
-/// One delivery of an envelope on a connection.
+/// One delivery of an envelope on a connection (or a POST to a request URL).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Delivery {
-    /// How often the envelope was sent before (the frame's `retry_attempt` for events).
+    /// How often the envelope was sent before (the frame's `retry_attempt` for events; over
+    /// HTTP, `X-Slack-Retry-Num`).
     pub attempt: u32,
+    /// The Socket Mode connection's id; over HTTP, the request URL's index in the
+    /// [`SlackSimulator::use_request_urls`] list + 1.
     pub connection: u64,
     pub at: Instant,
     /// When its ack is due.
@@ -283,6 +326,34 @@ pub enum SimEvent {
     NotDispatched {
         seq: u64,
         envelope: Envelope,
+        at: Instant,
+    },
+    /// The bot's HTTP answer to the POST of an envelope to a request URL, whatever its status.
+    /// A 2xx also makes an [`SimEvent::Ack`]; another status in time fails the delivery
+    /// (an [`SimEvent::AckMissed`] follows).
+    RequestAnswered {
+        seq: u64,
+        envelope_id: String,
+        /// The delivery it answers (`X-Slack-Retry-Num`).
+        attempt: u32,
+        url: String,
+        status: u16,
+        /// It carried `X-Slack-No-Retry: 1`.
+        no_retry: bool,
+        /// After the deadline: Slack had given up on the request.
+        late: bool,
+        at: Instant,
+    },
+    /// A POST of an envelope to a request URL that got no HTTP answer.
+    RequestFailed {
+        seq: u64,
+        envelope_id: String,
+        attempt: u32,
+        url: String,
+        /// Slack's retry reason: `connection_failed` or `too_many_redirects`.
+        reason: String,
+        /// What went wrong, as the HTTP client said.
+        error: String,
         at: Instant,
     },
     Call(ApiCall),
@@ -588,8 +659,10 @@ impl SlackSimulator {
         let (changed, _) = watch::channel(0u64);
         let (shutdown, _) = watch::channel(false);
         let subscriptions = config.event_subscriptions.clone();
-        let state = State::new(subscriptions, config.timing.clone());
+        let mut state = State::new(subscriptions, config.timing.clone());
         let timer_wake = state.timer_wake.clone();
+        let (posts, posts_rx) = tokio::sync::mpsc::unbounded_channel();
+        state.request_urls.set_sender(posts);
         let inner = Arc::new(Inner {
             config,
             port,
@@ -599,6 +672,7 @@ impl SlackSimulator {
             server: Mutex::new(None),
         });
         tokio::spawn(run_timers(inner.clone(), timer_wake));
+        tokio::spawn(request_urls::run(inner.clone(), posts_rx));
         let app = Router::new()
             .route("/api/{method}", any(web_api::api_handler))
             .route("/response/{*rest}", post(web_api::response_url_handler))
@@ -991,7 +1065,76 @@ impl SlackSimulator {
             .read_state(|s| s.deliveries.get(envelope_id).cloned().unwrap_or_default())
     }
 
-    /// Changes Socket Mode's deadlines and redelivery schedule from now on.
+    // --- request URLs (Slack's HTTP transport) ---
+
+    /// The app uses request URLs instead of Socket Mode: from now on every envelope — first
+    /// deliveries, redeliveries, and those queued for want of a connection — is POSTed, signed
+    /// with `signing_secret`, to one of `base_urls` in turn (a load balancer in front of
+    /// replicas): slash commands to `{base}/slack/commands`, interactions to
+    /// `{base}/slack/interactivity`, events to `{base}/slack/events`. A 2xx answer within
+    /// [`SocketTiming::ack_deadline`] is the ack (its JSON body the ack's payload); a non-2xx
+    /// answer or no connection fails the delivery at once; a failed or unanswered event is
+    /// retried per [`SocketTiming::redeliveries`] with `X-Slack-Retry-Num` and
+    /// `X-Slack-Retry-Reason`, unless the answer carried `X-Slack-No-Retry: 1`. Deliveries,
+    /// acks and the transcript read as for Socket Mode; a [`Delivery::connection`] is the
+    /// URL's index + 1. Calling it again replaces the URLs and the secret.
+    ///
+    /// # Panics
+    /// When `base_urls` is empty.
+    pub fn use_request_urls(&self, base_urls: &[String], signing_secret: &str) {
+        self.inner
+            .with_state(|s| s.use_request_urls(base_urls, signing_secret));
+    }
+
+    /// What the simulator would POST for `envelope` as its first delivery, now, signed with the
+    /// secret given to [`SlackSimulator::use_request_urls`] — without sending it, so a test can
+    /// send it with a wrong, missing or stale signature itself. Its timestamp is Slack's clock
+    /// (see [`SlackSimulator::use_clock`]).
+    ///
+    /// # Panics
+    /// Before [`SlackSimulator::use_request_urls`]: there is no signing secret yet.
+    pub fn signed_request(&self, envelope: &Envelope) -> SignedRequest {
+        let (secret, timestamp) = self.inner.read_state(|s| {
+            let secret = s
+                .request_urls
+                .signing_secret()
+                .expect("signed_request: call use_request_urls first (no signing secret)")
+                .to_string();
+            (secret, s.now())
+        });
+        request_urls::signed_request(envelope, &secret, timestamp)
+    }
+
+    /// Slack's check of a new Event Subscriptions request URL: a signed `url_verification`
+    /// with a random `challenge` POSTed to `{base_url}/slack/events`. Ok when the answer is 200
+    /// within 3 seconds and its body is the challenge (plain text, `challenge=…`, or JSON
+    /// `{"challenge": …}`); otherwise Err with what the app settings page shows. Records
+    /// nothing.
+    pub async fn verify_url(&self, base_url: &str, signing_secret: &str) -> Result<(), String> {
+        let timestamp = self.inner.read_state(|s| s.now());
+        request_urls::verify_url(base_url, signing_secret, timestamp).await
+    }
+
+    /// The HTTP statuses the bot answered the POSTs of `envelope_id` with, in order (late
+    /// answers included; POSTs with no answer left out).
+    pub fn http_statuses(&self, envelope_id: &str) -> Vec<u16> {
+        self.inner.read_state(|s| {
+            s.events
+                .iter()
+                .filter_map(|e| match e {
+                    SimEvent::RequestAnswered {
+                        envelope_id: id,
+                        status,
+                        ..
+                    } if id == envelope_id => Some(*status),
+                    _ => None,
+                })
+                .collect()
+        })
+    }
+
+    /// Changes the ack deadline and the redelivery schedule (Socket Mode's and request URLs')
+    /// from now on.
     pub fn set_timing(&self, timing: SocketTiming) {
         self.inner.with_state(|s| s.timing = timing);
     }
@@ -1042,6 +1185,20 @@ impl SlackSimulator {
     /// # Panics
     /// When the channel is archived: nobody can type in one.
     pub fn slash_command(&self, user_id: &str, channel_id: &str, text: &str) -> Envelope {
+        let envelope = self.build_slash_command(user_id, channel_id, text);
+        self.send(&envelope);
+        envelope
+    }
+
+    /// Builds the `/inc` slash command [`SlackSimulator::slash_command`] would send, without
+    /// sending it: its trigger id and response URL work, and its acks (sent with
+    /// [`SlackSimulator::send`]) post its reply, as if Slack had sent it. With
+    /// [`SlackSimulator::signed_request`], a test sends it to the bot itself (with a wrong,
+    /// missing or stale signature, say).
+    ///
+    /// # Panics
+    /// When the channel is archived.
+    pub fn build_slash_command(&self, user_id: &str, channel_id: &str, text: &str) -> Envelope {
         let base = self.inner.base_url();
         let archived = self
             .inner
@@ -1050,7 +1207,7 @@ impl SlackSimulator {
             !archived,
             "nobody can type /inc {text} in an archived channel"
         );
-        let envelope = self.inner.with_state(|s| {
+        self.inner.with_state(|s| {
             let response_path = s.new_response_path();
             let trigger_id = s.new_trigger_id(user_id);
             let channel_name = s
@@ -1061,7 +1218,7 @@ impl SlackSimulator {
                 .user(user_id)
                 .map(|u| u.name.clone())
                 .unwrap_or_else(|| user_id.to_string());
-            Envelope {
+            let envelope = Envelope {
                 envelope_id: uuid::Uuid::new_v4().to_string(),
                 envelope_type: "slash_commands".to_string(),
                 payload: json!({
@@ -1085,13 +1242,14 @@ impl SlackSimulator {
                     "trigger_id": trigger_id,
                 }),
                 accepts_response_payload: true,
-            }
-        });
-        self.send(&envelope);
-        envelope
+            };
+            s.register_envelope(&envelope);
+            envelope
+        })
     }
 
-    /// Sends `envelope` to one open connection (round robin), or queues it until one opens.
+    /// Sends `envelope` to one open connection (round robin), or queues it until one opens
+    /// (over HTTP after [`SlackSimulator::use_request_urls`]: POSTs it to the next URL).
     /// Sending the same envelope again is a redelivery: same `envelope_id` and payload (for
     /// `events_api`, `retry_attempt` counts up and `retry_reason` is `timeout`).
     pub fn send(&self, envelope: &Envelope) {

@@ -1,11 +1,13 @@
 //! The simulator's in-memory state: the workspace (users, user groups, channels, messages, pins,
 //! views, files, ephemerals), the event log, fault-injection rules, and the Socket Mode
-//! connections with their queue, deadlines and redeliveries (in `socket_mode`); plus the one way
-//! the Events API is fed ([`State::emit_event`]).
+//! connections with their queue, deadlines and redeliveries (in `socket_mode`), or the request
+//! URLs that replace them (the crate's `request_urls`); plus the one way the Events API is fed
+//! ([`State::emit_event`]).
 //!
 //! Everything here is synchronous and runs under the simulator's one mutex. It must not do
 //! I/O, await, or block: outgoing WebSocket frames are handed to each connection's unbounded
-//! channel, and the connection task writes them.
+//! channel, and the connection task writes them; HTTP requests to request URLs go to the
+//! sender task's unbounded channel likewise.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
+use super::request_urls::RequestUrls;
 use super::shapes;
 use super::{
     Ack, ApiCall, BOT_USER_ID, Channel, ConnectionChange, Delivery, Envelope, Ephemeral, Message,
@@ -23,7 +26,9 @@ use super::{
 mod socket_mode;
 
 use socket_mode::Timer;
-pub(crate) use socket_mode::{ConnectionRecord, DISCONNECT_GRACE, Outgoing, command_timeout_text};
+pub(crate) use socket_mode::{
+    ConnectionRecord, DISCONNECT_GRACE, GiveUp, Outgoing, command_failed_text, command_timeout_text,
+};
 
 pub(crate) struct UserRecord {
     pub(crate) id: String,
@@ -319,6 +324,9 @@ pub(crate) struct State {
     deferred: Option<Vec<Envelope>>,
     /// Call seq → what the transcript needs beyond the recorded call.
     call_notes: HashMap<u64, CallNote>,
+    /// Slack's HTTP transport: once given URLs, envelopes are POSTed there, not sent over
+    /// Socket Mode.
+    pub(crate) request_urls: RequestUrls,
 }
 
 /// The system clock in Unix seconds (what Slack's clock reads unless a test gave it another).
@@ -378,6 +386,7 @@ impl State {
             event_counter: 0,
             deferred: None,
             call_notes: HashMap::new(),
+            request_urls: RequestUrls::default(),
         };
         state.add_user(BOT_USER_ID, "incident-commander", true);
         state.add_user(super::ADMIN_USER_ID, "admin", false);

@@ -52,7 +52,38 @@ pub(crate) fn render(state: &State) -> String {
                 Some(envelope) if envelope.envelope_type == "events_api" => None,
                 envelope => Some(ack_line(&names, envelope, ack.payload.as_ref())),
             },
+            // A failed POST already said why Slack gave up (see below).
+            SimEvent::AckMissed {
+                envelope, attempt, ..
+            } if http_failed(earlier, &envelope.envelope_id, *attempt) => None,
             SimEvent::AckMissed { envelope, .. } => Some(missed_line(&names, envelope)),
+            SimEvent::RequestAnswered { status, .. } if (200..300).contains(status) => None,
+            SimEvent::RequestAnswered { status, late, .. } if *late => Some(format!(
+                "  ↳ answered HTTP {status}, too late: Slack had given up on it"
+            )),
+            SimEvent::RequestAnswered {
+                envelope_id,
+                status,
+                no_retry,
+                ..
+            } => Some(http_failure_line(
+                &names,
+                find_envelope(earlier, envelope_id),
+                &format!("answered HTTP {status}"),
+                "http_service_error",
+                !no_retry,
+            )),
+            SimEvent::RequestFailed {
+                envelope_id,
+                reason,
+                ..
+            } => Some(http_failure_line(
+                &names,
+                find_envelope(earlier, envelope_id),
+                &format!("could not reach the bot ({reason})"),
+                "dispatch_failed",
+                true,
+            )),
             SimEvent::NotDispatched { envelope, .. } => Some(format!(
                 "{}\n  ↳ ✗ not delivered: no Socket Mode connection is open (dispatch_failed)",
                 envelope_line(&names, earlier, envelope)
@@ -597,6 +628,49 @@ fn interaction_line(names: &Names, user: &str, p: &Value) -> String {
 }
 
 /// No ack within the deadline: what Slack does about it.
+/// Whether the POST of `envelope_id`'s delivery `attempt` failed before its deadline (a non-2xx
+/// answer in time, or no connection).
+fn http_failed(earlier: &[SimEvent], envelope_id: &str, attempt: u32) -> bool {
+    earlier.iter().rev().any(|e| match e {
+        SimEvent::RequestAnswered {
+            envelope_id: id,
+            attempt: a,
+            status,
+            late,
+            ..
+        } => id == envelope_id && *a == attempt && !late && !(200..300).contains(status),
+        SimEvent::RequestFailed {
+            envelope_id: id,
+            attempt: a,
+            ..
+        } => id == envelope_id && *a == attempt,
+        _ => false,
+    })
+}
+
+/// A POST to a request URL that failed (`what`): what Slack does about it.
+fn http_failure_line(
+    names: &Names,
+    envelope: Option<&Envelope>,
+    what: &str,
+    error: &str,
+    retry: bool,
+) -> String {
+    let Some(envelope) = envelope else {
+        return format!("  ↳ ✗ {what}");
+    };
+    let user = names.user(&envelope_user(envelope));
+    match envelope.envelope_type.as_str() {
+        "events_api" if retry => format!("  ↳ ✗ {what}: Slack will send the event again"),
+        "events_api" => format!("  ↳ ✗ {what}, with X-Slack-No-Retry: Slack drops the event"),
+        "slash_commands" => format!(
+            "  ↳ ✗ {what}: only {user} sees: {}",
+            super::state::command_failed_text(str_at(&envelope.payload, "/command"), error)
+        ),
+        _ => format!("  ↳ ✗ {what}: {user}'s action failed"),
+    }
+}
+
 fn missed_line(names: &Names, envelope: &Envelope) -> String {
     let user = names.user(&envelope_user(envelope));
     match envelope.envelope_type.as_str() {

@@ -2,6 +2,10 @@
 //! which one gets an envelope, the 3-second ack deadline, Events API redeliveries, and what a
 //! person sees when an ack comes too late.
 //!
+//! The deadline, the redeliveries and what a person sees are the same over HTTP: once the app
+//! uses request URLs, [`State::deliver`] hands every envelope to `request_urls` instead of a
+//! connection, and a failed POST gives the delivery up at once ([`State::give_up`]).
+//!
 //! Like the rest of the state this is synchronous: frames go to each connection's channel, and
 //! what must happen later is a [`Timer`] the simulator's timer task fires through
 //! [`State::fire_timers`].
@@ -71,6 +75,16 @@ pub(crate) enum Timer {
     HalfOpenNoticed(u64),
 }
 
+/// Why Slack gave up on a delivery.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum GiveUp {
+    /// No ack (or 2xx answer) within the deadline.
+    NoAck,
+    /// Over HTTP: a non-2xx answer or no connection, before the deadline. `error` is what the
+    /// person whose slash command it was sees; an event is sent again only if `retry`.
+    Failed { error: &'static str, retry: bool },
+}
+
 impl State {
     // --- timers ---
 
@@ -138,12 +152,17 @@ impl State {
         self.log_connection(id, true);
         self.hellos_sent += 1;
         if turned_away.is_none() {
-            let queued: Vec<Envelope> = self.queue.drain(..).collect();
-            for envelope in queued {
-                self.deliver(envelope);
-            }
+            self.deliver_queued();
         }
         id
+    }
+
+    /// Delivers the envelopes waiting for a connection (or, now, for a request URL).
+    pub(crate) fn deliver_queued(&mut self) {
+        let queued: Vec<Envelope> = self.queue.drain(..).collect();
+        for envelope in queued {
+            self.deliver(envelope);
+        }
     }
 
     pub(crate) fn unregister_connection(&mut self, id: u64) {
@@ -236,6 +255,13 @@ impl State {
     /// the bot (a trigger id, a response URL, a view to submit) is registered here, so envelopes
     /// built by hand work like the simulator's own.
     pub(crate) fn send_envelope(&mut self, envelope: Envelope) {
+        self.register_envelope(&envelope);
+        self.deliver(envelope);
+    }
+
+    /// Registers what `envelope`'s payload hands the bot (a trigger id, a response URL, a view
+    /// to submit, a command's channel and person), as if Slack had sent it.
+    pub(crate) fn register_envelope(&mut self, envelope: &Envelope) {
         let payload = &envelope.payload;
         let field = |pointer: &str| {
             payload
@@ -282,12 +308,16 @@ impl State {
             self.submissions
                 .insert(envelope.envelope_id.clone(), view_id);
         }
-        self.deliver(envelope);
     }
 
     /// Puts `envelope` on one connection not told to disconnect (round robin; Slack picks one
-    /// at random) and starts its ack deadline, or queues it until a connection opens.
+    /// at random) and starts its ack deadline, or queues it until a connection opens. Once the
+    /// app uses request URLs, POSTs it to one instead ([`State::deliver_over_http`]).
     pub(crate) fn deliver(&mut self, envelope: Envelope) {
+        if self.request_urls.active() {
+            self.deliver_over_http(envelope);
+            return;
+        }
         // Each failed attempt removes a dead connection, so this ends; the bound is a backstop.
         for _ in 0..=self.connections.len() {
             // A connection told to disconnect is still open: Slack prefers the others, and
@@ -310,11 +340,7 @@ impl State {
                 break;
             };
             self.round_robin = self.round_robin.wrapping_add(1);
-            let attempt = self
-                .send_counts
-                .get(&envelope.envelope_id)
-                .copied()
-                .unwrap_or(0);
+            let attempt = self.attempts(&envelope.envelope_id);
             let frame = envelope_frame(&envelope, attempt);
             let sent = self
                 .connections
@@ -326,33 +352,7 @@ impl State {
                 self.unregister_connection(id);
                 continue;
             }
-            let now = Instant::now();
-            self.send_counts
-                .insert(envelope.envelope_id.clone(), attempt + 1);
-            let deadline = now + self.timing.ack_deadline;
-            self.deliveries
-                .entry(envelope.envelope_id.clone())
-                .or_default()
-                .push(Delivery {
-                    attempt,
-                    connection: id,
-                    at: now,
-                    deadline,
-                    outcome: DeliveryOutcome::Waiting,
-                });
-            self.add_timer(
-                deadline,
-                Timer::AckDue {
-                    envelope_id: envelope.envelope_id.clone(),
-                    attempt,
-                },
-            );
-            let seq = self.next_seq();
-            self.events.push(SimEvent::EnvelopeSent {
-                seq,
-                envelope,
-                at: now,
-            });
+            self.record_delivery(envelope, id);
             return;
         }
         // No connection to send it on. Slack keeps retrying an event (it is queued until one
@@ -386,17 +386,68 @@ impl State {
         }
     }
 
+    /// How often `envelope_id` was sent so far: the attempt number of its next delivery.
+    pub(crate) fn attempts(&self, envelope_id: &str) -> u32 {
+        self.send_counts.get(envelope_id).copied().unwrap_or(0)
+    }
+
+    /// Records that `envelope` was just sent (on `connection`) and starts its ack deadline;
+    /// returns the deadline.
+    pub(crate) fn record_delivery(&mut self, envelope: Envelope, connection: u64) -> Instant {
+        let attempt = self.attempts(&envelope.envelope_id);
+        let now = Instant::now();
+        self.send_counts
+            .insert(envelope.envelope_id.clone(), attempt + 1);
+        let deadline = now + self.timing.ack_deadline;
+        self.deliveries
+            .entry(envelope.envelope_id.clone())
+            .or_default()
+            .push(Delivery {
+                attempt,
+                connection,
+                at: now,
+                deadline,
+                outcome: DeliveryOutcome::Waiting,
+            });
+        self.add_timer(
+            deadline,
+            Timer::AckDue {
+                envelope_id: envelope.envelope_id.clone(),
+                attempt,
+            },
+        );
+        let seq = self.next_seq();
+        self.events.push(SimEvent::EnvelopeSent {
+            seq,
+            envelope,
+            at: now,
+        });
+        deadline
+    }
+
     /// Records the bot's ack of `envelope_id`. An ack answers the envelope's latest delivery;
     /// one later than the deadline counts as none (Slack has given up on it): it is logged, and
     /// nothing it carries is applied. The first timely ack of an envelope takes effect: a
     /// command's message is posted, a view submission's `response_action` is applied.
     pub(crate) fn record_ack(&mut self, envelope_id: String, payload: Option<Value>) {
+        self.record_ack_of(envelope_id, None, payload);
+    }
+
+    /// [`State::record_ack`] for the delivery number `attempt` (an HTTP answer answers its own
+    /// request, not the latest one); `None`: the latest (a Socket Mode ack names only the
+    /// envelope).
+    pub(crate) fn record_ack_of(
+        &mut self,
+        envelope_id: String,
+        attempt: Option<u32>,
+        payload: Option<Value>,
+    ) {
         let now = Instant::now();
-        let late = match self
-            .deliveries
-            .get_mut(&envelope_id)
-            .and_then(|d| d.last_mut())
-        {
+        let late = match self.deliveries.get_mut(&envelope_id).and_then(|d| {
+            d.iter_mut()
+                .rev()
+                .find(|d| attempt.is_none_or(|attempt| d.attempt == attempt))
+        }) {
             Some(delivery) => match delivery.outcome {
                 DeliveryOutcome::Waiting if now <= delivery.deadline => {
                     delivery.outcome = DeliveryOutcome::Acked;
@@ -439,6 +490,14 @@ impl State {
     /// slash command's person sees Slack's timeout error instead of the bot's answer; a modal
     /// submission leaves the modal as it was.
     fn ack_missed(&mut self, envelope_id: &str, attempt: u32) {
+        self.give_up(envelope_id, attempt, GiveUp::NoAck);
+    }
+
+    /// Slack gives up on `envelope_id`'s delivery `attempt` (unless it was acked or given up
+    /// already): [`State::ack_missed`] when its deadline passed, or over HTTP as soon as the POST
+    /// failed. An event is sent again later (unless the failed answer said not to); a slash
+    /// command's person sees why it failed; an interaction just fails.
+    pub(crate) fn give_up(&mut self, envelope_id: &str, attempt: u32, why: GiveUp) {
         let Some(delivery) = self
             .deliveries
             .get_mut(envelope_id)
@@ -469,7 +528,13 @@ impl State {
         });
         match envelope.envelope_type.as_str() {
             "events_api" => {
-                if let Some(delay) = self.timing.redeliveries.get(attempt as usize).copied() {
+                let retry = match why {
+                    GiveUp::NoAck => true,
+                    GiveUp::Failed { retry, .. } => retry,
+                };
+                if retry
+                    && let Some(delay) = self.timing.redeliveries.get(attempt as usize).copied()
+                {
                     self.add_timer(now + delay, Timer::Redeliver(envelope));
                 }
             }
@@ -480,13 +545,19 @@ impl State {
                         .get("command")
                         .and_then(Value::as_str)
                         .unwrap_or("/inc");
+                    let (text, via) = match why {
+                        GiveUp::NoAck => (command_timeout_text(command), "timeout"),
+                        GiveUp::Failed { error, .. } => {
+                            (command_failed_text(command, error), error)
+                        }
+                    };
                     self.ephemerals.push(Ephemeral {
                         channel,
                         user,
-                        text: command_timeout_text(command),
+                        text,
                         blocks: Value::Null,
                         thread_ts: None,
-                        via: "timeout".to_string(),
+                        via: via.to_string(),
                     });
                 }
             }
