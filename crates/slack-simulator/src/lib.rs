@@ -1,7 +1,8 @@
 //! A faithful fake Slack on 127.0.0.1 for the bot's integration tests, benchmarks and `demo`.
 //!
 //! One TCP port serves the Web API (`/api/<method>`), Socket Mode (`/link/?ticket=…`, a
-//! WebSocket), response URLs (`/response/<n>`) and file uploads (`/upload/<file>/<token>`).
+//! WebSocket), response URLs (`/response/<n>`), file uploads (`/upload/<file>/<token>`) and
+//! the OAuth v2 authorize page (`/oauth/v2/authorize`).
 //! Envelopes go to the bot over Socket Mode, or — after [`SlackSimulator::use_request_urls`] —
 //! as signed HTTP POSTs to its request URLs, as Slack's HTTP transport sends them. It
 //! speaks the real wire protocols, so the bot's unmodified clients (slack-morphism's Web API
@@ -15,10 +16,17 @@
 //! change the workspace and send the Events API events the app subscribed to, when the bot is
 //! in the channel).
 //!
+//! It simulates several workspaces the one app can be installed in. The first, [`TEAM_ID`],
+//! has the app installed from the start with [`SimulatorConfig::bot_token`] (bot user
+//! [`BOT_USER_ID`]), and everything that names no workspace happens there; others are added
+//! with [`SlackSimulator::add_workspace`] and installed through Slack's OAuth v2 flow
+//! ([`SlackSimulator::approve_install`], then `oauth.v2.access`). A token sees only its own
+//! workspace's channels and users, and every envelope carries the workspace it comes from.
+//!
 //! This module must not use slack-morphism types (it is the independent other side of the
 //! wire, so the client's models would hide serialization mismatches) and must not reference
 //! any other module of the crate. Its submodules split along these seams:
-//! - `state`: the in-memory workspace and event log, synchronous, no I/O; its `socket_mode`
+//! - `state`: the in-memory workspaces and event log, synchronous, no I/O; its `socket_mode`
 //!   part runs Socket Mode as Slack does — routing, the 3-second ack deadline, Events API
 //!   redeliveries, outages, refused and half-open connections, a peer that stops reading
 //!   for a while;
@@ -27,8 +35,13 @@
 //! - `composer`: what Slack's clients send for what a person typed (escaping, `rich_text`);
 //! - `views`: modal stacks, response actions, and what a submission carries;
 //! - `people`: what people and other apps do, and the envelopes that causes;
-//! - `methods`: what each Web API method does to the workspace and answers;
+//! - `methods`: what each Web API method does to the workspace and answers, as the bot of the
+//!   calling token's workspace;
 //! - `web_api`: the HTTP layer (parameters, auth, scopes, fault injection, recording, uploads);
+//! - `workspaces`: which workspaces (and Enterprise Grid orgs) exist and where the app is
+//!   installed; OAuth v2 (the authorize page, approvals and denials, `oauth.v2.access` with
+//!   codes, client credentials and token rotation), which token acts as which workspace's bot,
+//!   and uninstalls with their `tokens_revoked`/`app_uninstalled` events;
 //! - `socket`: the Socket Mode WebSocket (hello, envelopes, acks — or nothing at all once
 //!   half-open); the task that fires the state's timers is in this file, beside the handle;
 //! - `request_urls`: Slack's HTTP transport instead of Socket Mode — signed POSTs of commands,
@@ -52,6 +65,7 @@ mod state;
 mod transcript;
 mod views;
 mod web_api;
+mod workspaces;
 
 pub mod github;
 pub mod gitlab;
@@ -82,13 +96,15 @@ use tokio::task::JoinHandle;
 
 use state::{FaultKind, PinItem, State};
 
-/// The bot user's id in the simulated workspace.
+/// The bot user's id in the first simulated workspace ([`TEAM_ID`]); other workspaces have
+/// their own (see [`SlackSimulator::bot_user_in`]).
 pub const BOT_USER_ID: &str = "U0BOT";
-/// The bot's bot id (`B…`), as `auth.test` and messages report it.
+/// The bot's bot id (`B…`) in the first workspace, as `auth.test` and messages report it.
 pub const BOT_ID: &str = "B0BOT";
-/// The simulated workspace's team id.
+/// The first simulated workspace's team id: where the app is installed from the start, and
+/// where everything not given a workspace happens.
 pub const TEAM_ID: &str = "T0EXAMPLE";
-/// The simulated workspace's domain (`example.slack.com`).
+/// The first workspace's domain (`example.slack.com`).
 pub const TEAM_DOMAIN: &str = "example";
 /// The app id of the bot's Slack app.
 pub const APP_ID: &str = "A0EXAMPLE";
@@ -96,21 +112,35 @@ pub const APP_ID: &str = "A0EXAMPLE";
 pub const ADMIN_USER_ID: &str = "U0ADMIN";
 
 /// The Slack app as installed: its tokens, the scopes its bot token was granted and the
-/// Events API events it subscribes to.
+/// Events API events it subscribes to; and its OAuth credentials, for installing it in more
+/// workspaces (see [`SlackSimulator::approve_install`]).
 #[derive(Clone, Debug)]
 pub struct SimulatorConfig {
-    /// Bot token (`xoxb-…`) every Web API method except `apps.connections.open` requires.
+    /// The bot token (`xoxb-…`) of the first workspace ([`TEAM_ID`]), where the app is
+    /// installed from the start: every Web API method except `apps.connections.open` requires a
+    /// bot token. Other workspaces get theirs from `oauth.v2.access`.
     pub bot_token: String,
     /// App-level token (`xapp-…`) `apps.connections.open` requires.
     pub app_token: String,
     /// Event types delivered to the bot (`pin_added`, `message.channels`, …), when it is a
     /// member of the channel they happen in.
     pub event_subscriptions: Vec<String>,
-    /// The bot token's scopes: a method needing another answers `missing_scope`, and every
-    /// answer carries them in `x-oauth-scopes`.
+    /// The scopes of [`SimulatorConfig::bot_token`] (a token from an OAuth install has the
+    /// scopes its authorize URL asked for): a method needing another answers `missing_scope`,
+    /// and every answer carries them in `x-oauth-scopes`.
     pub granted_scopes: Vec<String>,
     /// Socket Mode's deadlines and redelivery schedule.
     pub timing: SocketTiming,
+    /// The app's Client ID: its authorize URLs must carry it, and `oauth.v2.access` checks it.
+    pub client_id: String,
+    /// The app's Client Secret, which `oauth.v2.access` checks (HTTP Basic auth or the
+    /// `client_secret` parameter).
+    pub client_secret: String,
+    /// Token rotation is on: OAuth installs answer an expiring `xoxe.xoxb-1-…` access token
+    /// with a `refresh_token` and `expires_in` (12 hours). The configured
+    /// [`SimulatorConfig::bot_token`] never expires, as a token from before rotation was
+    /// turned on.
+    pub token_rotation: bool,
 }
 
 /// How Slack times Socket Mode (and request URLs, whose answers have the same deadline and
@@ -144,13 +174,17 @@ impl Default for SocketTiming {
     }
 }
 
-/// The default subscriptions: pins, joins, and messages in public and private channels.
+/// The default subscriptions: pins, joins, and messages in public and private channels; and
+/// the app being uninstalled from a workspace (`tokens_revoked`, `app_uninstalled`: Slack sends
+/// them only to apps subscribed to them, like every event).
 pub const DEFAULT_EVENT_SUBSCRIPTIONS: &[&str] = &[
     "pin_added",
     "pin_removed",
     "member_joined_channel",
     "message.channels",
     "message.groups",
+    "app_uninstalled",
+    "tokens_revoked",
 ];
 
 /// Every bot scope the bot could use (see `manifests/slack-app.yaml`), except `chat:write.public` (which would let the
@@ -194,6 +228,9 @@ impl Default for SimulatorConfig {
                 .map(|s| s.to_string())
                 .collect(),
             timing: SocketTiming::default(),
+            client_id: "1234.5678".to_string(),
+            client_secret: "sim-client-secret".to_string(),
+            token_rotation: false,
         }
     }
 }
@@ -441,16 +478,38 @@ pub enum WorkspaceAction {
     Narration {
         text: String,
     },
+    /// An admin installed the app (clicked Allow on the authorize page).
+    Installed {
+        /// The workspace; for an org-wide install, the org's id (`E…`).
+        team_id: String,
+        installer: String,
+        /// The bot scopes granted.
+        scopes: Vec<String>,
+        org_wide: bool,
+    },
+    /// An admin cancelled on the authorize page: nothing was installed.
+    InstallDenied {
+        team_id: String,
+        installer: String,
+    },
+    /// The workspace removed the app.
+    Uninstalled {
+        team_id: String,
+    },
 }
 
 /// A snapshot of a channel.
 #[derive(Clone, Debug)]
 pub struct Channel {
     pub id: String,
+    /// The workspace it belongs to ([`TEAM_ID`] unless added with
+    /// [`SlackSimulator::add_channel_in`] or created by another workspace's bot).
+    pub team_id: String,
     pub name: String,
     pub is_private: bool,
     pub creator: String,
-    /// User ids, including [`BOT_USER_ID`] when the bot is a member.
+    /// User ids, including the workspace's bot user ([`BOT_USER_ID`] in the first) when the
+    /// bot is a member.
     pub members: Vec<String>,
     pub topic: String,
     /// Every message, thread replies included, oldest first.
@@ -465,7 +524,8 @@ pub struct Channel {
 #[derive(Clone, Debug, Default)]
 pub struct Message {
     pub ts: String,
-    /// Who posted it: a person, or [`BOT_USER_ID`]; empty for another app's bot message.
+    /// Who posted it: a person, or the bot user ([`BOT_USER_ID`] in the first workspace);
+    /// empty for another app's bot message.
     pub user: String,
     pub text: String,
     /// `Null` when the message has no blocks. Every block has a `block_id` (Slack generates
@@ -479,7 +539,8 @@ pub struct Message {
     pub thread_ts: Option<String>,
     /// `bot_message` for bot posts, `thread_broadcast` for replies also sent to the channel.
     pub subtype: Option<String>,
-    /// [`BOT_ID`] for the bot's posts; another app's bot id for its posts.
+    /// The bot's bot id ([`BOT_ID`] in the first workspace) for its posts; another app's bot
+    /// id for its posts.
     pub bot_id: Option<String>,
     /// Another app's display name (`Alertmanager`).
     pub username: Option<String>,
@@ -660,6 +721,7 @@ impl SlackSimulator {
         let (shutdown, _) = watch::channel(false);
         let subscriptions = config.event_subscriptions.clone();
         let mut state = State::new(subscriptions, config.timing.clone());
+        state.install_first_workspace(&config);
         let timer_wake = state.timer_wake.clone();
         let (posts, posts_rx) = tokio::sync::mpsc::unbounded_channel();
         state.request_urls.set_sender(posts);
@@ -679,6 +741,7 @@ impl SlackSimulator {
             .route("/upload/{*rest}", post(web_api::upload_handler))
             .route("/link", get(socket::link_handler))
             .route("/link/", get(socket::link_handler))
+            .route(workspaces::AUTHORIZE_PATH, get(workspaces::authorize_page))
             .with_state(inner.clone());
         let mut stop = inner.shutdown_signal();
         let server = tokio::spawn(async move {
@@ -714,15 +777,17 @@ impl SlackSimulator {
         self.inner.with_state(|s| s.clock = Some(Arc::new(now)));
     }
 
-    /// Adds (or renames) a human user that `users.info` and `conversations.invite` know.
+    /// Adds (or renames) a human user of the first workspace ([`TEAM_ID`]), whom `users.info`
+    /// and `conversations.invite` know (see [`SlackSimulator::add_user_in`] for others).
     pub fn add_user(&self, id: &str, name: &str) {
         self.inner.with_state(|s| s.add_user(id, name, false));
     }
 
-    /// Adds a channel created by the human `U0ADMIN`; returns its id.
+    /// Adds a channel of the first workspace ([`TEAM_ID`]) created by the human `U0ADMIN`;
+    /// returns its id (see [`SlackSimulator::add_channel_in`] for others).
     pub fn add_channel(&self, name: &str, is_private: bool, bot_is_member: bool) -> String {
         self.inner
-            .with_state(|s| s.add_channel(name, is_private, ADMIN_USER_ID, bot_is_member))
+            .with_state(|s| s.add_channel(TEAM_ID, name, is_private, ADMIN_USER_ID, bot_is_member))
     }
 
     pub fn channel(&self, id: &str) -> Option<Channel> {
@@ -730,30 +795,32 @@ impl SlackSimulator {
             .read_state(|s| s.channel(id).map(|c| c.snapshot()))
     }
 
+    /// The channel called `name` (or `#name`) in the first workspace (see
+    /// [`SlackSimulator::channel_by_name_in`] for others).
     pub fn channel_by_name(&self, name: &str) -> Option<Channel> {
-        let name = name.trim_start_matches('#');
-        self.inner.read_state(|s| {
-            s.channels
-                .iter()
-                .find(|c| c.name == name)
-                .map(|c| c.snapshot())
-        })
+        self.channel_by_name_in(TEAM_ID, name)
     }
 
-    /// All channels, in creation order.
+    /// All channels of every workspace, in creation order.
     pub fn channels(&self) -> Vec<Channel> {
         self.inner
             .read_state(|s| s.channels.iter().map(|c| c.snapshot()).collect())
     }
 
-    /// Adds a user group (`S…`) with `handle` (`oncall`) and its members, for
-    /// `usergroups.list` and `usergroups.users.list`.
+    /// Adds a user group (`S…`) of the first workspace with `handle` (`oncall`) and its
+    /// members, for `usergroups.list` and `usergroups.users.list`.
     pub fn add_usergroup(&self, id: &str, handle: &str, members: &[&str]) {
+        self.add_usergroup_in(TEAM_ID, id, handle, members);
+    }
+
+    /// Adds a user group of workspace `team_id` (only its bot token lists it).
+    pub fn add_usergroup_in(&self, team_id: &str, id: &str, handle: &str, members: &[&str]) {
         let users: Vec<String> = members.iter().map(|m| m.to_string()).collect();
         self.inner.with_state(|s| {
             s.usergroups.retain(|g| g.id != id);
             s.usergroups.push(state::UsergroupRecord {
                 id: id.to_string(),
+                team_id: team_id.to_string(),
                 handle: handle.to_string(),
                 users,
                 created: s.now(),
@@ -1180,10 +1247,13 @@ impl SlackSimulator {
         self.inner.with_state(|s| s.pause_reading_all(pause));
     }
 
-    /// Builds a `/inc` slash command from `user_id` in `channel_id` and sends it.
+    /// Builds a `/inc` slash command from `user_id` in `channel_id` and sends it. Its
+    /// `team_id` and `team_domain` are the channel's workspace's (with its org's
+    /// `enterprise_id`, `enterprise_name` and `is_enterprise_install` in an Enterprise Grid).
     ///
     /// # Panics
-    /// When the channel is archived: nobody can type in one.
+    /// When the channel is archived (nobody can type in one), or the app is not installed in
+    /// its workspace (the command does not exist there).
     pub fn slash_command(&self, user_id: &str, channel_id: &str, text: &str) -> Envelope {
         let envelope = self.build_slash_command(user_id, channel_id, text);
         self.send(&envelope);
@@ -1197,15 +1267,24 @@ impl SlackSimulator {
     /// missing or stale signature, say).
     ///
     /// # Panics
-    /// When the channel is archived.
+    /// When the channel is archived, or the app is not installed in its workspace.
     pub fn build_slash_command(&self, user_id: &str, channel_id: &str, text: &str) -> Envelope {
         let base = self.inner.base_url();
-        let archived = self
-            .inner
-            .read_state(|s| s.channel(channel_id).is_some_and(|c| c.is_archived));
+        let (archived, team, installed) = self.inner.read_state(|s| {
+            let team = s.team_of_channel(channel_id);
+            (
+                s.channel(channel_id).is_some_and(|c| c.is_archived),
+                team.clone(),
+                s.is_installed(&team),
+            )
+        });
         assert!(
             !archived,
             "nobody can type /inc {text} in an archived channel"
+        );
+        assert!(
+            installed,
+            "nobody can type /inc {text} in {team}: the app is not installed there"
         );
         self.inner.with_state(|s| {
             let response_path = s.new_response_path();
@@ -1218,13 +1297,10 @@ impl SlackSimulator {
                 .user(user_id)
                 .map(|u| u.name.clone())
                 .unwrap_or_else(|| user_id.to_string());
-            let envelope = Envelope {
-                envelope_id: uuid::Uuid::new_v4().to_string(),
-                envelope_type: "slash_commands".to_string(),
-                payload: json!({
+            let mut payload = json!({
                     "token": "verification-token-unused",
-                    "team_id": TEAM_ID,
-                    "team_domain": TEAM_DOMAIN,
+                    "team_id": team,
+                    "team_domain": s.domain_of(&team),
                     "channel_id": channel_id,
                     "channel_name": channel_name,
                     "user_id": user_id,
@@ -1240,7 +1316,20 @@ impl SlackSimulator {
                     "is_enterprise_install": "false",
                     "response_url": format!("{base}{response_path}"),
                     "trigger_id": trigger_id,
-                }),
+            });
+            // Slack's form for a command from an Enterprise Grid workspace.
+            if let (Some((id, name)), Some(object)) =
+                (s.enterprise_of(&team), payload.as_object_mut())
+            {
+                object.insert("enterprise_id".into(), json!(id));
+                object.insert("enterprise_name".into(), json!(name));
+                let org_wide = s.is_enterprise_install(&team);
+                object.insert("is_enterprise_install".into(), json!(org_wide.to_string()));
+            }
+            let envelope = Envelope {
+                envelope_id: uuid::Uuid::new_v4().to_string(),
+                envelope_type: "slash_commands".to_string(),
+                payload,
                 accepts_response_payload: true,
             };
             s.register_envelope(&envelope);

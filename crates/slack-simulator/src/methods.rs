@@ -3,8 +3,12 @@
 //! bot scope each method needs (as listed on each method's documentation page).
 //!
 //! Methods see already-authenticated calls with merged parameters and return the answer's
-//! fields without `ok` (the HTTP layer adds it). This file must not know about HTTP, tokens,
-//! fault injection or recording, and must not panic on any parameter value.
+//! fields without `ok` (the HTTP layer adds it). A call acts as the bot of the token's
+//! workspace ([`Actor`]): it sees only that workspace's channels, users, user groups, files and
+//! views (another's answer `channel_not_found`, `user_not_found`, … as if they did not exist,
+//! as Slack answers a token of another workspace), and acts as that workspace's bot user.
+//! This file must not know about HTTP, tokens, fault injection or recording, and must not
+//! panic on any parameter value.
 
 use std::cmp::Ordering;
 
@@ -14,22 +18,28 @@ use super::blocks::{self, Problems, Surface};
 use super::shapes::{channel_json, file_json, message_json, permalink, pin_item, user_json};
 use super::state::{ChannelRecord, FileRecord, PinItem, PinRecord, State};
 use super::views::MAX_STACK;
-use super::{APP_ID, BOT_ID, BOT_USER_ID, Ephemeral, Message, TEAM_DOMAIN, TEAM_ID};
+use super::workspaces::{Actor, BOT_NAME, OAUTH_V2_ACCESS};
+use super::{APP_ID, Ephemeral, Message};
 
 /// How long a trigger_id can be exchanged for a modal.
 const TRIGGER_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// What a method needs to know about the server and the app.
+/// What a method needs to know about the server and the caller.
 pub(crate) struct Ctx {
     /// `http://127.0.0.1:PORT`
     pub(crate) base_url: String,
-    /// The scopes the bot token was granted.
-    pub(crate) scopes: Vec<String>,
+    /// Whom the token acts as (its workspace, bot user and scopes).
+    pub(crate) actor: Actor,
 }
 
 impl Ctx {
     fn granted(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
+        self.actor.scopes.iter().any(|s| s == scope)
+    }
+
+    /// The token's bot user.
+    fn bot(&self) -> &str {
+        &self.actor.bot_user_id
     }
 }
 
@@ -104,6 +114,8 @@ const METHODS: &[&str] = &[
     "views.push",
     "files.getUploadURLExternal",
     "files.completeUploadExternal",
+    // Answered by the HTTP layer and `workspaces` (client credentials, no token).
+    OAUTH_V2_ACCESS,
 ];
 
 /// Whether the simulator implements `method`.
@@ -115,14 +127,15 @@ pub(crate) fn is_known(method: &str) -> bool {
 /// scopes (a channel method needs the scope of the channel's kind). Empty: none needed.
 pub(crate) fn needed_scopes(
     state: &State,
+    actor: &Actor,
     method: &str,
     params: &Map<String, Value>,
 ) -> Vec<Vec<&'static str>> {
     let p = Params(params);
-    // Public or private, when the call names a channel the bot can see.
+    // Public or private, when the call names a channel of the token's workspace.
     let private = |key: &str| -> Option<bool> {
         let id = p.str(key)?;
-        state.channel_by_id_or_name(&id).map(|c| c.is_private)
+        channel_of(state, actor, &id).map(|c| c.is_private)
     };
     let by_kind =
         |key: &str, public: &[&'static str], private_scopes: &[&'static str]| match private(key) {
@@ -194,15 +207,7 @@ pub(crate) fn dispatch(
 ) -> Answer {
     let p = Params(params);
     match method {
-        "auth.test" => ok(json!({
-            "url": format!("https://{TEAM_DOMAIN}.slack.com/"),
-            "team": "Example",
-            "user": "incident-commander",
-            "team_id": TEAM_ID,
-            "user_id": BOT_USER_ID,
-            "bot_id": BOT_ID,
-            "is_enterprise_install": false,
-        })),
+        "auth.test" => auth_test(state, ctx),
         "apps.connections.open" => {
             if state.refusing_connections {
                 // What Slack answers while Socket Mode is down (seen as internal_error and
@@ -213,37 +218,37 @@ pub(crate) fn dispatch(
             let base = ctx.base_url.replacen("http://", "ws://", 1);
             ok(json!({ "url": format!("{base}/link/?ticket={ticket}&app_id={APP_ID}") }))
         }
-        "conversations.create" => conversations_create(state, &p),
-        "conversations.invite" => conversations_invite(state, &p),
-        "conversations.setTopic" => conversations_set_topic(state, &p),
-        "conversations.archive" => conversations_archive(state, &p),
+        "conversations.create" => conversations_create(state, ctx, &p),
+        "conversations.invite" => conversations_invite(state, ctx, &p),
+        "conversations.setTopic" => conversations_set_topic(state, ctx, &p),
+        "conversations.archive" => conversations_archive(state, ctx, &p),
         "conversations.info" => {
-            let channel = visible_channel(state, &p, "channel")?;
-            ok(json!({ "channel": channel_json(channel) }))
+            let channel = visible_channel(state, ctx, &p, "channel")?;
+            ok(json!({ "channel": channel_json(channel, ctx.bot()) }))
         }
-        "conversations.list" => conversations_list(state, &p),
-        "conversations.history" => conversations_history(state, &p),
-        "conversations.replies" => conversations_replies(state, &p),
-        "conversations.members" => conversations_members(state, &p),
-        "conversations.join" => conversations_join(state, &p),
+        "conversations.list" => conversations_list(state, ctx, &p),
+        "conversations.history" => conversations_history(state, ctx, &p),
+        "conversations.replies" => conversations_replies(state, ctx, &p),
+        "conversations.members" => conversations_members(state, ctx, &p),
+        "conversations.join" => conversations_join(state, ctx, &p),
         "chat.postMessage" => chat_post_message(state, ctx, &p),
         "chat.postEphemeral" => chat_post_ephemeral(state, ctx, &p),
-        "chat.update" => chat_update(state, &p),
+        "chat.update" => chat_update(state, ctx, &p),
         "chat.getPermalink" => {
-            let channel = visible_channel(state, &p, "channel")?;
+            let channel = visible_channel(state, ctx, &p, "channel")?;
             let ts = p.str("message_ts").unwrap_or_default();
             let message = channel
                 .message(&ts)
                 .ok_or_else(|| err("message_not_found"))?;
             ok(json!({
                 "channel": channel.id,
-                "permalink": permalink(&channel.id, message),
+                "permalink": permalink(state, channel, message),
             }))
         }
-        "pins.add" => pins_add(state, &p),
-        "pins.remove" => pins_remove(state, &p),
+        "pins.add" => pins_add(state, ctx, &p),
+        "pins.remove" => pins_remove(state, ctx, &p),
         "pins.list" => {
-            let channel = visible_channel(state, &p, "channel")?;
+            let channel = visible_channel(state, ctx, &p, "channel")?;
             let items: Vec<Value> = channel
                 .pins
                 .iter()
@@ -253,24 +258,27 @@ pub(crate) fn dispatch(
         }
         "users.info" => {
             let id = p.str("user").unwrap_or_default();
-            let user = state.user(&id).ok_or_else(|| err("user_not_found"))?;
-            ok(json!({ "user": user_json(user) }))
+            let user = state
+                .user(&id)
+                .filter(|u| ctx.actor.sees(&u.team_id))
+                .ok_or_else(|| err("user_not_found"))?;
+            ok(json!({ "user": user_json(state, user) }))
         }
-        "usergroups.list" => usergroups_list(state, &p),
+        "usergroups.list" => usergroups_list(state, ctx, &p),
         "usergroups.users.list" => {
             let id = p.str("usergroup").unwrap_or_default();
             let group = state
                 .usergroups
                 .iter()
-                .find(|g| g.id == id)
+                .find(|g| g.id == id && ctx.actor.sees(&g.team_id))
                 .ok_or_else(|| err("no_such_subteam"))?;
             ok(json!({ "users": group.users }))
         }
-        "views.open" => views_open(state, &p),
-        "views.update" => views_update(state, &p),
-        "views.push" => views_push(state, &p),
+        "views.open" => views_open(state, ctx, &p),
+        "views.update" => views_update(state, ctx, &p),
+        "views.push" => views_push(state, ctx, &p),
         "files.getUploadURLExternal" => files_get_upload_url(state, ctx, &p),
-        "files.completeUploadExternal" => files_complete_upload(state, &p),
+        "files.completeUploadExternal" => files_complete_upload(state, ctx, &p),
         _ => Err(err("unknown_method")),
     }
 }
@@ -373,28 +381,83 @@ fn offset_cursor(p: &Params) -> Result<usize, ApiError> {
     }
 }
 
+/// `auth.test`: the token's workspace and bot. An org-wide token answers for its org
+/// (`team_id` and `team` the org's, `is_enterprise_install: true`).
+fn auth_test(state: &State, ctx: &Ctx) -> Answer {
+    let actor = &ctx.actor;
+    let mut answer = match (&actor.enterprise_id, actor.org_wide) {
+        (Some(org), true) => {
+            let name = state
+                .enterprise(org)
+                .map(|o| o.name.clone())
+                .unwrap_or_default();
+            json!({
+                "url": format!("https://{}.enterprise.slack.com/", name.to_ascii_lowercase().replace(' ', "-")),
+                "team": name,
+                "user": BOT_NAME,
+                "team_id": org,
+                "user_id": actor.bot_user_id,
+                "bot_id": actor.bot_id,
+                "is_enterprise_install": true,
+            })
+        }
+        _ => {
+            let team = state.team(&actor.team_id);
+            json!({
+                "url": format!("https://{}.slack.com/", state.domain_of(&actor.team_id)),
+                "team": team.map(|t| t.name.clone()).unwrap_or_default(),
+                "user": BOT_NAME,
+                "team_id": actor.team_id,
+                "user_id": actor.bot_user_id,
+                "bot_id": actor.bot_id,
+                "is_enterprise_install": false,
+            })
+        }
+    };
+    if let (Some(org), Some(object)) = (&actor.enterprise_id, answer.as_object_mut()) {
+        object.insert("enterprise_id".into(), json!(org));
+    }
+    ok(answer)
+}
+
 // --- lookups ---
 
-/// The channel named by parameter `key`, if the bot can see it; else `channel_not_found`.
+/// The channel `key` (an id, or a name in the token's own workspace), if it belongs to a
+/// workspace the token works in.
+fn channel_of<'s>(state: &'s State, actor: &Actor, key: &str) -> Option<&'s ChannelRecord> {
+    match state.channel(key) {
+        Some(channel) => Some(channel).filter(|c| actor.sees(&c.team_id)),
+        None => {
+            let name = key.strip_prefix('#').unwrap_or(key);
+            state
+                .channels
+                .iter()
+                .find(|c| c.team_id == actor.team_id && c.name == name)
+        }
+    }
+}
+
+/// The channel named by parameter `key`, if the bot can see it (a channel of its workspace,
+/// public or with the bot in it); else `channel_not_found`.
 fn visible_channel<'s>(
     state: &'s State,
+    ctx: &Ctx,
     p: &Params,
     key: &str,
 ) -> Result<&'s ChannelRecord, ApiError> {
     let id = p.str(key).unwrap_or_default();
-    state
-        .channel_by_id_or_name(&id)
-        .filter(|c| c.visible_to_bot())
+    channel_of(state, &ctx.actor, &id)
+        .filter(|c| c.visible_to(ctx.bot()))
         .ok_or_else(|| err("channel_not_found"))
 }
 
 /// Like `visible_channel`, and the bot must be a member; an archived channel takes nothing.
-fn member_channel(state: &State, p: &Params) -> Result<String, ApiError> {
-    let channel = visible_channel(state, p, "channel")?;
+fn member_channel(state: &State, ctx: &Ctx, p: &Params) -> Result<String, ApiError> {
+    let channel = visible_channel(state, ctx, p, "channel")?;
     if channel.is_archived {
         return Err(err("is_archived"));
     }
-    if !channel.is_member(BOT_USER_ID) {
+    if !channel.is_member(ctx.bot()) {
         return Err(err("not_in_channel"));
     }
     Ok(channel.id.clone())
@@ -404,27 +467,26 @@ fn member_channel(state: &State, p: &Params) -> Result<String, ApiError> {
 /// channel keeps its members and history and takes nothing more (`is_archived` to posts, pins,
 /// invites and topics). Slack does not let a bot token unarchive (`conversations.unarchive`'s
 /// documented "bug alert"), so this fake has no way back for the bot either.
-fn conversations_archive(state: &mut State, p: &Params) -> Answer {
-    let channel = visible_channel(state, p, "channel")?;
+fn conversations_archive(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
+    let channel = visible_channel(state, ctx, p, "channel")?;
     if channel.is_archived {
         return Err(err("already_archived"));
     }
     if channel.name == "general" {
         return Err(err("cant_archive_general"));
     }
-    let id = member_channel(state, p)?;
+    let id = member_channel(state, ctx, p)?;
     channel_mut(state, &id)?.is_archived = true;
     ok(json!({}))
 }
 
 /// Where the bot may post: a channel it is in, or any public one with `chat:write.public`.
 fn postable_channel(state: &State, ctx: &Ctx, p: &Params) -> Result<String, ApiError> {
-    let channel = visible_channel(state, p, "channel")?;
+    let channel = visible_channel(state, ctx, p, "channel")?;
     if channel.is_archived {
         return Err(err("is_archived"));
     }
-    if !channel.is_member(BOT_USER_ID) && (channel.is_private || !ctx.granted("chat:write.public"))
-    {
+    if !channel.is_member(ctx.bot()) && (channel.is_private || !ctx.granted("chat:write.public")) {
         return Err(err("not_in_channel"));
     }
     Ok(channel.id.clone())
@@ -503,7 +565,9 @@ fn content(p: &Params) -> Result<Content, ApiError> {
 
 // --- conversations ---
 
-fn conversations_create(state: &mut State, p: &Params) -> Answer {
+/// Creates the channel in the token's workspace (an org-wide token's: the `team_id` it names);
+/// names are unique per workspace.
+fn conversations_create(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
     let name = p.str("name").unwrap_or_default();
     if name.is_empty() {
         return Err(err("invalid_name_required"));
@@ -520,13 +584,18 @@ fn conversations_create(state: &mut State, p: &Params) -> Answer {
     if name.chars().all(|c| c == '-' || c == '_') {
         return Err(err("invalid_name_punctuation"));
     }
-    if state.channels.iter().any(|c| c.name == name) {
+    let team = &ctx.actor.team_id;
+    if state
+        .channels
+        .iter()
+        .any(|c| c.team_id == *team && c.name == name)
+    {
         return Err(err("name_taken"));
     }
     let is_private = p.bool("is_private").unwrap_or(false);
-    let id = state.add_channel(&name, is_private, BOT_USER_ID, true);
+    let id = state.add_channel(team, &name, is_private, ctx.bot(), true);
     let channel = state.channel(&id).ok_or_else(|| err("internal_error"))?;
-    ok(json!({ "channel": channel_json(channel) }))
+    ok(json!({ "channel": channel_json(channel, ctx.bot()) }))
 }
 
 fn per_user_error(error: &str, users: &[&String]) -> ApiError {
@@ -542,8 +611,9 @@ fn per_user_error(error: &str, users: &[&String]) -> ApiError {
     }
 }
 
-fn conversations_invite(state: &mut State, p: &Params) -> Answer {
-    let id = member_channel(state, p)?;
+fn conversations_invite(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
+    let id = member_channel(state, ctx, p)?;
+    let bot = ctx.bot().to_string();
     let users = p.list("users");
     if users.is_empty() {
         return Err(err("no_user"));
@@ -551,11 +621,15 @@ fn conversations_invite(state: &mut State, p: &Params) -> Answer {
     if users.len() > 100 {
         return Err(err("too_many_users"));
     }
-    let unknown: Vec<&String> = users.iter().filter(|u| state.user(u).is_none()).collect();
+    // A user of another workspace is unknown here.
+    let unknown: Vec<&String> = users
+        .iter()
+        .filter(|u| state.user(u).is_none_or(|u| !ctx.actor.sees(&u.team_id)))
+        .collect();
     if !unknown.is_empty() {
         return Err(per_user_error("user_not_found", &unknown));
     }
-    let selves: Vec<&String> = users.iter().filter(|u| *u == BOT_USER_ID).collect();
+    let selves: Vec<&String> = users.iter().filter(|u| **u == bot).collect();
     if !selves.is_empty() {
         return Err(per_user_error("cant_invite_self", &selves));
     }
@@ -571,13 +645,12 @@ fn conversations_invite(state: &mut State, p: &Params) -> Answer {
             joined.push(user.clone());
         }
     }
-    let answer = json!({ "channel": channel_json(channel) });
+    let answer = json!({ "channel": channel_json(channel, &bot) });
     // Slack tells subscribed apps about each person who joined, and who invited them.
     for user in joined {
         let event_ts = state.next_ts();
         if let Some(channel) = state.channel(&id) {
-            let event =
-                super::shapes::member_joined_event(channel, &user, Some(BOT_USER_ID), &event_ts);
+            let event = super::shapes::member_joined_event(channel, &user, Some(&bot), &event_ts);
             state.emit_event(&id, event);
         }
     }
@@ -586,8 +659,9 @@ fn conversations_invite(state: &mut State, p: &Params) -> Answer {
 
 /// The bot joins a public channel. A private one it must be invited to
 /// (`method_not_supported_for_channel_type`); joining one it is in is a success with a warning.
-fn conversations_join(state: &mut State, p: &Params) -> Answer {
-    let channel = visible_channel(state, p, "channel")?;
+fn conversations_join(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
+    let bot = ctx.bot().to_string();
+    let channel = visible_channel(state, ctx, p, "channel")?;
     if channel.is_archived {
         return Err(err("is_archived"));
     }
@@ -595,27 +669,27 @@ fn conversations_join(state: &mut State, p: &Params) -> Answer {
         return Err(err("method_not_supported_for_channel_type"));
     }
     let id = channel.id.clone();
-    if channel.is_member(BOT_USER_ID) {
+    if channel.is_member(&bot) {
         let channel = state.channel(&id).ok_or_else(|| err("channel_not_found"))?;
         return ok(json!({
-            "channel": channel_json(channel),
+            "channel": channel_json(channel, &bot),
             "warning": "already_in_channel",
             "response_metadata": { "warnings": ["already_in_channel"] },
         }));
     }
     let channel = channel_mut(state, &id)?;
-    channel.members.push(BOT_USER_ID.to_string());
-    let answer = json!({ "channel": channel_json(channel) });
+    channel.members.push(bot.clone());
+    let answer = json!({ "channel": channel_json(channel, &bot) });
     let event_ts = state.next_ts();
     if let Some(channel) = state.channel(&id) {
-        let event = super::shapes::member_joined_event(channel, BOT_USER_ID, None, &event_ts);
+        let event = super::shapes::member_joined_event(channel, &bot, None, &event_ts);
         state.emit_event(&id, event);
     }
     ok(answer)
 }
 
-fn conversations_set_topic(state: &mut State, p: &Params) -> Answer {
-    let id = member_channel(state, p)?;
+fn conversations_set_topic(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
+    let id = member_channel(state, ctx, p)?;
     let topic = p.str("topic").unwrap_or_default();
     if topic.chars().count() > 250 {
         return Err(err("too_long"));
@@ -623,12 +697,13 @@ fn conversations_set_topic(state: &mut State, p: &Params) -> Answer {
     let now = state.now();
     let channel = channel_mut(state, &id)?;
     channel.topic = topic;
-    channel.topic_creator = BOT_USER_ID.to_string();
+    channel.topic_creator = ctx.bot().to_string();
     channel.topic_last_set = now;
-    ok(json!({ "channel": channel_json(channel) }))
+    ok(json!({ "channel": channel_json(channel, ctx.bot()) }))
 }
 
-fn conversations_list(state: &mut State, p: &Params) -> Answer {
+/// The channels of the token's workspace (an org-wide token's: the `team_id` it names).
+fn conversations_list(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
     let types = p
         .non_empty("types")
         .unwrap_or_else(|| "public_channel".to_string());
@@ -641,9 +716,10 @@ fn conversations_list(state: &mut State, p: &Params) -> Answer {
     let matching: Vec<&ChannelRecord> = state
         .channels
         .iter()
+        .filter(|c| c.team_id == ctx.actor.team_id)
         .filter(|c| {
             if c.is_private {
-                types.contains(&"private_channel") && c.is_member(BOT_USER_ID)
+                types.contains(&"private_channel") && c.is_member(ctx.bot())
             } else {
                 types.contains(&"public_channel")
             }
@@ -653,7 +729,7 @@ fn conversations_list(state: &mut State, p: &Params) -> Answer {
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|c| channel_json(c))
+        .map(|c| channel_json(c, ctx.bot()))
         .collect();
     let next = offset + limit;
     let next_cursor = if next < matching.len() {
@@ -724,9 +800,9 @@ fn ts_cursor(p: &Params) -> Result<Option<String>, ApiError> {
     }
 }
 
-fn conversations_history(state: &mut State, p: &Params) -> Answer {
-    let channel = visible_channel(state, p, "channel")?;
-    if !channel.is_member(BOT_USER_ID) {
+fn conversations_history(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
+    let channel = visible_channel(state, ctx, p, "channel")?;
+    if !channel.is_member(ctx.bot()) {
         // Bot tokens read only conversations the bot is in.
         return Err(err("not_in_channel"));
     }
@@ -770,8 +846,8 @@ fn conversations_history(state: &mut State, p: &Params) -> Answer {
     ok(answer)
 }
 
-fn conversations_replies(state: &mut State, p: &Params) -> Answer {
-    let channel = visible_channel(state, p, "channel")?;
+fn conversations_replies(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
+    let channel = visible_channel(state, ctx, p, "channel")?;
     let ts = p.non_empty("ts").ok_or_else(|| err("thread_not_found"))?;
     let message = channel
         .message(&ts)
@@ -825,8 +901,8 @@ fn page_of(
     (page, next)
 }
 
-fn conversations_members(state: &mut State, p: &Params) -> Answer {
-    let channel = visible_channel(state, p, "channel")?;
+fn conversations_members(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
+    let channel = visible_channel(state, ctx, p, "channel")?;
     let limit = match p.u64("limit") {
         None | Some(0) => 100,
         Some(n) if n > 1000 => return Err(err("invalid_limit")),
@@ -863,7 +939,9 @@ fn chat_post_message(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
     };
     let thread_ts = p.non_empty("thread_ts");
     let broadcast = thread_ts.is_some() && p.bool("reply_broadcast").unwrap_or(false);
-    let mut message = State::bot_message(
+    let team = state.team_of_channel(&id);
+    let mut message = state.bot_message(
+        &team,
         content.text.unwrap_or_default(),
         content.blocks.unwrap_or(Value::Null),
     );
@@ -889,7 +967,10 @@ fn chat_post_message(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
 fn chat_post_ephemeral(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
     let id = postable_channel(state, ctx, p)?;
     let user = p.str("user").unwrap_or_default();
-    if state.user(&user).is_none() {
+    if state
+        .user(&user)
+        .is_none_or(|u| !ctx.actor.sees(&u.team_id))
+    {
         return Err(err("user_not_found"));
     }
     if !state.channel(&id).is_some_and(|c| c.is_member(&user)) {
@@ -908,8 +989,9 @@ fn chat_post_ephemeral(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
     ok(json!({ "message_ts": ts }))
 }
 
-fn chat_update(state: &mut State, p: &Params) -> Answer {
-    let channel = visible_channel(state, p, "channel")?;
+fn chat_update(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
+    let bot = ctx.bot().to_string();
+    let channel = visible_channel(state, ctx, p, "channel")?;
     if channel.is_archived {
         return Err(err("is_archived"));
     }
@@ -918,12 +1000,12 @@ fn chat_update(state: &mut State, p: &Params) -> Answer {
     let message = channel
         .message(&ts)
         .ok_or_else(|| err("message_not_found"))?;
-    if message.user != BOT_USER_ID {
+    if message.user != bot {
         return Err(err("cant_update_message"));
     }
     let content = content(p)?;
     // Like Slack, a field left out keeps its previous value.
-    state.change_message(&id, &ts, Some(BOT_USER_ID), |message| {
+    state.change_message(&id, &ts, Some(&bot), |message| {
         if let Some(text) = content.text {
             message.text = text;
         }
@@ -952,8 +1034,8 @@ fn chat_update(state: &mut State, p: &Params) -> Answer {
 
 // --- pins ---
 
-fn pins_add(state: &mut State, p: &Params) -> Answer {
-    let id = member_channel(state, p)?;
+fn pins_add(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
+    let id = member_channel(state, ctx, p)?;
     let ts = p
         .non_empty("timestamp")
         .ok_or_else(|| err("no_item_specified"))?;
@@ -968,12 +1050,12 @@ fn pins_add(state: &mut State, p: &Params) -> Answer {
     if channel.pins.len() >= 100 {
         return Err(err("too_many_pins"));
     }
-    state.add_pin(&id, item, BOT_USER_ID);
+    state.add_pin(&id, item, ctx.bot());
     ok(json!({}))
 }
 
-fn pins_remove(state: &mut State, p: &Params) -> Answer {
-    let id = member_channel(state, p)?;
+fn pins_remove(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
+    let id = member_channel(state, ctx, p)?;
     let item = match (p.non_empty("timestamp"), p.non_empty("file")) {
         (Some(ts), _) => PinItem::Message(ts),
         (None, Some(file)) => PinItem::File(file),
@@ -984,13 +1066,15 @@ fn pins_remove(state: &mut State, p: &Params) -> Answer {
         PinItem::Message(ts) if channel.message(ts).is_none() => {
             return Err(err("message_not_found"));
         }
-        PinItem::File(file) if state.file(file).is_none() => return Err(err("file_not_found")),
+        PinItem::File(file) if state.file(file).is_none_or(|f| !ctx.actor.sees(&f.team_id)) => {
+            return Err(err("file_not_found"));
+        }
         _ => {}
     }
     if channel.pin(&item).is_none() {
         return Err(err("no_pin"));
     }
-    state.remove_pin(&id, &item, BOT_USER_ID);
+    state.remove_pin(&id, &item, ctx.bot());
     ok(json!({}))
 }
 
@@ -1035,15 +1119,20 @@ impl State {
 
 // --- user groups ---
 
-fn usergroups_list(state: &mut State, p: &Params) -> Answer {
+fn usergroups_list(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
     let include_users = p.bool("include_users").unwrap_or(false);
     let groups: Vec<Value> = state
         .usergroups
         .iter()
+        .filter(|g| g.team_id == ctx.actor.team_id)
         .map(|g| {
+            let admin = state
+                .team(&g.team_id)
+                .map(|t| t.admin_user_id.clone())
+                .unwrap_or_default();
             let mut group = json!({
                 "id": g.id,
-                "team_id": TEAM_ID,
+                "team_id": g.team_id,
                 "is_usergroup": true,
                 "is_subteam": true,
                 "name": g.handle,
@@ -1056,8 +1145,8 @@ fn usergroups_list(state: &mut State, p: &Params) -> Answer {
                 "auto_type": null,
                 "auto_provision": false,
                 "enterprise_subteam_id": "",
-                "created_by": super::ADMIN_USER_ID,
-                "updated_by": super::ADMIN_USER_ID,
+                "created_by": admin,
+                "updated_by": admin,
                 "deleted_by": null,
                 "prefs": { "channels": [], "groups": [] },
                 "user_count": g.users.len(),
@@ -1090,12 +1179,21 @@ fn view_param(p: &Params) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-/// Exchanges a trigger id (valid for 3 s, once) and returns whose interaction it came from.
-fn exchange_trigger(state: &mut State, p: &Params) -> Result<String, ApiError> {
+/// Exchanges a trigger id (valid for 3 s, once) and returns whose interaction it came from. A
+/// trigger from another workspace's interaction is unknown to this token.
+fn exchange_trigger(state: &mut State, ctx: &Ctx, p: &Params) -> Result<String, ApiError> {
     let trigger_id = p
         .non_empty("trigger_id")
         .or_else(|| p.non_empty("interactivity_pointer"))
         .ok_or_else(|| err("invalid_arguments"))?;
+    let owner = state
+        .triggers
+        .get(&trigger_id)
+        .and_then(|t| t.user.clone())
+        .map(|u| state.team_of_user(&u));
+    if owner.is_some_and(|team| !ctx.actor.sees(&team)) {
+        return Err(err("invalid_trigger_id"));
+    }
     let trigger = state
         .triggers
         .get_mut(&trigger_id)
@@ -1117,7 +1215,7 @@ fn external_id(view: &Map<String, Value>) -> String {
         .to_string()
 }
 
-fn views_open(state: &mut State, p: &Params) -> Answer {
+fn views_open(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
     let view = view_param(p)?;
     if p.non_empty("trigger_id").is_none() && p.non_empty("interactivity_pointer").is_none() {
         return Err(err("invalid_arguments"));
@@ -1128,19 +1226,22 @@ fn views_open(state: &mut State, p: &Params) -> Answer {
     {
         return Err(err("duplicate_external_id"));
     }
-    let user = exchange_trigger(state, p)?;
+    let user = exchange_trigger(state, ctx, p)?;
     let view = state.store_view(&user, view, None);
     ok(json!({ "view": view }))
 }
 
-fn views_update(state: &mut State, p: &Params) -> Answer {
+fn views_update(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
     let view = view_param(p)?;
     let target = match (p.non_empty("view_id"), p.non_empty("external_id")) {
         (Some(id), _) => state.view(&id).filter(|v| v.open),
         (None, Some(external)) => state.open_view_with_external_id(&external, None),
         (None, None) => return Err(err("invalid_arguments")),
     };
-    let target = target.ok_or_else(|| err("not_found"))?;
+    // Another workspace's view is unknown to this token.
+    let target = target
+        .filter(|v| ctx.actor.sees(&v.str("team_id")))
+        .ok_or_else(|| err("not_found"))?;
     if let Some(hash) = p.non_empty("hash")
         && hash != target.str("hash")
     {
@@ -1159,7 +1260,7 @@ fn views_update(state: &mut State, p: &Params) -> Answer {
     ok(json!({ "view": view }))
 }
 
-fn views_push(state: &mut State, p: &Params) -> Answer {
+fn views_push(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
     let view = view_param(p)?;
     if p.non_empty("trigger_id").is_none() && p.non_empty("interactivity_pointer").is_none() {
         return Err(err("invalid_arguments"));
@@ -1170,7 +1271,7 @@ fn views_push(state: &mut State, p: &Params) -> Answer {
     {
         return Err(err("duplicate_external_id"));
     }
-    let user = exchange_trigger(state, p)?;
+    let user = exchange_trigger(state, ctx, p)?;
     let top = state
         .top_view_of(&user)
         .map(|v| v.id.clone())
@@ -1207,6 +1308,7 @@ fn files_get_upload_url(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
     let token = format!("{:016x}", rand::random::<u64>());
     let upload_url = format!("{}/upload/{id}/{token}", ctx.base_url);
     let created = state.now();
+    let team_id = ctx.actor.team_id.clone();
     state.files.push(FileRecord {
         id: id.clone(),
         name,
@@ -1218,13 +1320,14 @@ fn files_get_upload_url(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
         alt_txt,
         completed: false,
         channels: Vec::new(),
-        user: BOT_USER_ID.to_string(),
+        user: ctx.bot().to_string(),
         created,
+        team_id,
     });
     ok(json!({ "upload_url": upload_url, "file_id": id }))
 }
 
-fn files_complete_upload(state: &mut State, p: &Params) -> Answer {
+fn files_complete_upload(state: &mut State, ctx: &Ctx, p: &Params) -> Answer {
     let files = match p.json("files") {
         Some(Ok(Value::Array(files))) if !files.is_empty() => files,
         _ => return Err(err("invalid_arguments")),
@@ -1251,14 +1354,13 @@ fn files_complete_upload(state: &mut State, p: &Params) -> Answer {
     }
     let mut channel_ids = Vec::new();
     for key in &channels {
-        let channel = state
-            .channel_by_id_or_name(key)
-            .filter(|c| c.visible_to_bot())
+        let channel = channel_of(state, &ctx.actor, key)
+            .filter(|c| c.visible_to(ctx.bot()))
             .ok_or_else(|| err("channel_not_found"))?;
         if channel.is_archived {
             return Err(err("is_archived"));
         }
-        if !channel.is_member(BOT_USER_ID) {
+        if !channel.is_member(ctx.bot()) {
             return Err(err("not_in_channel"));
         }
         channel_ids.push(channel.id.clone());
@@ -1267,7 +1369,9 @@ fn files_complete_upload(state: &mut State, p: &Params) -> Answer {
         // Slack finds an upload only when its bytes arrived, all of the length asked for, and
         // it was not completed already.
         let usable = state.file(id).is_some_and(|f| {
-            !f.completed && f.bytes.as_ref().is_some_and(|b| b.len() as u64 == f.length)
+            ctx.actor.sees(&f.team_id)
+                && !f.completed
+                && f.bytes.as_ref().is_some_and(|b| b.len() as u64 == f.length)
         });
         if !usable {
             return Err(err("file_not_found"));
@@ -1289,7 +1393,9 @@ fn files_complete_upload(state: &mut State, p: &Params) -> Answer {
         }
     }
     for channel in &channel_ids {
-        let mut message = State::bot_message(
+        let team = state.team_of_channel(channel);
+        let mut message = state.bot_message(
+            &team,
             initial_comment.clone().unwrap_or_default(),
             blocks.clone().unwrap_or(Value::Null),
         );

@@ -13,7 +13,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::composer;
-use super::shapes::{self, message_json, team_ref, user_ref};
+use super::shapes::{self, message_json, user_ref};
 use super::state::{PinItem, State, short_id};
 use super::views::{submitted, with_initial_state};
 use super::{APP_ID, Envelope, Message, SimEvent, ViewInput, WorkspaceAction};
@@ -63,6 +63,19 @@ impl State {
         self.log_action(WorkspaceAction::Narration {
             text: text.to_string(),
         });
+    }
+
+    /// The `team`, `enterprise` and `is_enterprise_install` of an interaction by `user`: their
+    /// workspace's; `Err` when the app is not installed there (nothing of it to interact with).
+    fn interaction_context(&self, user: &str) -> Result<(Value, Value, bool), String> {
+        let team = self.team_of_user(user);
+        if !self.is_installed(&team) {
+            return Err(format!(
+                "the app is not installed in {user}'s workspace, {team}"
+            ));
+        }
+        let (enterprise, org_wide) = self.enterprise_ref(&team);
+        Ok((self.team_ref(&team), enterprise, org_wide))
     }
 
     fn log_action(&mut self, action: WorkspaceAction) {
@@ -272,6 +285,7 @@ impl State {
         callback_id: &str,
     ) -> Result<Envelope, String> {
         let (message, channel_name) = self.interactive_message(channel_id, ts)?;
+        let (team, enterprise, org_wide) = self.interaction_context(user)?;
         let response_path = self.new_response_path();
         let trigger_id = self.new_trigger_id(user);
         let action_ts = self.next_ts();
@@ -279,11 +293,11 @@ impl State {
             "type": "message_action",
             "token": "verification-token-unused",
             "action_ts": action_ts,
-            "team": team_ref(),
+            "team": team,
             "user": user_ref(self, user),
             "channel": { "id": channel_id, "name": channel_name },
-            "is_enterprise_install": false,
-            "enterprise": null,
+            "is_enterprise_install": org_wide,
+            "enterprise": enterprise,
             "callback_id": callback_id,
             "trigger_id": trigger_id,
             "response_url": format!("{base_url}{response_path}"),
@@ -306,6 +320,7 @@ impl State {
     ) -> Option<Envelope> {
         let (message, channel_name) = self.interactive_message(channel_id, ts).ok()?;
         let action = find_button(message.get("blocks")?, action_id)?;
+        let (team, enterprise, org_wide) = self.interaction_context(user).ok()?;
         let response_path = self.new_response_path();
         let trigger_id = self.new_trigger_id(user);
         let action = with_action_ts(action, &self.next_ts());
@@ -321,9 +336,9 @@ impl State {
                 "is_ephemeral": false,
             },
             "trigger_id": trigger_id,
-            "team": team_ref(),
-            "enterprise": null,
-            "is_enterprise_install": false,
+            "team": team,
+            "enterprise": enterprise,
+            "is_enterprise_install": org_wide,
             "channel": { "id": channel_id, "name": channel_name },
             "message": message,
             "state": { "values": {} },
@@ -367,6 +382,7 @@ impl State {
             .channel(&channel_id)
             .map(|c| c.name.clone())
             .unwrap_or_default();
+        let (team, enterprise, org_wide) = self.interaction_context(user).ok()?;
         let response_path = self.new_response_path();
         let trigger_id = self.new_trigger_id(user);
         let message_ts = self.next_ts();
@@ -383,9 +399,9 @@ impl State {
                 "is_ephemeral": true,
             },
             "trigger_id": trigger_id,
-            "team": team_ref(),
-            "enterprise": null,
-            "is_enterprise_install": false,
+            "team": team,
+            "enterprise": enterprise,
+            "is_enterprise_install": org_wide,
             "channel": { "id": channel_id, "name": channel_name },
             "state": { "values": {} },
             "response_url": format!("{base_url}{response_path}"),
@@ -409,6 +425,7 @@ impl State {
             .filter(|v| v.open && v.belongs_to(user))?;
         let action = find_button(view.json.get("blocks")?, action_id)?;
         let shown = with_initial_state(&view.json);
+        let (team, enterprise, org_wide) = self.interaction_context(user).ok()?;
         let trigger_id = self.new_trigger_id(user);
         let action = with_action_ts(action, &self.next_ts());
         let payload = json!({
@@ -418,9 +435,9 @@ impl State {
             "token": "verification-token-unused",
             "container": { "type": "view", "view_id": view_id },
             "trigger_id": trigger_id,
-            "team": team_ref(),
-            "enterprise": null,
-            "is_enterprise_install": false,
+            "team": team,
+            "enterprise": enterprise,
+            "is_enterprise_install": org_wide,
             "view": shown,
             "actions": [action],
         });
@@ -446,18 +463,19 @@ impl State {
             ));
         }
         let submitted = submitted(&view.json, edits)?;
+        let (team, enterprise, org_wide) = self.interaction_context(user)?;
         let trigger_id = self.new_trigger_id(user);
         let payload = json!({
             "type": "view_submission",
-            "team": team_ref(),
+            "team": team,
             "user": user_ref(self, user),
             "api_app_id": APP_ID,
             "token": "verification-token-unused",
             "trigger_id": trigger_id,
             "view": submitted,
             "response_urls": [],
-            "is_enterprise_install": false,
-            "enterprise": null,
+            "is_enterprise_install": org_wide,
+            "enterprise": enterprise,
         });
         let envelope = interactive(payload, true);
         self.send_envelope(envelope.clone());
@@ -496,19 +514,21 @@ impl State {
             view_id: view_id.to_string(),
             title,
         });
-        if !notify {
+        let Some((team, enterprise, org_wide)) =
+            self.interaction_context(user).ok().filter(|_| notify)
+        else {
             return Ok(None);
-        }
+        };
         let payload = json!({
             "type": "view_closed",
-            "team": team_ref(),
+            "team": team,
             "user": user_ref(self, user),
             "api_app_id": APP_ID,
             "token": "verification-token-unused",
             "view": shown,
             "is_cleared": clear,
-            "is_enterprise_install": false,
-            "enterprise": null,
+            "is_enterprise_install": org_wide,
+            "enterprise": enterprise,
         });
         let envelope = interactive(payload, false);
         self.send_envelope(envelope.clone());

@@ -8,9 +8,11 @@
 use serde_json::{Map, Value, json};
 
 use super::state::{ChannelRecord, FileRecord, PinItem, PinRecord, State, UserRecord};
-use super::{APP_ID, BOT_ID, BOT_USER_ID, Message, TEAM_DOMAIN, TEAM_ID};
+use super::workspaces::Authorization;
+use super::{APP_ID, Message};
 
-pub(crate) fn channel_json(channel: &ChannelRecord) -> Value {
+/// A channel as the bot user `bot` (of the channel's workspace) sees it.
+pub(crate) fn channel_json(channel: &ChannelRecord, bot: &str) -> Value {
     json!({
         "id": channel.id,
         "name": channel.name,
@@ -29,13 +31,13 @@ pub(crate) fn channel_json(channel: &ChannelRecord) -> Value {
         "is_ext_shared": false,
         "is_pending_ext_shared": false,
         "pending_shared": [],
-        "context_team_id": TEAM_ID,
+        "context_team_id": channel.team_id,
         "updated": channel.created * 1000,
         "parent_conversation": null,
         "creator": channel.creator,
-        "shared_team_ids": [TEAM_ID],
+        "shared_team_ids": [channel.team_id],
         "pending_connected_team_ids": [],
-        "is_member": channel.is_member(BOT_USER_ID),
+        "is_member": channel.is_member(bot),
         "last_read": "0000000000.000000",
         "topic": {
             "value": channel.topic,
@@ -69,7 +71,7 @@ pub(crate) fn message_json(
     }
     if let Some(bot_id) = &message.bot_id {
         object.insert("bot_id".into(), json!(bot_id));
-        if bot_id == BOT_ID {
+        if state.is_app_bot_id(bot_id) {
             object.insert("app_id".into(), json!(APP_ID));
         }
     }
@@ -77,7 +79,7 @@ pub(crate) fn message_json(
         object.insert("username".into(), json!(username));
     }
     if !message.user.is_empty() {
-        object.insert("team".into(), json!(TEAM_ID));
+        object.insert("team".into(), json!(channel.team_id));
     }
     if !message.blocks.is_null() {
         object.insert("blocks".into(), message.blocks.clone());
@@ -147,9 +149,11 @@ pub(crate) fn message_json(
     Value::Object(object)
 }
 
-pub(crate) fn permalink(channel_id: &str, message: &Message) -> String {
+pub(crate) fn permalink(state: &State, channel: &ChannelRecord, message: &Message) -> String {
+    let channel_id = &channel.id;
     let base = format!(
-        "https://{TEAM_DOMAIN}.slack.com/archives/{channel_id}/p{}",
+        "https://{}.slack.com/archives/{channel_id}/p{}",
+        state.domain_of(&channel.team_id),
         message.ts.replace('.', "")
     );
     match &message.thread_ts {
@@ -160,29 +164,33 @@ pub(crate) fn permalink(channel_id: &str, message: &Message) -> String {
     }
 }
 
-pub(crate) fn user_json(user: &UserRecord) -> Value {
+pub(crate) fn user_json(state: &State, user: &UserRecord) -> Value {
     let real_name = capitalize(&user.name);
     let mut profile = json!({
         "real_name": real_name,
         "display_name": user.name,
         "real_name_normalized": real_name,
         "display_name_normalized": user.name,
-        "team": TEAM_ID,
+        "team": user.team_id,
     });
     if let Some(object) = profile.as_object_mut() {
         if user.is_bot {
-            object.insert("bot_id".into(), json!(BOT_ID));
+            object.insert("bot_id".into(), json!(state.bot_id_of(&user.team_id)));
             object.insert("api_app_id".into(), json!(APP_ID));
         } else {
             object.insert(
                 "email".into(),
-                json!(format!("{}@{TEAM_DOMAIN}.com", user.name)),
+                json!(format!(
+                    "{}@{}.com",
+                    user.name,
+                    state.domain_of(&user.team_id)
+                )),
             );
         }
     }
     json!({
         "id": user.id,
-        "team_id": TEAM_ID,
+        "team_id": user.team_id,
         "name": user.name,
         "deleted": false,
         "color": "9f69e7",
@@ -213,12 +221,7 @@ pub(crate) fn user_ref(state: &State, id: &str) -> Value {
         .user(id)
         .map(|u| u.name.clone())
         .unwrap_or_else(|| id.to_string());
-    json!({ "id": id, "username": name, "name": name, "team_id": TEAM_ID })
-}
-
-/// The `team` of an interactive payload.
-pub(crate) fn team_ref() -> Value {
-    json!({ "id": TEAM_ID, "domain": TEAM_DOMAIN })
+    json!({ "id": id, "username": name, "name": name, "team_id": state.team_of_user(id) })
 }
 
 /// `base` + `/<name>`, with the name percent-encoded.
@@ -261,10 +264,13 @@ pub(crate) fn file_json(state: &State, file: &FileRecord) -> Value {
             _ => public.push(id.clone()),
         }
     }
-    let private_url = format!("https://files.slack.com/files-pri/{TEAM_ID}-{}", file.id);
+    let team = &file.team_id;
+    let private_url = format!("https://files.slack.com/files-pri/{team}-{}", file.id);
     let permalink = format!(
-        "https://{TEAM_DOMAIN}.slack.com/files/{}/{}",
-        file.user, file.id
+        "https://{}.slack.com/files/{}/{}",
+        state.domain_of(team),
+        file.user,
+        file.id
     );
     let size = file
         .bytes
@@ -281,7 +287,7 @@ pub(crate) fn file_json(state: &State, file: &FileRecord) -> Value {
         "filetype": filetype,
         "pretty_type": pretty_type,
         "user": file.user,
-        "user_team": TEAM_ID,
+        "user_team": team,
         "editable": false,
         "size": size,
         "mode": if file.snippet_type.is_some() { "snippet" } else { "hosted" },
@@ -294,7 +300,7 @@ pub(crate) fn file_json(state: &State, file: &FileRecord) -> Value {
         "url_private": with_name(private_url.clone(), &file.name),
         "url_private_download": with_name(format!("{private_url}/download"), &file.name),
         "permalink": with_name(permalink, &file.name),
-        "permalink_public": format!("https://slack-files.com/{TEAM_ID}-{}-sim", file.id),
+        "permalink_public": format!("https://slack-files.com/{team}-{}-sim", file.id),
         "channels": public,
         "groups": private,
         "ims": [],
@@ -306,27 +312,41 @@ pub(crate) fn file_json(state: &State, file: &FileRecord) -> Value {
 
 // --- the Events API ---
 
-/// The `event_callback` payload of an `events_api` envelope.
-pub(crate) fn event_callback(event: Value, event_id: &str, event_time: i64) -> Value {
-    json!({
+/// The `event_callback` payload of an `events_api` envelope from the workspace of
+/// `authorization` (and its org's `enterprise_id`, in an Enterprise Grid).
+pub(crate) fn event_callback(
+    event: Value,
+    event_id: &str,
+    event_time: i64,
+    authorization: &Authorization,
+) -> Value {
+    let team = &authorization.team_id;
+    let mut payload = json!({
         "token": "verification-token-unused",
-        "team_id": TEAM_ID,
-        "context_team_id": TEAM_ID,
+        "team_id": team,
+        "context_team_id": team,
         "api_app_id": APP_ID,
         "event": event,
         "type": "event_callback",
         "event_id": event_id,
         "event_time": event_time,
         "authorizations": [{
-            "enterprise_id": null,
-            "team_id": TEAM_ID,
-            "user_id": BOT_USER_ID,
+            "enterprise_id": authorization.enterprise_id,
+            "team_id": team,
+            "user_id": authorization.bot_user_id,
             "is_bot": true,
-            "is_enterprise_install": false,
+            "is_enterprise_install": authorization.is_enterprise_install,
         }],
         "is_ext_shared_channel": false,
         "event_context": format!("4-sim-{event_id}"),
-    })
+    });
+    if let (Some(enterprise), Some(object)) =
+        (&authorization.enterprise_id, payload.as_object_mut())
+    {
+        object.insert("enterprise_id".into(), json!(enterprise));
+        object.insert("context_enterprise_id".into(), json!(enterprise));
+    }
+    payload
 }
 
 /// A message posted: the message itself plus where (`message.channels`/`message.groups`).
@@ -391,7 +411,10 @@ pub(crate) fn pin_item(state: &State, channel: &ChannelRecord, pin: &PinRecord) 
             let message = channel.message(ts)?;
             let mut message_json = message_json(state, channel, message, false);
             if let Some(object) = message_json.as_object_mut() {
-                object.insert("permalink".into(), json!(permalink(&channel.id, message)));
+                object.insert(
+                    "permalink".into(),
+                    json!(permalink(state, channel, message)),
+                );
                 object.insert("pinned_to".into(), json!([channel.id]));
             }
             Some(json!({
@@ -455,7 +478,7 @@ pub(crate) fn member_joined_event(
         "user": user,
         "channel": channel.id,
         "channel_type": if channel.is_private { "G" } else { "C" },
-        "team": TEAM_ID,
+        "team": channel.team_id,
         "event_ts": event_ts,
     });
     if let Some(inviter) = inviter

@@ -18,9 +18,10 @@ use tokio::sync::Notify;
 
 use super::request_urls::RequestUrls;
 use super::shapes;
+use super::workspaces::Workspaces;
 use super::{
-    Ack, ApiCall, BOT_USER_ID, Channel, ConnectionChange, Delivery, Envelope, Ephemeral, Message,
-    SimEvent, SocketTiming,
+    Ack, ApiCall, Channel, ConnectionChange, Delivery, Envelope, Ephemeral, Message, SimEvent,
+    SocketTiming, TEAM_ID,
 };
 
 mod socket_mode;
@@ -34,6 +35,8 @@ pub(crate) struct UserRecord {
     pub(crate) id: String,
     pub(crate) name: String,
     pub(crate) is_bot: bool,
+    /// The workspace the user belongs to.
+    pub(crate) team_id: String,
 }
 
 /// What a pin points at.
@@ -106,10 +109,14 @@ pub(crate) struct FileRecord {
     pub(crate) channels: Vec<String>,
     pub(crate) user: String,
     pub(crate) created: i64,
+    /// The workspace it was uploaded in.
+    pub(crate) team_id: String,
 }
 
 pub(crate) struct UsergroupRecord {
     pub(crate) id: String,
+    /// The workspace it belongs to.
+    pub(crate) team_id: String,
     pub(crate) handle: String,
     pub(crate) users: Vec<String>,
     pub(crate) created: i64,
@@ -135,6 +142,8 @@ pub(crate) const RESPONSE_URL_USES: u32 = 5;
 
 pub(crate) struct ChannelRecord {
     pub(crate) id: String,
+    /// The workspace it belongs to (its names are unique there, its id everywhere).
+    pub(crate) team_id: String,
     pub(crate) name: String,
     pub(crate) is_private: bool,
     pub(crate) creator: String,
@@ -153,6 +162,7 @@ impl ChannelRecord {
     pub(crate) fn snapshot(&self) -> Channel {
         Channel {
             id: self.id.clone(),
+            team_id: self.team_id.clone(),
             name: self.name.clone(),
             is_private: self.is_private,
             creator: self.creator.clone(),
@@ -168,9 +178,10 @@ impl ChannelRecord {
         self.members.iter().any(|m| m == user)
     }
 
-    /// Whether the bot can see the channel at all (private channels only when a member).
-    pub(crate) fn visible_to_bot(&self) -> bool {
-        !self.is_private || self.is_member(BOT_USER_ID)
+    /// Whether the bot user `bot` can see the channel at all (private channels only when a
+    /// member). It sees only channels of its own workspace: see `workspaces::Actor::sees`.
+    pub(crate) fn visible_to(&self, bot: &str) -> bool {
+        !self.is_private || self.is_member(bot)
     }
 
     pub(crate) fn message(&self, ts: &str) -> Option<&Message> {
@@ -327,6 +338,8 @@ pub(crate) struct State {
     /// Slack's HTTP transport: once given URLs, envelopes are POSTed there, not sent over
     /// Socket Mode.
     pub(crate) request_urls: RequestUrls,
+    /// The workspaces (and Enterprise Grid orgs), where the app is installed, and its tokens.
+    pub(crate) workspaces: Workspaces,
 }
 
 /// The system clock in Unix seconds (what Slack's clock reads unless a test gave it another).
@@ -387,9 +400,9 @@ impl State {
             deferred: None,
             call_notes: HashMap::new(),
             request_urls: RequestUrls::default(),
+            workspaces: Workspaces::default(),
         };
-        state.add_user(BOT_USER_ID, "incident-commander", true);
-        state.add_user(super::ADMIN_USER_ID, "admin", false);
+        state.add_first_workspace();
         state
     }
 
@@ -473,13 +486,21 @@ impl State {
 
     // --- workspace ---
 
+    /// Adds (or renames) a user of the first workspace.
     pub(crate) fn add_user(&mut self, id: &str, name: &str, is_bot: bool) {
+        self.add_user_in(TEAM_ID, id, name, is_bot);
+    }
+
+    /// Adds (or renames) a user of `team_id`. User ids are unique across workspaces, as Slack's
+    /// are: a known id keeps its workspace.
+    pub(crate) fn add_user_in(&mut self, team_id: &str, id: &str, name: &str, is_bot: bool) {
         match self.users.iter_mut().find(|u| u.id == id) {
             Some(user) => user.name = name.to_string(),
             None => self.users.push(UserRecord {
                 id: id.to_string(),
                 name: name.to_string(),
                 is_bot,
+                team_id: team_id.to_string(),
             }),
         }
     }
@@ -488,20 +509,36 @@ impl State {
         self.users.iter().find(|u| u.id == id)
     }
 
+    /// The workspace of user `id` (the first workspace's for an unknown user).
+    pub(crate) fn team_of_user(&self, id: &str) -> String {
+        self.user(id)
+            .map_or_else(|| TEAM_ID.to_string(), |u| u.team_id.clone())
+    }
+
+    /// The workspace of channel `id` (the first workspace's for an unknown channel).
+    pub(crate) fn team_of_channel(&self, id: &str) -> String {
+        self.channel(id)
+            .map_or_else(|| TEAM_ID.to_string(), |c| c.team_id.clone())
+    }
+
+    /// Adds a channel to `team_id`; `bot_is_member` adds that workspace's bot user.
     pub(crate) fn add_channel(
         &mut self,
+        team_id: &str,
         name: &str,
         is_private: bool,
         creator: &str,
         bot_is_member: bool,
     ) -> String {
         let id = self.new_id('C');
+        let bot = self.bot_user_of(team_id);
         let mut members = vec![creator.to_string()];
-        if bot_is_member && creator != BOT_USER_ID {
-            members.push(BOT_USER_ID.to_string());
+        if bot_is_member && creator != bot {
+            members.push(bot);
         }
         self.channels.push(ChannelRecord {
             id: id.clone(),
+            team_id: team_id.to_string(),
             name: name.to_string(),
             is_private,
             creator: creator.to_string(),
@@ -554,14 +591,14 @@ impl State {
         self.emit_event(channel_id, event)
     }
 
-    /// A message from the bot with `text` and `blocks`.
-    pub(crate) fn bot_message(text: String, blocks: Value) -> Message {
+    /// A message from the bot of workspace `team_id` with `text` and `blocks`.
+    pub(crate) fn bot_message(&self, team_id: &str, text: String, blocks: Value) -> Message {
         Message {
-            user: BOT_USER_ID.to_string(),
+            user: self.bot_user_of(team_id),
             text,
             blocks,
             subtype: Some("bot_message".to_string()),
-            bot_id: Some(super::BOT_ID.to_string()),
+            bot_id: Some(self.bot_id_of(team_id)),
             ..Message::default()
         }
     }
@@ -609,26 +646,49 @@ impl State {
     }
 
     /// Sends `event` (something that happened in `channel_id`) to the bot as an `events_api`
-    /// envelope, as Slack does when the app subscribes to its type and the bot is a member of the
-    /// channel. `None` when nothing is delivered. During a Web API call the envelope waits until
-    /// the call is answered.
+    /// envelope, as Slack does when the app is installed in the channel's workspace, subscribes
+    /// to the event's type and its bot user is a member of the channel. `None` when nothing is
+    /// delivered. During a Web API call the envelope waits until the call is answered.
     pub(crate) fn emit_event(&mut self, channel_id: &str, event: Value) -> Option<Envelope> {
         let channel = self.channel(channel_id)?;
-        if !channel.is_member(BOT_USER_ID) || !self.subscribed(channel, &event) {
+        let team = channel.team_id.clone();
+        if !self.is_installed(&team)
+            || !channel.is_member(&self.bot_user_of(&team))
+            || !self.subscribed(channel, &event)
+        {
             return None;
         }
+        Some(self.emit_team_event(&team, event))
+    }
+
+    /// Sends `event` as an `event_callback` of workspace `team_id`, whatever the channel (the
+    /// caller decided Slack delivers it).
+    pub(crate) fn emit_team_event(&mut self, team_id: &str, event: Value) -> Envelope {
         let event_id = self.new_event_id();
+        let authorization = self.authorization_of(team_id);
         let envelope = Envelope {
             envelope_id: uuid::Uuid::new_v4().to_string(),
             envelope_type: "events_api".to_string(),
-            payload: shapes::event_callback(event, &event_id, self.now()),
+            payload: shapes::event_callback(event, &event_id, self.now(), &authorization),
             accepts_response_payload: false,
         };
         match &mut self.deferred {
             Some(waiting) => waiting.push(envelope.clone()),
             None => self.send_envelope(envelope.clone()),
         }
-        Some(envelope)
+        envelope
+    }
+
+    /// Whether the app subscribed to the (channel-less) event type `kind`.
+    pub(crate) fn subscribed_to(&self, kind: &str) -> bool {
+        self.subscriptions.iter().any(|s| s == kind)
+    }
+
+    /// Forgets the events of workspace `team_id` still waiting for a Socket Mode connection
+    /// (the app was uninstalled there: Slack sends nothing more from it).
+    pub(crate) fn forget_queued_of(&mut self, team_id: &str) {
+        self.queue
+            .retain(|e| e.payload.get("team_id").and_then(Value::as_str) != Some(team_id));
     }
 
     /// Holds events back until [`State::flush_events`] (a Web API call is being applied).
@@ -681,7 +741,8 @@ impl State {
             .and_then(Value::as_str)
             .map(str::to_string);
         if reply.get("response_type").and_then(Value::as_str) == Some("in_channel") {
-            let mut message = State::bot_message(text, blocks);
+            let team = self.team_of_channel(channel_id);
+            let mut message = self.bot_message(&team, text, blocks);
             message.thread_ts = thread_ts;
             message.attachments = reply.get("attachments").cloned().unwrap_or(Value::Null);
             if let Some(ts) = self.append_message(channel_id, message) {

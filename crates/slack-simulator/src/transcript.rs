@@ -1,18 +1,21 @@
 //! Renders the event log as a readable conversation, one line per event (multi-line texts and
 //! details on indented continuation lines), using user and channel names where the workspace
 //! knows them: what people did, what the bot was sent (events as `  → event …`), its acks
-//! (`  ↳ ack`), its calls, and what Slack refused.
+//! (`  ↳ ack`), its calls, and what Slack refused; installs and uninstalls one line each. A
+//! channel of a workspace other than the first says which (`#incidents (acme)`), as names
+//! repeat across workspaces; every workspace's bot user reads `bot`.
 //!
 //! It must never print a token (nor an upload URL's secret), and it only reads the state:
 //! rendering has no side effects. Successful read-only calls (auth.test,
 //! apps.connections.open, *.info, *.list, *.history, *.replies, *.members, pins.list,
-//! chat.getPermalink, files.getUploadURLExternal) and successful uploads of bytes (shown when
-//! the file is shared) are left out; failed calls of any method are shown.
+//! chat.getPermalink, files.getUploadURLExternal, oauth.v2.access — the install line says what
+//! the exchange hands over) and successful uploads of bytes (shown when the file is shared)
+//! are left out; failed calls of any method are shown.
 
 use serde_json::Value;
 
 use super::state::{CallNote, State};
-use super::{ApiCall, BOT_USER_ID, Envelope, SimEvent, WorkspaceAction};
+use super::{ApiCall, Envelope, SimEvent, TEAM_ID, WorkspaceAction};
 
 const READ_ONLY: &[&str] = &[
     "auth.test",
@@ -28,6 +31,7 @@ const READ_ONLY: &[&str] = &[
     "pins.list",
     "chat.getPermalink",
     "files.getUploadURLExternal",
+    "oauth.v2.access",
 ];
 
 /// At most this many characters of a value in a modal's summary.
@@ -39,7 +43,7 @@ pub(crate) fn render(state: &State) -> String {
     for (index, event) in state.events.iter().enumerate() {
         let earlier = state.events.get(..index).unwrap_or(&[]);
         let line = match event {
-            SimEvent::EnvelopeSent { envelope, .. } if is_echo(envelope) => None,
+            SimEvent::EnvelopeSent { envelope, .. } if is_echo(state, envelope) => None,
             SimEvent::EnvelopeSent { envelope, .. } => {
                 Some(envelope_line(&names, earlier, envelope))
             }
@@ -117,7 +121,7 @@ struct Names<'a> {
 
 impl Names<'_> {
     fn user(&self, id: &str) -> String {
-        if id == BOT_USER_ID {
+        if self.state.is_app_bot_user(id) {
             return "bot".to_string();
         }
         if id.is_empty() {
@@ -147,7 +151,7 @@ impl Names<'_> {
                 None => (inner, None),
             };
             if let Some(user) = target.strip_prefix('@') {
-                if user == BOT_USER_ID {
+                if self.state.is_app_bot_user(user) {
                     out.push_str("@incident-commander");
                 } else {
                     out.push_str(&self.user(user));
@@ -183,9 +187,27 @@ impl Names<'_> {
 
     fn channel(&self, id: &str) -> String {
         match self.state.channel_by_id_or_name(id) {
+            Some(channel) if channel.team_id != TEAM_ID => format!(
+                "#{} ({})",
+                channel.name,
+                self.state.domain_of(&channel.team_id)
+            ),
             Some(channel) => format!("#{}", channel.name),
             None if id.is_empty() => "#?".to_string(),
             None => format!("#{}", id.trim_start_matches('#')),
+        }
+    }
+
+    /// A workspace (or an org) as `Acme (T0ACME)`.
+    fn team(&self, id: &str) -> String {
+        let name = self
+            .state
+            .team(id)
+            .map(|t| t.name.clone())
+            .or_else(|| self.state.enterprise(id).map(|e| e.name.clone()));
+        match name {
+            Some(name) => format!("{name} ({id})"),
+            None => id.to_string(),
         }
     }
 }
@@ -463,6 +485,26 @@ fn action_line(names: &Names, action: &WorkspaceAction) -> String {
             format!("{} closed the modal \"{title}\"", names.user(user))
         }
         WorkspaceAction::Narration { text } => format!("— {text} —"),
+        WorkspaceAction::Installed {
+            team_id,
+            installer,
+            scopes,
+            org_wide,
+        } => format!(
+            "{} installed the app {}{}: {}",
+            names.user(installer),
+            if *org_wide { "org-wide in " } else { "in " },
+            names.team(team_id),
+            scopes.join(", ")
+        ),
+        WorkspaceAction::InstallDenied { team_id, installer } => format!(
+            "{} declined to install the app in {}",
+            names.user(installer),
+            names.team(team_id)
+        ),
+        WorkspaceAction::Uninstalled { team_id } => {
+            format!("{} removed the app", names.team(team_id))
+        }
     }
 }
 
@@ -512,13 +554,14 @@ fn envelope_user(envelope: &Envelope) -> String {
 
 /// An event that only tells the bot what it did itself (its own post, edit, pin or join): Slack
 /// sends these, the bot ignores them, and a reader needs none of them.
-fn is_echo(envelope: &Envelope) -> bool {
+fn is_echo(state: &State, envelope: &Envelope) -> bool {
     if envelope.envelope_type != "events_api" {
         return false;
     }
     let event = envelope.payload.get("event").unwrap_or(&Value::Null);
-    let by_bot =
-        |v: &Value| str_at(v, "/user") == BOT_USER_ID || str_at(v, "/bot_id") == super::BOT_ID;
+    let by_bot = |v: &Value| {
+        state.is_app_bot_user(str_at(v, "/user")) || state.is_app_bot_id(str_at(v, "/bot_id"))
+    };
     by_bot(event)
         || event.get("message").is_some_and(by_bot)
         || event.get("previous_message").is_some_and(by_bot)
@@ -819,10 +862,17 @@ fn call_line(names: &Names, call: &ApiCall, note: &CallNote) -> Option<String> {
     Some(effect_line(names, call))
 }
 
-/// What a (successful) call did, from its parameters.
+/// What a (successful) call did, from its parameters (and the channel id Slack answered: a
+/// channel name alone may be another workspace's).
 fn effect_line(names: &Names, call: &ApiCall) -> String {
     let p = &call.params;
-    let channel = names.channel(str_at(p, "/channel"));
+    let answered = [
+        str_at(&call.response, "/channel"),
+        str_at(&call.response, "/channel/id"),
+    ]
+    .into_iter()
+    .find(|id| !id.is_empty());
+    let channel = names.channel(answered.unwrap_or_else(|| str_at(p, "/channel")));
     match call.method.as_str() {
         "conversations.create" => {
             let private = match p.get("is_private") {
@@ -830,10 +880,13 @@ fn effect_line(names: &Names, call: &ApiCall) -> String {
                 Some(Value::String(s)) => s == "true" || s == "1",
                 _ => false,
             };
+            let created = match answered {
+                Some(_) => channel,
+                None => format!("#{}", str_at(p, "/name")),
+            };
             format!(
-                "bot created {} channel #{}",
+                "bot created {} channel {created}",
                 if private { "private" } else { "public" },
-                str_at(p, "/name")
             )
         }
         "conversations.invite" => {

@@ -10,7 +10,7 @@
 use serde_json::{Map, Value, json};
 
 use super::state::{State, ViewRecord, fill_block_ids, unix_now};
-use super::{APP_ID, BOT_ID, TEAM_ID, ViewInput};
+use super::{APP_ID, ViewInput};
 
 /// Views on one modal's stack at most (the root and 2 pushed).
 pub(crate) const MAX_STACK: usize = 3;
@@ -33,6 +33,13 @@ impl State {
             .and_then(|p| self.view(p))
             .map(|p| p.str("root_view_id"))
             .unwrap_or_else(|| id.clone());
+        // The workspace of the person it is shown to (of the view it is pushed on).
+        let team = previous
+            .and_then(|p| self.view(p))
+            .map(|p| p.str("team_id"))
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| self.team_of_user(user));
+        let bot_id = self.bot_id_of(&team);
         let defaults = [
             ("private_metadata", json!("")),
             ("callback_id", json!("")),
@@ -49,14 +56,14 @@ impl State {
         }
         let fixed = [
             ("id", json!(id)),
-            ("team_id", json!(TEAM_ID)),
+            ("team_id", json!(team)),
             ("state", json!({ "values": {} })),
             ("hash", json!(new_hash())),
             ("root_view_id", json!(root)),
             ("previous_view_id", json!(previous)),
             ("app_id", json!(APP_ID)),
-            ("app_installed_team_id", json!(TEAM_ID)),
-            ("bot_id", json!(BOT_ID)),
+            ("app_installed_team_id", json!(team)),
+            ("bot_id", json!(bot_id)),
         ];
         for (key, value) in fixed {
             view.insert(key.to_string(), value);

@@ -1,6 +1,7 @@
 //! The HTTP side: `/api/<method>` (parameters from query, form or JSON body; bearer or
-//! `token` auth; scopes and the `x-oauth-scopes` header; injected delays and faults; recording
-//! every call), `/response/<n>` (response-URL posts) and `/upload/<file>/<token>` (the bytes of
+//! `token` auth — a token works in its own workspace, see `workspaces` —, or the app's client
+//! credentials for `oauth.v2.access`; scopes and the `x-oauth-scopes` header; injected delays
+//! and faults; recording every call), `/response/<n>` (response-URL posts) and `/upload/<file>/<token>` (the bytes of
 //! a `files.getUploadURLExternal` upload, raw or as a multipart form).
 //!
 //! What a method does to the workspace lives in `methods`; this file must not implement
@@ -17,6 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::methods::{self, Ctx};
 use super::state::{CallNote, FaultKind, State};
+use super::workspaces::{OAUTH_V2_ACCESS, basic_credentials};
 use super::{ApiCall, Inner, SimEvent};
 
 /// What to put on the wire for one call.
@@ -77,6 +79,8 @@ pub(crate) async fn api_handler(
         .remove("token")
         .and_then(|v| v.as_str().map(str::to_string));
     let token = bearer.filter(|t| !t.is_empty()).or(token_param);
+    // `oauth.v2.access`'s client credentials, the way Slack prefers them.
+    let basic = basic_credentials(&headers);
 
     // Slack finishes a call it received even if the caller hangs up (or crashes) meanwhile, so
     // the work runs detached from this request: dropping the request does not undo or skip it.
@@ -88,14 +92,17 @@ pub(crate) async fn api_handler(
         if let Some(delay) = delay {
             tokio::time::sleep(delay).await;
         }
-        let ctx = Ctx {
-            base_url: inner.base_url(),
-            scopes: inner.config.granted_scopes.clone(),
-        };
         inner.with_state(|s| {
             // Events the call causes reach the bot after its answer is recorded.
             s.defer_events();
-            let outcome = answer(s, &inner, &ctx, &method, &token, &params, body_error);
+            let call = Call {
+                method: &method,
+                token: &token,
+                basic: basic.as_ref(),
+                params: &params,
+                body_error,
+            };
+            let outcome = answer(s, &inner, &call);
             let seq = s.next_seq();
             s.set_call_note(
                 seq,
@@ -132,73 +139,110 @@ pub(crate) async fn api_handler(
     into_response(outcome)
 }
 
-/// Decides the answer and applies the method's effect, in Slack's order: unknown method,
-/// auth, injected fault, then the method itself.
-fn answer(
-    state: &mut State,
-    inner: &Inner,
-    ctx: &Ctx,
-    method: &str,
-    token: &Option<String>,
-    params: &Map<String, Value>,
+/// One call as received.
+struct Call<'a> {
+    method: &'a str,
+    /// The bearer token (or `token` parameter).
+    token: &'a Option<String>,
+    /// HTTP Basic credentials (`oauth.v2.access`'s client id and secret).
+    basic: Option<&'a (String, String)>,
+    params: &'a Map<String, Value>,
     body_error: Option<&'static str>,
-) -> Outcome {
+}
+
+/// Decides the answer and applies the method's effect, in Slack's order: unknown method,
+/// auth, injected fault, then the method itself. `oauth.v2.access` authenticates the app by
+/// its client credentials instead of a token.
+fn answer(state: &mut State, inner: &Inner, call: &Call) -> Outcome {
+    let method = call.method;
     if !methods::is_known(method) {
         return Outcome::error("unknown_method");
     }
-    let (expected, other) = if method == "apps.connections.open" {
-        (&inner.config.app_token, &inner.config.bot_token)
-    } else {
-        (&inner.config.bot_token, &inner.config.app_token)
-    };
-    match token.as_deref() {
-        None | Some("") => return Outcome::error("not_authed"),
-        Some(t) if t == expected.as_str() => {}
-        Some(t) if t == other.as_str() => return Outcome::error("not_allowed_token_type"),
-        Some(_) => return Outcome::error("invalid_auth"),
+    if method == OAUTH_V2_ACCESS {
+        let config = &inner.config;
+        return decide(state, method, call.body_error, |s: &mut State| {
+            s.oauth_v2_access(config, call.basic, call.params)
+        });
     }
-    let needed = methods::needed_scopes(state, method, params);
-    let accepted: Vec<&str> = needed.iter().flatten().copied().collect();
-    let provided = if method == "apps.connections.open" {
-        "connections:write".to_string()
-    } else {
-        inner.config.granted_scopes.join(",")
+    let app_token = inner.config.app_token.as_str();
+    let token = match call.token.as_deref() {
+        None | Some("") => return Outcome::error("not_authed"),
+        Some(t) => t,
     };
+    if method == "apps.connections.open" {
+        return if token == app_token {
+            let ctx = Ctx {
+                base_url: inner.base_url(),
+                actor: app_actor(),
+            };
+            let mut outcome = decide(state, method, call.body_error, |s: &mut State| {
+                methods::dispatch(s, &ctx, method, call.params)
+            });
+            outcome.scopes = Some(("connections:write".to_string(), String::new()));
+            outcome
+        } else if state.is_bot_token(token) {
+            Outcome::error("not_allowed_token_type")
+        } else {
+            Outcome::error("invalid_auth")
+        };
+    }
+    if token == app_token {
+        return Outcome::error("not_allowed_token_type");
+    }
+    let team_param = call.params.get("team_id").and_then(Value::as_str);
+    let actor = match state.authenticate(token, team_param) {
+        Ok(actor) => actor,
+        Err(error) => return Outcome::error(error),
+    };
+    let needed = methods::needed_scopes(state, &actor, method, call.params);
+    let accepted: Vec<&str> = needed.iter().flatten().copied().collect();
+    let provided = actor.scopes.join(",");
     let scopes = Some((provided.clone(), accepted.join(",")));
-    let mut outcome = decide(
-        state, inner, ctx, method, params, body_error, &needed, &provided,
-    );
+    let missing = needed
+        .iter()
+        .find(|any_of| !any_of.iter().any(|s| actor.scopes.iter().any(|g| g == s)))
+        .cloned();
+    let ctx = Ctx {
+        base_url: inner.base_url(),
+        actor,
+    };
+    let mut outcome = decide(state, method, call.body_error, |s: &mut State| {
+        // A missing scope refuses the call before the method runs.
+        if let Some(any_of) = &missing {
+            return Err(missing_scope(any_of, &provided));
+        }
+        methods::dispatch(s, &ctx, method, call.params)
+    });
     outcome.scopes = scopes;
     outcome
 }
 
-/// After authentication: a bad body, an injected fault, a missing scope, or the method.
-#[allow(clippy::too_many_arguments)]
+/// Who `apps.connections.open` acts as: the app itself, no workspace's bot.
+fn app_actor() -> super::workspaces::Actor {
+    super::workspaces::Actor {
+        team_id: super::TEAM_ID.to_string(),
+        teams: Vec::new(),
+        bot_user_id: String::new(),
+        bot_id: String::new(),
+        enterprise_id: None,
+        org_wide: false,
+        scopes: Vec::new(),
+    }
+}
+
+/// After authentication: a bad body, an injected fault, or `dispatch` (the method, after its
+/// scope check).
 fn decide(
     state: &mut State,
-    inner: &Inner,
-    ctx: &Ctx,
     method: &str,
-    params: &Map<String, Value>,
     body_error: Option<&'static str>,
-    needed: &[Vec<&'static str>],
-    provided: &str,
+    dispatch: impl FnOnce(&mut State) -> Result<Map<String, Value>, methods::ApiError>,
 ) -> Outcome {
     if let Some(error) = body_error {
         return Outcome::error(error);
     }
-    let granted = &inner.config.granted_scopes;
-    let missing = needed
-        .iter()
-        .find(|any_of| !any_of.iter().any(|s| granted.iter().any(|g| g == s)));
     // A fault stands for what Slack did to the call before looking at it, so it comes first;
     // then a missing scope refuses the call; then the method runs.
-    let dispatch = |state: &mut State| {
-        if let Some(any_of) = missing {
-            return Err(missing_scope(any_of, provided));
-        }
-        methods::dispatch(state, ctx, method, params)
-    };
     match state.faults.take(method) {
         Some(FaultKind::Fail(error)) => Outcome::error(&error),
         Some(FaultKind::RateLimit(secs)) => Outcome {
