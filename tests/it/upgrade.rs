@@ -81,7 +81,7 @@ fn at((hour, minute): (u32, u32)) -> DateTime<Utc> {
 const INC1: &str = "inc-1-checkout-is-failing";
 
 /// Every database an earlier version can leave, oldest first.
-const ERAS: [&Era; 9] = [
+const ERAS: [&Era; 10] = [
     &FOUNDATION_0001,
     &RUNNING_INCIDENTS_0002,
     &INTERACTIVITY_0003,
@@ -91,6 +91,7 @@ const ERAS: [&Era; 9] = [
     &POSTMORTEMS_0006,
     &DECODED_TEXT_0007,
     &OUTSIDE_SYSTEMS_0008,
+    &AFTER_THE_INCIDENT_0009,
 ];
 
 const FOUNDATION_0001: Era = Era {
@@ -288,6 +289,32 @@ const OUTSIDE_SYSTEMS_0008: Era = Era {
     failed: 4,
 };
 
+/// The last version before 0010: after the incident (0009) — a postmortem owned and due, one
+/// done, a customer impact window, a drill, a duplicate, an archived channel — and follow-ups
+/// filed as GitHub issues, beside 0008's outside systems. This bot has none of that configured:
+/// as from 0008, the page and the three webhooks left pending fail for good here.
+const AFTER_THE_INCIDENT_0009: Era = Era {
+    migrations: &[1, 2, 3, 4, 5, 6, 7, 8, 9],
+    seed: include_str!("../fixtures/upgrade/0001-0009.sql"),
+    incidents: 8,
+    listed_to_alice: &[
+        "*INC-1* · SEV1 · investigating — Checkout is failing",
+        "*INC-3* · SEV2 · triage — Error rate &gt; 2% &amp; rising on checkout-api",
+        "*INC-5* · SEV2 · investigating — R&amp;D &lt;beta&gt; sign-in fails",
+        "*INC-8* · SEV3 · investigating — Status page shows a stale banner",
+    ],
+    hidden_from_alice: &["INC-4", "INC-6", "INC-7"],
+    listed_to_bob: &[
+        "*INC-4* · SEV2 · investigating — Payroll export shared with the wrong bucket",
+    ],
+    saga_finished: &["inc-8-status-page-shows-a-stale-banner"],
+    posted_update: Some("Payments provider is timing out; failing over to the secondary"),
+    unposted_update: Some("Failover done; the error rate is back under 1%"),
+    pinned: Some("Failover to the secondary provider started at 09:31"),
+    reminder: ("inc-4-payroll-export-shared-with-the-wrong-bucket", (10, 8)),
+    failed: 4,
+};
+
 #[test]
 fn every_earlier_version_has_its_database_here() {
     let known: Vec<i64> = sqlx::migrate!("./migrations/sqlite")
@@ -404,6 +431,79 @@ async fn a_database_from_0008_upgrades_and_runs_the_core_story() {
         &e.entry,
         Entry::StatusPublished { status, .. } if status == "investigating"
     )));
+}
+
+#[tokio::test]
+async fn a_database_from_0009_upgrades_and_runs_the_core_story() {
+    let up = upgrade_and_run(&AFTER_THE_INCIDENT_0009).await;
+
+    // The outside work it left pending failed for good as 0008's did: this bot has no PagerDuty
+    // and no WEBHOOK_URLS.
+    let mut failed = up.failed_jobs().await;
+    failed.sort();
+    assert_eq!(
+        failed,
+        [
+            "page: PagerDuty is not configured (set PAGERDUTY_SERVICES)",
+            "webhook: WEBHOOK_URLS is no longer set",
+            "webhook: WEBHOOK_URLS is no longer set",
+            "webhook: WEBHOOK_URLS is no longer set",
+        ]
+    );
+
+    // INC-2's postmortem is still bob's, due in five working days, its reminder and the
+    // channel's archive check waiting; its impact window and its filed follow-up stay.
+    let inc2 = up.channel("inc-2-search-results-are-stale");
+    let resolved = up.incident_in(&inc2).await;
+    assert_eq!(resolved.postmortem.owner.as_deref(), Some(BOB));
+    let due = Utc
+        .with_ymd_and_hms(2026, 3, 9, 9, 48, 0)
+        .single()
+        .expect("due");
+    assert_eq!(resolved.postmortem.due_at, Some(due));
+    assert_eq!(resolved.postmortem.done_at, None);
+    assert_eq!(
+        (resolved.impact_started_at, resolved.impact_ended_at),
+        (Some(at((9, 14))), Some(at((9, 47))))
+    );
+    let day = chrono::Duration::days(1);
+    let waiting = [
+        ("archive_check", due + day * 6),
+        ("postmortem_reminder", due - day),
+    ]
+    .map(|(kind, at)| (kind.to_string(), at.timestamp_millis()));
+    assert_eq!(up.pending_jobs(resolved.id).await, waiting);
+    let followups = up.command(ALICE, &inc2, "followups").await;
+    assert!(
+        followups.contains("<https://github.com/acme/ops/issues/1|#1>"),
+        "{followups}"
+    );
+
+    // The drill's postmortem is done and its channel archived; nothing was said there since.
+    let drill = up.channel("inc-6-game-day-search-loses-a-replica");
+    let incident = up
+        .store
+        .incident_by_channel(&drill)
+        .await
+        .expect("load")
+        .expect("the drill");
+    assert!(incident.drill);
+    assert_eq!(
+        incident.postmortem.link.as_deref(),
+        Some("https://wiki.example.com/drills/2026-03-02-search-replica")
+    );
+    assert!(incident.archived_at.is_some());
+    assert!(up.sim.channel(&drill).expect("channel").is_archived);
+    assert_eq!(up.messages(&drill).len(), 1, "only the old card is there");
+
+    // The duplicate stays closed as INC-1's.
+    let duplicate = up.channel("inc-7-card-payments-declined-at-checkout");
+    let incident = up.incident_in(&duplicate).await;
+    assert_eq!(
+        incident.status,
+        incident_commander::domain::Status::Declined
+    );
+    assert_eq!(incident.duplicate_of, Some(1));
 }
 
 /// What people typed before 0007 reads as they typed it: escaped once in Slack's mrkdwn, plain
@@ -746,6 +846,7 @@ impl Upgraded {
             general: general.clone(),
             incidents: incidents.clone(),
             made: HashMap::new(),
+            archived: Vec::new(),
         };
         let seed = old_bot.fill(era.seed).await;
         let made = old_bot.made;
@@ -775,20 +876,30 @@ impl Upgraded {
         }
         conn.close().await.expect("close");
 
-        // `incident-commander check` reads the history and names what startup will apply.
-        let pending: Vec<String> = sqlx::migrate!("./migrations/sqlite")
+        // `incident-commander check` reads the history and names what startup will apply — or,
+        // for the version just before this one's newest migration, nothing yet.
+        let known: Vec<i64> = sqlx::migrate!("./migrations/sqlite")
             .iter()
             .map(|m| m.version)
+            .collect();
+        let pending: Vec<String> = known
+            .iter()
             .filter(|v| !era.migrations.contains(v))
             .map(|v| format!("{v:04}"))
             .collect();
         let mut checklist = Vec::new();
         incident_commander::app::check::run(&settings_for(&sim, &db.url), &mut checklist).await;
         let checklist = String::from_utf8(checklist).expect("UTF-8");
-        let expected = format!(
-            "[ok]   database: startup (or `incident-commander migrate`) applies migrations {}\n",
-            pending.join(", ")
-        );
+        let expected = match pending.is_empty() {
+            false => format!(
+                "[ok]   database: startup (or `incident-commander migrate`) applies migrations {}\n",
+                pending.join(", ")
+            ),
+            true => format!(
+                "[ok]   database: schema up to date (migration {:04})\n",
+                known.last().expect("migrations")
+            ),
+        };
         assert!(checklist.contains(&expected), "{checklist}");
 
         let clock = Arc::new(MovableClock::starting_at(t0()));
@@ -896,6 +1007,19 @@ impl Upgraded {
         String::from_utf8(file.bytes.expect("uploaded")).expect("UTF-8")
     }
 
+    /// The kinds of `incident`'s pending jobs and when they are due, by kind.
+    async fn pending_jobs(&self, incident: i64) -> Vec<(String, i64)> {
+        let mut conn = open(&self.db.url).await;
+        sqlx::query_as::<_, (String, i64)>(
+            "SELECT kind, run_at FROM jobs WHERE incident_id = $1 AND state = 'pending' \
+             ORDER BY kind",
+        )
+        .bind(incident)
+        .fetch_all(&mut conn)
+        .await
+        .expect("pending jobs")
+    }
+
     /// The jobs that failed, for assertion messages.
     async fn failed_jobs(&self) -> Vec<String> {
         let mut conn = open(&self.db.url).await;
@@ -943,14 +1067,17 @@ async fn migrate_only(conn: &mut AnyConnection, url: &str, versions: &[i64]) {
 
 /// The bot of an earlier version, as far as the workspace remembers it: it makes in Slack, through
 /// the Web API with the bot token, what a seed names (`{{channel:inc-1-…}}`: the channel it
-/// created; `{{card:…}}`, its pinned card there; `{{announcement:…}}`, its announcement in
-/// #incidents; `{{bot:<channel>:<text>}}`, another of its posts), and people's messages (`{{said:<channel>:<user>:<text>}}`, also
+/// created; `{{archived:…}}`, one it created and later archived; `{{card:…}}`, its pinned card
+/// there; `{{announcement:…}}`, its announcement in #incidents; `{{bot:<channel>:<text>}}`,
+/// another of its posts), and people's messages (`{{said:<channel>:<user>:<text>}}`, also
 /// `{{pinned:…}}`). `{{announce}}` and `{{general}}` are the two channels every workspace has.
 struct OldBot<'a> {
     sim: &'a SlackSimulator,
     general: String,
     incidents: String,
     made: HashMap<String, String>,
+    /// Channels to archive once everything the seed names in them is made.
+    archived: Vec<String>,
 }
 
 impl OldBot<'_> {
@@ -966,6 +1093,10 @@ impl OldBot<'_> {
             rest = &rest[end + 2..];
         }
         out.push_str(rest);
+        for channel in std::mem::take(&mut self.archived) {
+            self.call("conversations.archive", json!({ "channel": channel }))
+                .await;
+        }
         out
     }
 
@@ -977,17 +1108,17 @@ impl OldBot<'_> {
         let made = match what {
             "announce" => self.incidents.clone(),
             "general" => self.general.clone(),
-            "channel" | "private" => {
-                let created = self
-                    .call(
-                        "conversations.create",
-                        json!({ "name": rest, "is_private": what == "private" }),
-                    )
-                    .await;
-                created["channel"]["id"]
-                    .as_str()
-                    .expect("channel id")
-                    .to_string()
+            "channel" | "private" => self.create_channel(rest, what == "private").await,
+            "archived" => {
+                // The channel as `channel:<name>` names it too, archived at the end of the seed.
+                let key = format!("channel:{rest}");
+                let id = match self.made.get(&key) {
+                    Some(id) => id.clone(),
+                    None => self.create_channel(rest, false).await,
+                };
+                self.made.insert(key, id.clone());
+                self.archived.push(id.clone());
+                id
             }
             "card" => {
                 let channel = self.channel(rest);
@@ -1032,6 +1163,19 @@ impl OldBot<'_> {
         };
         self.made.insert(token.to_string(), made.clone());
         made
+    }
+
+    async fn create_channel(&self, name: &str, private: bool) -> String {
+        let created = self
+            .call(
+                "conversations.create",
+                json!({ "name": name, "is_private": private }),
+            )
+            .await;
+        created["channel"]["id"]
+            .as_str()
+            .expect("channel id")
+            .to_string()
     }
 
     fn channel(&self, name: &str) -> String {
