@@ -22,6 +22,7 @@ use crate::domain::slug;
 
 pub mod integrations;
 pub mod trackers;
+pub mod workspaces;
 
 pub use integrations::Integrations;
 
@@ -86,6 +87,9 @@ pub struct Settings {
     // --- outside systems (docs/integrations.md) ---
     /// PagerDuty, Statuspage, outgoing webhooks and `OUTSIDE_TIMEOUT`.
     pub integrations: Integrations,
+    /// `SLACK_CLIENT_ID` and the other variables of installing in many workspaces through
+    /// Slack's OAuth flow (`config::workspaces`); `None`: installs are off.
+    pub workspaces: Option<workspaces::OAuth>,
 }
 
 /// How Slack's envelopes reach the bot (docs/operations.md, "Choosing a transport").
@@ -322,6 +326,7 @@ impl Settings {
             slo_resolution: ops.slo_resolution,
             socket_reconnect: ops.socket_reconnect,
             integrations,
+            workspaces: workspaces::oauth(&get)?,
         })
     }
 
@@ -655,6 +660,7 @@ impl fmt::Debug for Settings {
             .field("slo_triage", &self.slo_triage)
             .field("slo_resolution", &self.slo_resolution)
             .field("socket_reconnect", &self.socket_reconnect)
+            .field("workspaces", &self.workspaces)
             .finish()
     }
 }

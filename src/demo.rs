@@ -406,7 +406,7 @@ async fn place_of(place: Where, general: &str, store: &Store) -> anyhow::Result<
         Where::General => Ok(general.to_string()),
         Where::Incident => incident_channel(store).await,
         Where::First => store
-            .incident_by_number(1)
+            .incident_by_number(crate::store::HOME_WORKSPACE, 1)
             .await?
             .and_then(|i| i.channel_id)
             .context("the first incident has no channel"),

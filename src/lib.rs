@@ -16,6 +16,7 @@
 //! | [`config`] | typed settings from the environment, secrets redacted | (the only reader of the environment) |
 //! | [`demo`] | `incident-commander demo`: a scripted incident against the simulator (the `slack-simulator` crate, in the default `demo` feature) | be needed by anything else |
 //! | [`telemetry`] | tracing setup | log tokens or message bodies |
+//! | [`tokens`] | Slack tokens sealed at rest (XChaCha20-Poly1305), opened with the current or previous key | show a token, a key or a sealed value in `Debug` or an error |
 
 #![forbid(unsafe_code)]
 // The docs are built with --document-private-items (.ci/run): module tours link to private items.
@@ -32,6 +33,7 @@ pub mod outside;
 pub mod slack;
 pub mod store;
 pub mod telemetry;
+pub mod tokens;
 
 /// Installs rustls' ring provider as the process default. Dependencies may enable more than one
 /// provider, and rustls then refuses to pick one on its own (the first `wss://` connect would

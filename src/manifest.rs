@@ -92,6 +92,15 @@ pub const FEATURES: Features = Features {
             name: "message.groups",
             scopes: &["groups:history"],
         },
+        // A workspace removing the app, or revoking its token: its work stops.
+        Subscription {
+            name: "app_uninstalled",
+            scopes: &[],
+        },
+        Subscription {
+            name: "tokens_revoked",
+            scopes: &[],
+        },
     ],
     interactivity: true,
 };

@@ -51,7 +51,7 @@ async fn anywhere(
     match command {
         AnywhereCommand::Help => Ok(Ack::ephemeral(command::help())),
         AnywhereCommand::List => {
-            let open = shared.store.open_incidents().await?;
+            let open = shared.store.open_incidents_in(&shared.workspace).await?;
             let participating = shared.store.participating(&cmd.user_id).await?;
             Ok(Ack::ephemeral(message::incident_list(
                 &open,
@@ -94,7 +94,7 @@ async fn not_in_incident_channel(
     cmd: &SlashCommand,
     name: &str,
 ) -> Result<Ack, StoreError> {
-    let open = shared.store.open_incidents().await?;
+    let open = shared.store.open_incidents_in(&shared.workspace).await?;
     let participating = shared.store.participating(&cmd.user_id).await?;
     let mut suggested: Vec<&Incident> = open
         .iter()
@@ -168,7 +168,11 @@ async fn in_channel(
             )
         }
         InChannelCommand::Duplicate { number } => {
-            match shared.store.incident_by_number(number).await? {
+            match shared
+                .store
+                .incident_by_number(&shared.workspace, number)
+                .await?
+            {
                 None => format!("There is no *INC-{number}*; nothing was changed."),
                 // A public incident's channel and announcement never name a private one.
                 Some(original) if original.private && !incident.private => format!(
@@ -301,6 +305,7 @@ pub(crate) async fn declare_new(
         jobs.push(step.job(IncidentRef::New, &key.part(Part::Also(i)), now));
     }
     let declaration = Declaration {
+        workspace: shared.workspace.clone(),
         jobs,
         key,
         incident,

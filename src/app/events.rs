@@ -23,6 +23,8 @@ pub(crate) async fn handle(shared: &Shared, event: &Event) -> Result<(), StoreEr
         | EventKind::MessageChanged { channel, .. }
         | EventKind::MessageDeleted { channel, .. }
         | EventKind::MemberJoined { channel, .. } => channel,
+        // Handled where the workspace is resolved (`inbound`).
+        EventKind::Uninstalled => return Ok(()),
     };
     let Some(incident) = shared.store.incident_by_channel(channel).await? else {
         return Ok(());
@@ -70,6 +72,7 @@ pub(crate) async fn handle(shared: &Shared, event: &Event) -> Result<(), StoreEr
             }
             (Entry::Joined { user: user.clone() }, Some(user.as_str()))
         }
+        EventKind::Uninstalled => return Ok(()),
     };
     let key = Cause::Event(event.event_id.clone());
     let now = shared.clock.now();

@@ -44,6 +44,7 @@ mod commands;
 mod events;
 mod health;
 mod inbound;
+pub mod installs;
 mod interactions;
 mod modals;
 mod operations;
@@ -53,6 +54,7 @@ mod stats;
 pub mod steps;
 mod tickets;
 mod worker;
+pub(crate) mod workspaces;
 
 pub use clock::{Clock, MovableClock, SystemClock};
 
@@ -76,21 +78,21 @@ pub enum StartupError {
         addr: SocketAddr,
         error: std::io::Error,
     },
+    /// An installation's token does not open with TOKEN_ENCRYPTION_KEY (nor its previous key).
+    #[error("installed workspaces: {0}")]
+    Tokens(String),
     /// A task that must run until shutdown ended: the process exits non-zero to be restarted.
     #[error("the {task} stopped ({how}); exiting so the process is restarted")]
     TaskDied { task: &'static str, how: String },
 }
 
-/// What every use case shares. Cheap to clone through `Arc`.
-pub(crate) struct Shared {
+/// What every use case shares, whatever the workspace: reached through [`Shared`].
+pub(crate) struct AppState {
     pub settings: Settings,
     pub store: Store,
-    pub slack: SlackApi,
-    /// This app's counters and histograms (`/metrics`); `slack` records into the same.
+    /// This app's counters and histograms (`/metrics`); every workspace's Slack client records
+    /// into the same.
     pub metrics: Metrics,
-    pub bot: BotIdentity,
-    /// The announce channel's id, resolved at startup from `ANNOUNCE_CHANNEL`.
-    pub announce_channel: Option<String>,
     pub clock: Arc<dyn Clock>,
     /// Wakes the job worker when new work was recorded.
     pub wake: Notify,
@@ -99,8 +101,55 @@ pub(crate) struct Shared {
     pub owner: String,
     /// The clients of the systems outside Slack that are configured.
     pub outside: Outside,
-    /// The channels rules post to, as written (`#exec`, `C123`) → their ids, resolved at startup.
-    pub rule_channels: std::collections::HashMap<String, String>,
+    /// The workspaces this deployment serves: its own (`SLACK_BOT_TOKEN`) and those that
+    /// installed the app.
+    pub workspaces: workspaces::Workspaces,
+}
+
+/// One workspace's view of the application, which every use case takes: what they all share
+/// ([`AppState`], through `Deref`: `shared.store`, `shared.settings`, …) and the workspace the
+/// envelope came from or the job acts in — its Slack client, its bot, its announce channel.
+/// Built per envelope and per job ([`workspaces`]); cheap.
+pub(crate) struct Shared {
+    app: Arc<AppState>,
+    /// The workspace's id in the store: `""` for the deployment's own (`SLACK_BOT_TOKEN`),
+    /// else its team id (an org-wide install's: the enterprise id).
+    pub workspace: String,
+    /// Slack, with this workspace's bot token.
+    pub slack: SlackApi,
+    pub bot: BotIdentity,
+    /// The announce channel's id in this workspace (`ANNOUNCE_CHANNEL`, or the workspace's
+    /// own setting).
+    pub announce_channel: Option<String>,
+    /// The channels rules post to, as written (`#exec`, `C123`) → their ids in this workspace.
+    pub rule_channels: Arc<std::collections::HashMap<String, String>>,
+}
+
+impl std::ops::Deref for Shared {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.app
+    }
+}
+
+impl Shared {
+    /// The application as `workspace` sees it.
+    pub(crate) fn new(app: Arc<AppState>, workspace: &workspaces::Workspace) -> Shared {
+        Shared {
+            app,
+            workspace: workspace.id.clone(),
+            slack: workspace.slack.clone(),
+            bot: workspace.bot.clone(),
+            announce_channel: workspace.announce_channel.clone(),
+            rule_channels: workspace.rule_channels.clone(),
+        }
+    }
+
+    /// The same application in `workspace`.
+    pub(crate) fn with(&self, workspace: &workspaces::Workspace) -> Arc<Shared> {
+        Arc::new(Shared::new(self.app.clone(), workspace))
+    }
 }
 
 /// The outside systems' clients, built once from `Settings::integrations`.
@@ -213,23 +262,28 @@ impl App {
         let http_addr = http
             .local_addr()
             .map_err(|error| StartupError::HttpAddr { addr, error })?;
+        let home = workspaces::Workspace {
+            id: workspaces::HOME.to_string(),
+            slack: api.clone(),
+            bot,
+            announce_channel,
+            rule_channels: Arc::new(rule_channels),
+        };
+        let app = Arc::new(AppState {
+            workspaces: workspaces::Workspaces::new(home.clone()),
+            settings,
+            store,
+            metrics,
+            clock,
+            wake: Notify::new(),
+            owner: uuid::Uuid::new_v4().to_string(),
+            outside,
+        });
         Ok(App {
             health: Arc::new(health::Health::default()),
             http,
             http_addr,
-            shared: Arc::new(Shared {
-                settings,
-                store,
-                slack: api,
-                metrics,
-                bot,
-                announce_channel,
-                clock,
-                wake: Notify::new(),
-                owner: uuid::Uuid::new_v4().to_string(),
-                outside,
-                rule_channels,
-            }),
+            shared: Arc::new(Shared::new(app, &home)),
         })
     }
 
@@ -266,8 +320,38 @@ impl App {
             let tz = shared.settings.tz;
             if let Some(slot) = crate::domain::reminder::next_digest(&digest.schedule, tz, now) {
                 // Kept if a digest is pending already (one slot at a time, across replicas).
-                shared.store.enqueue(None, steps::digest_job(slot)).await?;
+                shared
+                    .store
+                    .enqueue(None, steps::digest_job(workspaces::HOME, slot))
+                    .await?;
                 info!(next = %slot, cron = %digest.expression, "digest scheduled");
+            }
+        }
+        // Installed workspaces: tokens sealed with a key being rotated out are sealed again with
+        // the current one, and each workspace still installed has its digest scheduled.
+        if let Some(oauth) = &shared.settings.workspaces {
+            let resealed = installs::reseal(&shared.store, &oauth.keys)
+                .await
+                .map_err(|e| StartupError::Tokens(e.to_string()))?;
+            if resealed > 0 {
+                info!(
+                    installations = resealed,
+                    key = oauth.keys.current_id(),
+                    "sealed the installations' tokens with the current TOKEN_ENCRYPTION_KEY"
+                );
+            }
+            if let Some(digest) = &shared.settings.digest {
+                let now = shared.clock.now();
+                let next =
+                    crate::domain::reminder::next_digest(&digest.schedule, shared.settings.tz, now);
+                for installation in shared.store.installations().await? {
+                    if let (true, Some(slot)) = (installation.active(), next) {
+                        shared
+                            .store
+                            .enqueue(None, steps::digest_job(&installation.team_id, slot))
+                            .await?;
+                    }
+                }
             }
         }
         // An open incident without a pending reminder — declared before reminders existed (an
@@ -330,6 +414,23 @@ impl App {
             transport = shared.settings.transport.name(),
             "Slack transport chosen"
         );
+        // Installing in other workspaces: Slack's OAuth flow, served beside either transport.
+        let slack_routes = match &shared.settings.workspaces {
+            None => slack_routes,
+            Some(oauth) => {
+                let clock = shared.clock.clone();
+                let installs = slack::oauth::routes(
+                    Arc::new(workspaces::Installer {
+                        app: shared.app.clone(),
+                    }),
+                    oauth.clone(),
+                    slack::oauth::OAuthClient::new(shared.settings.slack_timeout),
+                    shared.settings.slack_api_url.clone(),
+                    Arc::new(move || clock.now()),
+                );
+                Some(slack_routes.unwrap_or_default().merge(installs))
+            }
+        };
         let ops: Arc<dyn crate::http::Operations> = Arc::new(operations::Ops {
             shared: shared.clone(),
             health: health.clone(),

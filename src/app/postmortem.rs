@@ -264,7 +264,8 @@ pub async fn for_cli(reference: &str, source: Source<'_>) -> Result<String, Stri
         .await
         .map_err(|e| e.to_string())?;
     let incident = store
-        .incident_by_number(number)
+        // The deployment's own workspace's INC-n.
+        .incident_by_number(crate::store::HOME_WORKSPACE, number)
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("there is no INC-{number}"))?;

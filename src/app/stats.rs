@@ -15,7 +15,10 @@ pub(crate) async fn reply(shared: &Shared, viewer: &str, days: u32) -> Result<Ac
     let from = now - chrono::Duration::days(i64::from(days));
     // `to` is exclusive: include what was declared this very millisecond.
     let to = now + chrono::Duration::milliseconds(1);
-    let facts = shared.store.declared_between(from, to).await?;
+    let facts = shared
+        .store
+        .declared_between(&shared.workspace, from, to)
+        .await?;
     let slos = Slos {
         triage: shared.settings.slo_triage,
         resolution: shared.settings.slo_resolution,
@@ -23,7 +26,10 @@ pub(crate) async fn reply(shared: &Shared, viewer: &str, days: u32) -> Result<Ac
     let participating = shared.store.participating(viewer).await?;
     let mut report = stats::report(&facts, days, slos, viewer, &participating, now);
     if let Some(tracker) = &shared.settings.integrations.tracker {
-        let mut entries = shared.store.followups_declared_between(from, to).await?;
+        let mut entries = shared
+            .store
+            .followups_declared_between(&shared.workspace, from, to)
+            .await?;
         let incidents: Vec<_> = facts
             .iter()
             .map(|f| {

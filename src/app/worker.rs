@@ -7,7 +7,7 @@
 //!
 //! A failed step is retried with capped exponential backoff and jitter, or after Slack's
 //! `Retry-After` on a 429; a permanent error (or too many attempts: `Step::max_attempts`) marks it failed and enqueues a
-//! report to the user. The worker wakes on [`Shared::wake`] (work was just recorded), when a job
+//! report to the user. The worker wakes on [`AppState::wake`](super::AppState::wake) (work was just recorded), when a job
 //! finishes (its follow-ups are due), when the earliest scheduled job falls due (a reminder is
 //! posted on its second, not on the next poll), and otherwise polls every [`POLL_INTERVAL`] —
 //! the safety net for work another replica scheduled.
@@ -123,6 +123,39 @@ async fn run_job(shared: &Shared, job: Job) {
                 );
                 return;
             }
+        };
+        // The job acts in its incident's workspace (the digest: the one it names).
+        let named = match &step {
+            Step::Digest { workspace, .. } => Some(workspace.as_str()),
+            _ => None,
+        };
+        let workspace = match shared.workspaces.of_job(shared, &job, named).await {
+            Ok(Some(workspace)) => workspace,
+            Ok(None) => {
+                // The workspace uninstalled the app: nothing can be done there any more.
+                info!("the job's workspace no longer has the app installed; dropped");
+                let now = shared.clock.now();
+                finished(
+                    shared,
+                    shared
+                        .store
+                        .complete_job(&job, Outcome::default(), now)
+                        .await,
+                );
+                return;
+            }
+            Err(e) => {
+                // The lease will expire and the job be claimed again.
+                finished(shared, Err(e));
+                return;
+            }
+        };
+        let in_workspace;
+        let shared = if workspace.id == shared.workspace {
+            shared
+        } else {
+            in_workspace = shared.with(&workspace);
+            &*in_workspace
         };
         match steps::execute(shared, &job, &step).await {
             Ok(outcome) => {

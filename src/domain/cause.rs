@@ -187,8 +187,9 @@ pub enum JobKey {
         incident: IncidentRef,
         work: PerIncident,
     },
-    /// The one pending digest: `digest`.
-    Digest,
+    /// A workspace's one pending digest: `digest` (the deployment's own workspace),
+    /// `digest:<team id>` (an installed one's).
+    Digest { workspace: String },
 
     /// A rule of `RULES_FILE` applied to an incident — its actions — once for good:
     /// `incident:<id>:rule:<rule name>`.
@@ -221,7 +222,8 @@ impl JobKey {
                 };
                 format!("incident:{id}:{}", work.word())
             }
-            JobKey::Digest => "digest".to_string(),
+            JobKey::Digest { workspace } if workspace.is_empty() => "digest".to_string(),
+            JobKey::Digest { workspace } => format!("digest:{workspace}"),
             JobKey::Rule { incident, rule } => {
                 let id = match incident {
                     IncidentRef::Id(id) => *id,
@@ -297,7 +299,18 @@ impl JobKey {
                 "the update reminder (replaced when re-armed)",
             ),
             (per(PerIncident::Nudge), "the nudge when nobody coordinates"),
-            (JobKey::Digest, "the next digest (one pending in all)"),
+            (
+                JobKey::Digest {
+                    workspace: String::new(),
+                },
+                "the next digest of the deployment's own workspace (one pending in all)",
+            ),
+            (
+                JobKey::Digest {
+                    workspace: "<team id>".into(),
+                },
+                "the next digest of a workspace that installed the app",
+            ),
             (
                 step(slash.part(Part::Hook { entry: 0, url: 1 }), "webhook"),
                 "a change's first timeline entry sent to the second of `WEBHOOK_URLS`",
@@ -396,7 +409,20 @@ mod tests {
             step(slash.part(Part::Hook { entry: 2, url: 0 }), "webhook"),
             "slash:T1:hook2.0:webhook"
         );
-        assert_eq!(JobKey::Digest.text(None), Ok("digest".into()));
+        assert_eq!(
+            JobKey::Digest {
+                workspace: String::new()
+            }
+            .text(None),
+            Ok("digest".into())
+        );
+        assert_eq!(
+            JobKey::Digest {
+                workspace: "T0OTHER".into()
+            }
+            .text(None),
+            Ok("digest:T0OTHER".into())
+        );
         for key in [
             "slash:T1.2",
             "view:V1",

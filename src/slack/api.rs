@@ -208,6 +208,16 @@ impl SlackApi {
         }
     }
 
+    /// The same client, timeout and recorder, calling with another workspace's bot token.
+    pub fn with_token(&self, bot_token: &SecretString) -> SlackApi {
+        SlackApi {
+            client: self.client.clone(),
+            token: SlackApiToken::new(expose(bot_token).to_string().into()),
+            timeout: self.timeout,
+            metrics: self.metrics.clone(),
+        }
+    }
+
     /// The same client, counting its calls (and its listener's envelopes) in `metrics`.
     pub fn with_metrics(self, metrics: Metrics) -> SlackApi {
         SlackApi { metrics, ..self }

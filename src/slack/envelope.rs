@@ -201,7 +201,10 @@ async fn command(inbound: &dyn Inbound, payload: &str) -> Option<Value> {
         warn!("a slash command slack-morphism's model does not read; acked bare");
         return None;
     };
-    let reply = match inbound.slash_command(command).await {
+    let reply = match inbound
+        .slash_command(translate::team(&payload), command)
+        .await
+    {
         // An empty payload object is the ack Slack documents for "nothing to show".
         Ack::Empty => SlackCommandEventResponse::new(SlackMessageContent::new()),
         Ack::Ephemeral(text) => SlackCommandEventResponse::new(blocks::text(&text))
@@ -227,7 +230,8 @@ async fn interaction(
         debug!("an interaction the bot does not handle; acked");
         return None;
     };
-    let response: SlackInteractionResponse = match inbound.interaction(interaction).await {
+    let team = translate::team(&payload);
+    let response: SlackInteractionResponse = match inbound.interaction(team, interaction).await {
         Ack::ViewErrors(errors) => SlackViewSubmissionResponse::Errors(
             SlackViewSubmissionErrorsResponse::new(errors.into_iter().collect()),
         )
@@ -251,7 +255,7 @@ async fn interaction(
 async fn event(inbound: &dyn Inbound, payload: &str) -> Option<Value> {
     let callback = json("event", payload)?;
     match translate::event(&callback) {
-        Some(event) => inbound.event(event).await,
+        Some(event) => inbound.event(translate::team(&callback), event).await,
         None => debug!(
             event_id = callback["event_id"].as_str().unwrap_or_default(),
             "an event the bot does not handle; acked"

@@ -14,7 +14,8 @@
 //! `v0=` and the HMAC-SHA256, with `SLACK_SIGNING_SECRET`, of `v0:<X-Slack-Request-Timestamp>:<raw
 //! body>`, compared in constant time; a timestamp more than five minutes from the app's clock
 //! is refused as a replay. A refused request gets 401 and nothing is asked of the application.
-//! (Slack: "Verifying requests from Slack", https://api.slack.com/authentication/verifying-requests-from-slack.)
+//! (Slack: "Verifying requests from Slack",
+//! <https://api.slack.com/authentication/verifying-requests-from-slack>.)
 //!
 //! Past the signature, a request is an envelope like any other: [`envelope::respond`] asks the
 //! same [`Inbound`] port for the same ack, within the same 3 seconds, and the ack's payload (a

@@ -12,6 +12,14 @@ use chrono::{DateTime, Utc};
 use crate::domain::modal::Values;
 use crate::domain::source::SourceMessage;
 
+/// The workspace an envelope came from: its team id (`T…`) and, on Enterprise Grid, its
+/// organisation's id (`E…`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Team {
+    pub id: String,
+    pub enterprise: Option<String>,
+}
+
 /// A `/inc …` slash command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlashCommand {
@@ -106,6 +114,9 @@ pub enum EventKind {
         channel: String,
         user: String,
     },
+    /// The workspace removed the app (`app_uninstalled`), or revoked the bot's token
+    /// (`tokens_revoked` naming a bot user).
+    Uninstalled,
 }
 
 /// A message as a pin event carries it.
@@ -143,8 +154,8 @@ impl Ack {
 /// Each envelope is answered on a task of its own, so a slow answer holds only its own ack.
 #[async_trait::async_trait]
 pub trait Inbound: Send + Sync + 'static {
-    async fn slash_command(&self, command: SlashCommand) -> Ack;
-    async fn interaction(&self, interaction: Interaction) -> Ack;
+    async fn slash_command(&self, team: Team, command: SlashCommand) -> Ack;
+    async fn interaction(&self, team: Team, interaction: Interaction) -> Ack;
     /// Events are acked bare whatever happens; the handler records what it must.
-    async fn event(&self, event: Event);
+    async fn event(&self, team: Team, event: Event);
 }

@@ -13,6 +13,9 @@
 //! - [`events_api`]: the HTTP transport (`SLACK_TRANSPORT=http`): Slack's request URLs for
 //!   commands, interactivity and events, every request's signature verified first, each answered
 //!   through the same `envelope` path and the same port as a Socket Mode envelope.
+//! - [`oauth`]: installing in many workspaces through Slack's OAuth v2 flow: `/slack/install`,
+//!   `/slack/oauth_redirect` with its signed, expiring state, and `oauth.v2.access` for the code
+//!   and for token rotation's refresh, each grant handed to the application's `Installs` port.
 //! - [`blocks`]: the domain's Slack-agnostic messages and modals rendered as Block Kit.
 //! - `translate`: Slack's interaction and event payloads turned into [`inbound`] values.
 //! - [`scopes`]: the scopes each Web API method needs (the manifest's source) and the scopes
@@ -28,12 +31,13 @@ pub mod events_api;
 pub mod inbound;
 pub mod listener;
 mod message;
+pub mod oauth;
 pub mod scopes;
 mod translate;
 
 pub use api::{BotIdentity, ChannelRef, ListedPin, SlackApi, SlackError};
 pub use inbound::{
     Ack, Click, Event, EventKind, Inbound, Interaction, PinnedMessage, Shortcut, SlashCommand,
-    Submission,
+    Submission, Team,
 };
 pub use listener::{ConnectionCounts, Connections, SocketMode, SocketOptions};

@@ -18,12 +18,25 @@ use serde_json::Value;
 use slack_morphism::prelude::*;
 
 use super::inbound::{
-    Click, Event, EventKind, Interaction, PinnedMessage, Shortcut, SlashCommand, Submission,
+    Click, Event, EventKind, Interaction, PinnedMessage, Shortcut, SlashCommand, Submission, Team,
 };
 use super::message::{self, author, author_label, string_at};
 use crate::domain::modal::{Field, Values};
 use crate::domain::mrkdwn;
 use crate::domain::source::SourceMessage;
+
+/// The workspace a payload came from: `team_id` (commands, events), `team.id` (interactions) or
+/// the user's `team_id`; `enterprise_id` or `enterprise.id` on Enterprise Grid.
+pub(super) fn team(payload: &Value) -> Team {
+    let id = ["/team_id", "/team/id", "/user/team_id"]
+        .iter()
+        .find_map(|p| string_at(payload, p).filter(|id| !id.is_empty()))
+        .unwrap_or_default();
+    let enterprise = ["/enterprise_id", "/enterprise/id"]
+        .iter()
+        .find_map(|p| string_at(payload, p).filter(|id| !id.is_empty()));
+    Team { id, enterprise }
+}
 
 /// A slash command, as the application reads it: its text decoded once (Slack escapes `&`,
 /// `<`, `>` in what was typed; what the person picked from Slack's pop-ups stays a token).
@@ -177,6 +190,16 @@ pub(super) fn event(callback: &Value) -> Option<Event> {
             channel: string_at(body, "/channel")?,
             user: string_at(body, "/user")?,
         },
+        "app_uninstalled" => EventKind::Uninstalled,
+        // Users' tokens the bot never holds are nothing to it; its own bot token is everything.
+        "tokens_revoked"
+            if body
+                .pointer("/tokens/bot")
+                .and_then(Value::as_array)
+                .is_some_and(|bots| !bots.is_empty()) =>
+        {
+            EventKind::Uninstalled
+        }
         _ => return None,
     };
     Some(Event {

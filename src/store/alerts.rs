@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::incidents::{NEXT_NUMBER, insert_new};
+use super::incidents::{insert_new, next_numbers};
 use super::rows::{IncidentRow, select_incidents};
 use super::{NewJob, Store, StoreError, jobs, timeline};
 use crate::domain::{Entry, Incident, NewIncident};
@@ -68,16 +68,19 @@ impl Store {
             tx.commit().await?;
             return Ok(AlertRecorded::Repeated(row.into_incident(Vec::new())?));
         }
-        let number: i64 = sqlx::query_scalar(NEXT_NUMBER).fetch_one(&mut *tx).await?;
+        // Alerts open incidents in the deployment's own workspace.
+        let numbers = next_numbers(&mut tx, super::HOME_WORKSPACE).await?;
         let inc = &receipt.incident;
         // Nobody declared it: the bot's own doing, like the entries of its jobs.
-        let id = insert_new(&mut tx, number, inc, Some(&receipt.key), None, now).await?;
+        let id = insert_new(&mut tx, &numbers, inc, Some(&receipt.key), None, now).await?;
         timeline::insert_event(&mut tx, id, &receipt.entry, None, now).await?;
         for job in &receipt.jobs {
             jobs::insert_for_new(&mut tx, id, job, now).await?;
         }
         tx.commit().await?;
-        Ok(AlertRecorded::Opened(receipt.incident.stored(id, number)))
+        Ok(AlertRecorded::Opened(
+            receipt.incident.stored(id, numbers.number),
+        ))
     }
 
     /// Records that the alert `key` is resolved: `entry` on the incident that key opened last

@@ -16,15 +16,24 @@ use crate::domain::change::RoleChange;
 use crate::domain::timeline::POSTMORTEM_EXPORTED;
 use crate::domain::{Incident, IncidentId, NewIncident};
 
+/// The row every declaration locks first, in any workspace (it serialises declarations and
+/// alerts across replicas): its value numbers the hidden, globally unique `number` column.
 pub(super) const NEXT_NUMBER: &str =
     "UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value";
+/// A workspace's own counter (`incident_number:<workspace>`; the deployment's own workspace's
+/// is `incident_number:`, carried over by migration 0010), created at its first declaration.
+const ENSURE_WORKSPACE_COUNTER: &str =
+    "INSERT INTO counters (name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING";
+const NEXT_WORKSPACE_NUMBER: &str =
+    "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value";
+const WORKSPACE_OF: &str = "SELECT team_id FROM incidents WHERE id = $1";
 const RECENT_SAME_DECLARATION: &str = "SELECT id FROM incidents WHERE declared_by = $1 \
      AND lower(title) = lower($2) AND severity = $3 AND declared_at >= $4 \
-     AND status NOT IN ('resolved', 'declined') ORDER BY id DESC LIMIT 1";
+     AND status NOT IN ('resolved', 'declined') AND team_id = $5 ORDER BY id DESC LIMIT 1";
 const INSERT_INCIDENT: &str = "INSERT INTO incidents (number, title, severity, status, private, \
      summary, declared_by, declared_at, last_update_at, updated_at, impact, source_channel, \
-     source_ts, source_link, alert_key, drill, impact_started_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+     source_ts, source_link, alert_key, drill, impact_started_at, team_id, team_number) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
      RETURNING id";
 const BY_SOURCE: &str = "SELECT id FROM incidents WHERE source_channel = $1 AND source_ts = $2";
 const KEY_OWNER: &str = "SELECT incident_id FROM idempotency_keys WHERE key = $1";
@@ -39,7 +48,8 @@ const ROLES_OF: &str = "SELECT incident_id, role, user_id FROM role_assignments 
      WHERE incident_id = $1 AND to_at IS NULL ORDER BY role";
 const ROLES_OF_OPEN: &str = "SELECT r.incident_id, r.role, r.user_id FROM role_assignments r \
      JOIN incidents i ON i.id = r.incident_id \
-     WHERE r.to_at IS NULL AND i.status NOT IN ('resolved', 'declined') ORDER BY r.role";
+     WHERE r.to_at IS NULL AND i.status NOT IN ('resolved', 'declined') \
+     AND ($1 = 0 OR i.team_id = $2) ORDER BY r.role";
 const NOTE_CHANNEL_ATTEMPT: &str = "UPDATE incidents SET channel_name = $2, updated_at = $3 \
      WHERE id = $1 AND channel_id IS NULL";
 
@@ -59,13 +69,14 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // Locks the counter row: concurrent declarations (other replicas too) queue here, so the
         // duplicate check below sees every declaration committed before ours.
-        let number: i64 = sqlx::query_scalar(NEXT_NUMBER).fetch_one(&mut *tx).await?;
+        let numbers = next_numbers(&mut tx, &d.workspace).await?;
         let inc = &d.incident;
         let recent: Option<i64> = sqlx::query_scalar(RECENT_SAME_DECLARATION)
             .bind(inc.declared_by.as_str())
             .bind(inc.title.as_str())
             .bind(inc.severity.as_key())
             .bind(to_ms(inc.declared_at).saturating_sub(duration_ms(d.duplicate_window)))
+            .bind(d.workspace.as_str())
             .fetch_optional(&mut *tx)
             .await?;
         if let Some(id) = recent {
@@ -85,7 +96,7 @@ impl Store {
             }
         }
         let by = Some(inc.declared_by.as_str());
-        let id = insert_new(&mut tx, number, inc, None, by, now).await?;
+        let id = insert_new(&mut tx, &numbers, inc, None, by, now).await?;
         if !super::insert_key(&mut tx, &d.key, id, now).await? {
             // Another process recorded the same payload between our first look and now.
             tx.rollback().await?;
@@ -99,7 +110,17 @@ impl Store {
             jobs::insert_for_new(&mut tx, id, job, now).await?;
         }
         tx.commit().await?;
-        Ok(Declared::New(d.incident.stored(id, number)))
+        Ok(Declared::New(d.incident.stored(id, numbers.number)))
+    }
+
+    /// The workspace `incident` belongs to (`""`: the deployment's own, also for an incident
+    /// that does not exist: the step that loads it says so).
+    pub async fn workspace_of(&self, incident: IncidentId) -> Result<String, StoreError> {
+        let workspace: Option<String> = sqlx::query_scalar(WORKSPACE_OF)
+            .bind(incident)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(workspace.unwrap_or_default())
     }
 
     /// Records a decided change in one transaction: the idempotency key, the incident's new
@@ -200,19 +221,22 @@ impl Store {
         self.with_roles(row).await
     }
 
-    /// Incidents resolved since `since` whose postmortem draft was never exported, by number.
+    /// `workspace`'s incidents resolved since `since` whose postmortem draft was never
+    /// exported, by number.
     pub async fn awaiting_postmortem(
         &self,
+        workspace: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<Incident>, StoreError> {
         // Roles are left out: a resolved incident's are over, and the digest does not list them.
         sqlx::query_as::<_, IncidentRow>(select_incidents!(
             "WHERE status = 'resolved' AND resolved_at >= $1 AND NOT EXISTS (SELECT 1 FROM \
              timeline_events t WHERE t.incident_id = incidents.id AND t.kind = $2) \
-             ORDER BY number"
+             AND team_id = $3 ORDER BY team_number"
         ))
         .bind(to_ms(since))
         .bind(POSTMORTEM_EXPORTED)
+        .bind(workspace)
         .fetch_all(&self.pool)
         .await?
         .into_iter()
@@ -220,20 +244,22 @@ impl Store {
         .collect()
     }
 
-    /// Incidents resolved in `[from, to)` that have follow-ups, by number (the digest looks for
-    /// the overdue ones among them).
+    /// `workspace`'s incidents resolved in `[from, to)` that have follow-ups, by number (the
+    /// digest looks for the overdue ones among them).
     pub async fn resolved_with_followups(
         &self,
+        workspace: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Incident>, StoreError> {
         sqlx::query_as::<_, IncidentRow>(select_incidents!(
             "WHERE status = 'resolved' AND resolved_at >= $1 AND resolved_at < $2 AND EXISTS \
              (SELECT 1 FROM timeline_events t WHERE t.incident_id = incidents.id \
-             AND t.kind = 'follow_up') ORDER BY number"
+             AND t.kind = 'follow_up') AND team_id = $3 ORDER BY team_number"
         ))
         .bind(to_ms(from))
         .bind(to_ms(to))
+        .bind(workspace)
         .fetch_all(&self.pool)
         .await?
         .into_iter()
@@ -241,15 +267,31 @@ impl Store {
         .collect()
     }
 
-    /// Incidents not resolved or declined, by number.
+    /// Incidents not resolved or declined, in every workspace (the reminders armed at startup),
+    /// by workspace and number.
     pub async fn open_incidents(&self) -> Result<Vec<Incident>, StoreError> {
+        self.open(None).await
+    }
+
+    /// `workspace`'s incidents not resolved or declined, by number.
+    pub async fn open_incidents_in(&self, workspace: &str) -> Result<Vec<Incident>, StoreError> {
+        self.open(Some(workspace)).await
+    }
+
+    async fn open(&self, workspace: Option<&str>) -> Result<Vec<Incident>, StoreError> {
+        // `$1 IS NULL` would leave PostgreSQL unsure of the parameter's type: a flag instead.
         let rows = sqlx::query_as::<_, IncidentRow>(select_incidents!(
-            "WHERE status NOT IN ('resolved', 'declined') ORDER BY number"
+            "WHERE status NOT IN ('resolved', 'declined') AND ($1 = 0 OR team_id = $2) \
+             ORDER BY team_id, team_number"
         ))
+        .bind(i64::from(workspace.is_some()))
+        .bind(workspace.unwrap_or_default())
         .fetch_all(&self.pool)
         .await?;
         let mut roles: HashMap<i64, Vec<_>> = HashMap::new();
         for r in sqlx::query_as::<_, RoleRow>(ROLES_OF_OPEN)
+            .bind(i64::from(workspace.is_some()))
+            .bind(workspace.unwrap_or_default())
             .fetch_all(&self.pool)
             .await?
         {
@@ -315,19 +357,46 @@ impl Store {
     }
 }
 
-/// Inserts the new incident numbered `number`: its row (with the `alert_key` of the alert that
+/// A new incident's numbers: `number`, shown as `INC-<number>`, counted in its workspace; `row`,
+/// the hidden `number` column's globally unique value; and the workspace itself.
+pub(super) struct Numbers {
+    pub number: i64,
+    row: i64,
+    workspace: String,
+}
+
+/// Takes the next numbers for an incident of `workspace`, locking the declarations' row first.
+pub(super) async fn next_numbers(tx: &mut Tx, workspace: &str) -> Result<Numbers, StoreError> {
+    let row: i64 = sqlx::query_scalar(NEXT_NUMBER).fetch_one(&mut **tx).await?;
+    let counter = format!("incident_number:{workspace}");
+    sqlx::query(ENSURE_WORKSPACE_COUNTER)
+        .bind(counter.as_str())
+        .execute(&mut **tx)
+        .await?;
+    let number: i64 = sqlx::query_scalar(NEXT_WORKSPACE_NUMBER)
+        .bind(counter.as_str())
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(Numbers {
+        number,
+        row,
+        workspace: workspace.to_string(),
+    })
+}
+
+/// Inserts the new incident numbered `numbers`: its row (with the `alert_key` of the alert that
 /// opened it, if one did), its first role holders and its opening timeline entries, recorded
 /// as `by`'s doing (`None`: the bot's, for an alert).
 pub(super) async fn insert_new(
     tx: &mut Tx,
-    number: i64,
+    numbers: &Numbers,
     inc: &NewIncident,
     alert_key: Option<&str>,
     by: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<IncidentId, StoreError> {
     let id: i64 = sqlx::query_scalar(INSERT_INCIDENT)
-        .bind(number)
+        .bind(numbers.row)
         .bind(inc.title.as_str())
         .bind(inc.severity.as_key())
         .bind(inc.status.as_str())
@@ -343,6 +412,8 @@ pub(super) async fn insert_new(
         .bind(alert_key)
         .bind(inc.drill)
         .bind(inc.impact_started_at.map(to_ms))
+        .bind(numbers.workspace.as_str())
+        .bind(numbers.number)
         .fetch_one(&mut **tx)
         .await?;
     for (role, user) in &inc.roles {

@@ -63,6 +63,7 @@ async fn insert_key(
 mod alerts;
 mod events;
 mod incidents;
+mod installations;
 mod jobs;
 mod postmortems;
 mod refs;
@@ -71,6 +72,7 @@ mod stats;
 mod timeline;
 
 pub use alerts::{AlertReceipt, AlertRecorded};
+pub use installations::Installation;
 pub use postmortems::SavedPostmortem;
 pub use stats::QueueFigures;
 
@@ -287,9 +289,16 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// The deployment's own workspace's id in the store (`incidents.team_id`): every incident of
+/// a single-workspace deployment, and of every version before there were others.
+pub const HOME_WORKSPACE: &str = "";
+
 /// A declaration to record, atomically, with what the bot must do next.
 #[derive(Debug, Clone)]
 pub struct Declaration {
+    /// The workspace it is declared in (`""`: the deployment's own): it is numbered among that
+    /// workspace's incidents.
+    pub workspace: String,
     /// What declared it (the Slack payload: `slash:<trigger_id>`, `view:<view id>`, …): its key
     /// is recorded once.
     pub key: Cause,

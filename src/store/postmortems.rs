@@ -70,12 +70,19 @@ impl Store {
             .await?)
     }
 
-    /// The incident shown as `INC-<number>`.
-    pub async fn incident_by_number(&self, number: i64) -> Result<Option<Incident>, StoreError> {
-        let row = sqlx::query_as::<_, IncidentRow>(select_incidents!("WHERE number = $1"))
-            .bind(number)
-            .fetch_optional(&self.pool)
-            .await?;
+    /// The incident shown as `INC-<number>` in `workspace`.
+    pub async fn incident_by_number(
+        &self,
+        workspace: &str,
+        number: i64,
+    ) -> Result<Option<Incident>, StoreError> {
+        let row = sqlx::query_as::<_, IncidentRow>(select_incidents!(
+            "WHERE team_id = $1 AND team_number = $2"
+        ))
+        .bind(workspace)
+        .bind(number)
+        .fetch_optional(&self.pool)
+        .await?;
         self.with_roles(row).await
     }
 }

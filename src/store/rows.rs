@@ -15,7 +15,7 @@ use crate::domain::{Entry, Incident, Role, Severity, Status, TimelineEvent};
 macro_rules! select_incidents {
     ($tail:literal) => {
         concat!(
-            "SELECT id, number, title, severity, status, ",
+            "SELECT id, team_number AS number, title, severity, status, ",
             "CASE WHEN private THEN 1 ELSE 0 END AS private, summary, channel_id, channel_name, ",
             "card_ts, announcement_channel, announcement_ts, declared_by, declared_at, ",
             "last_update_at, resolved_at, version, impact, source_channel, source_ts, ",

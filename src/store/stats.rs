@@ -22,23 +22,27 @@ const QUEUE: &str = "SELECT \
      COALESCE(SUM(CASE WHEN run_at <= $1 OR attempt > 0 THEN 1 ELSE 0 END), 0), \
      COALESCE(SUM(CASE WHEN run_at > $1 AND attempt = 0 THEN 1 ELSE 0 END), 0), \
      MIN(CASE WHEN run_at <= $1 THEN run_at END) FROM jobs WHERE state = 'pending'";
-const DECLARED_BETWEEN: &str =
-    select_incidents!("WHERE declared_at >= $1 AND declared_at < $2 ORDER BY number");
+// A period is always one workspace's ($3 below; $4 where $3 is taken).
+const DECLARED_BETWEEN: &str = select_incidents!(
+    "WHERE declared_at >= $1 AND declared_at < $2 AND team_id = $3 ORDER BY team_number"
+);
 const ROLES_DECLARED_BETWEEN: &str = "SELECT r.incident_id, r.role, r.user_id \
      FROM role_assignments r JOIN incidents i ON i.id = r.incident_id \
-     WHERE r.to_at IS NULL AND i.declared_at >= $1 AND i.declared_at < $2 ORDER BY r.role";
+     WHERE r.to_at IS NULL AND i.declared_at >= $1 AND i.declared_at < $2 AND i.team_id = $3 \
+     ORDER BY r.role";
 const FIRST_COORDINATOR_BETWEEN: &str = "SELECT r.incident_id, MIN(r.from_at) \
      FROM role_assignments r JOIN incidents i ON i.id = r.incident_id \
      WHERE r.role = 'coordinator' AND i.declared_at >= $1 AND i.declared_at < $2 \
-     GROUP BY r.incident_id";
+     AND i.team_id = $3 GROUP BY r.incident_id";
 const WITH_KIND_BETWEEN: &str = "SELECT DISTINCT t.incident_id \
      FROM timeline_events t JOIN incidents i ON i.id = t.incident_id \
-     WHERE t.kind = $3 AND i.declared_at >= $1 AND i.declared_at < $2";
+     WHERE t.kind = $4 AND i.declared_at >= $1 AND i.declared_at < $2 AND i.team_id = $3";
 /// The follow-ups of the period's incidents and what became of their tickets, in time order.
 const FOLLOWUPS_BETWEEN: &str = "SELECT t.incident_id, t.kind, t.actor, t.at, t.data \
      FROM timeline_events t JOIN incidents i ON i.id = t.incident_id \
      WHERE t.kind IN ('follow_up', 'ticket_opened', 'ticket_changed') \
-     AND i.declared_at >= $1 AND i.declared_at < $2 ORDER BY t.incident_id, t.at, t.id";
+     AND i.declared_at >= $1 AND i.declared_at < $2 AND i.team_id = $3 \
+     ORDER BY t.incident_id, t.at, t.id";
 
 #[derive(sqlx::FromRow)]
 struct IncidentEventRow {
@@ -98,6 +102,7 @@ impl Store {
     /// coordinator, and whether its postmortem was exported.
     pub async fn declared_between(
         &self,
+        workspace: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Facts>, StoreError> {
@@ -105,12 +110,14 @@ impl Store {
         let rows = sqlx::query_as::<_, IncidentRow>(DECLARED_BETWEEN)
             .bind(from)
             .bind(to)
+            .bind(workspace)
             .fetch_all(&self.pool)
             .await?;
         let mut roles: HashMap<i64, Vec<_>> = HashMap::new();
         for r in sqlx::query_as::<_, RoleRow>(ROLES_DECLARED_BETWEEN)
             .bind(from)
             .bind(to)
+            .bind(workspace)
             .fetch_all(&self.pool)
             .await?
         {
@@ -120,6 +127,7 @@ impl Store {
         let first_coordinator: HashMap<i64, i64> = sqlx::query_as(FIRST_COORDINATOR_BETWEEN)
             .bind(from)
             .bind(to)
+            .bind(workspace)
             .fetch_all(&self.pool)
             .await?
             .into_iter()
@@ -127,6 +135,7 @@ impl Store {
         let exported: Vec<i64> = sqlx::query_scalar(WITH_KIND_BETWEEN)
             .bind(from)
             .bind(to)
+            .bind(workspace)
             .bind(POSTMORTEM_EXPORTED)
             .fetch_all(&self.pool)
             .await?;
@@ -151,6 +160,7 @@ impl Store {
     /// `[from, to)`, by incident, oldest first: one query.
     pub async fn followups_declared_between(
         &self,
+        workspace: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<HashMap<i64, Vec<TimelineEvent>>, StoreError> {
@@ -158,6 +168,7 @@ impl Store {
         for row in sqlx::query_as::<_, IncidentEventRow>(FOLLOWUPS_BETWEEN)
             .bind(to_ms(from))
             .bind(to_ms(to))
+            .bind(workspace)
             .fetch_all(&self.pool)
             .await?
         {

@@ -258,6 +258,14 @@ impl TestApp {
         self.point_request_urls();
     }
 
+    /// Sets these variables differently from the next [`TestApp::restart`] on.
+    pub fn set_overrides(&mut self, vars: &[(&'static str, &str)]) {
+        for (name, value) in vars {
+            self.overrides.retain(|(k, _)| k != name);
+            self.overrides.push((name, value.to_string()));
+        }
+    }
+
     /// Over HTTP, Slack's request URLs lead to every running process in turn (a round-robin
     /// load balancer in front of the replicas).
     fn point_request_urls(&self) {
@@ -525,6 +533,7 @@ pub fn settings_with(
     overrides: &[(&'static str, String)],
 ) -> Settings {
     let defaults = SimulatorConfig::default();
+    let installs = overrides.iter().any(|(k, _)| *k == "SLACK_CLIENT_ID");
     let mut vars = HashMap::from([
         ("SLACK_BOT_TOKEN", defaults.bot_token),
         ("SLACK_APP_TOKEN", defaults.app_token),
@@ -539,6 +548,10 @@ pub fn settings_with(
         // #incidents in the middle of whatever test is running.
         ("DIGEST_CRON", String::new()),
     ]);
+    if installs {
+        // Slack's authorize page, where the bot sends an admin installing the app.
+        vars.insert("SLACK_OAUTH_URL", sim.oauth_authorize_url());
+    }
     vars.extend(overrides.iter().cloned());
     Settings::from_map(&vars).expect("test settings are valid")
 }

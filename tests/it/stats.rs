@@ -61,6 +61,7 @@ async fn stats_reports_declarations_mtta_mttr_and_missing_postmortems() {
 async fn seed(app: &TestApp, n: usize, ago: chrono::Duration, private: bool, by: &str) {
     let now = Utc::now();
     let declaration = Declaration {
+        workspace: String::new(),
         key: incident_commander::domain::cause::Cause::Slash(format!("seed-{n}")),
         incident: NewIncident {
             title: format!("Seeded incident {n}"),

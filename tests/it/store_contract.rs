@@ -19,6 +19,84 @@ use serde_json::json;
 use crate::helpers::{postgres_db, required_postgres_server, sqlite_db, timeline_kinds};
 
 #[tokio::test]
+async fn each_workspace_numbers_and_lists_its_own_incidents() {
+    let db = crate::helpers::test_db().await;
+    let s = store::connect(&db.url).await.expect("store");
+    let in_workspace = |workspace: &str, key: &str, title: &str, at| {
+        let mut d = declaration(key, "U0ALICE", title, at);
+        d.workspace = workspace.to_string();
+        d
+    };
+    let home = new(s
+        .declare(in_workspace("", "slash:H1", "Checkout is down", t(0)), t(0))
+        .await
+        .expect("declare"));
+    let other = new(s
+        .declare(
+            in_workspace("T0OTHER", "slash:O1", "Checkout is down", t(1)),
+            t(1),
+        )
+        .await
+        .expect("declare"));
+    let other_again = new(s
+        .declare(
+            in_workspace("T0OTHER", "slash:O2", "Search is slow", t(2)),
+            t(2),
+        )
+        .await
+        .expect("declare"));
+    let home_again = new(s
+        .declare(in_workspace("", "slash:H2", "Search is slow", t(3)), t(3))
+        .await
+        .expect("declare"));
+    assert_eq!(
+        [
+            home.number,
+            other.number,
+            other_again.number,
+            home_again.number
+        ],
+        [1, 1, 2, 2],
+        "INC-n counts within each workspace"
+    );
+    assert_eq!(s.workspace_of(other.id).await.expect("read"), "T0OTHER");
+    assert_eq!(s.workspace_of(home.id).await.expect("read"), "");
+    let titles = |incidents: Vec<incident_commander::domain::Incident>| {
+        incidents
+            .into_iter()
+            .map(|i| format!("INC-{} {}", i.number, i.title))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        titles(s.open_incidents_in("T0OTHER").await.expect("open")),
+        ["INC-1 Checkout is down", "INC-2 Search is slow"]
+    );
+    assert_eq!(
+        titles(s.open_incidents_in("").await.expect("open")),
+        ["INC-1 Checkout is down", "INC-2 Search is slow"]
+    );
+    assert_eq!(s.open_incidents().await.expect("open").len(), 4);
+    let found = s
+        .incident_by_number("T0OTHER", 2)
+        .await
+        .expect("read")
+        .expect("INC-2 of T0OTHER");
+    assert_eq!(found.id, other_again.id);
+    assert_eq!(
+        s.incident_by_number("T0NOBODY", 1).await.expect("read"),
+        None
+    );
+    let facts = s
+        .declared_between("T0OTHER", t(0), t(10))
+        .await
+        .expect("stats");
+    assert_eq!(facts.len(), 2, "a period is one workspace's");
+    // The same person declaring the same title in two workspaces declares twice.
+    assert_eq!(other.title, home.title);
+    assert_ne!(other.id, home.id);
+}
+
+#[tokio::test]
 async fn the_store_story_holds_on_sqlite() {
     let db = sqlite_db();
     story(store::connect(&db.url).await.expect("sqlite")).await;
@@ -68,6 +146,7 @@ fn new_job(kind: &str, key: Option<JobKey>, at: DateTime<Utc>) -> NewJob {
 fn declaration(key: &str, user: &str, title: &str, at: DateTime<Utc>) -> Declaration {
     let sev = Severity::parse("sev2", 3).expect("sev");
     Declaration {
+        workspace: String::new(),
         key: key.parse().expect("a cause"),
         incident: NewIncident::from_fast_path(user, sev, false, title, false, at),
         jobs: vec![new_job("create_channel", None, at)],

@@ -135,6 +135,10 @@ pub enum Step {
     /// Post the digest due at `slot` (unix milliseconds), then wait for the next slot.
     Digest {
         slot: i64,
+        /// Whose: `""` (the deployment's own workspace; every digest before there were others)
+        /// or an installation's team id.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        workspace: String,
     },
     /// Write the postmortem draft, save it as the next version, upload it to the channel and
     /// record the export. `response_url` is where to tell `by` if the upload fails for good.
@@ -288,7 +292,12 @@ impl Step {
             ),
             Step::Reminder => (Some(per_incident(PerIncident::Reminder)), Dedupe::Replace),
             Step::Nudge => (Some(per_incident(PerIncident::Nudge)), Dedupe::Keep),
-            Step::Digest { .. } => (Some(JobKey::Digest), Dedupe::Keep),
+            Step::Digest { workspace, .. } => (
+                Some(JobKey::Digest {
+                    workspace: workspace.clone(),
+                }),
+                Dedupe::Keep,
+            ),
             Step::PollTickets => (Some(per_incident(PerIncident::PollTickets)), Dedupe::Keep),
             Step::PostmortemReminder => (
                 Some(per_incident(PerIncident::PostmortemReminder)),

@@ -52,9 +52,11 @@ pub(crate) fn nudge_job(incident: IncidentRef, declared_at: DateTime<Utc>) -> Ne
 
 /// The digest job for `slot`. There is only ever one pending (its key is fixed), so replicas
 /// starting together, or a restart, never schedule a slot twice.
-pub(crate) fn digest_job(slot: DateTime<Utc>) -> NewJob {
+/// The digest of `workspace` (`""`: the deployment's own) due at `slot`.
+pub(crate) fn digest_job(workspace: &str, slot: DateTime<Utc>) -> NewJob {
     let step = Step::Digest {
         slot: slot.timestamp_millis(),
+        workspace: workspace.to_string(),
     };
     step.uncaused(IncidentRef::New, slot)
 }
@@ -79,7 +81,7 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
                 ..Outcome::default()
             })
         }
-        Step::Digest { slot } => digest(shared, job, *slot, now).await,
+        Step::Digest { slot, .. } => digest(shared, job, *slot, now).await,
         other => Err(StepError::permanent(format!(
             "{} is not a scheduled step",
             other.kind()
@@ -112,10 +114,10 @@ async fn digest(
     if reminder::digest_slot_current(schedule, tz, slot)
         && let Some(channel) = &shared.announce_channel
     {
-        let open = shared.store.open_incidents().await?;
+        let open = shared.store.open_incidents_in(&shared.workspace).await?;
         let waiting = shared
             .store
-            .awaiting_postmortem(now - POSTMORTEM_WINDOW)
+            .awaiting_postmortem(&shared.workspace, now - POSTMORTEM_WINDOW)
             .await?;
         let overdue = overdue_followups(shared, now).await?;
         // One job key serves every slot: the slot tells this digest apart.
@@ -125,7 +127,7 @@ async fn digest(
     }
     Ok(Outcome {
         follow_ups: reminder::digest_after(schedule, tz, slot, now)
-            .map(digest_job)
+            .map(|next| digest_job(&shared.workspace, next))
             .into_iter()
             .collect(),
         ..Outcome::default()
@@ -148,7 +150,7 @@ async fn overdue_followups(
     let mut out = Vec::new();
     for incident in shared
         .store
-        .resolved_with_followups(cutoff - OVERDUE_WINDOW, cutoff)
+        .resolved_with_followups(&shared.workspace, cutoff - OVERDUE_WINDOW, cutoff)
         .await?
     {
         let timeline = shared.store.timeline(incident.id).await?;

@@ -44,6 +44,11 @@ fn steps_round_trip_through_their_payloads() {
         Step::Nudge,
         Step::Digest {
             slot: 1_800_000_000_000,
+            workspace: String::new(),
+        },
+        Step::Digest {
+            slot: 1_800_000_000_000,
+            workspace: "T0OTHER".into(),
         },
         Step::Report {
             to: ReportTo::Channel { id: "C1".into() },
