@@ -48,7 +48,15 @@ pub(crate) struct Workspace {
 /// The home workspace and a short-lived cache of installed ones.
 pub(crate) struct Workspaces {
     home: Workspace,
-    cache: Mutex<HashMap<String, (Instant, Option<Workspace>)>>,
+    cache: Mutex<HashMap<String, Cached>>,
+}
+
+/// What was read of an installed workspace, and until when it holds.
+struct Cached {
+    read: Instant,
+    /// With token rotation: when its bot token is due for a refresh (by the app's clock).
+    refresh_at: Option<chrono::DateTime<chrono::Utc>>,
+    workspace: Option<Workspace>,
 }
 
 impl Workspaces {
@@ -126,15 +134,27 @@ impl Workspaces {
         enterprise: Option<&str>,
     ) -> Result<Option<Workspace>, StoreError> {
         let key = team.to_string();
+        let now = app.clock.now();
         if let Ok(cache) = self.cache.lock()
-            && let Some((at, workspace)) = cache.get(&key)
-            && at.elapsed() < CACHE_FOR
+            && let Some(cached) = cache.get(&key)
+            && cached.read.elapsed() < CACHE_FOR
+            && cached.refresh_at.is_none_or(|at| now < at)
         {
-            return Ok(workspace.clone());
+            return Ok(cached.workspace.clone());
         }
-        let workspace = self.load(app, team, enterprise).await?;
+        let (workspace, refresh_at) = match self.load(app, team, enterprise).await? {
+            Some((workspace, refresh_at)) => (Some(workspace), refresh_at),
+            None => (None, None),
+        };
         if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(key, (Instant::now(), workspace.clone()));
+            cache.insert(
+                key,
+                Cached {
+                    read: Instant::now(),
+                    refresh_at,
+                    workspace: workspace.clone(),
+                },
+            );
         }
         Ok(workspace)
     }
@@ -144,7 +164,7 @@ impl Workspaces {
         app: &AppState,
         team: &str,
         enterprise: Option<&str>,
-    ) -> Result<Option<Workspace>, StoreError> {
+    ) -> Result<Option<(Workspace, Option<chrono::DateTime<chrono::Utc>>)>, StoreError> {
         let Some(oauth) = &app.settings.workspaces else {
             return Ok(None);
         };
@@ -163,7 +183,8 @@ impl Workspaces {
                 return Ok(None);
             }
         };
-        Ok(Some(Workspace {
+        let refresh_at = installation.token_expires_at.map(|at| at - REFRESH_AHEAD);
+        let workspace = Workspace {
             id: installation.team_id.clone(),
             slack: self.home.slack.with_token(&token),
             bot: BotIdentity {
@@ -177,7 +198,8 @@ impl Workspaces {
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_string),
             rule_channels: Arc::new(HashMap::new()),
-        }))
+        };
+        Ok(Some((workspace, refresh_at)))
     }
 }
 
@@ -238,6 +260,16 @@ impl crate::slack::oauth::Installs for Installer {
         let Some(oauth) = &app.settings.workspaces else {
             return Err("installing is off".into());
         };
+        if grant.is_enterprise_install {
+            // Channels would have to be made in each workspace of the organisation (`team_id`
+            // on every call), which the bot does not do yet.
+            return Err(format!(
+                "installing in the whole organisation {} is not supported yet: install \
+                 incident-commander in each of its workspaces instead (and remove the \
+                 organisation-wide installation in Slack)",
+                grant.team_name
+            ));
+        }
         if grant.team_id == app.workspaces.home.bot.team_id {
             return Err(format!(
                 "{} is this deployment's own workspace: it is served with SLACK_BOT_TOKEN",

@@ -126,8 +126,18 @@ pub async fn spawn_app_clocked(
     clock: Arc<dyn Clock>,
     setup: impl FnOnce(&SlackSimulator),
 ) -> TestApp {
+    spawn_app_in(manifest_scopes(), overrides, clock, setup).await
+}
+
+/// Like [`spawn_app_clocked`], in a Slack configured as `slack` says (token rotation, say).
+pub async fn spawn_app_in(
+    slack: SimulatorConfig,
+    overrides: &[(&'static str, &str)],
+    clock: Arc<dyn Clock>,
+    setup: impl FnOnce(&SlackSimulator),
+) -> TestApp {
     incident_commander::install_crypto_provider();
-    let sim = SlackSimulator::start(manifest_scopes())
+    let sim = SlackSimulator::start(slack)
         .await
         .expect("simulator starts");
     sim.add_user(ALICE, "alice");

@@ -38,6 +38,10 @@ fn oauth(key: &'static str) -> Vec<(&'static str, String)> {
 /// The bot with installs on, over `transport`, on a clock the test moves; a second workspace
 /// with dana and erin, #general and #incidents.
 async fn spawn(transport: &'static str) -> (TestApp, Arc<MovableClock>) {
+    spawn_in(manifest_scopes(), transport).await
+}
+
+async fn spawn_in(slack: SimulatorConfig, transport: &'static str) -> (TestApp, Arc<MovableClock>) {
     let clock = Arc::new(MovableClock::starting_at(Utc::now()));
     let vars = oauth(KEY);
     let mut overrides: Vec<(&'static str, &str)> =
@@ -48,7 +52,7 @@ async fn spawn(transport: &'static str) -> (TestApp, Arc<MovableClock>) {
             ("SLACK_SIGNING_SECRET", SIGNING_SECRET),
         ]);
     }
-    let app = spawn_app_clocked(&overrides, clock.clone(), |sim| {
+    let app = spawn_app_in(slack, &overrides, clock.clone(), |sim| {
         sim.add_workspace(SECOND, "second", "Second Inc");
         sim.add_user_in(SECOND, DANA, "dana");
         sim.add_user_in(SECOND, ERIN, "erin");
@@ -225,4 +229,183 @@ fn key_id(key: &str) -> String {
         .decode(key)
         .expect("base64");
     hex::encode(sha2::Sha256::digest(bytes))[..8].to_string()
+}
+
+#[tokio::test]
+async fn a_rotating_token_is_refreshed_before_it_expires_and_work_goes_on() {
+    let slack = SimulatorConfig {
+        token_rotation: true,
+        ..manifest_scopes()
+    };
+    let (app, clock) = spawn_in(slack, "socket").await;
+    install(&app, SECOND, DANA).await;
+    let second_general = channel_in(&app, SECOND, "general").id;
+    let reply = app
+        .command_in(DANA, &second_general, "declare sev2 Payments are slow")
+        .await;
+    assert!(reply.contains("Declared *INC-1*"), "{reply}");
+    app.settle().await;
+
+    // Twelve hours on, Slack's token has expired; the bot refreshes it before using it.
+    app.sim.expire_tokens(SECOND);
+    clock.advance(Duration::hours(12));
+    let reply = app
+        .command_in(ERIN, &second_general, "declare sev3 Search is slow")
+        .await;
+    assert!(reply.contains("Declared *INC-2*"), "{reply}");
+    app.settle().await;
+    let refreshes = app
+        .sim
+        .calls_to("oauth.v2.access")
+        .into_iter()
+        .filter(|c| c.params["grant_type"] == "refresh_token" && c.response["ok"] == true)
+        .count();
+    assert_eq!(refreshes, 1, "refreshed once");
+    let channel = channel_in(&app, SECOND, "inc-2-search-is-slow");
+    assert!(channel.members.contains(&ERIN.to_string()));
+    assert!(
+        app.sim
+            .calls()
+            .iter()
+            .all(|c| c.response["error"] != "token_expired"),
+        "no call was made with the expired token"
+    );
+}
+
+#[tokio::test]
+async fn an_organisation_wide_install_is_refused_and_records_nothing() {
+    let (app, _clock) = spawn("socket").await;
+    app.sim.add_workspace("T0WEST", "west", "West");
+    app.sim.add_enterprise("E0ORG", "Org", &["T0WEST", SECOND]);
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let start = browser
+        .get(app.url("/slack/install"))
+        .send()
+        .await
+        .expect("answers");
+    let authorize = start.headers()["location"].to_str().expect("a location");
+    let back = app
+        .sim
+        .approve_org_install(authorize, "E0ORG", DANA)
+        .expect("Slack accepts it")
+        .replacen(PUBLIC_URL, &format!("http://{}", app.http_addr), 1);
+    let page = browser.get(back).send().await.expect("the bot answers");
+    let text = page.text().await.expect("a page");
+    assert!(text.contains("not supported yet"), "{text}");
+    let mut db = sqlx::AnyConnection::connect(&app.db.url).await.expect("db");
+    let installed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM installations")
+        .fetch_one(&mut db)
+        .await
+        .expect("count");
+    assert_eq!(installed, 0);
+}
+
+/// The digests in `team`'s #incidents.
+fn digests(app: &TestApp, team: &str) -> Vec<String> {
+    channel_in(app, team, "incidents")
+        .messages
+        .into_iter()
+        .filter(|m| m.text.starts_with(":newspaper:"))
+        .map(|m| m.text)
+        .collect()
+}
+
+#[tokio::test]
+async fn each_workspace_gets_its_own_digest_of_its_own_incidents() {
+    let nine = Utc::now()
+        .date_naive()
+        .and_hms_opt(9, 0, 0)
+        .expect("09:00")
+        .and_utc();
+    let clock = Arc::new(MovableClock::starting_at(nine - Duration::minutes(5)));
+    let vars = oauth(KEY);
+    let mut overrides: Vec<(&'static str, &str)> =
+        vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    overrides.extend([("DIGEST_CRON", "0 0 9 * * *"), ("TZ", "UTC")]);
+    let app = spawn_app_clocked(&overrides, clock.clone(), |sim| {
+        sim.add_workspace(SECOND, "second", "Second Inc");
+        sim.add_user_in(SECOND, DANA, "dana");
+        sim.add_channel_in(SECOND, "general", false, false);
+        sim.add_channel_in(SECOND, "incidents", false, true);
+    })
+    .await;
+    install(&app, SECOND, DANA).await;
+    let second_general = channel_in(&app, SECOND, "general").id;
+    app.declared(ALICE, "sev2 Checkout is down").await;
+    let reply = app
+        .command_in(DANA, &second_general, "declare sev1 Payments are down")
+        .await;
+    assert!(reply.contains("Declared *INC-1*"), "{reply}");
+    app.settle().await;
+
+    clock.advance_to(nine + Duration::seconds(30));
+    app.settle().await;
+    let home = digests(&app, slack_simulator::TEAM_ID);
+    let second = digests(&app, SECOND);
+    assert_eq!((home.len(), second.len()), (1, 1), "{home:?} {second:?}");
+    assert!(home[0].contains("Checkout is down") && !home[0].contains("Payments"));
+    assert!(second[0].contains("Payments are down") && !second[0].contains("Checkout"));
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run with --include-ignored and TEST_DATABASE_URL"]
+async fn two_replicas_behind_a_round_robin_serve_two_workspaces_and_remind_each_incident_once() {
+    let _server = required_postgres_server();
+    let (mut app, clock) = spawn("http").await;
+    app.add_replica().await;
+    install(&app, SECOND, DANA).await;
+    let second_general = channel_in(&app, SECOND, "general").id;
+    const EACH: usize = 6;
+    let mut channels = Vec::new();
+    for i in 0..EACH {
+        let (shard, queue) = (
+            format!("declare sev2 Shard {i} is slow"),
+            format!("declare sev2 Queue {i} is slow"),
+        );
+        let (home, second) = tokio::join!(
+            app.command_in(ALICE, &app.general, &shard),
+            app.command_in(DANA, &second_general, &queue),
+        );
+        assert!(
+            home.contains(&format!("Declared *INC-{}*", i + 1)),
+            "{home}"
+        );
+        assert!(
+            second.contains(&format!("Declared *INC-{}*", i + 1)),
+            "{second}"
+        );
+    }
+    app.settle().await;
+    for i in 0..EACH {
+        let n = i + 1;
+        channels.push(channel_in(
+            &app,
+            slack_simulator::TEAM_ID,
+            &format!("inc-{n}-shard-{i}-is-slow"),
+        ));
+        channels.push(channel_in(
+            &app,
+            SECOND,
+            &format!("inc-{n}-queue-{i}-is-slow"),
+        ));
+    }
+    for round in 1..=2 {
+        app.settle().await;
+        clock.advance(Duration::minutes(30));
+        app.settle().await;
+        for channel in &channels {
+            let reminders = app
+                .sim
+                .channel(&channel.id)
+                .expect("channel")
+                .messages
+                .iter()
+                .filter(|m| m.text.contains("The people waiting for news are owed one"))
+                .count();
+            assert_eq!(reminders, round, "#{} in {}", channel.name, channel.team_id);
+        }
+    }
 }
