@@ -33,7 +33,15 @@ pub(crate) async fn receive(shared: &Shared, alert: Alert) -> Result<Received, S
         State::Firing => {
             let incident = alert.incident(&shared.bot.user_id, now);
             // Like any declaration: the channel, the nudge if nobody takes coordinator, the reminder.
-            let jobs = steps::opening_jobs(&shared.settings, &incident, &cause, None, None, now);
+            let jobs = steps::opening_jobs(
+                &shared.settings,
+                &shared.config.reminders,
+                &incident,
+                &cause,
+                None,
+                None,
+                now,
+            );
             let receipt = AlertReceipt {
                 key: alert.key(),
                 incident,

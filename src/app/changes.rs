@@ -74,8 +74,8 @@ pub(crate) async fn apply_with_refs(
     also: &[Step],
     refs: &[ExternalRef],
 ) -> Result<Applied, StoreError> {
-    let admin = shared.settings.admins.iter().any(|a| a == actor);
-    let policy = &shared.settings.reminders;
+    let admin = shared.config.admins.iter().any(|a| a == actor);
+    let policy = &shared.config.reminders;
     for _ in 0..MAX_ATTEMPTS {
         let now = shared.clock.now();
         let who = Actor { user: actor, admin };

@@ -72,8 +72,9 @@ async fn anywhere(
             drill,
         } => declare(shared, cmd, severity, triage, &title, drill, true).await,
         AnywhereCommand::Stats { days } => super::stats::reply(shared, &cmd.user_id, days).await,
+        AnywhereCommand::Config(asked) => super::settings::reply(shared, &cmd.user_id, asked).await,
         AnywhereCommand::DeclareModal { title, drill } => {
-            let grouped = shared.settings.coordinator_group.is_some();
+            let grouped = shared.config.coordinator_group.is_some();
             let mut prefill = DeclarePrefill::from_command(&cmd.user_id, title, grouped);
             prefill.drill = drill;
             prefill.response_url = Some(cmd.response_url.clone());
@@ -119,7 +120,7 @@ async fn in_channel(
 ) -> Result<Ack, StoreError> {
     let text = match command {
         InChannelCommand::Status => {
-            let due = shared.settings.reminders.update_due(&incident);
+            let due = shared.config.reminders.update_due(&incident);
             message::status_card(&incident, due, shared.clock.now())
         }
         InChannelCommand::Roles => message::roles_list(&incident),
@@ -262,7 +263,7 @@ async fn declare(
         }
     }
     let now = shared.clock.now();
-    let grouped = shared.settings.coordinator_group.is_some();
+    let grouped = shared.config.coordinator_group.is_some();
     let mut incident =
         NewIncident::from_fast_path(&cmd.user_id, severity, triage, title, grouped, now);
     incident.drill = drill;
@@ -290,7 +291,15 @@ pub(crate) async fn declare_new(
     adopt: Option<String>,
 ) -> Result<Declared, StoreError> {
     let now = shared.clock.now();
-    let mut jobs = steps::opening_jobs(&shared.settings, &incident, &key, response_url, adopt, now);
+    let mut jobs = steps::opening_jobs(
+        &shared.settings,
+        &shared.config.reminders,
+        &incident,
+        &key,
+        response_url,
+        adopt,
+        now,
+    );
     for (i, service) in pages.iter().enumerate() {
         // A drill pages nobody.
         if incident.drill || !pageable(shared, service) {

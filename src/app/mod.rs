@@ -50,6 +50,7 @@ mod modals;
 mod operations;
 mod pages;
 pub mod postmortem;
+mod settings;
 mod stats;
 pub mod steps;
 mod tickets;
@@ -123,6 +124,10 @@ pub(crate) struct Shared {
     pub announce_channel: Option<String>,
     /// The channels rules post to, as written (`#exec`, `C123`) → their ids in this workspace.
     pub rule_channels: Arc<std::collections::HashMap<String, String>>,
+    /// This workspace's settings: the environment's, overridden by its own (`/inc config`).
+    pub config: Arc<workspaces::WorkspaceConfig>,
+    /// Who installed the app in this workspace (`None` for the deployment's own).
+    pub installer: Option<String>,
 }
 
 impl std::ops::Deref for Shared {
@@ -143,6 +148,8 @@ impl Shared {
             bot: workspace.bot.clone(),
             announce_channel: workspace.announce_channel.clone(),
             rule_channels: workspace.rule_channels.clone(),
+            config: workspace.config.clone(),
+            installer: workspace.installer.clone(),
         }
     }
 
@@ -268,6 +275,11 @@ impl App {
             bot,
             announce_channel,
             rule_channels: Arc::new(rule_channels),
+            config: Arc::new(workspaces::WorkspaceConfig::of(
+                &settings,
+                &serde_json::Value::Null,
+            )),
+            installer: None,
         };
         let app = Arc::new(AppState {
             workspaces: workspaces::Workspaces::new(home.clone()),
@@ -359,7 +371,7 @@ impl App {
         // owed, late if it is overdue; a pending one is kept as it is.
         let mut armed = 0;
         for incident in shared.store.open_incidents().await? {
-            if let Some(job) = steps::owed_reminder(&shared.settings.reminders, &incident) {
+            if let Some(job) = steps::owed_reminder(&shared.config.reminders, &incident) {
                 armed += usize::from(shared.store.enqueue(Some(incident.id), job).await?);
             }
         }

@@ -43,6 +43,66 @@ pub(crate) struct Workspace {
     /// Rules' channels resolved in this workspace (the home workspace's, at startup; none
     /// elsewhere yet: a rule's post to a channel named by the rules file is skipped there).
     pub rule_channels: Arc<HashMap<String, String>>,
+    /// Its settings: the environment's, overridden by its own.
+    pub config: Arc<WorkspaceConfig>,
+    /// Who installed the app there (`None`: the deployment's own workspace).
+    pub installer: Option<String>,
+}
+
+/// A workspace's settings — the environment's, each overridden by the workspace's own
+/// (`/inc config`, kept in its installation's `settings`).
+#[derive(Debug, Clone)]
+pub(crate) struct WorkspaceConfig {
+    pub admins: Vec<String>,
+    pub channel_prefix: String,
+    pub coordinator_group: Option<String>,
+    pub reminders: crate::domain::reminder::Policy,
+}
+
+/// The keys of a workspace's own settings, as kept in `installations.settings` (JSON).
+pub(crate) mod keys {
+    pub const ANNOUNCE: &str = "announce_channel";
+    pub const PREFIX: &str = "channel_prefix";
+    pub const ADMINS: &str = "admins";
+    /// A string, or `null` for none (set off: the environment's group is not used).
+    pub const COORDINATOR_GROUP: &str = "coordinator_group";
+    pub const REMINDER_MS: &str = "reminder_interval_ms";
+}
+
+impl WorkspaceConfig {
+    /// `settings` (the environment) with what `own` (a workspace's settings) overrides.
+    pub(crate) fn of(
+        settings: &crate::config::Settings,
+        own: &serde_json::Value,
+    ) -> WorkspaceConfig {
+        let mut config = WorkspaceConfig {
+            admins: settings.admins.clone(),
+            channel_prefix: settings.channel_prefix.clone(),
+            coordinator_group: settings.coordinator_group.clone(),
+            reminders: settings.reminders.clone(),
+        };
+        if let Some(admins) = own.get(keys::ADMINS).and_then(serde_json::Value::as_array) {
+            config.admins = admins
+                .iter()
+                .filter_map(|a| a.as_str().map(str::to_string))
+                .collect();
+        }
+        if let Some(prefix) = own.get(keys::PREFIX).and_then(serde_json::Value::as_str) {
+            config.channel_prefix = prefix.to_string();
+        }
+        if let Some(group) = own.get(keys::COORDINATOR_GROUP) {
+            config.coordinator_group = group.as_str().map(str::to_string);
+        }
+        if let Some(ms) = own
+            .get(keys::REMINDER_MS)
+            .and_then(serde_json::Value::as_i64)
+        {
+            // One interval for every severity, as the workspace set it.
+            config.reminders.every = chrono::Duration::milliseconds(ms);
+            config.reminders.by_severity.clear();
+        }
+        config
+    }
 }
 
 /// The home workspace and a short-lived cache of installed ones.
@@ -198,13 +258,15 @@ impl Workspaces {
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_string),
             rule_channels: Arc::new(HashMap::new()),
+            config: Arc::new(WorkspaceConfig::of(&app.settings, &installation.settings)),
+            installer: installation.installer.clone(),
         };
         Ok(Some((workspace, refresh_at)))
     }
 }
 
 /// The workspace setting naming its announce channel's id.
-const ANNOUNCE_SETTING: &str = "announce_channel";
+const ANNOUNCE_SETTING: &str = keys::ANNOUNCE;
 
 /// How long before its expiry a rotating bot token is refreshed.
 const REFRESH_AHEAD: chrono::Duration = chrono::Duration::minutes(5);

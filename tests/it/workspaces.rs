@@ -409,3 +409,63 @@ async fn two_replicas_behind_a_round_robin_serve_two_workspaces_and_remind_each_
         }
     }
 }
+
+#[tokio::test]
+async fn a_workspaces_admin_sets_its_own_settings_and_nobody_else_can() {
+    let (app, _clock) = spawn("socket").await;
+    install(&app, SECOND, DANA).await;
+    let general = channel_in(&app, SECOND, "general").id;
+    let incidents = channel_in(&app, SECOND, "incidents").id;
+    let config = |user: &'static str, text: &'static str| {
+        let general = general.clone();
+        let app = &app;
+        async move { app.command_in(user, &general, text).await }
+    };
+
+    let shown = config(ERIN, "config").await;
+    assert!(
+        shown.contains(&format!("• announce: <#{incidents}>")),
+        "{shown}"
+    );
+    assert!(shown.contains("• prefix: `inc`"), "{shown}");
+
+    // Bad input and a refusal change nothing.
+    let wrong = config(DANA, "config colour red").await;
+    assert!(wrong.contains("`colour` is not a setting"), "{wrong}");
+    let refused = config(ERIN, "config prefix ops").await;
+    assert_eq!(
+        refused,
+        "Only this workspace's admins (and whoever installed incident-commander here) can \
+         change its settings. Nothing was changed."
+    );
+    assert!(config(ERIN, "config").await.contains("• prefix: `inc`"));
+
+    // The installer names erin admin; erin moves the prefix and silences announcements.
+    let set = config(DANA, "config admins <@U0ERIN|erin>").await;
+    assert!(set.starts_with("<@U0DANA> set *admins*."), "{set}");
+    assert!(set.contains("• admins: <@U0ERIN>"), "{set}");
+    let set = config(ERIN, "config prefix ops").await;
+    assert!(set.contains("• prefix: `ops`"), "{set}");
+    config(ERIN, "config announce off").await;
+    let reply = app
+        .command_in(ERIN, &general, "declare sev2 Queue is slow")
+        .await;
+    assert!(reply.contains("Declared *INC-1*"), "{reply}");
+    app.settle().await;
+    channel_in(&app, SECOND, "ops-1-queue-is-slow");
+    assert!(
+        channel_in(&app, SECOND, "incidents").messages.is_empty(),
+        "announcements are off"
+    );
+
+    // The deployment's own workspace keeps the environment's settings.
+    let home = app.command(ALICE, "config prefix ops").await;
+    assert!(
+        home.starts_with("This is the deployment's own workspace"),
+        "{home}"
+    );
+    let shown = app.command(ALICE, "config").await;
+    assert!(shown.contains("• prefix: `inc`"), "{shown}");
+    app.declared(ALICE, "sev2 Checkout is down").await;
+    channel_in(&app, slack_simulator::TEAM_ID, "inc-1-checkout-is-down");
+}

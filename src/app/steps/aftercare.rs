@@ -85,7 +85,7 @@ async fn check(
     incident: &Incident,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StepError> {
-    let care = &shared.settings.reminders.aftercare;
+    let care = &shared.config.reminders.aftercare;
     let (Some(due), Some(channel)) = (
         aftercare::archive_due_at(incident, care),
         incident.channel_id.clone(),

@@ -73,7 +73,7 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             if !reminder::nudge_wanted(&incident) {
                 return Ok(Outcome::default());
             }
-            let group = shared.settings.coordinator_group.as_deref();
+            let group = shared.config.coordinator_group.as_deref();
             let nudge = message::nudge_post(&incident, group);
             post_once(shared, job, &channel, None, &nudge, &post_key(job)).await?;
             Ok(Outcome {
@@ -169,7 +169,7 @@ async fn overdue_followups(
 /// rescheduled an interval on; a re-armed reminder (an update arrived) is never posted stale.
 async fn remind(shared: &Shared, job: &Job, now: DateTime<Utc>) -> Result<Outcome, StepError> {
     let incident = load(shared, job).await?;
-    let policy = &shared.settings.reminders;
+    let policy = &shared.config.reminders;
     let (Some(due), Some(channel)) = (policy.next_reminder(&incident), &incident.channel_id) else {
         // Resolved, declined, reminders off, or no channel: nothing is owed.
         return Ok(Outcome::default());

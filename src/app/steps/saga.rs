@@ -37,13 +37,13 @@ const MAX_NAME_ATTEMPTS: u32 = 20;
 /// the incident's instead (`/inc adopt`).
 pub(crate) fn opening_jobs(
     settings: &Settings,
+    reminders: &crate::domain::reminder::Policy,
     incident: &NewIncident,
     cause: &Cause,
     response_url: Option<String>,
     adopt: Option<String>,
     now: DateTime<Utc>,
 ) -> Vec<NewJob> {
-    let reminders = &settings.reminders;
     let by = cause.whole();
     let mut jobs = vec![
         Step::CreateChannel {
@@ -151,7 +151,7 @@ async fn create_channel(
     if incident.channel_id.is_some() {
         return Ok(Outcome::default());
     }
-    let prefix = &shared.settings.channel_prefix;
+    let prefix = &shared.config.channel_prefix;
     let name_for = |attempt| slug::channel_name(prefix, incident.number, &incident.title, attempt);
     let previous = incident.channel_name.as_deref();
     // Resume the suffix sequence where an earlier run of this step stopped.
@@ -342,7 +342,7 @@ fn channel_ready(
     }
     if let (None, Some(group)) = (
         incident.holder(crate::domain::Role::Coordinator),
-        &shared.settings.coordinator_group,
+        &shared.config.coordinator_group,
     ) {
         follow_ups.push(
             Step::Post {

@@ -75,7 +75,7 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
 /// Posts the card the first time (then pins it), edits it in place afterwards.
 async fn sync_card(shared: &Shared, job: &Job, now: DateTime<Utc>) -> Result<Outcome, StepError> {
     let (incident, channel) = load_with_channel(shared, job).await?;
-    let due = shared.settings.reminders.update_due(&incident);
+    let due = shared.config.reminders.update_due(&incident);
     let outside = shared.store.external_refs(incident.id).await?;
     let card = message::incident_card(&incident, due, &outside);
     if let Some(ts) = &incident.card_ts {

@@ -22,6 +22,7 @@ use super::severity::Severity;
 
 mod aftercare;
 pub mod args;
+mod config;
 mod general;
 mod lifecycle;
 mod outside;
@@ -33,6 +34,7 @@ mod stats;
 mod writing;
 
 pub use args::{Args, Mention};
+pub use config::{ConfigCommand, Setting};
 
 /// The longest title accepted (the Declare modal enforces the same).
 pub const MAX_TITLE_CHARS: usize = 150;
@@ -133,6 +135,7 @@ pub static COMMANDS: &[&Spec] = &[
     &aftercare::KEEP,
     &outside::STATUSPAGE,
     &stats::STATS,
+    &config::CONFIG,
 ];
 
 /// What parsing needs to know about the workspace's configuration.
@@ -179,6 +182,8 @@ pub enum AnywhereCommand {
     Stats {
         days: u32,
     },
+    /// `/inc config [<setting> <value>]`: the workspace's settings, shown or changed.
+    Config(ConfigCommand),
 }
 
 /// A command about the incident of the channel it was typed in.
@@ -257,6 +262,14 @@ pub enum Problem {
     NotWorkingDays(String),
     /// Not an http(s) link.
     NotALink(String),
+    /// Not a setting `/inc config` knows.
+    NotASetting(String),
+    /// Not a channel Slack linked (`#` and picked from the list).
+    NotAChannel(String),
+    /// Not a user group Slack linked.
+    NotAGroup(String),
+    /// Not a channel name prefix (1–20 of `a-z 0-9 - _`).
+    NotAPrefix(String),
     /// Not an incident's reference (`INC-7`).
     NotAnIncident(String),
     /// Not a time of day (`14:02`) or `now`.
@@ -403,6 +416,26 @@ impl fmt::Display for Problem {
             Problem::NotAnIncident(word) => write!(
                 f,
                 "`{}` is not an incident: give its reference, such as `INC-7`.",
+                escape(word)
+            ),
+            Problem::NotASetting(word) => write!(
+                f,
+                "`{}` is not a setting: use `announce`, `prefix`, `admins`, `coordinator-group` or `reminders`.",
+                escape(word)
+            ),
+            Problem::NotAChannel(word) => write!(
+                f,
+                "`{}` is not a channel Slack linked: type # and pick it from the list, or write `off`.",
+                escape(word)
+            ),
+            Problem::NotAGroup(word) => write!(
+                f,
+                "`{}` is not a user group Slack linked: type @ and pick the group from the list, or write `off`.",
+                escape(word)
+            ),
+            Problem::NotAPrefix(word) => write!(
+                f,
+                "`{}` is not a channel prefix: use 1–20 characters of a-z, 0-9, - and _, such as `inc`.",
                 escape(word)
             ),
             Problem::NotALink(word) => write!(
