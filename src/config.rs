@@ -548,30 +548,39 @@ fn transport(get: &impl Fn(&str) -> Option<String>) -> Result<Transport, ConfigE
                 "an app-level token, xapp-…, with connections:write; see .env.example",
             )?,
         }),
-        Some("http") => {
-            let secret = get("SLACK_SIGNING_SECRET").ok_or(ConfigError::Missing {
-                var: "SLACK_SIGNING_SECRET",
-                hint: "the Signing Secret from the app's Basic Information page; SLACK_TRANSPORT=http needs it",
-            })?;
-            let secret = secret.trim();
-            // Slack's signing secrets are 32 hex digits; never echo the value.
-            if secret.len() < 16 || secret.chars().any(char::is_whitespace) {
-                return Err(ConfigError::Invalid {
-                    var: "SLACK_SIGNING_SECRET",
-                    reason:
-                        "expected the app's Signing Secret (32 characters, from Basic Information)"
-                            .into(),
-                });
-            }
-            Ok(Transport::Http {
-                signing_secret: SecretString::from(secret.to_string()),
-            })
-        }
+        Some("http") => Ok(Transport::Http {
+            signing_secret: app_secret(
+                get("SLACK_SIGNING_SECRET"),
+                "SLACK_SIGNING_SECRET",
+                "the Signing Secret from the app's Basic Information page; SLACK_TRANSPORT=http needs it",
+                "Signing Secret",
+            )?,
+        }),
         Some(other) => Err(ConfigError::Invalid {
             var: "SLACK_TRANSPORT",
             reason: format!("{other:?} is neither socket nor http"),
         }),
     }
+}
+
+/// One of the app's secrets from its Basic Information page (`SLACK_SIGNING_SECRET`,
+/// `SLACK_CLIENT_SECRET`, 32 hex digits): required, at least 16 characters and no spaces, and
+/// never echoed — `what` names it in the refusal.
+pub(crate) fn app_secret(
+    value: Option<String>,
+    var: &'static str,
+    hint: &'static str,
+    what: &str,
+) -> Result<SecretString, ConfigError> {
+    let value = value.ok_or(ConfigError::Missing { var, hint })?;
+    let value = value.trim();
+    if value.len() < 16 || value.chars().any(char::is_whitespace) {
+        return Err(ConfigError::Invalid {
+            var,
+            reason: format!("expected the app's {what} (32 characters, from Basic Information)"),
+        });
+    }
+    Ok(SecretString::from(value.to_string()))
 }
 
 fn api_url(value: Option<String>) -> Result<Url, ConfigError> {

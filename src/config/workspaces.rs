@@ -86,18 +86,12 @@ pub(super) fn oauth(get: &impl Fn(&str) -> Option<String>) -> Result<Option<OAut
                 .into(),
         });
     }
-    let client_secret = get("SLACK_CLIENT_SECRET").ok_or(ConfigError::Missing {
-        var: "SLACK_CLIENT_SECRET",
-        hint: "the app's Client Secret from Basic Information; SLACK_CLIENT_ID is set",
-    })?;
-    let client_secret = client_secret.trim();
-    if client_secret.len() < 16 || client_secret.chars().any(char::is_whitespace) {
-        return Err(ConfigError::Invalid {
-            var: "SLACK_CLIENT_SECRET",
-            reason: "expected the app's Client Secret (32 characters, from Basic Information)"
-                .into(),
-        });
-    }
+    let client_secret = super::app_secret(
+        get("SLACK_CLIENT_SECRET"),
+        "SLACK_CLIENT_SECRET",
+        "the app's Client Secret from Basic Information; SLACK_CLIENT_ID is set",
+        "Client Secret",
+    )?;
     let state_secret = secret(get, "SLACK_STATE_SECRET")?.ok_or(ConfigError::Missing {
         var: "SLACK_STATE_SECRET",
         hint: "signs install links; SLACK_CLIENT_ID is set. Generate one with: openssl rand -hex 32",
@@ -120,7 +114,7 @@ pub(super) fn oauth(get: &impl Fn(&str) -> Option<String>) -> Result<Option<OAut
     }
     Ok(Some(OAuth {
         client_id,
-        client_secret: SecretString::from(client_secret.to_string()),
+        client_secret,
         state_secret,
         authorize_url: url_var(get, "SLACK_OAUTH_URL", SLACK_OAUTH_URL)?,
         public_url,

@@ -64,30 +64,44 @@ async fn spawn_in(slack: SimulatorConfig, transport: &'static str) -> (TestApp, 
     (app, clock)
 }
 
-/// `admin` installs the app in `team` as a browser would: the bot's install link, Slack's
-/// authorize page, and back to the bot with the code. Returns the page the bot showed.
-async fn install(app: &TestApp, team: &str, admin: &str) -> String {
-    let browser = reqwest::Client::builder()
+/// A browser that shows redirects instead of following them.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .expect("client");
-    let start = browser
+        .expect("client")
+}
+
+/// Where the bot's install link sends an admin: Slack's authorize page, with its state.
+async fn authorize_url(app: &TestApp) -> String {
+    let start = browser()
         .get(app.url("/slack/install"))
         .send()
         .await
         .expect("the install link answers");
     assert_eq!(start.status(), 302);
-    let authorize = start.headers()["location"]
+    start.headers()["location"]
         .to_str()
         .expect("a location")
-        .to_string();
+        .to_string()
+}
+
+/// The browser back at the bot from Slack (`back`, under `PUBLIC_URL`): the page it shows.
+async fn come_back(app: &TestApp, back: &str) -> reqwest::Response {
+    assert!(back.starts_with(PUBLIC_URL), "{back}");
+    let back = back.replacen(PUBLIC_URL, &format!("http://{}", app.http_addr), 1);
+    browser().get(back).send().await.expect("the bot answers")
+}
+
+/// `admin` installs the app in `team` as a browser would: the bot's install link, Slack's
+/// authorize page, and back to the bot with the code. Returns the page the bot showed.
+async fn install(app: &TestApp, team: &str, admin: &str) -> String {
+    let authorize = authorize_url(app).await;
     let back = app
         .sim
         .approve_install(&authorize, team, admin)
         .expect("Slack accepts the request");
-    assert!(back.starts_with(PUBLIC_URL), "{back}");
-    let back = back.replacen(PUBLIC_URL, &format!("http://{}", app.http_addr), 1);
-    let page = browser.get(back).send().await.expect("the bot answers");
+    let page = come_back(app, &back).await;
     assert_eq!(page.status(), 200);
     page.text().await.expect("a page")
 }
@@ -277,23 +291,12 @@ async fn an_organisation_wide_install_is_refused_and_records_nothing() {
     let (app, _clock) = spawn("socket").await;
     app.sim.add_workspace("T0WEST", "west", "West");
     app.sim.add_enterprise("E0ORG", "Org", &["T0WEST", SECOND]);
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let start = browser
-        .get(app.url("/slack/install"))
-        .send()
-        .await
-        .expect("answers");
-    let authorize = start.headers()["location"].to_str().expect("a location");
+    let authorize = authorize_url(&app).await;
     let back = app
         .sim
-        .approve_org_install(authorize, "E0ORG", DANA)
-        .expect("Slack accepts it")
-        .replacen(PUBLIC_URL, &format!("http://{}", app.http_addr), 1);
-    let page = browser.get(back).send().await.expect("the bot answers");
-    let text = page.text().await.expect("a page");
+        .approve_org_install(&authorize, "E0ORG", DANA)
+        .expect("Slack accepts it");
+    let text = come_back(&app, &back).await.text().await.expect("a page");
     assert!(text.contains("not supported yet"), "{text}");
     let mut db = sqlx::AnyConnection::connect(&app.db.url).await.expect("db");
     let installed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM installations")
