@@ -161,6 +161,12 @@ pub(crate) async fn record_news(
     now_state: ExternalRef,
 ) -> Result<crate::http::Heard, StoreError> {
     use crate::http::Heard;
+    // News comes to the deployment's HTTP side, from no workspace: it is recorded and told in
+    // the incident's own (its bot, its announce channel), or not at all once that removed the app.
+    let Some(shared) = super::workspaces::of_incident(shared, incident.id).await? else {
+        return Ok(Heard::Nothing);
+    };
+    let shared = &*shared;
     let actor = shared.bot.user_id.clone();
     let refs = [now_state];
     let applied = apply_with_refs(shared, incident, &[change], &actor, key, &[], &refs).await?;

@@ -386,6 +386,23 @@ impl crate::slack::oauth::Installs for Installer {
     }
 }
 
+/// `shared` in the workspace `incident` belongs to; `None` if that workspace removed the app.
+pub(crate) async fn of_incident(
+    shared: &super::Shared,
+    incident: crate::domain::IncidentId,
+) -> Result<Option<Arc<super::Shared>>, StoreError> {
+    let id = if shared.settings.workspaces.is_none() {
+        HOME.to_string()
+    } else {
+        shared.store.workspace_of(incident).await?
+    };
+    Ok(shared
+        .workspaces
+        .by_id(shared, &id)
+        .await?
+        .map(|workspace| shared.with(&workspace)))
+}
+
 /// `team` removed the app (`app_uninstalled`) or revoked its bot token (`tokens_revoked`): its
 /// installation is marked gone and forgotten here, so its envelopes are refused and its jobs
 /// dropped when they come due (other replicas follow within [`CACHE_FOR`]). Its incidents stay,
