@@ -691,10 +691,11 @@ pub(crate) fn expose(secret: &SecretString) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn vars(extra: &[(&'static str, &str)]) -> HashMap<&'static str, String> {
+    /// The two Slack tokens, with `extra` besides: the smallest valid environment.
+    pub(crate) fn vars(extra: &[(&'static str, &str)]) -> HashMap<&'static str, String> {
         let mut m = HashMap::from([
             ("SLACK_BOT_TOKEN", "xoxb-1-secret".to_string()),
             ("SLACK_APP_TOKEN", "xapp-1-secret".to_string()),

@@ -142,22 +142,13 @@ mod tests {
     use std::collections::HashMap;
 
     use crate::config::Settings;
+    use crate::config::tests::vars;
 
     const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
     const OLD_KEY: &str = "HxwdHh8AAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRo=";
     const CLIENT_SECRET: &str = "3c5f1e0b9a8d7c6b5a4f3e2d1c0b9a8d";
     const STATE_SECRET: &str = "6f1d0c9b8a7f6e5d4c3b2a1f0e9d8c7b";
 
-    fn vars(extra: &[(&'static str, &str)]) -> HashMap<&'static str, String> {
-        let mut m = HashMap::from([
-            ("SLACK_BOT_TOKEN", "xoxb-1-secret".to_string()),
-            ("SLACK_APP_TOKEN", "xapp-1-secret".to_string()),
-        ]);
-        for (k, v) in extra {
-            m.insert(*k, v.to_string());
-        }
-        m
-    }
 
     fn installs(extra: &[(&'static str, &str)]) -> HashMap<&'static str, String> {
         let mut m = vars(&[
@@ -242,14 +233,7 @@ mod tests {
 
     #[test]
     fn a_variable_of_installs_without_the_client_id_is_refused() {
-        for var in [
-            "SLACK_CLIENT_SECRET",
-            "SLACK_STATE_SECRET",
-            "TOKEN_ENCRYPTION_KEY",
-            "TOKEN_ENCRYPTION_KEY_PREVIOUS",
-            "PUBLIC_URL",
-            "SLACK_OAUTH_URL",
-        ] {
+        for var in super::WITH_THE_CLIENT_ID {
             assert_eq!(
                 error(vars(&[(var, "https://example.com")])),
                 format!(
