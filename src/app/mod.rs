@@ -327,17 +327,11 @@ impl App {
             ..
         } = self;
         // Before any connection: the schedule is in place when the first envelope arrives.
-        if let Some(digest) = &shared.settings.digest {
-            let now = shared.clock.now();
-            let tz = shared.settings.tz;
-            if let Some(slot) = crate::domain::reminder::next_digest(&digest.schedule, tz, now) {
-                // Kept if a digest is pending already (one slot at a time, across replicas).
-                shared
-                    .store
-                    .enqueue(None, steps::digest_job(workspaces::HOME, slot))
-                    .await?;
-                info!(next = %slot, cron = %digest.expression, "digest scheduled");
-            }
+        let now = shared.clock.now();
+        if let Some(job) = steps::next_digest_job(&shared.settings, workspaces::HOME, now) {
+            // Kept if a digest is pending already (one slot at a time, across replicas).
+            info!(next = %job.run_at, "digest scheduled");
+            shared.store.enqueue(None, job).await?;
         }
         // Installed workspaces: tokens sealed with a key being rotated out are sealed again with
         // the current one, and each workspace still installed has its digest scheduled.
@@ -352,17 +346,10 @@ impl App {
                     "sealed the installations' tokens with the current TOKEN_ENCRYPTION_KEY"
                 );
             }
-            if let Some(digest) = &shared.settings.digest {
-                let now = shared.clock.now();
-                let next =
-                    crate::domain::reminder::next_digest(&digest.schedule, shared.settings.tz, now);
-                for installation in shared.store.installations().await? {
-                    if let (true, Some(slot)) = (installation.active(), next) {
-                        shared
-                            .store
-                            .enqueue(None, steps::digest_job(&installation.team_id, slot))
-                            .await?;
-                    }
+            for installation in shared.store.installations().await? {
+                let job = steps::next_digest_job(&shared.settings, &installation.team_id, now);
+                if let (true, Some(job)) = (installation.active(), job) {
+                    shared.store.enqueue(None, job).await?;
                 }
             }
         }

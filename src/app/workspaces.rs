@@ -371,12 +371,9 @@ impl crate::slack::oauth::Installs for Installer {
                 }
             }
         }
-        if let Some(digest) = &app.settings.digest
-            && let Some(slot) =
-                crate::domain::reminder::next_digest(&digest.schedule, app.settings.tz, now)
-        {
+        if let Some(job) = super::steps::next_digest_job(&app.settings, &team, now) {
             app.store
-                .enqueue(None, super::steps::digest_job(&team, slot))
+                .enqueue(None, job)
                 .await
                 .map_err(|e| format!("it could not be recorded ({e}); try again"))?;
         }

@@ -62,7 +62,7 @@ use crate::domain::message::Message;
 use crate::store::{Dedupe, Job, NewJob, Outcome};
 
 pub(crate) use postmortem::request as request_postmortem;
-pub(crate) use reminders::{digest_job, nudge_job, owed_reminder, reminder_job};
+pub(crate) use reminders::{next_digest_job, nudge_job, owed_reminder, reminder_job};
 pub(crate) use reports::{failure_outcome, tell};
 pub(crate) use saga::opening_jobs;
 

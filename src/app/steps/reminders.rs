@@ -50,15 +50,27 @@ pub(crate) fn nudge_job(incident: IncidentRef, declared_at: DateTime<Utc>) -> Ne
     Step::Nudge.uncaused(incident, declared_at + reminder::NUDGE_AFTER)
 }
 
-/// The digest job for `slot`. There is only ever one pending (its key is fixed), so replicas
-/// starting together, or a restart, never schedule a slot twice.
-/// The digest of `workspace` (`""`: the deployment's own) due at `slot`.
-pub(crate) fn digest_job(workspace: &str, slot: DateTime<Utc>) -> NewJob {
+/// The digest of `workspace` (`""`: the deployment's own) due at `slot`. There is only ever one
+/// pending per workspace (its key is fixed), so replicas starting together, a restart, or an
+/// install never schedule a slot twice.
+fn digest_job(workspace: &str, slot: DateTime<Utc>) -> NewJob {
     let step = Step::Digest {
         slot: slot.timestamp_millis(),
         workspace: workspace.to_string(),
     };
     step.uncaused(IncidentRef::New, slot)
+}
+
+/// `workspace`'s next digest after `now`, if `DIGEST_CRON` schedules one: what startup and an
+/// install enqueue (kept if that workspace's digest is pending already).
+pub(crate) fn next_digest_job(
+    settings: &crate::config::Settings,
+    workspace: &str,
+    now: DateTime<Utc>,
+) -> Option<NewJob> {
+    let digest = settings.digest.as_ref()?;
+    let slot = reminder::next_digest(&digest.schedule, settings.tz, now)?;
+    Some(digest_job(workspace, slot))
 }
 
 pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<Outcome, StepError> {
