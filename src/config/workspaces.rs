@@ -149,7 +149,6 @@ mod tests {
     const CLIENT_SECRET: &str = "3c5f1e0b9a8d7c6b5a4f3e2d1c0b9a8d";
     const STATE_SECRET: &str = "6f1d0c9b8a7f6e5d4c3b2a1f0e9d8c7b";
 
-
     fn installs(extra: &[(&'static str, &str)]) -> HashMap<&'static str, String> {
         let mut m = vars(&[
             ("SLACK_CLIENT_ID", "2141029472.691202649728"),

@@ -235,7 +235,14 @@ impl State {
     /// The bot answered `post` with `status`. A 2xx is the ack (late or not, as
     /// [`State::record_ack_of`] decides); another status before the deadline fails the
     /// delivery at once.
-    fn request_answered(&mut self, post: Post, status: u16, no_retry: bool, body: &[u8]) {
+    fn request_answered(
+        &mut self,
+        post: Post,
+        status: u16,
+        no_retry: bool,
+        json: bool,
+        body: &[u8],
+    ) {
         let late = self.answered_late(&post);
         let seq = self.next_seq();
         self.push_event(SimEvent::RequestAnswered {
@@ -249,7 +256,7 @@ impl State {
             at: Instant::now(),
         });
         if (200..300).contains(&status) {
-            let payload = answer_payload(&post.envelope_type, body);
+            let payload = answer_payload(&post.envelope_type, json, body);
             self.record_ack_of(post.envelope_id, Some(post.attempt), payload);
         } else if !late {
             self.fail(&post, "http_error", "http_service_error", !no_retry);
@@ -296,18 +303,21 @@ impl State {
     }
 }
 
-/// What a 2xx answer's body says, as an ack's payload: its JSON; for a slash command a plain
-/// text, which Slack shows as the command's message; nothing for an empty body (a bare ack).
-fn answer_payload(envelope_type: &str, body: &[u8]) -> Option<Value> {
+/// What a 2xx answer's body says, as an ack's payload: its JSON, read as JSON only when the
+/// answer says `Content-Type: application/json` (Slack shows any other slash command answer as
+/// text — raw JSON included — and a view submission's `response_action` needs it); for a slash
+/// command a plain text, which Slack shows as the command's message; nothing for an empty body
+/// (a bare ack).
+fn answer_payload(envelope_type: &str, json: bool, body: &[u8]) -> Option<Value> {
     let text = String::from_utf8_lossy(body);
     if text.trim().is_empty() {
         return None;
     }
     match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Null) => None,
-        Ok(value) => Some(value),
-        Err(_) if envelope_type == "slash_commands" => Some(json!({ "text": text })),
-        Err(_) => None,
+        Ok(Value::Null) if json => None,
+        Ok(value) if json => Some(value),
+        _ if envelope_type == "slash_commands" => Some(json!({ "text": text })),
+        _ => None,
     }
 }
 
@@ -343,6 +353,8 @@ enum Outcome {
     Answered {
         status: u16,
         no_retry: bool,
+        /// Said `Content-Type: application/json`.
+        json: bool,
         body: Vec<u8>,
     },
     Failed {
@@ -374,15 +386,20 @@ async fn send(inner: Arc<Inner>, client: reqwest::Client, post: Post) {
             .headers()
             .get("x-slack-no-retry")
             .is_some_and(|v| v.as_bytes() == b"1");
+        let json = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("application/json"));
         // The whole answer must arrive in time, body included.
         let body = response.bytes().await?;
-        Ok::<_, reqwest::Error>((status, no_retry, body.to_vec()))
+        Ok::<_, reqwest::Error>((status, no_retry, json, body.to_vec()))
     };
     let mut stop = inner.shutdown_signal();
     let give_up_at = tokio::time::Instant::from_std(post.deadline + LATE_ANSWER_WAIT);
     let outcome = tokio::select! {
         result = tokio::time::timeout_at(give_up_at, exchange) => match result {
-            Ok(Ok((status, no_retry, body))) => Outcome::Answered { status, no_retry, body },
+            Ok(Ok((status, no_retry, json, body))) => Outcome::Answered { status, no_retry, json, body },
             Ok(Err(err)) => Outcome::Failed {
                 reason: if err.is_redirect() { "too_many_redirects" } else { "connection_failed" },
                 error: describe(&err),
@@ -396,8 +413,9 @@ async fn send(inner: Arc<Inner>, client: reqwest::Client, post: Post) {
         Outcome::Answered {
             status,
             no_retry,
+            json,
             body,
-        } => s.request_answered(post, status, no_retry, &body),
+        } => s.request_answered(post, status, no_retry, json, &body),
         Outcome::Failed { reason, error } => s.request_failed(post, reason, error),
     });
 }

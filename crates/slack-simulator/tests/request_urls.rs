@@ -194,11 +194,20 @@ async fn handle(
     }
     let answer = (bot.script)(&request);
     tokio::time::sleep(answer.delay).await;
+    // A bot answering JSON says so, unless the script is testing one that does not.
+    let json =
+        answer.body.starts_with('{') && !answer.headers.iter().any(|(n, _)| *n == "content-type");
     let mut response = (
         StatusCode::from_u16(answer.status).expect("status"),
         answer.body,
     )
         .into_response();
+    if json {
+        response.headers_mut().insert(
+            "content-type",
+            axum::http::HeaderValue::from_static("application/json"),
+        );
+    }
     for (name, value) in answer.headers {
         response
             .headers_mut()
@@ -256,6 +265,22 @@ async fn settled(sim: &SlackSimulator, envelope_id: &str, count: usize) -> Vec<D
         .iter()
         .map(|d| d.outcome)
         .collect()
+}
+
+#[tokio::test]
+async fn json_without_its_content_type_is_shown_as_text_as_slack_shows_it() {
+    let sim = start(SocketTiming::default()).await;
+    let general = sim.add_channel("general", false, true);
+    let raw = r#"{"response_type":"ephemeral","text":"Hello"}"#;
+    let bot = Bot::start(move |_| Answer {
+        headers: vec![("content-type", "text/plain")],
+        ..Answer::ok(raw)
+    })
+    .await;
+    sim.use_request_urls(std::slice::from_ref(&bot.url), SECRET);
+    let command = sim.slash_command(ALICE, &general, "help");
+    let ack = sim.ack(&command.envelope_id, WAIT).await.expect("acked");
+    assert_eq!(ack.payload, Some(json!({ "text": raw })));
 }
 
 #[tokio::test]
