@@ -114,8 +114,8 @@ pub(crate) struct Workspaces {
 /// What was read of an installed workspace, and until when it holds.
 struct Cached {
     read: Instant,
-    /// With token rotation: when its bot token is due for a refresh (by the app's clock).
-    refresh_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// With token rotation: when its bot token expires (by the app's clock).
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
     workspace: Option<Workspace>,
 }
 
@@ -145,10 +145,13 @@ impl Workspaces {
             // Installs off: the one workspace whose token this is, and no other.
             return Ok(None);
         }
-        self.installed(app, team, enterprise).await
+        // On the ack path a rotating token is refreshed only once it has expired (a workspace
+        // idle for its whole 12 hours); its jobs refresh it ahead.
+        self.installed(app, team, enterprise, chrono::Duration::zero())
+            .await
     }
 
-    /// The workspace with the store id `id`.
+    /// The workspace with the store id `id`, for a job.
     pub(crate) async fn by_id(
         &self,
         app: &AppState,
@@ -157,7 +160,7 @@ impl Workspaces {
         if id == HOME {
             return Ok(Some(self.home.clone()));
         }
-        self.installed(app, id, None).await
+        self.installed(app, id, None, REFRESH_AHEAD).await
     }
 
     /// The workspace `job` acts in: its incident's, or the one its payload names (the digest);
@@ -187,23 +190,26 @@ impl Workspaces {
         }
     }
 
+    /// An installed workspace, from the cache unless it is older than [`CACHE_FOR`] or its
+    /// rotating token expires within `ahead`, when it is read again (and the token refreshed).
     async fn installed(
         &self,
         app: &AppState,
         team: &str,
         enterprise: Option<&str>,
+        ahead: chrono::Duration,
     ) -> Result<Option<Workspace>, StoreError> {
         let key = team.to_string();
         let now = app.clock.now();
         if let Ok(cache) = self.cache.lock()
             && let Some(cached) = cache.get(&key)
             && cached.read.elapsed() < CACHE_FOR
-            && cached.refresh_at.is_none_or(|at| now < at)
+            && cached.expires_at.is_none_or(|at| now < at - ahead)
         {
             return Ok(cached.workspace.clone());
         }
-        let (workspace, refresh_at) = match self.load(app, team, enterprise).await? {
-            Some((workspace, refresh_at)) => (Some(workspace), refresh_at),
+        let (workspace, expires_at) = match self.load(app, team, enterprise, ahead).await? {
+            Some((workspace, expires_at)) => (Some(workspace), expires_at),
             None => (None, None),
         };
         if let Ok(mut cache) = self.cache.lock() {
@@ -211,7 +217,7 @@ impl Workspaces {
                 key,
                 Cached {
                     read: Instant::now(),
-                    refresh_at,
+                    expires_at,
                     workspace: workspace.clone(),
                 },
             );
@@ -224,6 +230,7 @@ impl Workspaces {
         app: &AppState,
         team: &str,
         enterprise: Option<&str>,
+        ahead: chrono::Duration,
     ) -> Result<Option<(Workspace, Option<chrono::DateTime<chrono::Utc>>)>, StoreError> {
         let Some(oauth) = &app.settings.workspaces else {
             return Ok(None);
@@ -231,7 +238,7 @@ impl Workspaces {
         let Some(mut installation) = app.store.installation_serving(team, enterprise).await? else {
             return Ok(None);
         };
-        if let Some(fresh) = refresh_if_due(app, oauth, &installation).await? {
+        if let Some(fresh) = refresh_if_due(app, oauth, &installation, ahead).await? {
             installation = fresh;
         }
         let token = match installs::bot_token(&oauth.keys, &installation) {
@@ -243,7 +250,6 @@ impl Workspaces {
                 return Ok(None);
             }
         };
-        let refresh_at = installation.token_expires_at.map(|at| at - REFRESH_AHEAD);
         let workspace = Workspace {
             id: installation.team_id.clone(),
             slack: self.home.slack.with_token(&token),
@@ -261,28 +267,30 @@ impl Workspaces {
             config: Arc::new(WorkspaceConfig::of(&app.settings, &installation.settings)),
             installer: installation.installer.clone(),
         };
-        Ok(Some((workspace, refresh_at)))
+        Ok(Some((workspace, installation.token_expires_at)))
     }
 }
 
 /// The workspace setting naming its announce channel's id.
 const ANNOUNCE_SETTING: &str = keys::ANNOUNCE;
 
-/// How long before its expiry a rotating bot token is refreshed.
+/// How long before its expiry a job refreshes a rotating bot token (an envelope waits for it
+/// to expire: the refresh is a call to Slack, which the ack path does not make otherwise).
 const REFRESH_AHEAD: chrono::Duration = chrono::Duration::minutes(5);
 
 /// With token rotation: the installation with a fresh bot token if its own expires within
-/// [`REFRESH_AHEAD`] (refreshed once across replicas: another replica's fresher tokens win and
-/// are read again); `None` when it need not be.
+/// `ahead` (refreshed once across replicas: another replica's fresher tokens win and are read
+/// again); `None` when it need not be.
 async fn refresh_if_due(
     app: &AppState,
     oauth: &crate::config::workspaces::OAuth,
     installation: &crate::store::Installation,
+    ahead: chrono::Duration,
 ) -> Result<Option<crate::store::Installation>, StoreError> {
     let now = app.clock.now();
     let due = installation
         .token_expires_at
-        .is_some_and(|at| at - REFRESH_AHEAD <= now);
+        .is_some_and(|at| at - ahead <= now);
     let refresh_token = match installs::refresh_token(&oauth.keys, installation) {
         Ok(Some(token)) if due => token,
         _ => return Ok(None),

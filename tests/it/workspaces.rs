@@ -472,3 +472,41 @@ async fn a_workspaces_admin_sets_its_own_settings_and_nobody_else_can() {
     app.declared(ALICE, "sev2 Checkout is down").await;
     channel_in(&app, slack_simulator::TEAM_ID, "inc-1-checkout-is-down");
 }
+
+#[tokio::test]
+async fn a_workspaces_jobs_refresh_its_rotating_token_before_it_expires() {
+    let slack = SimulatorConfig {
+        token_rotation: true,
+        ..manifest_scopes()
+    };
+    let (app, clock) = spawn_in(slack, "socket").await;
+    install(&app, SECOND, DANA).await;
+    let second_general = channel_in(&app, SECOND, "general").id;
+    let reply = app
+        .command_in(DANA, &second_general, "declare sev2 Payments are slow")
+        .await;
+    assert!(reply.contains("Declared *INC-1*"), "{reply}");
+    app.settle().await;
+    let refreshes = |app: &TestApp| {
+        app.sim
+            .calls_to("oauth.v2.access")
+            .into_iter()
+            .filter(|c| c.params["grant_type"] == "refresh_token" && c.response["ok"] == true)
+            .count()
+    };
+    assert_eq!(refreshes(&app), 0);
+
+    // Four minutes before the token expires, the overdue update reminder runs: it refreshes
+    // the token first, and nobody had to type anything.
+    clock.advance(Duration::hours(12) - Duration::minutes(4));
+    app.settle().await;
+    assert_eq!(refreshes(&app), 1);
+    let channel = channel_in(&app, SECOND, "inc-1-payments-are-slow");
+    assert!(
+        channel
+            .messages
+            .iter()
+            .any(|m| m.text.contains("The people waiting for news are owed one")),
+        "the reminder was posted"
+    );
+}
