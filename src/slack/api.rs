@@ -172,6 +172,73 @@ pub(super) fn https_connector()
         .build()
 }
 
+/// A Web API call made without slack-morphism, where its models cannot send or read what the
+/// call needs (`auth.test`'s `x-oauth-scopes` header, `oauth.v2.access` with Basic auth): a
+/// form POST on the same connector, answered with its status, headers and whole body.
+#[derive(Clone)]
+pub(super) struct RawPost {
+    http: hyper_util::client::legacy::Client<
+        hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+        http_body_util::Full<hyper::body::Bytes>,
+    >,
+}
+
+/// What a [`RawPost`] was answered.
+pub(super) struct RawAnswer {
+    pub status: hyper::StatusCode,
+    pub headers: hyper::HeaderMap,
+    pub body: hyper::body::Bytes,
+}
+
+impl RawPost {
+    pub(super) fn new() -> RawPost {
+        RawPost {
+            http: hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(https_connector()),
+        }
+    }
+
+    /// POSTs the form `body` to `uri` with `authorization`, within `timeout`.
+    pub(super) async fn post(
+        &self,
+        uri: String,
+        authorization: String,
+        body: String,
+        timeout: Duration,
+    ) -> Result<RawAnswer, SlackError> {
+        use http_body_util::BodyExt;
+        let request = hyper::Request::post(uri)
+            .header(hyper::header::AUTHORIZATION, authorization)
+            .header(
+                hyper::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
+            .map_err(|_| SlackError::Transport("the request could not be built".into()))?;
+        let call = async {
+            let response = self
+                .http
+                .request(request)
+                .await
+                .map_err(|_| SlackError::Transport("connection failed".into()))?;
+            let (parts, body) = response.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map_err(|_| SlackError::Transport("connection closed".into()))?
+                .to_bytes();
+            Ok(RawAnswer {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            })
+        };
+        tokio::time::timeout(timeout, call)
+            .await
+            .map_err(|_| SlackError::Timeout(timeout))?
+    }
+}
+
 /// TLS for Socket Mode's `wss://` connections, trusting the same roots as [`https_connector`].
 pub(crate) fn tls_config() -> Arc<rustls::ClientConfig> {
     use hyper_rustls::ConfigBuilderExt;

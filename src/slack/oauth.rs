@@ -38,17 +38,12 @@ use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tracing::{debug, info, warn};
 use url::Url;
 
-use super::api::{SlackError, https_connector};
+use super::api::{RawPost, SlackError};
 use super::events_api::Now;
 use crate::config::workspaces::{INSTALL_PATH, OAuth, REDIRECT_PATH};
 use crate::manifest;
@@ -116,14 +111,14 @@ pub trait Installs: Send + Sync + 'static {
 /// `SLACK_TIMEOUT`.
 #[derive(Clone)]
 pub struct OAuthClient {
-    http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    raw: RawPost,
     timeout: Duration,
 }
 
 impl OAuthClient {
     pub fn new(timeout: Duration) -> OAuthClient {
         OAuthClient {
-            http: Client::builder(TokioExecutor::new()).build(https_connector()),
+            raw: RawPost::new(),
             timeout,
         }
     }
@@ -283,44 +278,31 @@ async fn access(
         oauth.client_id,
         oauth.client_secret.expose_secret()
     ));
-    let request = hyper::Request::post(uri)
-        .header(header::AUTHORIZATION, format!("Basic {credentials}"))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|_| SlackError::Transport("the request could not be built".into()))?;
     debug!(method = ACCESS_METHOD, grant, "Slack call");
-    let call = async {
-        let response = client
-            .http
-            .request(request)
-            .await
-            .map_err(|_| SlackError::Transport("connection failed".into()))?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|_| SlackError::Transport("connection closed".into()))?
-            .to_bytes();
-        if status == StatusCode::TOO_MANY_REQUESTS {
+    let answered = async {
+        let answer = client
+            .raw
+            .post(uri, format!("Basic {credentials}"), body, client.timeout)
+            .await?;
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            let retry_after = answer
+                .headers
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
             return Err(SlackError::RateLimited(Duration::from_secs(
                 retry_after.unwrap_or(1),
             )));
         }
-        if !status.is_success() {
-            return Err(SlackError::Transport(format!("HTTP {}", status.as_u16())));
+        if !answer.status.is_success() {
+            return Err(SlackError::Transport(format!(
+                "HTTP {}",
+                answer.status.as_u16()
+            )));
         }
-        read_answer(&body)
-    };
-    let answered = tokio::time::timeout(client.timeout, call)
-        .await
-        .map_err(|_| SlackError::Timeout(client.timeout))
-        .and_then(|r| r);
+        read_answer(&answer.body)
+    }
+    .await;
     if let Err(e) = &answered {
         warn!(method = ACCESS_METHOD, grant, error = %e, "Slack call failed");
     }

@@ -11,13 +11,9 @@
 
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use secrecy::SecretString;
 
-use super::api::{SlackError, https_connector};
+use super::api::{RawPost, SlackError};
 use crate::config::expose;
 
 /// Every Web API method called with the bot token, and the bot scopes it needs (all of them:
@@ -97,48 +93,32 @@ pub async fn granted_scopes(
     token: &SecretString,
     timeout: Duration,
 ) -> Result<Vec<String>, SlackError> {
-    let client: Client<_, Full<Bytes>> =
-        Client::builder(TokioExecutor::new()).build(https_connector());
     let uri = format!("{}/auth.test", api_url.as_str().trim_end_matches('/'));
-    let request = hyper::Request::post(uri)
-        .header("authorization", format!("Bearer {}", expose(token)))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Full::new(Bytes::new()))
-        .map_err(|e| SlackError::Transport(e.to_string()))?;
-    let call = async {
-        let response = client
-            .request(request)
-            .await
-            .map_err(|_| SlackError::Transport("connection failed".into()))?;
-        let header = response
-            .headers()
-            .get("x-oauth-scopes")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|_| SlackError::Transport("connection closed".into()))?
-            .to_bytes();
-        let json: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|e| SlackError::Transport(format!("unreadable answer: {e}")))?;
-        if json["ok"] != true {
-            let code = json["error"]
-                .as_str()
-                .unwrap_or("unknown_error")
-                .to_string();
-            return Err(SlackError::Api { code });
-        }
-        Ok(header
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect())
-    };
-    tokio::time::timeout(timeout, call)
-        .await
-        .map_err(|_| SlackError::Timeout(timeout))?
+    let answer = RawPost::new()
+        .post(
+            uri,
+            format!("Bearer {}", expose(token)),
+            String::new(),
+            timeout,
+        )
+        .await?;
+    let json: serde_json::Value = serde_json::from_slice(&answer.body)
+        .map_err(|e| SlackError::Transport(format!("unreadable answer: {e}")))?;
+    if json["ok"] != true {
+        let code = json["error"]
+            .as_str()
+            .unwrap_or("unknown_error")
+            .to_string();
+        return Err(SlackError::Api { code });
+    }
+    Ok(answer
+        .headers
+        .get("x-oauth-scopes")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect())
 }
