@@ -3,7 +3,8 @@
 //! workspace configured, an org-wide install serves its organisation's workspaces, refreshed
 //! tokens are stored once however many replicas refresh); the app seals and opens them and
 //! reseals them after a key rotation; the install routes verify their state and exchange the
-//! code with a stand-in for Slack's `oauth.v2.access` as strict as the real one.
+//! code with the simulated Slack's OAuth v2 flow (single-use codes, the redirect URL checked,
+//! refresh tokens spent by their use).
 //!
 //! Every test runs on SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
 
@@ -11,10 +12,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::routing::post;
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use incident_commander::app::installs;
 use incident_commander::config::workspaces::OAuth;
@@ -23,7 +20,8 @@ use incident_commander::slack::oauth::{self, Grant, Installs, OAuthClient};
 use incident_commander::store::{self, Installation, Store};
 use incident_commander::tokens::{SealError, TokenKey, TokenKeys};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Value, json};
+use serde_json::json;
+use slack_simulator::{SimulatorConfig, SlackSimulator};
 
 use crate::helpers::test_db;
 
@@ -424,75 +422,11 @@ async fn after_a_key_rotation_every_token_is_resealed_with_the_new_key_once() {
     );
 }
 
-// --- the install routes, against a stand-in for Slack's oauth.v2.access ---
+// --- the install routes, against the simulated Slack's OAuth v2 flow ---
 
-const CLIENT_ID: &str = "2141029472.691202649728";
-const CLIENT_SECRET: &str = "3c5f1e0b9a8d7c6b5a4f3e2d1c0b9a8d";
-
-/// What the stand-in was asked: the form fields of each call.
-#[derive(Clone, Default)]
-struct Asked(Arc<Mutex<Vec<HashMap<String, String>>>>);
-
-impl Asked {
-    fn calls(&self) -> Vec<HashMap<String, String>> {
-        self.0.lock().expect("lock").clone()
-    }
-}
-
-/// `oauth.v2.access` as Slack answers it: the client's credentials as Basic auth, a form body,
-/// `good-code` for Acme (with token rotation), `org-code` for an org-wide install, a refresh of
-/// `xoxe-1-r1` (once: a refresh token is spent by its use); anything else `invalid_code` (or
-/// `invalid_refresh_token`).
-async fn access(State(asked): State<Asked>, headers: HeaderMap, body: String) -> axum::Json<Value> {
-    let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
-        .into_owned()
-        .collect();
-    let spent = {
-        let mut calls = asked.0.lock().expect("lock");
-        let spent = calls.iter().any(|c| {
-            c.contains_key("refresh_token") && c.get("refresh_token") == form.get("refresh_token")
-        });
-        calls.push(form.clone());
-        spent
-    };
-    let basic = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
-    );
-    let authorized = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&basic);
-    let form_encoded = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !authorized || !form_encoded {
-        return axum::Json(json!({ "ok": false, "error": "invalid_client_id" }));
-    }
-    let acme = |token: &str, refresh: &str| {
-        json!({
-            "ok": true, "app_id": "A0APP", "token_type": "bot",
-            "access_token": token, "refresh_token": refresh, "expires_in": 43200,
-            "scope": "commands,chat:write", "bot_user_id": "U0BOT",
-            "team": { "id": "T0ACME", "name": "Acme <&> Co" }, "enterprise": null,
-            "is_enterprise_install": false, "authed_user": { "id": "U0ALICE" }
-        })
-    };
-    let answer = match form.get("grant_type").map(String::as_str) {
-        Some("refresh_token") => match form.get("refresh_token").map(String::as_str) {
-            Some("xoxe-1-r1") if !spent => acme("xoxe.xoxb-2", "xoxe-1-r2"),
-            _ => json!({ "ok": false, "error": "invalid_refresh_token" }),
-        },
-        _ => match form.get("code").map(String::as_str) {
-            Some("good-code") => acme("xoxe.xoxb-1", "xoxe-1-r1"),
-            Some("org-code") => json!({
-                "ok": true, "app_id": "A0APP", "token_type": "bot", "access_token": "xoxb-org",
-                "scope": "commands", "bot_user_id": "W0BOT", "team": null,
-                "enterprise": { "id": "E0GROUP", "name": "Group" },
-                "is_enterprise_install": true, "authed_user": { "id": "W0ADMIN" }
-            }),
-            _ => json!({ "ok": false, "error": "invalid_code" }),
-        },
-    };
-    axum::Json(answer)
+/// What the bot asked of `oauth.v2.access`, and what Slack answered, in order.
+fn access_calls(sim: &SlackSimulator) -> Vec<slack_simulator::ApiCall> {
+    sim.calls_to("oauth.v2.access")
 }
 
 /// Records every grant with `app::installs::record`, as the application will.
@@ -521,34 +455,43 @@ async fn serve(router: axum::Router) -> String {
     format!("http://{addr}")
 }
 
+const PUBLIC_URL: &str = "https://incidents.example.com";
+
 struct Flow {
     _db: crate::helpers::TestDb,
     store: Store,
+    sim: SlackSimulator,
     oauth: OAuth,
     api_url: url::Url,
     base: String,
-    asked: Asked,
     clock: Arc<Mutex<DateTime<Utc>>>,
     browser: reqwest::Client,
 }
 
+/// The install routes against a Slack with token rotation on, where Acme (alice its admin)
+/// and the organisation Group (its workspace West, wanda its admin) may install the app.
 async fn flow() -> Flow {
     incident_commander::install_crypto_provider();
     let (db, store) = store().await;
-    let asked = Asked::default();
-    let slack = serve(
-        axum::Router::new()
-            .route("/api/oauth.v2.access", post(access))
-            .with_state(asked.clone()),
-    )
-    .await;
-    let api_url = url::Url::parse(&format!("{slack}/api")).expect("a URL");
+    let config = SimulatorConfig {
+        token_rotation: true,
+        ..crate::helpers::manifest_scopes()
+    };
+    let sim = SlackSimulator::start(config.clone())
+        .await
+        .expect("simulator starts");
+    sim.add_workspace("T0ACME", "acme", "Acme <&> Co");
+    sim.add_user_in("T0ACME", "U0ALICE", "alice");
+    sim.add_workspace("T0WEST", "west", "West");
+    sim.add_user_in("T0WEST", "W0ADMIN", "wanda");
+    sim.add_enterprise("E0GROUP", "Group", &["T0WEST"]);
+    let api_url = url::Url::parse(&sim.api_url()).expect("a URL");
     let oauth = OAuth {
-        client_id: CLIENT_ID.into(),
-        client_secret: SecretString::from(CLIENT_SECRET),
+        client_id: config.client_id.clone(),
+        client_secret: SecretString::from(config.client_secret.clone()),
         state_secret: SecretString::from("6f1d0c9b8a7f6e5d4c3b2a1f0e9d8c7b"),
-        authorize_url: url::Url::parse(&format!("{slack}/oauth/v2/authorize")).expect("a URL"),
-        public_url: url::Url::parse("https://incidents.example.com").expect("a URL"),
+        authorize_url: url::Url::parse(&sim.oauth_authorize_url()).expect("a URL"),
+        public_url: url::Url::parse(PUBLIC_URL).expect("a URL"),
         keys: keys(),
     };
     let clock = Arc::new(Mutex::new(t(0)));
@@ -572,10 +515,10 @@ async fn flow() -> Flow {
     Flow {
         _db: db,
         store,
+        sim,
         oauth,
         api_url,
         base,
-        asked,
         clock,
         browser: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -596,7 +539,7 @@ impl Flow {
         (status, answer.text().await.expect("a body"))
     }
 
-    /// Starts an installation as a browser would: the state Slack is sent.
+    /// Starts an installation as a browser would: where the install link sends it.
     async fn start(&self) -> String {
         let answer = self
             .browser
@@ -605,13 +548,25 @@ impl Flow {
             .await
             .expect("the routes answer");
         assert_eq!(answer.status().as_u16(), 302);
-        let location = answer.headers()["location"]
+        answer.headers()["location"]
             .to_str()
             .expect("text")
-            .to_string();
-        let to = url::Url::parse(&location).expect("a URL");
+            .to_string()
+    }
+
+    /// The state the install link gave Slack.
+    async fn state(&self) -> String {
+        let to = url::Url::parse(&self.start().await).expect("a URL");
         let query: HashMap<String, String> = to.query_pairs().into_owned().collect();
         query["state"].clone()
+    }
+
+    /// The browser back from Slack at `back` (under `PUBLIC_URL`): the bot's page.
+    async fn come_back(&self, back: &str) -> (u16, String) {
+        let path = back
+            .strip_prefix(PUBLIC_URL)
+            .expect("back under PUBLIC_URL");
+        self.get(path).await
     }
 }
 
@@ -639,7 +594,7 @@ async fn the_install_link_sends_the_browser_to_slack_with_the_scopes_a_state_and
     );
     let to = url::Url::parse(location).expect("a URL");
     let asked: HashMap<String, String> = to.query_pairs().into_owned().collect();
-    assert_eq!(asked["client_id"], CLIENT_ID);
+    assert_eq!(asked["client_id"], f.oauth.client_id);
     let scopes = incident_commander::manifest::bot_scopes(&incident_commander::manifest::FEATURES);
     assert_eq!(asked["scope"], scopes.join(","));
     assert!(scopes.contains(&"commands") && scopes.contains(&"chat:write"));
@@ -651,19 +606,20 @@ async fn the_install_link_sends_the_browser_to_slack_with_the_scopes_a_state_and
         oauth::verify_state(&f.oauth.state_secret, &asked["state"], t(0)),
         Ok(())
     );
-    assert!(f.asked.calls().is_empty(), "nothing asked of Slack yet");
+    assert!(
+        access_calls(&f.sim).is_empty(),
+        "nothing asked of Slack yet"
+    );
 }
 
 #[tokio::test]
 async fn coming_back_with_a_code_installs_the_workspace_with_its_tokens_sealed() {
     let f = flow().await;
-    let state = f.start().await;
-    let (status, page) = f
-        .get(&format!(
-            "/slack/oauth_redirect?{}",
-            query(&[("code", "good-code"), ("state", &state)])
-        ))
-        .await;
+    let back = f
+        .sim
+        .approve_install(&f.start().await, "T0ACME", "U0ALICE")
+        .expect("Slack takes the request");
+    let (status, page) = f.come_back(&back).await;
     assert_eq!(status, 200, "{page}");
     assert!(
         page.contains(
@@ -671,17 +627,22 @@ async fn coming_back_with_a_code_installs_the_workspace_with_its_tokens_sealed()
         ),
         "{page}"
     );
-    let calls = f.asked.calls();
+    let calls = access_calls(&f.sim);
     assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0]["code"], "good-code");
+    let code = back.split("code=").nth(1).and_then(|c| c.split('&').next());
+    assert_eq!(calls[0].params["code"].as_str(), code);
     assert_eq!(
-        calls[0]["redirect_uri"],
+        calls[0].params["redirect_uri"],
         "https://incidents.example.com/slack/oauth_redirect"
     );
     assert!(
-        !calls[0].contains_key("client_secret"),
+        calls[0].params.get("client_secret").is_none(),
         "the credentials travel as Basic auth"
     );
+    let first_token = calls[0].response["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_string();
 
     let acme = f
         .store
@@ -690,15 +651,16 @@ async fn coming_back_with_a_code_installs_the_workspace_with_its_tokens_sealed()
         .expect("read")
         .expect("installed");
     assert_eq!(acme.team_name, "Acme <&> Co");
-    assert_eq!(acme.bot_user_id, "U0BOT");
+    assert_eq!(Some(acme.bot_user_id.clone()), f.sim.bot_user_in("T0ACME"));
     assert_eq!(acme.installer.as_deref(), Some("U0ALICE"));
-    assert_eq!(acme.scopes, ["commands", "chat:write"]);
+    let scopes = incident_commander::manifest::bot_scopes(&incident_commander::manifest::FEATURES);
+    assert_eq!(acme.scopes, scopes, "exactly the scopes asked for");
     assert!(!acme.bot_token.contains("xox") && acme.bot_token.starts_with("v1."));
     assert_eq!(
         installs::bot_token(&keys(), &acme)
             .expect("opens")
             .expose_secret(),
-        "xoxe.xoxb-1"
+        first_token
     );
 
     // Token rotation: the refresh token is traded for new tokens, stored once.
@@ -709,8 +671,9 @@ async fn coming_back_with_a_code_installs_the_workspace_with_its_tokens_sealed()
     let fresh = oauth::refresh(&client, &f.api_url, &f.oauth, &refresh)
         .await
         .expect("refreshed");
-    assert_eq!(f.asked.calls()[1]["grant_type"], "refresh_token");
-    assert_eq!(f.asked.calls()[1]["refresh_token"], "xoxe-1-r1");
+    let calls = access_calls(&f.sim);
+    assert_eq!(calls[1].params["grant_type"], "refresh_token");
+    assert_eq!(calls[1].params["refresh_token"], refresh.expose_secret());
     assert!(
         installs::refreshed(&f.store, &keys(), &acme, &fresh, t(40000))
             .await
@@ -722,33 +685,32 @@ async fn coming_back_with_a_code_installs_the_workspace_with_its_tokens_sealed()
         .await
         .expect("read")
         .expect("installed");
+    let second_token = installs::bot_token(&keys(), &acme).expect("opens");
     assert_eq!(
-        installs::bot_token(&keys(), &acme)
-            .expect("opens")
-            .expose_secret(),
-        "xoxe.xoxb-2"
+        second_token.expose_secret(),
+        calls[1].response["access_token"].as_str().expect("a token")
     );
+    assert_ne!(second_token.expose_secret(), first_token);
     assert_eq!(
         oauth::refresh(&client, &f.api_url, &f.oauth, &refresh)
             .await
             .map(|_| ()),
         Err(SlackError::Api {
             code: "invalid_refresh_token".into()
-        })
+        }),
+        "a refresh token is spent by its use"
     );
 
     // An org-wide install is the organisation's.
-    let state = f.start().await;
-    let (status, page) = f
-        .get(&format!(
-            "/slack/oauth_redirect?{}",
-            query(&[("code", "org-code"), ("state", &state)])
-        ))
-        .await;
+    let back = f
+        .sim
+        .approve_org_install(&f.start().await, "E0GROUP", "W0ADMIN")
+        .expect("Slack takes the request");
+    let (status, page) = f.come_back(&back).await;
     assert_eq!(status, 200, "{page}");
     let org = f
         .store
-        .installation_serving("T0ANY", Some("E0GROUP"))
+        .installation_serving("T0WEST", Some("E0GROUP"))
         .await
         .expect("read")
         .expect("the organisation's");
@@ -765,13 +727,13 @@ async fn a_state_not_made_here_or_too_old_exchanges_nothing() {
         "00112233445566778899aabbccddeeff",
         "0".repeat(64)
     );
-    let old = f.start().await;
+    let old = f.state().await;
     *f.clock.lock().expect("lock") = t(601);
     for state in [forged.as_str(), old.as_str(), ""] {
         let (status, page) = f
             .get(&format!(
                 "/slack/oauth_redirect?{}",
-                query(&[("code", "good-code"), ("state", state)])
+                query(&[("code", "a-code"), ("state", state)])
             ))
             .await;
         assert_eq!(status, 400, "{state}: {page}");
@@ -783,36 +745,40 @@ async fn a_state_not_made_here_or_too_old_exchanges_nothing() {
             "{page}"
         );
     }
-    assert!(f.asked.calls().is_empty(), "no code was exchanged");
+    assert!(access_calls(&f.sim).is_empty(), "no code was exchanged");
     assert_eq!(f.store.installations().await.expect("all"), []);
 }
 
 #[tokio::test]
 async fn a_cancelled_install_and_a_code_slack_refuses_are_said_without_a_secret() {
     let f = flow().await;
-    let state = f.start().await;
-    let (status, page) = f
-        .get(&format!(
-            "/slack/oauth_redirect?{}",
-            query(&[("error", "access_denied"), ("state", &state)])
-        ))
-        .await;
+    let back = f
+        .sim
+        .deny_install(&f.start().await, "T0ACME", "U0ALICE")
+        .expect("Slack takes the request");
+    let (status, page) = f.come_back(&back).await;
     assert_eq!(status, 200);
     assert!(page.contains("Installation cancelled"), "{page}");
 
-    let (status, page) = f
-        .get(&format!(
-            "/slack/oauth_redirect?{}",
-            query(&[("code", "spent-code"), ("state", &state)])
-        ))
-        .await;
+    // A code exchanged once is spent: coming back with it again is refused by Slack.
+    let back = f
+        .sim
+        .approve_install(&f.start().await, "T0ACME", "U0ALICE")
+        .expect("Slack takes the request");
+    assert_eq!(f.come_back(&back).await.0, 200);
+    let (status, page) = f.come_back(&back).await;
     assert_eq!(status, 502);
     assert!(
-        page.contains("Slack refused the installation: invalid_code."),
+        page.contains("Slack refused the installation: code_already_used."),
         "{page}"
     );
-    for secret in [CLIENT_SECRET, "spent-code", "6f1d0c9b8a7f"] {
+    let code = back.split("code=").nth(1).and_then(|c| c.split('&').next());
+    for secret in [
+        f.oauth.client_secret.expose_secret(),
+        code.expect("a code"),
+        "6f1d0c9b8a7f",
+    ] {
         assert!(!page.contains(secret), "{secret} in {page}");
     }
-    assert_eq!(f.store.installations().await.expect("all"), []);
+    assert_eq!(f.store.installations().await.expect("all").len(), 1);
 }
