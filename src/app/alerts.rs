@@ -31,11 +31,11 @@ pub(crate) async fn receive(shared: &Shared, alert: Alert) -> Result<Received, S
     let cause = Cause::Alert(uuid::Uuid::new_v4().simple().to_string());
     match alert.state {
         State::Firing => {
-            let incident = alert.incident(&shared.bot.user_id, now);
+            let incident = alert.incident(&shared.ws.bot.user_id, now);
             // Like any declaration: the channel, the nudge if nobody takes coordinator, the reminder.
             let jobs = steps::opening_jobs(
                 &shared.settings,
-                &shared.config.reminders,
+                &shared.ws.config.reminders,
                 &incident,
                 &cause,
                 None,

@@ -74,8 +74,8 @@ pub(crate) async fn apply_with_refs(
     also: &[Step],
     refs: &[ExternalRef],
 ) -> Result<Applied, StoreError> {
-    let admin = shared.config.admins.iter().any(|a| a == actor);
-    let policy = &shared.config.reminders;
+    let admin = shared.ws.config.admins.iter().any(|a| a == actor);
+    let policy = &shared.ws.config.reminders;
     for _ in 0..MAX_ATTEMPTS {
         let now = shared.clock.now();
         let who = Actor { user: actor, admin };
@@ -167,7 +167,7 @@ pub(crate) async fn record_news(
         return Ok(Heard::Nothing);
     };
     let shared = &*shared;
-    let actor = shared.bot.user_id.clone();
+    let actor = shared.ws.bot.user_id.clone();
     let refs = [now_state];
     let applied = apply_with_refs(shared, incident, &[change], &actor, key, &[], &refs).await?;
     Ok(match applied {
@@ -184,7 +184,7 @@ fn jobs_for(shared: &Shared, decision: &Decision, key: &Cause, now: DateTime<Utc
     let announce = incident
         .announcement_channel
         .clone()
-        .or_else(|| shared.announce_channel.clone());
+        .or_else(|| shared.ws.announce_channel.clone());
     let channel = incident.channel_id.clone();
     let integrations = &shared.settings.integrations;
     decision

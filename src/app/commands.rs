@@ -51,7 +51,7 @@ async fn anywhere(
     match command {
         AnywhereCommand::Help => Ok(Ack::ephemeral(command::help())),
         AnywhereCommand::List => {
-            let open = shared.store.open_incidents_in(&shared.workspace).await?;
+            let open = shared.store.open_incidents_in(&shared.ws.id).await?;
             let participating = shared.store.participating(&cmd.user_id).await?;
             Ok(Ack::ephemeral(message::incident_list(
                 &open,
@@ -74,7 +74,7 @@ async fn anywhere(
         AnywhereCommand::Stats { days } => super::stats::reply(shared, &cmd.user_id, days).await,
         AnywhereCommand::Config(asked) => super::settings::reply(shared, &cmd.user_id, asked).await,
         AnywhereCommand::DeclareModal { title, drill } => {
-            let grouped = shared.config.coordinator_group.is_some();
+            let grouped = shared.ws.config.coordinator_group.is_some();
             let mut prefill = DeclarePrefill::from_command(&cmd.user_id, title, grouped);
             prefill.drill = drill;
             prefill.response_url = Some(cmd.response_url.clone());
@@ -95,7 +95,7 @@ async fn not_in_incident_channel(
     cmd: &SlashCommand,
     name: &str,
 ) -> Result<Ack, StoreError> {
-    let open = shared.store.open_incidents_in(&shared.workspace).await?;
+    let open = shared.store.open_incidents_in(&shared.ws.id).await?;
     let participating = shared.store.participating(&cmd.user_id).await?;
     let mut suggested: Vec<&Incident> = open
         .iter()
@@ -120,7 +120,7 @@ async fn in_channel(
 ) -> Result<Ack, StoreError> {
     let text = match command {
         InChannelCommand::Status => {
-            let due = shared.config.reminders.update_due(&incident);
+            let due = shared.ws.config.reminders.update_due(&incident);
             message::status_card(&incident, due, shared.clock.now())
         }
         InChannelCommand::Roles => message::roles_list(&incident),
@@ -171,7 +171,7 @@ async fn in_channel(
         InChannelCommand::Duplicate { number } => {
             match shared
                 .store
-                .incident_by_number(&shared.workspace, number)
+                .incident_by_number(&shared.ws.id, number)
                 .await?
             {
                 None => format!("There is no *INC-{number}*; nothing was changed."),
@@ -256,14 +256,14 @@ async fn declare(
                 existing.reference()
             )));
         }
-        if shared.announce_channel.as_deref() == Some(cmd.channel_id.as_str()) {
+        if shared.ws.announce_channel.as_deref() == Some(cmd.channel_id.as_str()) {
             return Ok(Ack::ephemeral(
                 "This is the announce channel: it cannot be an incident's channel. Nothing was declared.",
             ));
         }
     }
     let now = shared.clock.now();
-    let grouped = shared.config.coordinator_group.is_some();
+    let grouped = shared.ws.config.coordinator_group.is_some();
     let mut incident =
         NewIncident::from_fast_path(&cmd.user_id, severity, triage, title, grouped, now);
     incident.drill = drill;
@@ -293,7 +293,7 @@ pub(crate) async fn declare_new(
     let now = shared.clock.now();
     let mut jobs = steps::opening_jobs(
         &shared.settings,
-        &shared.config.reminders,
+        &shared.ws.config.reminders,
         &incident,
         &key,
         response_url,
@@ -314,7 +314,7 @@ pub(crate) async fn declare_new(
         jobs.push(step.job(IncidentRef::New, &key.part(Part::Also(i)), now));
     }
     let declaration = Declaration {
-        workspace: shared.workspace.clone(),
+        workspace: shared.ws.id.clone(),
         jobs,
         key,
         incident,

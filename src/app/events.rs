@@ -29,7 +29,7 @@ pub(crate) async fn handle(shared: &Shared, event: &Event) -> Result<(), StoreEr
     let Some(incident) = shared.store.incident_by_channel(channel).await? else {
         return Ok(());
     };
-    let bot = shared.bot.user_id.as_str();
+    let bot = shared.ws.bot.user_id.as_str();
     let is_card = |ts: &str| incident.card_ts.as_deref() == Some(ts);
     let (entry, actor) = match &event.kind {
         EventKind::PinAdded { user, message, .. } => {

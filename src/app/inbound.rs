@@ -30,7 +30,7 @@ impl Handler {
                 .for_team(&self.shared, &team.id, team.enterprise.as_deref())
                 .await?
             {
-                Some(w) if w.id == self.shared.workspace => Some(self.shared.clone()),
+                Some(w) if w.id == self.shared.ws.id => Some(self.shared.clone()),
                 Some(w) => Some(self.shared.with(&w)),
                 None => None,
             },

@@ -113,21 +113,9 @@ pub(crate) struct AppState {
 /// Built per envelope and per job ([`workspaces`]); cheap.
 pub(crate) struct Shared {
     app: Arc<AppState>,
-    /// The workspace's id in the store: `""` for the deployment's own (`SLACK_BOT_TOKEN`),
-    /// else its team id (an org-wide install's: the enterprise id).
-    pub workspace: String,
-    /// Slack, with this workspace's bot token.
-    pub slack: SlackApi,
-    pub bot: BotIdentity,
-    /// The announce channel's id in this workspace (`ANNOUNCE_CHANNEL`, or the workspace's
-    /// own setting).
-    pub announce_channel: Option<String>,
-    /// The channels rules post to, as written (`#exec`, `C123`) → their ids in this workspace.
-    pub rule_channels: Arc<std::collections::HashMap<String, String>>,
-    /// This workspace's settings: the environment's, overridden by its own (`/inc config`).
-    pub config: Arc<workspaces::WorkspaceConfig>,
-    /// Who installed the app in this workspace (`None` for the deployment's own).
-    pub installer: Option<String>,
+    /// The workspace: its store id, its Slack client (its bot token), its bot, its announce
+    /// channel, its settings.
+    pub ws: workspaces::Workspace,
 }
 
 impl std::ops::Deref for Shared {
@@ -143,13 +131,7 @@ impl Shared {
     pub(crate) fn new(app: Arc<AppState>, workspace: &workspaces::Workspace) -> Shared {
         Shared {
             app,
-            workspace: workspace.id.clone(),
-            slack: workspace.slack.clone(),
-            bot: workspace.bot.clone(),
-            announce_channel: workspace.announce_channel.clone(),
-            rule_channels: workspace.rule_channels.clone(),
-            config: workspace.config.clone(),
-            installer: workspace.installer.clone(),
+            ws: workspace.clone(),
         }
     }
 
@@ -306,7 +288,7 @@ impl App {
 
     /// Who the bot is.
     pub fn bot(&self) -> &BotIdentity {
-        &self.shared.bot
+        &self.shared.ws.bot
     }
 
     /// Where the HTTP side listens (`HTTP_ADDR`; the port chosen when it asked for port 0).
@@ -358,7 +340,7 @@ impl App {
         // owed, late if it is overdue; a pending one is kept as it is.
         let mut armed = 0;
         for incident in shared.store.open_incidents().await? {
-            if let Some(job) = steps::owed_reminder(&shared.config.reminders, &incident) {
+            if let Some(job) = steps::owed_reminder(&shared.ws.config.reminders, &incident) {
                 armed += usize::from(shared.store.enqueue(Some(incident.id), job).await?);
             }
         }
@@ -389,7 +371,7 @@ impl App {
                     max_wait: shared.settings.socket_reconnect,
                 };
                 let socket = SocketMode::start(
-                    &shared.slack,
+                    &shared.ws.slack,
                     app_token,
                     options,
                     inbound,

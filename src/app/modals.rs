@@ -34,7 +34,7 @@ pub(crate) fn open(
 ) {
     let shared = shared.clone();
     tokio::spawn(async move {
-        if let Err(e) = shared.slack.open_modal(&trigger_id, &modal).await {
+        if let Err(e) = shared.ws.slack.open_modal(&trigger_id, &modal).await {
             warn!(error = %e, callback_id = modal.callback_id, "a modal did not open");
             tell(&shared, response_url, message::modal_failed(&e.to_string())).await;
         }
@@ -54,7 +54,7 @@ pub(crate) fn open_for_source(
     tokio::spawn(async move {
         let link = tokio::time::timeout(
             PERMALINK_WAIT,
-            shared.slack.permalink(&source.channel, &source.ts),
+            shared.ws.slack.permalink(&source.channel, &source.ts),
         )
         .await;
         match link {
@@ -63,7 +63,7 @@ pub(crate) fn open_for_source(
             Err(_) => warn!("no permalink for the source message in time"),
         }
         let modal = build(source);
-        if let Err(e) = shared.slack.open_modal(&trigger_id, &modal).await {
+        if let Err(e) = shared.ws.slack.open_modal(&trigger_id, &modal).await {
             warn!(error = %e, "the Declare modal did not open");
             tell(
                 &shared,
@@ -122,7 +122,7 @@ pub(crate) fn open_statuspage(
             resolving,
         };
         let modal = statuspage_modal(&incident, &prefill);
-        if let Err(e) = shared.slack.open_modal(&trigger_id, &modal).await {
+        if let Err(e) = shared.ws.slack.open_modal(&trigger_id, &modal).await {
             warn!(error = %e, "the status-page form did not open");
             tell(&shared, response_url, message::modal_failed(&e.to_string())).await;
         }

@@ -23,7 +23,7 @@ pub(crate) async fn receive(shared: &Shared, news: PageNews) -> Result<Heard, St
         // our commit): not now — PagerDuty delivers a webhook again when it is not taken.
         if news
             .key
-            .starts_with(&format!("{}-INC-", shared.bot.team_id))
+            .starts_with(&format!("{}-INC-", shared.ws.bot.team_id))
         {
             return Ok(Heard::Later(format!(
                 "the page {} is not recorded yet",

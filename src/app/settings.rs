@@ -24,21 +24,21 @@ pub(crate) async fn reply(
         ConfigCommand::Show => return Ok(Ack::ephemeral(shown(shared))),
         ConfigCommand::Set(setting) => setting,
     };
-    if shared.workspace == HOME {
+    if shared.ws.id == HOME {
         return Ok(Ack::ephemeral(
             "This is the deployment's own workspace: its settings are the environment's \
              (ANNOUNCE_CHANNEL, CHANNEL_PREFIX, ADMINS, COORDINATOR_GROUP, REMINDER_INTERVAL; \
              see docs/configuration.md). Nothing was changed.",
         ));
     }
-    let admin = shared.config.admins.iter().any(|a| a == user);
-    if !admin && shared.installer.as_deref() != Some(user) {
+    let admin = shared.ws.config.admins.iter().any(|a| a == user);
+    if !admin && shared.ws.installer.as_deref() != Some(user) {
         return Ok(Ack::ephemeral(
             "Only this workspace's admins (and whoever installed incident-commander here) can \
              change its settings. Nothing was changed.",
         ));
     }
-    let Some(installation) = shared.store.installation(&shared.workspace).await? else {
+    let Some(installation) = shared.store.installation(&shared.ws.id).await? else {
         return Ok(Ack::ephemeral(
             "incident-commander is not installed in this workspace. Nothing was changed.",
         ));
@@ -57,9 +57,9 @@ pub(crate) async fn reply(
     own[key] = value;
     shared
         .store
-        .set_installation_settings(&shared.workspace, &own)
+        .set_installation_settings(&shared.ws.id, &own)
         .await?;
-    shared.workspaces.forget(&shared.workspace);
+    shared.workspaces.forget(&shared.ws.id);
     let now = super::workspaces::WorkspaceConfig::of(&shared.settings, &own);
     let announce = own
         .get(keys::ANNOUNCE)
@@ -74,14 +74,14 @@ pub(crate) async fn reply(
 
 /// Every setting as it is now in this workspace.
 fn shown(shared: &Shared) -> String {
-    let changes = if shared.workspace == HOME {
+    let changes = if shared.ws.id == HOME {
         "set in the environment (docs/configuration.md)"
     } else {
         "an admin changes one with `/inc config <setting> <value>`"
     };
     format!(
         "*This workspace's settings* ({changes}):\n{}",
-        listing(&shared.config, shared.announce_channel.as_deref())
+        listing(&shared.ws.config, shared.ws.announce_channel.as_deref())
     )
 }
 

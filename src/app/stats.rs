@@ -17,7 +17,7 @@ pub(crate) async fn reply(shared: &Shared, viewer: &str, days: u32) -> Result<Ac
     let to = now + chrono::Duration::milliseconds(1);
     let facts = shared
         .store
-        .declared_between(&shared.workspace, from, to)
+        .declared_between(&shared.ws.id, from, to)
         .await?;
     let slos = Slos {
         triage: shared.settings.slo_triage,
@@ -28,7 +28,7 @@ pub(crate) async fn reply(shared: &Shared, viewer: &str, days: u32) -> Result<Ac
     if let Some(tracker) = &shared.settings.integrations.tracker {
         let mut entries = shared
             .store
-            .followups_declared_between(&shared.workspace, from, to)
+            .followups_declared_between(&shared.ws.id, from, to)
             .await?;
         let incidents: Vec<_> = facts
             .iter()

@@ -151,7 +151,7 @@ async fn run_job(shared: &Shared, job: Job) {
             }
         };
         let in_workspace;
-        let shared = if workspace.id == shared.workspace {
+        let shared = if workspace.id == shared.ws.id {
             shared
         } else {
             in_workspace = shared.with(&workspace);

@@ -29,7 +29,7 @@ pub(super) fn handle(shared: &Arc<Shared>, shortcut: Shortcut) -> Answer<'_> {
             tell(shared, Some(response_url), text).await;
             return Ok(Ack::Empty);
         }
-        let grouped = shared.config.coordinator_group.is_some();
+        let grouped = shared.ws.config.coordinator_group.is_some();
         let url = response_url.clone();
         let services = crate::app::commands::services(shared);
         let affected = crate::app::commands::affected_services(shared);

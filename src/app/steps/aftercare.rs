@@ -69,7 +69,7 @@ async fn remind(
         if !shared.store.job_is_current(job).await? {
             return Ok(Outcome::default());
         }
-        shared.slack.post(channel, None, &post, &key).await?;
+        shared.ws.slack.post(channel, None, &post, &key).await?;
         events.push(Entry::PostmortemReminded {});
     }
     Ok(Outcome {
@@ -85,7 +85,7 @@ async fn check(
     incident: &Incident,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StepError> {
-    let care = &shared.config.reminders.aftercare;
+    let care = &shared.ws.config.reminders.aftercare;
     let (Some(due), Some(channel)) = (
         aftercare::archive_due_at(incident, care),
         incident.channel_id.clone(),
@@ -130,7 +130,7 @@ async fn archive(
         &key,
     )
     .await?;
-    shared.slack.archive(channel).await?;
+    shared.ws.slack.archive(channel).await?;
     Ok(Outcome {
         change: Some(IncidentChange::Archived { at: now }),
         events: vec![Entry::ChannelArchived {}],

@@ -59,7 +59,7 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
                     "no PagerDuty service is named {service} in PAGERDUTY_SERVICES"
                 )));
             };
-            let dedup_key = page_key(&shared.bot.team_id, incident.number, service);
+            let dedup_key = page_key(&shared.ws.bot.team_id, incident.number, service);
             api.send(&trigger(
                 shared,
                 &incident,
@@ -221,7 +221,7 @@ fn trigger<'a>(
     let link = incident.channel_id.as_ref().map(|channel| {
         let name = incident.channel_name.as_deref().unwrap_or(channel);
         (
-            channel_url(&shared.bot.team_id, channel),
+            channel_url(&shared.ws.bot.team_id, channel),
             format!("Slack: #{name}"),
         )
     });

@@ -55,7 +55,7 @@ pub(super) async fn export(shared: &Shared, job: &Job, by: &str) -> Result<Outco
     let incident = load(shared, job).await?;
     let with = Drafting {
         store: &shared.store,
-        slack: Some(&shared.slack),
+        slack: Some(&shared.ws.slack),
         template: &shared.settings.postmortem_template,
         tz: shared.settings.tz,
     };
@@ -86,13 +86,14 @@ pub(super) async fn export(shared: &Shared, job: &Job, by: &str) -> Result<Outco
                 incident.reference()
             );
             let shared_before = match job.attempt > 1 {
-                true => shared.slack.find_file(channel, &title).await?,
+                true => shared.ws.slack.find_file(channel, &title).await?,
                 false => None,
             };
             Some(match shared_before {
                 Some(file) => file,
                 None => {
                     shared
+                        .ws
                         .slack
                         .upload(
                             channel,

@@ -45,7 +45,7 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             ReportTo::Channel { id } => {
                 post_once(shared, job, id, None, &Message::text(text), &key).await?;
             }
-            ReportTo::ResponseUrl { url } => shared.slack.respond(url, text).await?,
+            ReportTo::ResponseUrl { url } => shared.ws.slack.respond(url, text).await?,
         },
         other => {
             return Err(StepError::permanent(format!(
@@ -95,7 +95,7 @@ pub(super) async fn post_once(
         );
         return Ok(ts);
     }
-    shared.slack.post(channel, thread, message, key).await
+    shared.ws.slack.post(channel, thread, message, key).await
 }
 
 /// The bot's post carrying `key` in `channel` (or its thread `thread`). A channel the bot is
@@ -106,7 +106,7 @@ pub(super) async fn find_post(
     thread: Option<&str>,
     key: &str,
 ) -> Result<Option<String>, SlackError> {
-    match shared.slack.find_post(channel, thread, key).await {
+    match shared.ws.slack.find_post(channel, thread, key).await {
         Err(SlackError::Api { code }) if code == "not_in_channel" => Ok(None),
         other => other,
     }

@@ -85,7 +85,7 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             if !reminder::nudge_wanted(&incident) {
                 return Ok(Outcome::default());
             }
-            let group = shared.config.coordinator_group.as_deref();
+            let group = shared.ws.config.coordinator_group.as_deref();
             let nudge = message::nudge_post(&incident, group);
             post_once(shared, job, &channel, None, &nudge, &post_key(job)).await?;
             Ok(Outcome {
@@ -124,12 +124,12 @@ async fn digest(
     };
     let (schedule, tz) = (&digest.schedule, shared.settings.tz);
     if reminder::digest_slot_current(schedule, tz, slot)
-        && let Some(channel) = &shared.announce_channel
+        && let Some(channel) = &shared.ws.announce_channel
     {
-        let open = shared.store.open_incidents_in(&shared.workspace).await?;
+        let open = shared.store.open_incidents_in(&shared.ws.id).await?;
         let waiting = shared
             .store
-            .awaiting_postmortem(&shared.workspace, now - POSTMORTEM_WINDOW)
+            .awaiting_postmortem(&shared.ws.id, now - POSTMORTEM_WINDOW)
             .await?;
         let overdue = overdue_followups(shared, now).await?;
         // One job key serves every slot: the slot tells this digest apart.
@@ -139,7 +139,7 @@ async fn digest(
     }
     Ok(Outcome {
         follow_ups: reminder::digest_after(schedule, tz, slot, now)
-            .map(|next| digest_job(&shared.workspace, next))
+            .map(|next| digest_job(&shared.ws.id, next))
             .into_iter()
             .collect(),
         ..Outcome::default()
@@ -162,7 +162,7 @@ async fn overdue_followups(
     let mut out = Vec::new();
     for incident in shared
         .store
-        .resolved_with_followups(&shared.workspace, cutoff - OVERDUE_WINDOW, cutoff)
+        .resolved_with_followups(&shared.ws.id, cutoff - OVERDUE_WINDOW, cutoff)
         .await?
     {
         let timeline = shared.store.timeline(incident.id).await?;
@@ -181,7 +181,7 @@ async fn overdue_followups(
 /// rescheduled an interval on; a re-armed reminder (an update arrived) is never posted stale.
 async fn remind(shared: &Shared, job: &Job, now: DateTime<Utc>) -> Result<Outcome, StepError> {
     let incident = load(shared, job).await?;
-    let policy = &shared.config.reminders;
+    let policy = &shared.ws.config.reminders;
     let (Some(due), Some(channel)) = (policy.next_reminder(&incident), &incident.channel_id) else {
         // Resolved, declined, reminders off, or no channel: nothing is owed.
         return Ok(Outcome::default());
@@ -205,7 +205,7 @@ async fn remind(shared: &Shared, job: &Job, now: DateTime<Utc>) -> Result<Outcom
         }
         let shown_late = (late > crate::domain::reminder::LATE).then_some(late);
         let post = message::reminder_post(&incident, now - incident.last_update_at, shown_late);
-        shared.slack.post(channel, None, &post, &key).await?;
+        shared.ws.slack.post(channel, None, &post, &key).await?;
         if shown_late.is_some() {
             tracing::warn!(late_s = late.num_seconds(), "reminder posted late");
         } else {

@@ -127,7 +127,7 @@ async fn facts_of(
     incident: &Incident,
 ) -> Result<(Origin, Vec<BTreeMap<String, String>>), StepError> {
     let timeline = shared.store.timeline(incident.id).await?;
-    if incident.declared_by == shared.bot.user_id {
+    if incident.declared_by == shared.ws.bot.user_id {
         let labels = timeline
             .into_iter()
             .find_map(|event| match event.entry {
@@ -220,7 +220,7 @@ async fn apply(
                 if incident.private && rule.when.private != Some(true) {
                     continue;
                 }
-                let Some(target) = shared.rule_channels.get(to) else {
+                let Some(target) = shared.ws.rule_channels.get(to) else {
                     continue;
                 };
                 Step::Post {
@@ -235,7 +235,7 @@ async fn apply(
                     shared,
                     incident.clone(),
                     &[change],
-                    &shared.bot.user_id,
+                    &shared.ws.bot.user_id,
                     &key,
                     &[],
                 )
@@ -281,7 +281,7 @@ fn rendered(shared: &Shared, incident: &Incident, template: &str) -> String {
     let url = incident
         .channel_id
         .as_deref()
-        .map(|c| crate::domain::outside::channel_url(&shared.bot.team_id, c))
+        .map(|c| crate::domain::outside::channel_url(&shared.ws.bot.team_id, c))
         .unwrap_or_default();
     let title = mrkdwn::escape(&incident.title);
     let url = mrkdwn::escape(&url);

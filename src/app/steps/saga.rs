@@ -92,7 +92,7 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
         }
         Step::InviteGroup { group } => {
             let (_, channel) = load_with_channel(shared, job).await?;
-            let members = shared.slack.usergroup_members(group).await?;
+            let members = shared.ws.slack.usergroup_members(group).await?;
             invite(shared, &channel, &members).await?;
             Ok(Outcome::default())
         }
@@ -103,7 +103,7 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
             match post_once(shared, job, channel, Some(ts), &reply, &key).await {
                 Err(SlackError::Api { code }) if code == "not_in_channel" => {
                     // Alerts land in channels the bot was never invited to; it joins to reply.
-                    shared.slack.join(channel).await?;
+                    shared.ws.slack.join(channel).await?;
                     post_once(shared, job, channel, Some(ts), &reply, &key).await?;
                 }
                 other => {
@@ -136,10 +136,10 @@ pub(super) fn description(step: &Step) -> Option<String> {
 async fn invite(shared: &Shared, channel: &str, users: &[String]) -> Result<(), SlackError> {
     let users: Vec<String> = users
         .iter()
-        .filter(|u| **u != shared.bot.user_id)
+        .filter(|u| **u != shared.ws.bot.user_id)
         .cloned()
         .collect();
-    shared.slack.invite(channel, &users).await
+    shared.ws.slack.invite(channel, &users).await
 }
 
 async fn create_channel(
@@ -151,7 +151,7 @@ async fn create_channel(
     if incident.channel_id.is_some() {
         return Ok(Outcome::default());
     }
-    let prefix = &shared.config.channel_prefix;
+    let prefix = &shared.ws.config.channel_prefix;
     let name_for = |attempt| slug::channel_name(prefix, incident.number, &incident.title, attempt);
     let previous = incident.channel_name.as_deref();
     // Resume the suffix sequence where an earlier run of this step stopped.
@@ -167,7 +167,12 @@ async fn create_channel(
                 .note_channel_attempt(incident.id, &name, now)
                 .await?;
         }
-        let created = match shared.slack.create_channel(&name, incident.private).await {
+        let created = match shared
+            .ws
+            .slack
+            .create_channel(&name, incident.private)
+            .await
+        {
             Ok(channel) => Some((channel, false)),
             Err(SlackError::Api { code }) if code == "name_taken" => match requested_before {
                 true => adoptable(shared, &name).await?.map(|c| (c, true)),
@@ -204,7 +209,7 @@ async fn adopt_channel(
     if incident.channel_id.is_some() {
         return Ok(Outcome::default());
     }
-    let facts = match shared.slack.channel_facts(channel).await {
+    let facts = match shared.ws.slack.channel_facts(channel).await {
         Ok(facts) => facts,
         Err(SlackError::Api { code }) if code == "channel_not_found" => {
             return Err(StepError::permanent(
@@ -218,7 +223,7 @@ async fn adopt_channel(
         return Err(StepError::permanent("the channel is archived"));
     }
     if !facts.member {
-        shared.slack.join(channel).await?;
+        shared.ws.slack.join(channel).await?;
     }
     incident.private = incident.private || facts.private;
     let mut ready = channel_ready(
@@ -245,10 +250,10 @@ async fn adopt_channel(
 /// The channel called `name`, if it is one this bot created for an incident that never recorded
 /// it (the answer to `conversations.create` was lost).
 async fn adoptable(shared: &Shared, name: &str) -> Result<Option<ChannelRef>, StepError> {
-    let Some(channel) = shared.slack.find_channel(name).await? else {
+    let Some(channel) = shared.ws.slack.find_channel(name).await? else {
         return Ok(None);
     };
-    if channel.creator.as_deref() != Some(shared.bot.user_id.as_str()) {
+    if channel.creator.as_deref() != Some(shared.ws.bot.user_id.as_str()) {
         return Ok(None);
     }
     if shared
@@ -306,7 +311,7 @@ fn channel_ready(
         }
         .job(id, &cause, now),
     ];
-    if let (false, Some(announce)) = (incident.private, &shared.announce_channel) {
+    if let (false, Some(announce)) = (incident.private, &shared.ws.announce_channel) {
         follow_ups.push(
             Step::SyncAnnouncement {
                 channel: announce.clone(),
@@ -342,7 +347,7 @@ fn channel_ready(
     }
     if let (None, Some(group)) = (
         incident.holder(crate::domain::Role::Coordinator),
-        &shared.config.coordinator_group,
+        &shared.ws.config.coordinator_group,
     ) {
         follow_ups.push(
             Step::Post {

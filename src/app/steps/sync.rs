@@ -20,7 +20,7 @@ use crate::store::{IncidentChange, Job, Outcome};
 
 pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<Outcome, StepError> {
     let now = shared.clock.now();
-    let slack = &shared.slack;
+    let slack = &shared.ws.slack;
     match step {
         Step::SyncTopic => {
             let (incident, channel) = load_with_channel(shared, job).await?;
@@ -75,11 +75,11 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
 /// Posts the card the first time (then pins it), edits it in place afterwards.
 async fn sync_card(shared: &Shared, job: &Job, now: DateTime<Utc>) -> Result<Outcome, StepError> {
     let (incident, channel) = load_with_channel(shared, job).await?;
-    let due = shared.config.reminders.update_due(&incident);
+    let due = shared.ws.config.reminders.update_due(&incident);
     let outside = shared.store.external_refs(incident.id).await?;
     let card = message::incident_card(&incident, due, &outside);
     if let Some(ts) = &incident.card_ts {
-        shared.slack.update(&channel, ts, &card).await?;
+        shared.ws.slack.update(&channel, ts, &card).await?;
         return Ok(Outcome::default());
     }
     let ts = post_once(shared, job, &channel, None, &card, &post_key(job)).await?;

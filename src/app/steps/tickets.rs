@@ -44,7 +44,7 @@ pub(super) async fn execute(shared: &Shared, job: &Job, step: &Step) -> Result<O
                 return Ok(Outcome::default());
             }
             let raised_by = match &f.by {
-                Some(user) => shared.slack.user_name(user).await.ok().flatten(),
+                Some(user) => shared.ws.slack.user_name(user).await.ok().flatten(),
                 None => None,
             };
             let ticket = new_ticket(shared, &incident, &f, raised_by.as_deref());
@@ -235,7 +235,7 @@ fn new_ticket(
         if let Some(channel) = &incident.channel_id {
             body.push_str(&format!(
                 "\nIncident channel: {}",
-                channel_url(&shared.bot.team_id, channel)
+                channel_url(&shared.ws.bot.team_id, channel)
             ));
         }
         body
@@ -246,7 +246,7 @@ fn new_ticket(
         body,
         incident_label: labels[1].clone(),
         labels: labels.to_vec(),
-        marker: followup_marker(&shared.bot.team_id, incident.number, f.id),
+        marker: followup_marker(&shared.ws.bot.team_id, incident.number, f.id),
     }
 }
 
